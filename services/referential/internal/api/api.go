@@ -1,0 +1,474 @@
+// Package api is the referential's HTTP interface: public reads (native and France
+// Travail–compatible shapes), search, change sets, versions and export.
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/plateforme-rome/rome/platform/httpx"
+	"github.com/plateforme-rome/rome/services/referential/internal/app"
+	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
+	"github.com/plateforme-rome/rome/services/referential/internal/ftcompat"
+)
+
+// Deps are what the router needs.
+type Deps struct {
+	Service *app.Service
+	// Authenticate rejects requests without a valid bearer token.
+	Authenticate gin.HandlerFunc
+	// RequireService lets only the `service` role through (after Authenticate).
+	RequireService gin.HandlerFunc
+	Checks         []httpx.Check
+}
+
+type handlers struct {
+	svc *app.Service
+}
+
+// Renderers of each shape of a fiche document.
+var Shapes = map[app.Shape]func(*fiche.Fiche) any{
+	app.ShapeFiche:    func(f *fiche.Fiche) any { return f },
+	app.ShapeFTMetier: func(f *fiche.Fiche) any { return ftcompat.Metier(f) },
+	app.ShapeFTFiche:  func(f *fiche.Fiche) any { return ftcompat.FicheMetier(f) },
+}
+
+// Router builds the referential's HTTP handler.
+func Router(d Deps) *gin.Engine {
+	r := httpx.NewEngine("referential")
+	httpx.Health(r, d.Checks...)
+	h := &handlers{svc: d.Service}
+	r.GET("/openapi.json", serveOpenAPI)
+
+	v1 := r.Group("/v1")
+	v1.GET("/version", h.version)
+	v1.GET("/stats", h.stats)
+	v1.GET("/fiches", h.listFiches)
+	v1.GET("/fiches/:code", h.getFiche)
+	v1.GET("/fiches/:code/history", h.ficheHistory)
+	v1.GET("/appellations/:code", h.item("appellation"))
+	v1.GET("/competences/:code", h.item("competence"))
+	v1.GET("/savoirs/:code", h.item("savoir"))
+	v1.GET("/contextes-travail", h.contextes)
+	v1.GET("/search/:kind", h.search)
+	v1.GET("/versions", h.versions)
+	v1.GET("/versions/:n/changes", h.versionChanges)
+	v1.GET("/changesets/:id", h.getChangeSet)
+	v1.GET("/export", h.export)
+	v1.POST(`/changesets\:validate`, d.Authenticate, h.validate)
+	v1.POST("/changesets", d.Authenticate, d.RequireService, h.publish)
+
+	ft := r.Group("/rome-metiers/v1/metiers")
+	ft.GET("/metier/:code", h.ftMetier)
+	ft.GET("/version", h.ftVersion)
+	ft.GET("/appellation/:code", h.ftAppellation)
+	r.GET("/rome-fiches-metiers/v1/fiches-rome/fiche-metier/:code", h.ftFicheMetier)
+	return r
+}
+
+// state returns the current version, or renders 503 while the referential is empty.
+func (h *handlers) state(c *gin.Context) (*app.State, bool) {
+	st := h.svc.Current()
+	if st == nil {
+		c.Error(httpx.NewProblem(http.StatusServiceUnavailable, "referential_empty", "No ROME release has been imported yet."))
+		return nil, false
+	}
+	return st, true
+}
+
+// notModified answers 304 when the client already has this version of the resource.
+func notModified(c *gin.Context, st *app.State) bool {
+	c.Header("ETag", st.ETag)
+	c.Header("Cache-Control", "public, max-age=60")
+	if match := c.GetHeader("If-None-Match"); match != "" {
+		for _, tag := range strings.Split(match, ",") {
+			if t := strings.TrimSpace(tag); t == st.ETag || t == "W/"+st.ETag || t == "*" {
+				c.Status(http.StatusNotModified)
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// versioned resolves ?version=N (default: current).
+func (h *handlers) versioned(c *gin.Context) (*app.State, bool) {
+	q := c.Query("version")
+	if q == "" {
+		return h.state(c)
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n <= 0 {
+		c.Error(httpx.Unprocessable("invalid_version", "version must be a positive integer", httpx.FieldError{Field: "version", Message: "not a positive integer"}))
+		return nil, false
+	}
+	st, ok, err := h.svc.At(c.Request.Context(), n)
+	if err != nil {
+		c.Error(err)
+		return nil, false
+	}
+	if !ok {
+		c.Error(httpx.NotFound("version_not_found", fmt.Sprintf("version %d does not exist", n)))
+		return nil, false
+	}
+	return st, true
+}
+
+func writeJSONBytes(c *gin.Context, b []byte) {
+	c.Data(http.StatusOK, "application/json; charset=utf-8", b)
+}
+
+func (h *handlers) version(c *gin.Context) {
+	st, ok := h.state(c)
+	if !ok || notModified(c, st) {
+		return
+	}
+	v := st.Snap.Version
+	c.JSON(http.StatusOK, gin.H{"version": v.Number, "label": v.Label, "publishedAt": v.PublishedAt, "lastModifiedDate": v.LastModified})
+}
+
+func (h *handlers) stats(c *gin.Context) {
+	st, ok := h.versioned(c)
+	if !ok || notModified(c, st) {
+		return
+	}
+	c.JSON(http.StatusOK, app.Stats(st))
+}
+
+func validCode(code string) bool {
+	if len(code) != 5 || code[0] < 'A' || code[0] > 'N' {
+		return false
+	}
+	for _, ch := range code[1:] {
+		if ch < '0' || ch > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *handlers) getFiche(c *gin.Context) {
+	st, ok := h.versioned(c)
+	if !ok {
+		return
+	}
+	h.serveDoc(c, st, c.Param("code"), app.ShapeFiche)
+}
+
+func (h *handlers) serveDoc(c *gin.Context, st *app.State, code string, shape app.Shape) {
+	if !validCode(code) {
+		c.Error(httpx.NotFound("fiche_not_found", fmt.Sprintf("%q is not a code ROME (a letter A–N and four digits)", code)))
+		return
+	}
+	d, ok := st.Doc(code)
+	if !ok {
+		c.Error(httpx.NotFound("fiche_not_found", fmt.Sprintf("fiche %s does not exist in version %d", code, st.Version())))
+		return
+	}
+	if notModified(c, st) {
+		return
+	}
+	writeJSONBytes(c, d.Encode(shape, Shapes[shape]))
+}
+
+// Pagination of list endpoints (api.md: limit default 50, max 200; opaque cursor).
+func pageParams(c *gin.Context) (limit int, after string, ok bool) {
+	limit = 50
+	if q := c.Query("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 || n > 200 {
+			c.Error(httpx.Unprocessable("invalid_limit", "limit is between 1 and 200", httpx.FieldError{Field: "limit", Message: "between 1 and 200"}))
+			return 0, "", false
+		}
+		limit = n
+	}
+	if cur := c.Query("cursor"); cur != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cur)
+		if err != nil {
+			c.Error(httpx.Unprocessable("invalid_cursor", "cursor is not one this API returned", httpx.FieldError{Field: "cursor", Message: "invalid"}))
+			return 0, "", false
+		}
+		after = string(b)
+	}
+	return limit, after, true
+}
+
+func cursor(last string) string { return base64.RawURLEncoding.EncodeToString([]byte(last)) }
+
+type ficheSummary struct {
+	CodeRome             string    `json:"codeRome"`
+	Libelle              string    `json:"libelle"`
+	GrandDomaine         fiche.Ref `json:"grandDomaine"`
+	DomaineProfessionnel fiche.Ref `json:"domaineProfessionnel"`
+}
+
+func (h *handlers) listFiches(c *gin.Context) {
+	st, ok := h.versioned(c)
+	if !ok {
+		return
+	}
+	limit, after, ok := pageParams(c)
+	if !ok {
+		return
+	}
+	gd, dp := strings.ToUpper(c.Query("grandDomaine")), strings.ToUpper(c.Query("domaineProfessionnel"))
+	var match func(string) bool
+	if q := strings.TrimSpace(c.Query("q")); q != "" {
+		match = app.TextMatcher(q)
+	}
+	items := []ficheSummary{}
+	next := ""
+	for _, code := range st.Codes() {
+		if code <= after || (gd != "" && code[:1] != gd) || (dp != "" && code[:3] != dp) {
+			continue
+		}
+		d, _ := st.Doc(code)
+		if match != nil && !match(d.Fiche.Libelle) {
+			continue
+		}
+		if len(items) == limit {
+			next = cursor(items[len(items)-1].CodeRome)
+			break
+		}
+		items = append(items, ficheSummary{code, d.Fiche.Libelle, d.Fiche.GrandDomaine, d.Fiche.DomaineProfessionnel})
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items, "nextCursor": nullable(next), "version": st.Version()})
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (h *handlers) ficheHistory(c *gin.Context) {
+	st, ok := h.state(c)
+	if !ok {
+		return
+	}
+	code := c.Param("code")
+	hist, err := h.svc.FicheHistory(c.Request.Context(), code)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if _, exists := st.Doc(code); !exists && len(hist) == 0 {
+		c.Error(httpx.NotFound("fiche_not_found", fmt.Sprintf("fiche %s has never existed", code)))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"codeRome": code, "items": hist})
+}
+
+func (h *handlers) item(kind string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		st, ok := h.versioned(c)
+		if !ok {
+			return
+		}
+		it, found := app.LookupItem(st, kind, c.Param("code"))
+		if !found {
+			c.Error(httpx.NotFound(kind+"_not_found", fmt.Sprintf("no %s with code OGR %q in version %d", kind, c.Param("code"), st.Version())))
+			return
+		}
+		if notModified(c, st) {
+			return
+		}
+		c.JSON(http.StatusOK, it)
+	}
+}
+
+func (h *handlers) contextes(c *gin.Context) {
+	st, ok := h.versioned(c)
+	if !ok || notModified(c, st) {
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": app.Contextes(st)})
+}
+
+func (h *handlers) search(c *gin.Context) {
+	st, ok := h.state(c)
+	if !ok {
+		return
+	}
+	kind := c.Param("kind")
+	q := c.Query("q")
+	if strings.TrimSpace(q) == "" {
+		c.Error(httpx.Unprocessable("query_required", "q is required", httpx.FieldError{Field: "q", Message: "required"}))
+		return
+	}
+	limit := 20
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 200 {
+			c.Error(httpx.Unprocessable("invalid_limit", "limit is between 1 and 200", httpx.FieldError{Field: "limit", Message: "between 1 and 200"}))
+			return
+		}
+		limit = n
+	}
+	hits, ok := st.Search(kind, q, limit)
+	if !ok {
+		c.Error(httpx.NotFound("unknown_search", "search is for appellations, competences or savoirs"))
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": hits, "version": st.Version()})
+}
+
+func (h *handlers) versions(c *gin.Context) {
+	vs, err := h.svc.Versions(c.Request.Context())
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	items := make([]gin.H, 0, len(vs))
+	for _, v := range vs {
+		items = append(items, gin.H{"version": v.Number, "label": v.Label, "source": v.Source, "publishedAt": v.PublishedAt,
+			"changesetId": v.ChangesetID, "requestId": v.RequestID})
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+}
+
+func (h *handlers) versionChanges(c *gin.Context) {
+	n, err := strconv.Atoi(c.Param("n"))
+	if err != nil {
+		c.Error(httpx.NotFound("version_not_found", "versions are numbers"))
+		return
+	}
+	d, ok, err := h.svc.Delta(c.Request.Context(), n)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if !ok {
+		c.Error(httpx.NotFound("version_not_found", fmt.Sprintf("version %d does not exist", n)))
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+func (h *handlers) getChangeSet(c *gin.Context) {
+	p, ok, err := h.svc.ChangeSet(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if !ok {
+		c.Error(httpx.NotFound("changeset_not_found", "no change set was published with this id"))
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+func (h *handlers) export(c *gin.Context) {
+	if f := c.DefaultQuery("format", "rome-csv"); f != "rome-csv" {
+		c.Error(httpx.Unprocessable("unsupported_format", "the only export format is rome-csv", httpx.FieldError{Field: "format", Message: "must be rome-csv"}))
+		return
+	}
+	st, ok := h.versioned(c)
+	if !ok || notModified(c, st) {
+		return
+	}
+	// Build the zip before answering, so a failure is a clean error and not a cut download.
+	var buf bytes.Buffer
+	if err := h.svc.Export(c.Request.Context(), st, &buf); err != nil {
+		c.Error(err)
+		return
+	}
+	c.Header("Content-Disposition", fmt.Sprintf(`attachment; filename="RefRomeCsv_v4%02d.zip"`, st.Version()))
+	c.Data(http.StatusOK, "application/zip", buf.Bytes())
+}
+
+func (h *handlers) validate(c *gin.Context) {
+	var req app.ChangeSetRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		c.Error(err)
+		return
+	}
+	v, err := h.svc.Validate(c.Request.Context(), req)
+	if err != nil {
+		c.Error(changeSetProblem(err))
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}
+
+func (h *handlers) publish(c *gin.Context) {
+	var req app.ChangeSetRequest
+	if err := httpx.BindJSON(c, &req); err != nil {
+		c.Error(err)
+		return
+	}
+	p, replayed, err := h.svc.Publish(c.Request.Context(), req)
+	if err != nil {
+		c.Error(changeSetProblem(err))
+		return
+	}
+	if replayed {
+		c.Header("Idempotent-Replayed", "true")
+	}
+	c.Header("Location", "/v1/changesets/"+p.ID)
+	c.JSON(http.StatusCreated, p)
+}
+
+func changeSetProblem(err error) error {
+	var invalid *app.InvalidError
+	var conflict *app.ConflictError
+	switch {
+	case errors.As(err, &invalid):
+		return httpx.Unprocessable(invalid.Code, invalid.Msg, httpx.FieldError{Field: invalid.Field, Message: invalid.Msg})
+	case errors.As(err, &conflict):
+		return httpx.Conflict("changeset_conflict", conflict.Error()).With("currentVersion", conflict.Current).With("results", conflict.Results)
+	case errors.Is(err, app.ErrIDReused):
+		return httpx.Unprocessable("changeset_id_reused", err.Error(), httpx.FieldError{Field: "id", Message: "already used for another change set"})
+	case errors.Is(err, app.ErrFutureBase):
+		return httpx.Unprocessable("invalid_base_version", err.Error(), httpx.FieldError{Field: "baseVersion", Message: "newer than the referential"})
+	case errors.Is(err, app.ErrEmpty):
+		return httpx.NewProblem(http.StatusServiceUnavailable, "referential_empty", err.Error())
+	}
+	return err
+}
+
+// --- France Travail–compatible routes ------------------------------------------------
+
+func (h *handlers) ftMetier(c *gin.Context) {
+	if st, ok := h.state(c); ok {
+		h.serveDoc(c, st, c.Param("code"), app.ShapeFTMetier)
+	}
+}
+
+func (h *handlers) ftFicheMetier(c *gin.Context) {
+	if st, ok := h.state(c); ok {
+		h.serveDoc(c, st, c.Param("code"), app.ShapeFTFiche)
+	}
+}
+
+func (h *handlers) ftVersion(c *gin.Context) {
+	st, ok := h.state(c)
+	if !ok || notModified(c, st) {
+		return
+	}
+	c.JSON(http.StatusOK, ftcompat.MetierVersion(st.Version(), st.Snap.Version.LastModified))
+}
+
+func (h *handlers) ftAppellation(c *gin.Context) {
+	st, ok := h.state(c)
+	if !ok {
+		return
+	}
+	a, found := ftcompat.Appellation(st.Snap, c.Param("code"))
+	if !found {
+		c.Error(httpx.NotFound("appellation_not_found", fmt.Sprintf("no appellation with code %q", c.Param("code"))))
+		return
+	}
+	if notModified(c, st) {
+		return
+	}
+	c.JSON(http.StatusOK, a)
+}

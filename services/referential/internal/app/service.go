@@ -1,0 +1,413 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plateforme-rome/rome/services/referential/internal/changeset"
+	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
+	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
+	"github.com/plateforme-rome/rome/services/referential/internal/search"
+	"github.com/plateforme-rome/rome/services/referential/internal/store"
+)
+
+// FirstLocalOGR starts the range of codes OGR this platform gives to new items: official
+// codes are below 1,000,000 (v460's highest is 515,351), so the two never collide.
+const FirstLocalOGR = 90_000_000
+
+const ogrCounter = "local_ogr"
+
+// Service owns the current referential version.
+type Service struct {
+	store *store.Store
+	log   *slog.Logger
+
+	current   atomic.Pointer[State]
+	publishMu sync.Mutex // one publication at a time in this process; the database guards across processes
+
+	pastMu sync.Mutex
+	past   map[int]*State // versions read back for time travel, a few at a time
+}
+
+// ErrEmpty means no release has been imported yet.
+var ErrEmpty = store.ErrNoVersion
+
+// New creates the service; call Load before serving.
+func New(s *store.Store, log *slog.Logger) *Service {
+	return &Service{store: s, log: log, past: map[int]*State{}}
+}
+
+// Load reads the latest version from the database.
+func (s *Service) Load(ctx context.Context) error {
+	latest, err := s.store.Latest(ctx)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	snap, err := s.store.Load(ctx, latest.Number)
+	if err != nil {
+		return err
+	}
+	s.current.Store(newState(snap))
+	s.log.Info("referential loaded", "version", latest.Number, "ms", time.Since(start).Milliseconds())
+	return nil
+}
+
+// Current is the latest version, or nil before Load succeeded.
+func (s *Service) Current() *State { return s.current.Load() }
+
+// maxPastStates bounds the memory spent on time travel.
+const maxPastStates = 3
+
+// At returns the state of version n (the current one, or one read back from the database).
+func (s *Service) At(ctx context.Context, n int) (*State, bool, error) {
+	cur := s.Current()
+	if cur != nil && n == cur.Version() {
+		return cur, true, nil
+	}
+	s.pastMu.Lock()
+	defer s.pastMu.Unlock()
+	if st, ok := s.past[n]; ok {
+		return st, true, nil
+	}
+	if _, ok, err := s.store.Version(ctx, n); err != nil || !ok {
+		return nil, false, err
+	}
+	snap, err := s.store.Load(ctx, n)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(s.past) >= maxPastStates {
+		for k := range s.past {
+			delete(s.past, k)
+			break
+		}
+	}
+	st := newState(snap)
+	s.past[n] = st
+	return st, true, nil
+}
+
+// Versions lists every version.
+func (s *Service) Versions(ctx context.Context) ([]store.VersionRecord, error) { return s.store.Versions(ctx) }
+
+// ChangeSetRequest is the body of POST /v1/changesets (and, without id, of :validate).
+type ChangeSetRequest struct {
+	ID          string                `json:"id"`
+	RequestID   string                `json:"requestId"`
+	BaseVersion int                   `json:"baseVersion"`
+	CodeRome    string                `json:"codeRome"`
+	Operations  []changeset.Operation `json:"operations"`
+}
+
+// Validation is the dry run of a change set on the current version.
+type Validation struct {
+	Version  int                `json:"version"`
+	CodeRome string             `json:"codeRome"`
+	Applies  bool               `json:"applies"` // every operation applies
+	Results  []changeset.Result `json:"results"`
+	Diff     []changeset.Change `json:"diff"`
+	Before   *fiche.Fiche       `json:"before"`  // nil for a new fiche
+	Preview  *fiche.Fiche       `json:"preview"` // the fiche after the operations that apply
+}
+
+// InvalidError is a change set that cannot even be tried (no operations, say).
+type InvalidError struct{ Field, Code, Msg string }
+
+func (e *InvalidError) Error() string { return e.Msg }
+
+func checkShape(req ChangeSetRequest) error {
+	if len(req.Operations) == 0 {
+		return &InvalidError{"operations", "operations_required", "a change set needs at least one operation"}
+	}
+	if req.CodeRome == "" && req.Operations[0].Op != changeset.OpCreateFiche {
+		return &InvalidError{"codeRome", "field_required", "codeRome is required unless the first operation is create_fiche"}
+	}
+	return nil
+}
+
+// run applies the operations of req to a transaction over st.
+func (s *Service) run(st *State, req ChangeSetRequest, nextOGR func() string) (*refdata.Tx, []changeset.Result, string) {
+	tx := st.Snap.Begin()
+	results, code := changeset.Run(tx, req.CodeRome, req.Operations, changeset.Deps{
+		NextOGR:            nextOGR,
+		AppellationByLabel: st.AppellationByLabel,
+		LabelKey:           search.LabelKey,
+	})
+	return tx, results, code
+}
+
+func (s *Service) ogrAllocator(ctx context.Context) (func() string, func() int64, error) {
+	last, err := s.store.Counter(ctx, ogrCounter)
+	if err != nil {
+		return nil, nil, err
+	}
+	last = max(last, FirstLocalOGR)
+	next := func() string { last++; return strconv.FormatInt(last, 10) }
+	return next, func() int64 { return last }, nil
+}
+
+// Validate dry-runs a change set on the current version.
+func (s *Service) Validate(ctx context.Context, req ChangeSetRequest) (*Validation, error) {
+	st := s.Current()
+	if st == nil {
+		return nil, ErrEmpty
+	}
+	if err := checkShape(req); err != nil {
+		return nil, err
+	}
+	next, _, err := s.ogrAllocator(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, results, code := s.run(st, req, next)
+	v := &Validation{Version: st.Version(), CodeRome: code, Applies: true, Results: results, Diff: []changeset.Change{}}
+	for _, r := range results {
+		v.Applies = v.Applies && r.Applies
+		v.Diff = append(v.Diff, r.Changes...)
+	}
+	if req.CodeRome != "" {
+		v.Before, _ = fiche.Build(st.Snap, req.CodeRome, st.Version())
+	}
+	if code != "" {
+		v.Preview, _ = fiche.Build(tx, code, st.Version())
+	}
+	return v, nil
+}
+
+// Publication is the answer to POST /v1/changesets, stored with the change set so that a
+// retry gets exactly the same answer.
+type Publication struct {
+	ID          string             `json:"id"`
+	RequestID   string             `json:"requestId"`
+	CodeRome    string             `json:"codeRome"`
+	BaseVersion int                `json:"baseVersion"`
+	Version     int                `json:"version"`
+	PublishedAt time.Time          `json:"publishedAt"`
+	Results     []changeset.Result `json:"results"`
+	Changes     []changeset.Change `json:"changes"`
+}
+
+// ConflictError is a change set one of whose operations no longer applies.
+type ConflictError struct {
+	Current int
+	Results []changeset.Result
+}
+
+func (e *ConflictError) Error() string {
+	for _, r := range e.Results {
+		if !r.Applies {
+			return fmt.Sprintf("operation %s (%s) does not apply to version %d: %s", r.OperationID, r.Op, e.Current, r.Reason)
+		}
+	}
+	return "conflict"
+}
+
+// ErrIDReused is a change-set id sent again with another content.
+var ErrIDReused = errors.New("this change-set id was already used for a different change set")
+
+// ErrFutureBase is a base version the referential does not have yet.
+var ErrFutureBase = errors.New("the base version is newer than the referential")
+
+func hashRequest(req ChangeSetRequest) string {
+	b, _ := json.Marshal(req)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Publish applies a change set atomically and returns the new version. It is idempotent by
+// change-set id: the same change set again returns the stored answer (replayed = true).
+func (s *Service) Publish(ctx context.Context, req ChangeSetRequest) (pub *Publication, replayed bool, err error) {
+	if req.ID == "" {
+		return nil, false, &InvalidError{"id", "field_required", "a change set needs an id (it makes retries safe)"}
+	}
+	if err := checkShape(req); err != nil {
+		return nil, false, err
+	}
+	s.publishMu.Lock()
+	defer s.publishMu.Unlock()
+	hash := hashRequest(req)
+	if prev, ok, err := s.store.ChangeSet(ctx, req.ID); err != nil {
+		return nil, false, err
+	} else if ok {
+		if prev.PayloadHash != hash {
+			return nil, false, ErrIDReused
+		}
+		var p Publication
+		if err := json.Unmarshal([]byte(prev.Response), &p); err != nil {
+			return nil, false, err
+		}
+		return &p, true, nil
+	}
+	st := s.Current()
+	if st == nil {
+		return nil, false, ErrEmpty
+	}
+	if req.BaseVersion > st.Version() {
+		return nil, false, ErrFutureBase
+	}
+	// A change set based on an older version is re-run on the current one: it publishes
+	// if every operation still applies, and is a conflict otherwise.
+	next, lastOGR, err := s.ogrAllocator(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	tx, results, code := s.run(st, req, next)
+	for _, r := range results {
+		if !r.Applies {
+			return nil, false, &ConflictError{Current: st.Version(), Results: results}
+		}
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	n := st.Version() + 1
+	pub = &Publication{ID: req.ID, RequestID: req.RequestID, CodeRome: code, BaseVersion: req.BaseVersion, Version: n,
+		PublishedAt: now, Results: results, Changes: []changeset.Change{}}
+	var entries []store.ChangeEntry
+	for _, r := range results {
+		for _, c := range r.Changes {
+			pub.Changes = append(pub.Changes, c)
+			entries = append(entries, store.ChangeEntry{Version: n, Seq: len(entries) + 1, CodeRome: c.CodeRome,
+				ChangesetID: req.ID, RequestID: req.RequestID, Entry: store.MarshalEntry(c)})
+		}
+	}
+	rows := tx.Changes()
+	v := refdata.Version{Number: n, Label: fmt.Sprintf("%s + %s", st.Snap.Version.Label, req.ID), PublishedAt: now, LastModified: now}
+	snap, err := st.Snap.Apply(v, rows)
+	if err != nil {
+		return nil, false, err
+	}
+	resp, _ := json.Marshal(pub)
+	csID, reqID := req.ID, req.RequestID
+	err = s.store.Publish(ctx, store.Publication{
+		Version: store.VersionRecord{Number: n, Label: v.Label, Source: store.SourceChangeSet, PublishedAt: now, LastModified: now,
+			ChangesetID: &csID, RequestID: &reqID},
+		ChangeSet: &store.ChangeSetRecord{ID: req.ID, RequestID: req.RequestID, CodeRome: code, BaseVersion: req.BaseVersion,
+			Version: n, PayloadHash: hash, Response: string(resp), CreatedAt: now},
+		Rows:     rows,
+		Entries:  entries,
+		Counters: map[string]int64{ogrCounter: lastOGR()},
+	})
+	if errors.Is(err, store.ErrConflict) {
+		// Another instance published first: reload and let the caller retry.
+		if lerr := s.Load(ctx); lerr != nil {
+			s.log.Error("reload after a concurrent publication", "err", lerr)
+		}
+		return nil, false, &ConflictError{Current: n - 1}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	s.current.Store(newState(snap))
+	s.log.Info("change set published", "changeset", req.ID, "request", req.RequestID, "codeRome", code, "version", n, "rows", len(rows))
+	return pub, false, nil
+}
+
+// ChangeSet returns a published change set's answer.
+func (s *Service) ChangeSet(ctx context.Context, id string) (*Publication, bool, error) {
+	rec, ok, err := s.store.ChangeSet(ctx, id)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	var p Publication
+	return &p, true, json.Unmarshal([]byte(rec.Response), &p)
+}
+
+// HistoryEntry is a change of a fiche, with the version and request it came from.
+type HistoryEntry struct {
+	Version     int              `json:"version"`
+	ChangesetID string           `json:"changesetId"`
+	RequestID   string           `json:"requestId,omitempty"`
+	Change      changeset.Change `json:"change"`
+}
+
+func decodeEntries(es []store.ChangeEntry) ([]HistoryEntry, error) {
+	out := make([]HistoryEntry, 0, len(es))
+	for _, e := range es {
+		h := HistoryEntry{Version: e.Version, ChangesetID: e.ChangesetID, RequestID: e.RequestID}
+		if err := json.Unmarshal([]byte(e.Entry), &h.Change); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// FicheHistory lists every change of a fiche since the import.
+func (s *Service) FicheHistory(ctx context.Context, code string) ([]HistoryEntry, error) {
+	es, err := s.store.FicheHistory(ctx, code)
+	if err != nil {
+		return nil, err
+	}
+	return decodeEntries(es)
+}
+
+// VersionDelta is what one version changed: in ROME terms and as rows of the official files.
+type VersionDelta struct {
+	Version     int              `json:"version"`
+	Label       string           `json:"label"`
+	Source      string           `json:"source"`
+	ChangesetID *string          `json:"changesetId"`
+	RequestID   *string          `json:"requestId"`
+	PublishedAt time.Time        `json:"publishedAt"`
+	Changes     []HistoryEntry   `json:"changes"`
+	RowsAdded   []store.RowDelta `json:"rowsAdded"`
+	RowsRemoved []store.RowDelta `json:"rowsRemoved"`
+}
+
+// Delta returns what version n changed; ok is false for an unknown version.
+func (s *Service) Delta(ctx context.Context, n int) (*VersionDelta, bool, error) {
+	v, ok, err := s.store.Version(ctx, n)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	es, err := s.store.VersionEntries(ctx, n)
+	if err != nil {
+		return nil, false, err
+	}
+	changes, err := decodeEntries(es)
+	if err != nil {
+		return nil, false, err
+	}
+	d := &VersionDelta{Version: n, Label: v.Label, Source: v.Source, ChangesetID: v.ChangesetID, RequestID: v.RequestID,
+		PublishedAt: v.PublishedAt, Changes: changes, RowsAdded: []store.RowDelta{}, RowsRemoved: []store.RowDelta{}}
+	// The first import's "delta" is the whole referential: use the export for that.
+	if prior, err := s.store.Versions(ctx); err == nil && len(prior) > 0 && prior[0].Number == n {
+		return d, true, nil
+	}
+	added, removed, err := s.store.VersionRows(ctx, n)
+	if err != nil {
+		return nil, false, err
+	}
+	if added != nil {
+		d.RowsAdded = added
+	}
+	if removed != nil {
+		d.RowsRemoved = removed
+	}
+	return d, true, nil
+}
+
+// VersionFile returns the version.txt of version n: the official one for an import, one
+// written in the same format for a version published here.
+func (s *Service) VersionFile(ctx context.Context, n int) ([]byte, error) {
+	v, ok, err := s.store.Version(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("version %d does not exist", n)
+	}
+	if v.VersionFile != "" {
+		return []byte(v.VersionFile), nil
+	}
+	return formatVersionFile(v), nil
+}

@@ -1,0 +1,218 @@
+// Package app is the referential service's core: the current version in memory, fiche
+// documents built once per version, search, change sets and time travel.
+package app
+
+import (
+	"encoding/json"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
+	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
+	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
+	"github.com/plateforme-rome/rome/services/referential/internal/search"
+)
+
+// State is one referential version with everything derived from it. The referential
+// changes a few times a year, so documents are built once and served from memory.
+type State struct {
+	Snap *refdata.Snapshot
+	ETag string
+
+	docs  sync.Map // code ROME → *Doc
+	codes []string // every code ROME, sorted
+
+	searchOnce sync.Once
+	indexes    map[string]*search.Index // "appellations", "competences", "savoirs"
+	labelKeys  map[string]string        // appellation label key → code OGR
+	itemFiches map[string][]string      // item code OGR → fiches it is on
+}
+
+// Doc is a fiche at one version and its encodings, each built at most once.
+type Doc struct {
+	Fiche *fiche.Fiche
+
+	once    [shapeCount]sync.Once
+	encoded [shapeCount][]byte
+}
+
+// Shape selects one JSON rendering of a fiche.
+type Shape int
+
+const (
+	ShapeFiche     Shape = iota // GET /v1/fiches/{code}
+	ShapeFTMetier               // France Travail rome-metiers métier
+	ShapeFTFiche                // France Travail rome-fiches-metiers fiche-metier
+	shapeCount
+)
+
+// Encode returns the JSON of the fiche in a shape, built on first use.
+func (d *Doc) Encode(s Shape, render func(*fiche.Fiche) any) []byte {
+	d.once[s].Do(func() {
+		b, err := json.Marshal(render(d.Fiche))
+		if err != nil {
+			panic(err) // plain structs: cannot fail
+		}
+		d.encoded[s] = b
+	})
+	return d.encoded[s]
+}
+
+func newState(snap *refdata.Snapshot) *State {
+	st := &State{Snap: snap, ETag: `"rome-v` + strconv.Itoa(snap.Version.Number) + `"`}
+	for _, r := range snap.T(romecsv.Fiche).Rows() {
+		st.codes = append(st.codes, r.Cols[0])
+	}
+	sort.Strings(st.codes)
+	return st
+}
+
+// Version is the version number of this state.
+func (st *State) Version() int { return st.Snap.Version.Number }
+
+// Codes lists every code ROME, sorted.
+func (st *State) Codes() []string { return st.codes }
+
+// Doc returns the document of a fiche, building it on first use.
+func (st *State) Doc(code string) (*Doc, bool) {
+	if d, ok := st.docs.Load(code); ok {
+		return d.(*Doc), true
+	}
+	f, ok := fiche.Build(st.Snap, code, st.Version())
+	if !ok {
+		return nil, false
+	}
+	d, _ := st.docs.LoadOrStore(code, &Doc{Fiche: f})
+	return d.(*Doc), true
+}
+
+// Warm builds the document of every fiche, so that the first reads are as fast as the rest.
+func (st *State) Warm(shapes map[Shape]func(*fiche.Fiche) any) {
+	for _, code := range st.codes {
+		d, _ := st.Doc(code)
+		for s, render := range shapes {
+			d.Encode(s, render)
+		}
+	}
+}
+
+func (st *State) buildSearch() {
+	st.searchOnce.Do(func() {
+		const A, C, S, L = romecsv.Appellation, romecsv.Competence, romecsv.Savoir, romecsv.Lien
+		a := romecsv.MustByName(A)
+		var apps []search.Entry
+		st.labelKeys = map[string]string{}
+		for _, r := range st.Snap.T(A).Rows() {
+			ogr, label := r.Cols[a.Col("code_ogr")], r.Cols[a.Col("libelle_appellation_long")]
+			boost := 0.5
+			if r.Cols[a.Col("classification")] == "PRINCIPALE" {
+				boost = 1
+			}
+			if r.Cols[a.Col("peu_usite")] == "O" {
+				boost = 0
+			}
+			apps = append(apps, search.Entry{ID: ogr, Label: label, Boost: boost})
+			st.labelKeys[search.LabelKey(label)] = ogr
+		}
+		c := romecsv.MustByName(C)
+		var comps []search.Entry
+		for _, r := range st.Snap.T(C).Rows() {
+			boost := 0.5
+			if r.Cols[c.Col("nature")] != "Compétence" {
+				boost = 1
+			}
+			comps = append(comps, search.Entry{ID: r.Cols[c.Col("code_ogr")], Label: r.Cols[c.Col("libelle_competence")], Boost: boost})
+		}
+		s := romecsv.MustByName(S)
+		var savs []search.Entry
+		for _, r := range st.Snap.T(S).Rows() {
+			savs = append(savs, search.Entry{ID: r.Cols[s.Col("code_ogr_savoir")], Label: r.Cols[s.Col("libelle_savoir")], Boost: 0.5})
+		}
+		st.indexes = map[string]*search.Index{"appellations": search.Build(apps), "competences": search.Build(comps), "savoirs": search.Build(savs)}
+		l := romecsv.MustByName(L)
+		st.itemFiches = map[string][]string{}
+		for _, r := range st.Snap.T(L).Rows() {
+			if b := r.Cols[l.Col("code_compo_bloc")]; b == "5" || b == "6" {
+				ogr := r.Cols[l.Col("code_ogr")]
+				st.itemFiches[ogr] = append(st.itemFiches[ogr], r.Cols[l.Col("code_rome")])
+			}
+		}
+	})
+}
+
+// AppellationByLabel finds an appellation by normalised label key.
+func (st *State) AppellationByLabel(key string) (string, bool) {
+	st.buildSearch()
+	ogr, ok := st.labelKeys[key]
+	return ogr, ok
+}
+
+// SearchHit is one ranked result, with what a client needs to show it.
+type SearchHit struct {
+	CodeOgr  string      `json:"codeOgr"`
+	Libelle  string      `json:"libelle"`
+	CodeRome string      `json:"codeRome,omitempty"`
+	Score    float64     `json:"score"`
+	Fiche    *fiche.Ref  `json:"fiche,omitempty"`
+	Macro    *fiche.Ref  `json:"macroCompetence,omitempty"`
+	Category string      `json:"categorie,omitempty"`
+	Fiches   []fiche.Ref `json:"fiches,omitempty"`
+}
+
+// Search ranks the items of a kind ("appellations", "competences", "savoirs") for q.
+func (st *State) Search(kind, q string, limit int) ([]SearchHit, bool) {
+	st.buildSearch()
+	ix, ok := st.indexes[kind]
+	if !ok {
+		return nil, false
+	}
+	hits := ix.Search(q, limit)
+	out := make([]SearchHit, 0, len(hits))
+	for _, h := range hits {
+		out = append(out, st.describe(kind, h))
+	}
+	return out, true
+}
+
+func (st *State) ficheRef(code string) fiche.Ref {
+	r, _ := st.Snap.Get(romecsv.Fiche, code)
+	return fiche.Ref{Code: code, Libelle: r[romecsv.MustByName(romecsv.Fiche).Col("libelle_rome")]}
+}
+
+// maxFichesPerHit bounds the fiches listed with a compétence or savoir hit.
+const maxFichesPerHit = 10
+
+func (st *State) describe(kind string, h search.Hit) SearchHit {
+	hit := SearchHit{CodeOgr: h.ID, Score: h.Score}
+	switch kind {
+	case "appellations":
+		const A = romecsv.Appellation
+		r, _ := st.Snap.Get(A, h.ID)
+		a := romecsv.MustByName(A)
+		hit.Libelle, hit.CodeRome = r[a.Col("libelle_appellation_long")], r[a.Col("code_rome")]
+		ref := st.ficheRef(hit.CodeRome)
+		hit.Fiche = &ref
+		return hit
+	case "competences":
+		const C = romecsv.Competence
+		r, _ := st.Snap.Get(C, h.ID)
+		c := romecsv.MustByName(C)
+		hit.Libelle = r[c.Col("libelle_competence")]
+		if m, ok := st.Snap.Get(C, r[c.Col("code_ogr_macro_comp")]); ok {
+			hit.Macro = &fiche.Ref{Code: m[c.Col("code_ogr")], Libelle: m[c.Col("libelle_competence")]}
+		}
+	case "savoirs":
+		const S = romecsv.Savoir
+		r, _ := st.Snap.Get(S, h.ID)
+		s := romecsv.MustByName(S)
+		hit.Libelle, hit.Category = r[s.Col("libelle_savoir")], r[s.Col("categorie_savoir")]
+	}
+	for i, code := range st.itemFiches[h.ID] {
+		if i == maxFichesPerHit {
+			break
+		}
+		hit.Fiches = append(hit.Fiches, st.ficheRef(code))
+	}
+	return hit
+}

@@ -1,0 +1,384 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/gorm"
+
+	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
+	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
+)
+
+// Store is the referential's repository.
+type Store struct {
+	db *gorm.DB
+}
+
+// New wraps a GORM connection (PostgreSQL or SQLite).
+func New(db *gorm.DB) *Store { return &Store{db: db} }
+
+// VersionRecord is a stored referential version.
+type VersionRecord struct {
+	Number       int
+	Label        string
+	Source       string // "import" or "changeset"
+	PublishedAt  time.Time
+	LastModified time.Time
+	VersionFile  string
+	ChangesetID  *string
+	RequestID    *string
+}
+
+func (VersionRecord) TableName() string { return "ref_versions" }
+
+// Version sources.
+const (
+	SourceImport    = "import"
+	SourceChangeSet = "changeset"
+)
+
+func (v VersionRecord) Snapshot() refdata.Version {
+	return refdata.Version{Number: v.Number, Label: v.Label, PublishedAt: v.PublishedAt, LastModified: v.LastModified}
+}
+
+// ErrNoVersion means the referential is empty: nothing was imported yet.
+var ErrNoVersion = errors.New("the referential is empty: import an official release first")
+
+// Versions lists every version, oldest first.
+func (s *Store) Versions(ctx context.Context) ([]VersionRecord, error) {
+	var vs []VersionRecord
+	err := s.db.WithContext(ctx).Order("number").Find(&vs).Error
+	return vs, err
+}
+
+// Latest returns the current version.
+func (s *Store) Latest(ctx context.Context) (VersionRecord, error) {
+	var v VersionRecord
+	err := s.db.WithContext(ctx).Order("number DESC").Limit(1).Take(&v).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return v, ErrNoVersion
+	}
+	return v, err
+}
+
+// Version returns one version.
+func (s *Store) Version(ctx context.Context, n int) (VersionRecord, bool, error) {
+	var v VersionRecord
+	err := s.db.WithContext(ctx).Where("number = ?", n).Take(&v).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return v, false, nil
+	}
+	return v, err == nil, err
+}
+
+func encodeCols(cols []string) string { return strings.Join(cols, romecsv.KeySep) }
+
+func decodeCols(s string, n int) []string {
+	cols := strings.Split(s, romecsv.KeySep)
+	for len(cols) < n { // a row of only empty trailing fields
+		cols = append(cols, "")
+	}
+	return cols
+}
+
+// Load reads the referential as it was at version n.
+func (s *Store) Load(ctx context.Context, n int) (*refdata.Snapshot, error) {
+	v, ok, err := s.Version(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("version %d does not exist", n)
+	}
+	rows, err := s.db.WithContext(ctx).Raw(
+		`SELECT dataset, ord, cols FROM ref_rows WHERE valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)`, n, n).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byDataset := map[string][]refdata.Row{}
+	var (
+		dataset, cols string
+		ord           int64
+	)
+	for rows.Next() {
+		if err := rows.Scan(&dataset, &ord, &cols); err != nil {
+			return nil, err
+		}
+		ds := romecsv.ByName(dataset)
+		if ds == nil {
+			return nil, fmt.Errorf("stored rows of an unknown dataset %q", dataset)
+		}
+		byDataset[ds.Name] = append(byDataset[ds.Name], refdata.Row{Cols: decodeCols(cols, len(ds.Columns)), Ord: ord})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return refdata.New(v.Snapshot(), byDataset)
+}
+
+// insertVersion records a version inside a transaction.
+func insertVersion(tx *gorm.DB, v VersionRecord) error {
+	return tx.Create(&v).Error
+}
+
+// bulkInsert stores whole datasets as valid from version n, in the caller's transaction
+// (tx is a GORM transaction on SQLite; on PostgreSQL pgTx is used instead, through COPY).
+func bulkInsertSQLite(tx *gorm.DB, n int, snap *refdata.Snapshot) error {
+	const perStatement = 1000 // 6 parameters each, below SQLite's 32,766 limit
+	var (
+		sb   strings.Builder
+		args []any
+	)
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		err := tx.Exec(sb.String(), args...).Error
+		sb.Reset()
+		args = args[:0]
+		return err
+	}
+	for _, ds := range romecsv.Datasets {
+		for _, r := range snap.T(ds.Name).Rows() {
+			if len(args) == 0 {
+				sb.WriteString("INSERT INTO ref_rows (dataset, row_key, valid_from, valid_to, ord, cols) VALUES ")
+			} else {
+				sb.WriteString(",")
+			}
+			sb.WriteString("(?,?,?,NULL,?,?)")
+			args = append(args, ds.Name, ds.Key(r.Cols), n, r.Ord, encodeCols(r.Cols))
+			if len(args) >= perStatement*5 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return flush()
+}
+
+func copyRowsPostgres(ctx context.Context, tx pgx.Tx, n int, snap *refdata.Snapshot) error {
+	for _, ds := range romecsv.Datasets {
+		rows := snap.T(ds.Name).Rows()
+		i := 0
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"ref_rows"}, []string{"dataset", "row_key", "valid_from", "ord", "cols"},
+			pgx.CopyFromFunc(func() ([]any, error) {
+				if i >= len(rows) {
+					return nil, nil
+				}
+				r := rows[i]
+				i++
+				return []any{ds.Name, ds.Key(r.Cols), n, r.Ord, encodeCols(r.Cols)}, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("copy %s: %w", ds.Name, err)
+		}
+	}
+	return nil
+}
+
+// withPgx runs fn in a pgx transaction on a connection of GORM's pool, for COPY.
+func (s *Store) withPgx(ctx context.Context, fn func(pgx.Tx) error) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected PostgreSQL driver connection %T", dc)
+		}
+		return pgx.BeginFunc(ctx, sc.Conn(), fn)
+	})
+}
+
+func (s *Store) isPostgres() bool { return s.db.Dialector.Name() == "postgres" }
+
+// ErrConflict means another writer produced a version first.
+var ErrConflict = errors.New("the referential moved on concurrently")
+
+// ChangeSetRecord is a published change set and the answer it got.
+type ChangeSetRecord struct {
+	ID          string
+	RequestID   string
+	CodeRome    string
+	BaseVersion int
+	Version     int
+	PayloadHash string
+	Response    string
+	CreatedAt   time.Time
+}
+
+func (ChangeSetRecord) TableName() string { return "ref_changesets" }
+
+// ChangeSet returns a published change set by id.
+func (s *Store) ChangeSet(ctx context.Context, id string) (*ChangeSetRecord, bool, error) {
+	var r ChangeSetRecord
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, false, nil
+	}
+	return &r, err == nil, err
+}
+
+// ChangeEntry is one line of the semantic changelog.
+type ChangeEntry struct {
+	Version     int
+	Seq         int
+	CodeRome    string
+	ChangesetID string
+	RequestID   string
+	Entry       string // JSON of the semantic change
+}
+
+func (ChangeEntry) TableName() string { return "ref_changes" }
+
+// Publication is what one new version stores.
+type Publication struct {
+	Version   VersionRecord
+	ChangeSet *ChangeSetRecord // nil for a re-import
+	Rows      []refdata.Change
+	Entries   []ChangeEntry
+	Counters  map[string]int64 // counters to set, e.g. the next local code OGR
+}
+
+// Publish stores a new version atomically. The version number must be the next one:
+// if another writer got there first, the insert fails and ErrConflict is returned.
+func (s *Store) Publish(ctx context.Context, p Publication) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var latest sql.NullInt64
+		if err := tx.Raw(`SELECT MAX(number) FROM ref_versions`).Scan(&latest).Error; err != nil {
+			return err
+		}
+		if int(latest.Int64) >= p.Version.Number {
+			return ErrConflict
+		}
+		if err := insertVersion(tx, p.Version); err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) || isUniqueViolation(err) {
+				return ErrConflict
+			}
+			return err
+		}
+		n := p.Version.Number
+		for _, c := range p.Rows {
+			if c.Old != nil {
+				res := tx.Exec(`UPDATE ref_rows SET valid_to = ? WHERE dataset = ? AND row_key = ? AND valid_to IS NULL`, n, c.Dataset, c.Key)
+				if res.Error != nil {
+					return res.Error
+				}
+				if res.RowsAffected != 1 {
+					return ErrConflict
+				}
+			}
+			if c.New != nil {
+				if err := tx.Exec(`INSERT INTO ref_rows (dataset, row_key, valid_from, valid_to, ord, cols) VALUES (?,?,?,NULL,?,?)`,
+					c.Dataset, c.Key, n, c.Ord, encodeCols(c.New)).Error; err != nil {
+					return err
+				}
+			}
+		}
+		if p.ChangeSet != nil {
+			if err := tx.Create(p.ChangeSet).Error; err != nil {
+				return err
+			}
+		}
+		if len(p.Entries) > 0 {
+			if err := tx.CreateInBatches(p.Entries, 500).Error; err != nil {
+				return err
+			}
+		}
+		for name, value := range p.Counters {
+			if err := setCounter(tx, name, value); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func isUniqueViolation(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint") || strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "duplicate key")
+}
+
+func setCounter(tx *gorm.DB, name string, value int64) error {
+	res := tx.Exec(`UPDATE ref_counters SET value = ? WHERE name = ?`, value, name)
+	if res.Error != nil || res.RowsAffected == 1 {
+		return res.Error
+	}
+	return tx.Exec(`INSERT INTO ref_counters (name, value) VALUES (?, ?)`, name, value).Error
+}
+
+// Counter reads a counter (0 when never set).
+func (s *Store) Counter(ctx context.Context, name string) (int64, error) {
+	var v sql.NullInt64
+	err := s.db.WithContext(ctx).Raw(`SELECT value FROM ref_counters WHERE name = ?`, name).Scan(&v).Error
+	return v.Int64, err
+}
+
+// FicheHistory lists the changelog entries of a fiche, oldest first.
+func (s *Store) FicheHistory(ctx context.Context, code string) ([]ChangeEntry, error) {
+	var es []ChangeEntry
+	err := s.db.WithContext(ctx).Where("code_rome = ?", code).Order("version, seq").Find(&es).Error
+	return es, err
+}
+
+// VersionEntries lists the changelog entries of one version.
+func (s *Store) VersionEntries(ctx context.Context, n int) ([]ChangeEntry, error) {
+	var es []ChangeEntry
+	err := s.db.WithContext(ctx).Where("version = ?", n).Order("seq").Find(&es).Error
+	return es, err
+}
+
+// RowDelta is a row added to or removed from an official file by a version.
+type RowDelta struct {
+	Dataset string   `json:"file"`
+	Cols    []string `json:"row"`
+}
+
+// VersionRows returns the rows that version n added and removed (an update is both).
+func (s *Store) VersionRows(ctx context.Context, n int) (added, removed []RowDelta, err error) {
+	type rec struct {
+		Dataset   string
+		Cols      string
+		ValidFrom int
+	}
+	var recs []rec
+	err = s.db.WithContext(ctx).Raw(`SELECT dataset, cols, valid_from FROM ref_rows WHERE valid_from = ? OR valid_to = ? ORDER BY dataset, ord`, n, n).Scan(&recs).Error
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, r := range recs {
+		ds := romecsv.ByName(r.Dataset)
+		d := RowDelta{Dataset: r.Dataset, Cols: decodeCols(r.Cols, len(ds.Columns))}
+		if r.ValidFrom == n {
+			added = append(added, d)
+		} else {
+			removed = append(removed, d)
+		}
+	}
+	return added, removed, nil
+}
+
+// MarshalEntry is a helper for callers building ChangeEntry.Entry.
+func MarshalEntry(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // entries are plain structs: failing to marshal is a programming error
+	}
+	return string(b)
+}
