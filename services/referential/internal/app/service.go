@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/services/referential/internal/changeset"
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
@@ -98,7 +99,9 @@ func (s *Service) At(ctx context.Context, n int) (*State, bool, error) {
 }
 
 // Versions lists every version.
-func (s *Service) Versions(ctx context.Context) ([]store.VersionRecord, error) { return s.store.Versions(ctx) }
+func (s *Service) Versions(ctx context.Context) ([]store.VersionRecord, error) {
+	return s.store.Versions(ctx)
+}
 
 // ChangeSetRequest is the body of POST /v1/changesets (and, without id, of :validate).
 type ChangeSetRequest struct {
@@ -410,4 +413,48 @@ func (s *Service) VersionFile(ctx context.Context, n int) ([]byte, error) {
 		return []byte(v.VersionFile), nil
 	}
 	return formatVersionFile(v), nil
+}
+
+// Follow keeps this process on the latest version: it warms the documents of the version
+// it serves and reloads when another process (an import, another instance) publishes one.
+func (s *Service) Follow(ctx context.Context, every time.Duration, shapes map[Shape]func(*fiche.Fiche) any) {
+	warmed := 0
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if st := s.Current(); st != nil && st.Version() != warmed {
+			start := time.Now()
+			st.Warm(shapes)
+			warmed = st.Version()
+			s.log.Info("fiche documents built", "version", warmed, "ms", time.Since(start).Milliseconds())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		latest, err := s.store.Latest(ctx)
+		if errors.Is(err, store.ErrNoVersion) || (err == nil && s.Current() != nil && latest.Number == s.Current().Version()) {
+			continue
+		}
+		if err != nil {
+			s.log.Warn("cannot check the latest version", "error", err)
+			continue
+		}
+		s.publishMu.Lock()
+		if err := s.Load(ctx); err != nil {
+			s.log.Error("cannot load the latest version", "version", latest.Number, "error", err)
+		}
+		s.publishMu.Unlock()
+	}
+}
+
+// ReadyCheck reports not ready while no release is loaded.
+func (s *Service) ReadyCheck() httpx.Check {
+	return httpx.Check{Name: "referential", Run: func(context.Context) error {
+		if s.Current() == nil {
+			return ErrEmpty
+		}
+		return nil
+	}}
 }

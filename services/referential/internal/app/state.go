@@ -41,9 +41,9 @@ type Doc struct {
 type Shape int
 
 const (
-	ShapeFiche     Shape = iota // GET /v1/fiches/{code}
-	ShapeFTMetier               // France Travail rome-metiers métier
-	ShapeFTFiche                // France Travail rome-fiches-metiers fiche-metier
+	ShapeFiche    Shape = iota // GET /v1/fiches/{code}
+	ShapeFTMetier              // France Travail rome-metiers métier
+	ShapeFTFiche               // France Travail rome-fiches-metiers fiche-metier
 	shapeCount
 )
 

@@ -44,3 +44,12 @@ func Release(t testing.TB) *importer.Release {
 
 // V460 is the snapshot of the official export.
 func V460(t testing.TB) *refdata.Snapshot { return Release(t).Snapshot }
+
+// ReadFresh reads and checks the official export again (for benchmarks of the import).
+func ReadFresh(t testing.TB) *importer.Release {
+	rel, err := importer.Read(Dir(t), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rel
+}

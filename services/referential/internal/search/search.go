@@ -49,6 +49,7 @@ type match struct {
 // rec accumulates how one label matched the query words.
 type rec struct {
 	doc     int32
+	words   int                    // query words with a match (an upper bound of the tier)
 	quality [maxQueryWords]float64 // best match quality per query word, 0 if unmatched
 	at      [maxQueryWords]uint64  // label word positions matched per query word
 }
@@ -67,7 +68,7 @@ func (ix *Index) Search(query string, limit int) []Hit {
 	if ix == nil || limit <= 0 {
 		return nil
 	}
-	words := queryWords(query)
+	words, lastOpen := queryWords(query)
 	if len(words) == 0 {
 		return nil
 	}
@@ -75,19 +76,33 @@ func (ix *Index) Search(query string, limit int) []Hit {
 	defer ix.release(s)
 
 	for i, w := range words {
-		s.matches = ix.expand(s.matches[:0], w, i == len(words)-1)
+		s.matches = ix.expand(s.matches[:0], w, lastOpen && i == len(words)-1)
 		for _, m := range s.matches {
 			for _, p := range ix.postings[ix.postOff[m.term]:ix.postOff[m.term+1]] {
 				r := s.rec(p.doc)
+				if r.quality[i] == 0 {
+					r.words++
+				}
 				r.quality[i] = max(r.quality[i], m.quality)
 				r.at[i] |= 1 << p.pos
 			}
 		}
 	}
 
+	// Score labels by decreasing number of matched query words: a label with n
+	// of them scores below (n+1)/(nq+1), so once the kept hits all reach that,
+	// the labels left cannot enter and are skipped.
 	top := topK{ix: ix, limit: limit}
-	for i := range s.recs {
-		top.offer(candidate{doc: s.recs[i].doc, score: ix.score(&s.recs[i], len(words))})
+	nq := len(words)
+	for n := nq; n > 0; n-- {
+		if len(top.items) == limit && top.items[0].score >= float64(n+1)/float64(nq+1) {
+			break
+		}
+		for i := range s.recs {
+			if r := &s.recs[i]; r.words == n {
+				top.offer(candidate{doc: r.doc, score: ix.score(r, nq)})
+			}
+		}
 	}
 	return top.hits()
 }
@@ -109,8 +124,10 @@ func (ix *Index) release(s *scratch) {
 	ix.scratch.Put(s)
 }
 
-// queryWords returns the content words of the first maxQueryRunes runes of query.
-func queryWords(query string) []string {
+// queryWords returns the content words of the first maxQueryRunes runes of
+// query, at most maxQueryWords of them, and whether the last one ends the
+// query and so may be unfinished.
+func queryWords(query string) (words []string, lastOpen bool) {
 	n := 0
 	for i := range query {
 		if n == maxQueryRunes {
@@ -119,8 +136,11 @@ func queryWords(query string) []string {
 		}
 		n++
 	}
-	words := contentWords(query)
-	return words[:min(len(words), maxQueryWords)]
+	words = contentWords(query)
+	if len(words) > maxQueryWords {
+		return words[:maxQueryWords], false
+	}
+	return words, true
 }
 
 // expand appends the vocabulary terms that query word w matches: itself, the
@@ -166,16 +186,20 @@ func (ix *Index) expand(dst []match, w string, last bool) []match {
 			if completes && strings.HasPrefix(ix.terms[t], w) {
 				continue // already a prefix match, which ranks higher
 			}
-			switch d := osa(q, ix.runes[ix.runeOff[t]:ix.runeOff[t+1]], k); {
-			case d > k:
-			case d == 1:
-				dst = append(dst, match{t, typo1Quality})
-			default:
-				dst = append(dst, match{t, typo2Quality})
+			if d := osa(q, ix.runes[ix.runeOff[t]:ix.runeOff[t+1]], k); d <= k {
+				dst = append(dst, match{t, typoQuality(d)})
 			}
 		}
 	}
 	return dst
+}
+
+// typoQuality is the quality of a match d ≥ 1 edits away.
+func typoQuality(d int) float64 {
+	if d == 1 {
+		return typo1Quality
+	}
+	return typo2Quality
 }
 
 // score places a label in the tier of the number of query words it matched,

@@ -187,8 +187,15 @@ func TestSearchRanking(t *testing.T) {
 		assertTop(t, Build(appellations).Search("boulanger", 10), "11573", "11576", "11574")
 	})
 	t.Run("query words kept together and in order", func(t *testing.T) {
-		ix := Build([]Entry{{"scattered", "Poids du chef de lourd", 0}, {"phrase", "Chef de poids lourd", 0}})
-		assertTop(t, ix.Search("poids lourd", 5), "phrase", "scattered")
+		// Stop words do not break a phrase; the scattered label is the shorter.
+		ix := Build([]Entry{{"scattered", "Équipe de nuit, chef", 0}, {"phrase", "Chef d'équipe de nuit", 0}})
+		assertTop(t, ix.Search("chef d'équipe", 5), "phrase", "scattered")
+	})
+	t.Run("masculine and feminine forms read separately", func(t *testing.T) {
+		// Read as one bag of words, the gendered label would cover 3 of its 4
+		// words like the shorter one; read as two forms, it covers all of one.
+		ix := Build([]Entry{{"short", "Conducteur d'engins agricoles lourds", 0}, {"gendered", "Conducteur / Conductrice d'engins agricoles", 0}})
+		assertTop(t, ix.Search("conducteur engins agricoles", 5), "gendered", "short")
 	})
 	t.Run("boost breaks near-ties", func(t *testing.T) {
 		ix := Build([]Entry{{"1", "Agent / Agente de pont", synonym}, {"2", "Agent / Agente de quai", principal}})
@@ -238,6 +245,20 @@ func TestSearchLongQueryIsTruncated(t *testing.T) {
 	}
 }
 
+func TestSearchVeryLongLabel(t *testing.T) {
+	words := make([]string, 100)
+	for i := range words {
+		words[i] = fmt.Sprintf("mot%03d", i)
+	}
+	words[99] = "zygomatique"
+	ix := Build([]Entry{{"long", strings.Join(words, " "), 0}, {"short", "Maçon / Maçonne", 0}})
+	assertTop(t, ix.Search("mot001 mot002", 5), "long")
+	// Words past the first maxLabelWords distinct ones are not indexed.
+	if hits := ix.Search("zygomatique", 5); len(hits) != 0 {
+		t.Errorf("got %s", describe(hits))
+	}
+}
+
 func TestSearchDeterministic(t *testing.T) {
 	want := searchAll(Build(appellations))
 	for seed := range uint64(5) {
@@ -284,6 +305,8 @@ func TestNormalize(t *testing.T) {
 		{"Aide-soignant l’après-midi", "aide soignant l apres midi"},
 		{"Diplômé(e) d'État (IBODE)", "diplome d etat ibode"},
 		{"site(s) de vente", "site de vente"},
+		{"Infirmier(IADE)", "infirmier iade"},         // an acronym, not a suffix
+		{"Agent(surveillance)", "agent surveillance"}, // too long for a suffix
 		{"plastique/caoutchouc", "plastique caoutchouc"},
 		{"Cafe\u0301", "cafe"}, // decomposed accent
 		{"Straße", "strasse"},
@@ -457,11 +480,21 @@ var benchQueries = []string{
 	"electricien batiment", "controleur qualite pharmaceutique", "xyzzy",
 }
 
+// BenchmarkSearch reports the mean latency over a mix of queries, then per query.
 func BenchmarkSearch(b *testing.B) {
 	ix := Build(syntheticLabels(15000))
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		ix.Search(benchQueries[i%len(benchQueries)], 20)
+	b.Run("mix", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			ix.Search(benchQueries[i%len(benchQueries)], 20)
+		}
+	})
+	for _, q := range benchQueries {
+		b.Run(q, func(b *testing.B) {
+			for b.Loop() {
+				ix.Search(q, 20)
+			}
+		})
 	}
 }
 

@@ -82,6 +82,6 @@ func (s *Store) importFirst(ctx context.Context, rel *importer.Release) error {
 		if err := insertVersion(tx, v); err != nil {
 			return err
 		}
-		return bulkInsertSQLite(tx, n, rel.Snapshot)
+		return bulkInsertSQLite(ctx, tx, n, rel.Snapshot)
 	})
 }

@@ -4,10 +4,23 @@
 package store
 
 import (
+	"context"
 	"fmt"
 
 	"gorm.io/gorm"
+
+	"github.com/plateforme-rome/rome/platform/database"
 )
+
+// Migrations are the referential's versioned schema changes.
+var Migrations = []database.Migration{
+	{Version: 1, Name: "referential rows, versions, change sets and changelog", Up: func(tx *gorm.DB, _ database.Dialect) error { return migrationV1(tx) }},
+}
+
+// Migrate brings the schema up to date.
+func (s *Store) Migrate(ctx context.Context) error {
+	return database.Migrate(ctx, s.db, "referential", Migrations)
+}
 
 // migrationV1 creates the referential tables. Rows are stored in the layout of the
 // official files (one table for all 28 datasets, keyed by dataset and natural key): the

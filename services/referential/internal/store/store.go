@@ -130,40 +130,36 @@ func insertVersion(tx *gorm.DB, v VersionRecord) error {
 	return tx.Create(&v).Error
 }
 
-// bulkInsert stores whole datasets as valid from version n, in the caller's transaction
-// (tx is a GORM transaction on SQLite; on PostgreSQL pgTx is used instead, through COPY).
-func bulkInsertSQLite(tx *gorm.DB, n int, snap *refdata.Snapshot) error {
-	const perStatement = 1000 // 6 parameters each, below SQLite's 32,766 limit
-	var (
-		sb   strings.Builder
-		args []any
-	)
-	flush := func() error {
-		if len(args) == 0 {
-			return nil
-		}
-		err := tx.Exec(sb.String(), args...).Error
-		sb.Reset()
-		args = args[:0]
+// bulkInsertSQLite stores whole datasets as valid from version n, inside the caller's
+// GORM transaction, through one prepared multi-row INSERT reused for every batch.
+func bulkInsertSQLite(ctx context.Context, tx *gorm.DB, n int, snap *refdata.Snapshot) error {
+	const perBatch = 500 // 5 parameters each, well below SQLite's 32,766 limit
+	insert := func(rows int) string {
+		return "INSERT INTO ref_rows (dataset, row_key, valid_from, valid_to, ord, cols) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?,?,?,NULL,?,?),", rows), ",")
+	}
+	full, err := tx.Statement.ConnPool.PrepareContext(ctx, insert(perBatch))
+	if err != nil {
 		return err
 	}
+	defer full.Close()
+	args := make([]any, 0, perBatch*5)
 	for _, ds := range romecsv.Datasets {
 		for _, r := range snap.T(ds.Name).Rows() {
-			if len(args) == 0 {
-				sb.WriteString("INSERT INTO ref_rows (dataset, row_key, valid_from, valid_to, ord, cols) VALUES ")
-			} else {
-				sb.WriteString(",")
-			}
-			sb.WriteString("(?,?,?,NULL,?,?)")
 			args = append(args, ds.Name, ds.Key(r.Cols), n, r.Ord, encodeCols(r.Cols))
-			if len(args) >= perStatement*5 {
-				if err := flush(); err != nil {
+			if len(args) == cap(args) {
+				if _, err := full.ExecContext(ctx, args...); err != nil {
 					return err
 				}
+				args = args[:0]
 			}
 		}
 	}
-	return flush()
+	if len(args) == 0 {
+		return nil
+	}
+	_, err = tx.Statement.ConnPool.ExecContext(ctx, insert(len(args)/5), args...)
+	return err
 }
 
 func copyRowsPostgres(ctx context.Context, tx pgx.Tx, n int, snap *refdata.Snapshot) error {

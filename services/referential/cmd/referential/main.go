@@ -1,0 +1,149 @@
+// Command referential serves the ROME 4.0 referential and imports official releases.
+//
+//	referential [serve]                         serve the API on REFERENTIAL_PORT (default 8082)
+//	referential migrate                         bring the database schema up to date
+//	referential import [--if-empty] [--replace] <folder-or-zip>
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/config"
+	"github.com/plateforme-rome/rome/platform/database"
+	"github.com/plateforme-rome/rome/platform/httpx"
+	"github.com/plateforme-rome/rome/platform/logging"
+	"github.com/plateforme-rome/rome/platform/telemetry"
+	"github.com/plateforme-rome/rome/services/referential/internal/api"
+	"github.com/plateforme-rome/rome/services/referential/internal/app"
+	"github.com/plateforme-rome/rome/services/referential/internal/importer"
+	"github.com/plateforme-rome/rome/services/referential/internal/store"
+)
+
+func main() {
+	log := logging.Setup("referential")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	args := os.Args[1:]
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(ctx, log)
+	case "migrate":
+		err = withStore(ctx, func(s *store.Store) error { return nil })
+	case "import":
+		err = runImport(ctx, log, args)
+	default:
+		err = fmt.Errorf("unknown command %q (serve, migrate, import)", cmd)
+	}
+	if err != nil {
+		log.Error("referential failed", "command", cmd, "error", err)
+		os.Exit(1)
+	}
+}
+
+// withStore opens the database, migrates it and runs fn.
+func withStore(ctx context.Context, fn func(*store.Store) error) error {
+	db, _, err := database.Open(ctx, "referential")
+	if err != nil {
+		return err
+	}
+	s := store.New(db)
+	if err := s.Migrate(ctx); err != nil {
+		return err
+	}
+	return fn(s)
+}
+
+func runImport(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	ifEmpty := fs.Bool("if-empty", false, "import only when the referential has no version yet")
+	replace := fs.Bool("replace", false, "import a release other than the current one, as a new version")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: referential import [--if-empty] [--replace] <folder-or-zip>")
+	}
+	return withStore(ctx, func(s *store.Store) error {
+		if *ifEmpty {
+			if v, err := s.Latest(ctx); err == nil {
+				log.Info("referential already holds a release, nothing to import", "version", v.Number, "label", v.Label)
+				return nil
+			} else if !errors.Is(err, store.ErrNoVersion) {
+				return err
+			}
+		}
+		start := time.Now()
+		rel, err := importer.Read(fs.Arg(0), log)
+		if err != nil {
+			return err
+		}
+		log.Info("release read and checked", "version", rel.Info.Number, "label", rel.Info.Label, "ms", time.Since(start).Milliseconds())
+		outcome, n, err := s.Import(ctx, rel, *replace)
+		if err != nil {
+			return err
+		}
+		log.Info("import finished", "outcome", outcome, "version", n, "ms", time.Since(start).Milliseconds())
+		return nil
+	})
+}
+
+func serve(ctx context.Context, log *slog.Logger) error {
+	shutdown, err := telemetry.Setup(ctx, "referential")
+	if err != nil {
+		return err
+	}
+	defer shutdown(context.Background())
+	port, err := config.Port("REFERENTIAL_PORT", 8082)
+	if err != nil {
+		return err
+	}
+	refresh, err := config.Duration("REFERENTIAL_REFRESH_INTERVAL", 15*time.Second)
+	if err != nil {
+		return err
+	}
+	authCfg, err := auth.ConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	verifier, err := auth.NewVerifier(authCfg)
+	if err != nil {
+		return err
+	}
+	db, _, err := database.Open(ctx, "referential")
+	if err != nil {
+		return err
+	}
+	st := store.New(db)
+	if err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	svc := app.New(st, log)
+	if err := svc.Load(ctx); errors.Is(err, app.ErrEmpty) {
+		log.Warn("the referential is empty: reads answer 503 until a release is imported (referential import <folder>)")
+	} else if err != nil {
+		return err
+	}
+	go svc.Follow(ctx, refresh, api.Shapes)
+	router := api.Router(api.Deps{
+		Service:        svc,
+		Authenticate:   auth.Authenticate(verifier),
+		RequireService: auth.RequireRole(auth.RoleService),
+		Checks:         []httpx.Check{httpx.DBCheck(db), svc.ReadyCheck()},
+	})
+	log.Info("referential listening", "port", port)
+	return httpx.Serve(ctx, fmt.Sprintf(":%d", port), router)
+}
