@@ -163,19 +163,25 @@ func (h *handlers) getFiche(c *gin.Context) {
 }
 
 func (h *handlers) serveDoc(c *gin.Context, st *app.State, code string, shape app.Shape) {
+	d, ok := lookupDoc(c, st, code)
+	if !ok || notModified(c, st) {
+		return
+	}
+	writeJSONBytes(c, d.Encode(shape, Shapes[shape]))
+}
+
+// lookupDoc finds a fiche, or renders the 404.
+func lookupDoc(c *gin.Context, st *app.State, code string) (*app.Doc, bool) {
 	if !validCode(code) {
 		c.Error(httpx.NotFound("fiche_not_found", fmt.Sprintf("%q is not a code ROME (a letter A–N and four digits)", code)))
-		return
+		return nil, false
 	}
 	d, ok := st.Doc(code)
 	if !ok {
 		c.Error(httpx.NotFound("fiche_not_found", fmt.Sprintf("fiche %s does not exist in version %d", code, st.Version())))
-		return
+		return nil, false
 	}
-	if notModified(c, st) {
-		return
-	}
-	writeJSONBytes(c, d.Encode(shape, Shapes[shape]))
+	return d, true
 }
 
 // Pagination of list endpoints (api.md: limit default 50, max 200; opaque cursor).
@@ -437,16 +443,40 @@ func changeSetProblem(err error) error {
 
 // --- France Travail–compatible routes ------------------------------------------------
 
-func (h *handlers) ftMetier(c *gin.Context) {
-	if st, ok := h.state(c); ok {
-		h.serveDoc(c, st, c.Param("code"), app.ShapeFTMetier)
-	}
-}
+func (h *handlers) ftMetier(c *gin.Context) { h.serveFT(c, app.ShapeFTMetier) }
 
-func (h *handlers) ftFicheMetier(c *gin.Context) {
-	if st, ok := h.state(c); ok {
-		h.serveDoc(c, st, c.Param("code"), app.ShapeFTFiche)
+func (h *handlers) ftFicheMetier(c *gin.Context) { h.serveFT(c, app.ShapeFTFiche) }
+
+// serveFT serves a France Travail shape, narrowed to the fields of ?champs= when given
+// (the selector France Travail's consumers send; repeated parameters are joined).
+func (h *handlers) serveFT(c *gin.Context, shape app.Shape) {
+	st, ok := h.state(c)
+	if !ok {
+		return
 	}
+	champs := strings.Join(c.QueryArray("champs"), ",")
+	if champs == "" {
+		h.serveDoc(c, st, c.Param("code"), shape)
+		return
+	}
+	d, ok := lookupDoc(c, st, c.Param("code"))
+	if !ok {
+		return
+	}
+	selected, err := ftcompat.Select(Shapes[shape](d.Fiche), champs)
+	var bad *ftcompat.SelectorError
+	if errors.As(err, &bad) {
+		c.Error(httpx.BadRequest("invalid_champs", bad.Error()))
+		return
+	}
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	if notModified(c, st) {
+		return
+	}
+	c.JSON(http.StatusOK, selected)
 }
 
 func (h *handlers) ftVersion(c *gin.Context) {

@@ -270,6 +270,15 @@ func TestReadAPI(t *testing.T) {
 		expect(t, e.get("/rome-metiers/v1/metiers/appellation/11987"), 200)
 		expect(t, e.get("/rome-fiches-metiers/v1/fiches-rome/fiche-metier/M1805"), 200)
 		expect(t, e.get("/rome-metiers/v1/metiers/metier/Z0000"), 404)
+		narrow := e.get("/rome-metiers/v1/metiers/metier/M1805?champs=code,libelle").json(t)
+		if len(narrow) != 2 || narrow["code"] != "M1805" {
+			t.Errorf("champs=code,libelle gave %v", narrow)
+		}
+		r := e.get("/rome-metiers/v1/metiers/metier/M1805?champs=nope")
+		expect(t, r, 400)
+		if c := problemCode(t, r); c != "invalid_champs" {
+			t.Errorf("code %q", c)
+		}
 	})
 }
 
