@@ -11,17 +11,18 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/config"
 	"github.com/plateforme-rome/rome/platform/database"
-	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/platform/logging"
-	"github.com/plateforme-rome/rome/platform/telemetry"
+	"github.com/plateforme-rome/rome/platform/service"
 	"github.com/plateforme-rome/rome/services/referential/internal/api"
 	"github.com/plateforme-rome/rome/services/referential/internal/app"
 	"github.com/plateforme-rome/rome/services/referential/internal/importer"
@@ -40,7 +41,7 @@ func main() {
 	var err error
 	switch cmd {
 	case "serve":
-		err = serve(ctx, log)
+		err = serve(ctx)
 	case "migrate":
 		err = withStore(ctx, func(s *store.Store) error { return nil })
 	case "import":
@@ -101,15 +102,14 @@ func runImport(ctx context.Context, log *slog.Logger, args []string) error {
 	})
 }
 
-func serve(ctx context.Context, log *slog.Logger) error {
-	shutdown, err := telemetry.Setup(ctx, "referential")
-	if err != nil {
-		return err
-	}
-	defer shutdown(context.Background())
-	port, err := config.Port("REFERENTIAL_PORT", 8082)
-	if err != nil {
-		return err
+// defaultMemoryLimit is the soft heap limit when GOMEMLIMIT is not set: the referential
+// keeps about 160 MB live (rows, encoded fiches, search indexes) and Go's default GC
+// target would let the heap grow to twice that under load.
+const defaultMemoryLimit = 256 << 20
+
+func serve(ctx context.Context) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	refresh, err := config.Duration("REFERENTIAL_REFRESH_INTERVAL", 15*time.Second)
 	if err != nil {
@@ -123,27 +123,22 @@ func serve(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	db, _, err := database.Open(ctx, "referential")
-	if err != nil {
-		return err
-	}
-	st := store.New(db)
-	if err := st.Migrate(ctx); err != nil {
-		return err
-	}
-	svc := app.New(st, log)
-	if err := svc.Load(ctx); errors.Is(err, app.ErrEmpty) {
-		log.Warn("the referential is empty: reads answer 503 until a release is imported (referential import <folder>)")
-	} else if err != nil {
-		return err
-	}
-	go svc.Follow(ctx, refresh, api.Shapes)
-	router := api.Router(api.Deps{
-		Service:        svc,
-		Authenticate:   auth.Authenticate(verifier),
-		RequireService: auth.RequireRole(auth.RoleService),
-		Checks:         []httpx.Check{httpx.DBCheck(db), svc.ReadyCheck()},
+	return service.Run(ctx, service.Spec{
+		Name: "referential", PortEnv: "REFERENTIAL_PORT", DefaultPort: 8082, Migrations: store.Migrations,
+		Router: func(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
+			svc := app.New(store.New(rt.DB), rt.Logger)
+			if err := svc.Load(ctx); errors.Is(err, app.ErrEmpty) {
+				rt.Logger.Warn("the referential is empty: reads answer 503 until a release is imported (referential import <folder>)")
+			} else if err != nil {
+				return nil, err
+			}
+			go svc.Follow(ctx, refresh, api.WarmShapes)
+			return api.Router(api.Deps{
+				Service:        svc,
+				Authenticate:   auth.Authenticate(verifier),
+				RequireService: auth.RequireRole(auth.RoleService),
+				Checks:         append(rt.Checks(), svc.ReadyCheck()),
+			}), nil
+		},
 	})
-	log.Info("referential listening", "port", port)
-	return httpx.Serve(ctx, fmt.Sprintf(":%d", port), router)
 }

@@ -33,12 +33,17 @@ type handlers struct {
 	svc *app.Service
 }
 
-// Renderers of each shape of a fiche document.
+// Shapes renders each shape of a fiche document.
 var Shapes = map[app.Shape]func(*fiche.Fiche) any{
 	app.ShapeFiche:    func(f *fiche.Fiche) any { return f },
 	app.ShapeFTMetier: func(f *fiche.Fiche) any { return ftcompat.Metier(f) },
 	app.ShapeFTFiche:  func(f *fiche.Fiche) any { return ftcompat.FicheMetier(f) },
 }
+
+// WarmShapes are encoded for every fiche as soon as a version is loaded: the native and
+// France Travail métier documents are the hot paths; the fiche-métier shape is built on
+// first request.
+var WarmShapes = map[app.Shape]func(*fiche.Fiche) any{app.ShapeFiche: Shapes[app.ShapeFiche], app.ShapeFTMetier: Shapes[app.ShapeFTMetier]}
 
 // Router builds the referential's HTTP handler.
 func Router(d Deps) *gin.Engine {
@@ -208,13 +213,6 @@ func pageParams(c *gin.Context) (limit int, after string, ok bool) {
 
 func cursor(last string) string { return base64.RawURLEncoding.EncodeToString([]byte(last)) }
 
-type ficheSummary struct {
-	CodeRome             string    `json:"codeRome"`
-	Libelle              string    `json:"libelle"`
-	GrandDomaine         fiche.Ref `json:"grandDomaine"`
-	DomaineProfessionnel fiche.Ref `json:"domaineProfessionnel"`
-}
-
 func (h *handlers) listFiches(c *gin.Context) {
 	st, ok := h.versioned(c)
 	if !ok {
@@ -229,21 +227,21 @@ func (h *handlers) listFiches(c *gin.Context) {
 	if q := strings.TrimSpace(c.Query("q")); q != "" {
 		match = app.TextMatcher(q)
 	}
-	items := []ficheSummary{}
+	items := []app.Summary{}
 	next := ""
 	for _, code := range st.Codes() {
 		if code <= after || (gd != "" && code[:1] != gd) || (dp != "" && code[:3] != dp) {
 			continue
 		}
-		d, _ := st.Doc(code)
-		if match != nil && !match(d.Fiche.Libelle) {
+		sum := st.Summary(code)
+		if match != nil && !match(sum.Libelle) {
 			continue
 		}
 		if len(items) == limit {
 			next = cursor(items[len(items)-1].CodeRome)
 			break
 		}
-		items = append(items, ficheSummary{code, d.Fiche.Libelle, d.Fiche.GrandDomaine, d.Fiche.DomaineProfessionnel})
+		items = append(items, sum)
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items, "nextCursor": nullable(next), "version": st.Version()})
 }
@@ -463,7 +461,7 @@ func (h *handlers) serveFT(c *gin.Context, shape app.Shape) {
 	if !ok {
 		return
 	}
-	selected, err := ftcompat.Select(Shapes[shape](d.Fiche), champs)
+	selected, err := ftcompat.Select(Shapes[shape](d.Fiche()), champs)
 	var bad *ftcompat.SelectorError
 	if errors.As(err, &bad) {
 		c.Error(httpx.BadRequest("invalid_champs", bad.Error()))

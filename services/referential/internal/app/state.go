@@ -29,9 +29,11 @@ type State struct {
 	itemFiches map[string][]string      // item code OGR → fiches it is on
 }
 
-// Doc is a fiche at one version and its encodings, each built at most once.
+// Doc is a fiche at one version and its encodings, each built at most once. Only the
+// encodings stay in memory: the assembled fiche is rebuilt when one is needed again.
 type Doc struct {
-	Fiche *fiche.Fiche
+	code string
+	st   *State
 
 	once    [shapeCount]sync.Once
 	encoded [shapeCount][]byte
@@ -47,10 +49,20 @@ const (
 	shapeCount
 )
 
+// Fiche assembles the fiche (about a millisecond).
+func (d *Doc) Fiche() *fiche.Fiche {
+	f, _ := fiche.Build(d.st.Snap, d.code, d.st.Version())
+	return f
+}
+
 // Encode returns the JSON of the fiche in a shape, built on first use.
 func (d *Doc) Encode(s Shape, render func(*fiche.Fiche) any) []byte {
+	return d.encode(s, render, d.Fiche)
+}
+
+func (d *Doc) encode(s Shape, render func(*fiche.Fiche) any, build func() *fiche.Fiche) []byte {
 	d.once[s].Do(func() {
-		b, err := json.Marshal(render(d.Fiche))
+		b, err := json.Marshal(render(build()))
 		if err != nil {
 			panic(err) // plain structs: cannot fail
 		}
@@ -79,20 +91,20 @@ func (st *State) Doc(code string) (*Doc, bool) {
 	if d, ok := st.docs.Load(code); ok {
 		return d.(*Doc), true
 	}
-	f, ok := fiche.Build(st.Snap, code, st.Version())
-	if !ok {
+	if _, ok := st.Snap.Get(romecsv.Fiche, code); !ok {
 		return nil, false
 	}
-	d, _ := st.docs.LoadOrStore(code, &Doc{Fiche: f})
+	d, _ := st.docs.LoadOrStore(code, &Doc{code: code, st: st})
 	return d.(*Doc), true
 }
 
-// Warm builds the document of every fiche, so that the first reads are as fast as the rest.
+// Warm encodes every fiche in the given shapes, so that the first reads are as fast as the rest.
 func (st *State) Warm(shapes map[Shape]func(*fiche.Fiche) any) {
 	for _, code := range st.codes {
 		d, _ := st.Doc(code)
+		build := sync.OnceValue(d.Fiche)
 		for s, render := range shapes {
-			d.Encode(s, render)
+			d.encode(s, render, build)
 		}
 	}
 }
@@ -215,4 +227,26 @@ func (st *State) describe(kind string, h search.Hit) SearchHit {
 		hit.Fiches = append(hit.Fiches, st.ficheRef(code))
 	}
 	return hit
+}
+
+// Summary is what a list shows of a fiche.
+type Summary struct {
+	CodeRome             string    `json:"codeRome"`
+	Libelle              string    `json:"libelle"`
+	GrandDomaine         fiche.Ref `json:"grandDomaine"`
+	DomaineProfessionnel fiche.Ref `json:"domaineProfessionnel"`
+}
+
+// Summary reads the label and domaines of a fiche.
+func (st *State) Summary(code string) Summary {
+	const D = romecsv.FicheDomaine
+	d := romecsv.MustByName(D)
+	r, _ := st.Snap.Get(D, code)
+	s := Summary{CodeRome: code}
+	if r != nil {
+		s.Libelle = r[d.Col("libelle_rome")]
+		s.GrandDomaine = fiche.Ref{Code: r[d.Col("code_grand_domaine")], Libelle: r[d.Col("libelle_grand_domaine")]}
+		s.DomaineProfessionnel = fiche.Ref{Code: r[d.Col("code_domaine_professionel")], Libelle: r[d.Col("libelle_domaine_professionel")]}
+	}
+	return s
 }

@@ -17,7 +17,9 @@ type Deps struct {
 	NextOGR func() string
 	// AppellationByLabel finds an existing appellation by its normalised label key.
 	AppellationByLabel func(label string) (codeOgr string, ok bool)
-	// LabelKey normalises a label for duplicate detection.
+	// LabelKey normalises a label for duplicate detection: its alternatives normalised,
+	// sorted and joined by " / ", the words of each joined by single spaces
+	// (search.LabelKey). AppellationByLabel is keyed by it.
 	LabelKey func(label string) string
 }
 
@@ -55,7 +57,7 @@ type engine struct {
 	tx     *refdata.Tx
 	code   string
 	deps   Deps
-	labels map[string]string // label keys of appellations added by this run
+	labels map[string]string // job keys of the labels this run gave to appellations
 }
 
 func (e *engine) apply(op Operation) ([]Change, *refusal) {
@@ -154,16 +156,73 @@ func (e *engine) checkNewLabel(field, label string) *refusal {
 	if no := required(Operation{Op: "this operation"}, field, label); no != nil {
 		return no
 	}
-	k := e.deps.LabelKey(label)
-	if ogr, ok := e.labels[k]; ok {
-		return refuse("duplicate_appellation", field, fmt.Sprintf("this change set already adds %q (%s)", label, ogr))
+	k := e.jobKey(label)
+	if k == "" {
+		return refuse("invalid_value", field, "a label needs letters or digits")
 	}
-	if ogr, ok := e.deps.AppellationByLabel(k); ok {
-		if _, still := e.tx.Get(romecsv.Appellation, ogr); still {
+	if ogr, ok := e.labels[k]; ok && e.hasJobKey(ogr, k) {
+		return refuse("duplicate_appellation", field, fmt.Sprintf("this change set already names appellation %s %q", ogr, label))
+	}
+	for _, v := range spellings(k) {
+		if ogr, ok := e.deps.AppellationByLabel(v); ok && e.hasJobKey(ogr, k) {
 			return refuse("duplicate_appellation", field, fmt.Sprintf("appellation %s already has this label", ogr))
 		}
 	}
 	return nil
+}
+
+// hasJobKey tells whether appellation ogr still exists with a label of key k: the
+// label index is the published one, and this run may have renamed or removed it.
+func (e *engine) hasJobKey(ogr, k string) bool {
+	r, ok := e.tx.Get(romecsv.Appellation, ogr)
+	return ok && e.jobKey(get(romecsv.Appellation, r, "libelle_appellation_long")) == k
+}
+
+const altSep = " / "
+
+// jobKey is the key under which two labels name the same job. It is LabelKey with the
+// words an official label writes once after its last alternative spelled out on both
+// ("Développeur / Développeuse informatique"), so that the other-gender order
+// ("Développeuse / Développeur informatique") and the full form get the same key.
+func (e *engine) jobKey(label string) string {
+	k := e.deps.LabelKey(label)
+	alts := strings.Split(k, altSep)
+	if len(alts) != 2 {
+		return k
+	}
+	a, b := strings.Fields(alts[0]), strings.Fields(alts[1])
+	if len(a) < len(b) {
+		a = append(a, b[len(a):]...)
+	} else {
+		b = append(b, a[len(b):]...)
+	}
+	return sortedAlts(a, b)
+}
+
+func sortedAlts(a, b []string) string {
+	x, y := strings.Join(a, " "), strings.Join(b, " ")
+	if y < x {
+		x, y = y, x
+	}
+	return x + altSep + y
+}
+
+// spellings lists the LabelKeys of the labels whose jobKey is k: the full form and
+// every form that writes a shared tail once, after either alternative.
+func spellings(k string) []string {
+	out := []string{k}
+	alts := strings.Split(k, altSep)
+	if len(alts) != 2 {
+		return out
+	}
+	a, b := strings.Fields(alts[0]), strings.Fields(alts[1])
+	if len(a) != len(b) {
+		return out
+	}
+	for n := len(a) - 1; n > 0 && a[n] == b[n]; n-- {
+		out = append(out, sortedAlts(a[:n], b), sortedAlts(a, b[:n]))
+	}
+	return out
 }
 
 // putAppellation stages a new appellation on fiche code.
@@ -181,7 +240,7 @@ func (e *engine) putAppellation(code, ogr, libelle, court, classification string
 		"libelle_appellation_long": libelle, "libelle_appellation_court": court, "type_provenance": "4",
 		"code_fiche": get(romecsv.Fiche, f, "code_fiche_metier"), "ogr_rome": get(romecsv.Fiche, f, "code_ogr"), "ogr_appellation": ogr,
 	}))
-	e.labels[e.deps.LabelKey(libelle)] = ogr
+	e.labels[e.jobKey(libelle)] = ogr
 }
 
 func arboKey(ogr string) string { return key("4", "", "", "", ogr) }
@@ -190,9 +249,9 @@ func (e *engine) addAppellation(op Operation) ([]Change, *refusal) {
 	if no := e.checkNewLabel("libelle", op.Libelle); no != nil {
 		return nil, no
 	}
-	ogr := e.deps.NextOGR()
-	e.putAppellation(e.code, ogr, strings.TrimSpace(op.Libelle), strings.TrimSpace(op.LibelleCourt), "SYNONYME")
-	return []Change{{Action: "added", Entity: "appellation", CodeOgr: ogr, Libelle: op.Libelle}}, nil
+	ogr, label := e.deps.NextOGR(), strings.TrimSpace(op.Libelle)
+	e.putAppellation(e.code, ogr, label, strings.TrimSpace(op.LibelleCourt), "SYNONYME")
+	return []Change{{Action: "added", Entity: "appellation", CodeOgr: ogr, Libelle: label}}, nil
 }
 
 // ficheAppellation returns an appellation that must be on the current fiche.
@@ -215,22 +274,28 @@ func (e *engine) updateAppellation(op Operation) ([]Change, *refusal) {
 	if no != nil {
 		return nil, no
 	}
-	if op.Libelle == "" && op.LibelleCourt == "" {
+	newLong, newCourt := strings.TrimSpace(op.Libelle), strings.TrimSpace(op.LibelleCourt)
+	if newLong == "" && newCourt == "" {
 		return nil, refuse("field_required", "libelle", "update_appellation needs libelle or libelleCourt")
 	}
 	const A = romecsv.Appellation
-	before := get(A, r, "libelle_appellation_long")
-	long, court := before, get(A, r, "libelle_appellation_court")
-	if op.Libelle != "" && e.deps.LabelKey(op.Libelle) != e.deps.LabelKey(before) {
-		if no := e.checkNewLabel("libelle", op.Libelle); no != nil {
-			return nil, no
+	before, court := get(A, r, "libelle_appellation_long"), get(A, r, "libelle_appellation_court")
+	long := before
+	if newLong != "" {
+		// The same job in another spelling (case, accents, gender order) is no new label.
+		if k := e.jobKey(newLong); k != e.jobKey(before) {
+			if no := e.checkNewLabel("libelle", newLong); no != nil {
+				return nil, no
+			}
+			e.labels[k] = op.CodeOgr
 		}
-		long = strings.TrimSpace(op.Libelle)
-	} else if op.Libelle != "" {
-		long = strings.TrimSpace(op.Libelle) // same words, new spelling (case, accents)
+		if court == before {
+			court = newLong // a short label that was the whole label follows it
+		}
+		long = newLong
 	}
-	if op.LibelleCourt != "" {
-		court = strings.TrimSpace(op.LibelleCourt)
+	if newCourt != "" {
+		court = newCourt
 	}
 	labels := map[string]string{"libelle_appellation_long": long, "libelle_appellation_court": court}
 	e.tx.Put(A, with(A, r, labels))
@@ -342,8 +407,8 @@ func (e *engine) createFiche(op Operation) ([]Change, *refusal) {
 	if e.code != "" {
 		return nil, refuse("fiche_exists", "op", "create_fiche must be the first operation of a change set without codeRome")
 	}
-	for field, v := range map[string]string{"libelle": op.Libelle, "domaineProfessionnel": op.DomaineProfessionnel, "definition": op.Definition, "accesEmploi": op.AccesEmploi} {
-		if no := required(op, field, v); no != nil {
+	for _, f := range [][2]string{{"libelle", op.Libelle}, {"domaineProfessionnel", op.DomaineProfessionnel}, {"definition", op.Definition}, {"accesEmploi", op.AccesEmploi}} {
+		if no := required(op, f[0], f[1]); no != nil {
 			return nil, no
 		}
 	}
@@ -677,6 +742,11 @@ func (e *engine) removeItem(op Operation, kind string) ([]Change, *refusal) {
 	}
 	e.tx.Delete(romecsv.Lien, key(e.code, bloc, rub, op.CodeOgr))
 	e.tx.Delete(romecsv.Coherence, key(e.code, op.CodeOgr))
+	// An item this run created is on this fiche only: taken off, it would be on none.
+	if _, published := e.tx.Base().Get(k.dataset, op.CodeOgr); !published {
+		e.tx.Delete(k.dataset, op.CodeOgr)
+		e.tx.Delete(romecsv.Item, op.CodeOgr)
+	}
 	return []Change{{Action: "removed", Entity: kind, CodeOgr: op.CodeOgr, Libelle: get(k.dataset, r, k.label)}}, nil
 }
 

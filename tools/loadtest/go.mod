@@ -1,0 +1,3 @@
+module github.com/plateforme-rome/rome/tools/loadtest
+
+go 1.26
