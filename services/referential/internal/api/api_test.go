@@ -431,7 +431,7 @@ func TestChangeSets(t *testing.T) {
 
 	t.Run("create a fiche from a known appellation", func(t *testing.T) {
 		create := map[string]any{"id": "cs-new-1", "requestId": "req-45", "baseVersion": 62, "operations": []any{
-			map[string]any{"op": "create_fiche", "libelle": "ignored", "domaineProfessionnel": "M18", "definition": "Conçoit des applications en Rust.",
+			map[string]any{"op": "create_fiche", "domaineProfessionnel": "M18", "definition": "Conçoit des applications en Rust.",
 				"accesEmploi": "Bac+5.", "appellationPrincipale": map[string]any{"codeOgr": "38823"}},
 			map[string]any{"op": "add_competence", "codeOgr": "100023", "coeurMetier": "PRINCIPALE"},
 		}}

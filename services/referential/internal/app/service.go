@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/plateforme-rome/rome/platform/httpx"
+	"github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/services/referential/internal/changeset"
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
@@ -104,24 +105,10 @@ func (s *Service) Versions(ctx context.Context) ([]store.VersionRecord, error) {
 }
 
 // ChangeSetRequest is the body of POST /v1/changesets (and, without id, of :validate).
-type ChangeSetRequest struct {
-	ID          string                `json:"id"`
-	RequestID   string                `json:"requestId"`
-	BaseVersion int                   `json:"baseVersion"`
-	CodeRome    string                `json:"codeRome"`
-	Operations  []changeset.Operation `json:"operations"`
-}
+type ChangeSetRequest = client.ChangeSet
 
-// Validation is the dry run of a change set on the current version.
-type Validation struct {
-	Version  int                `json:"version"`
-	CodeRome string             `json:"codeRome"`
-	Applies  bool               `json:"applies"` // every operation applies
-	Results  []changeset.Result `json:"results"`
-	Diff     []changeset.Change `json:"diff"`
-	Before   *fiche.Fiche       `json:"before"`  // nil for a new fiche
-	Preview  *fiche.Fiche       `json:"preview"` // the fiche after the operations that apply
-}
+// Validation is the dry run of a change set.
+type Validation = client.Validation
 
 // InvalidError is a change set that cannot even be tried (no operations, say).
 type InvalidError struct{ Field, Code, Msg string }
@@ -132,7 +119,7 @@ func checkShape(req ChangeSetRequest) error {
 	if len(req.Operations) == 0 {
 		return &InvalidError{"operations", "operations_required", "a change set needs at least one operation"}
 	}
-	if req.CodeRome == "" && req.Operations[0].Op != changeset.OpCreateFiche {
+	if req.CodeRome == "" && req.Operations[0].Op != client.OpCreateFiche {
 		return &InvalidError{"codeRome", "field_required", "codeRome is required unless the first operation is create_fiche"}
 	}
 	return nil
@@ -178,26 +165,26 @@ func (s *Service) Validate(ctx context.Context, req ChangeSetRequest) (*Validati
 		v.Applies = v.Applies && r.Applies
 		v.Diff = append(v.Diff, r.Changes...)
 	}
-	if req.CodeRome != "" {
-		v.Before, _ = fiche.Build(st.Snap, req.CodeRome, st.Version())
-	}
-	if code != "" {
-		v.Preview, _ = fiche.Build(tx, code, st.Version())
-	}
+	v.Before = ficheJSON(st.Snap, req.CodeRome, st.Version())
+	v.Preview = ficheJSON(tx, code, st.Version())
 	return v, nil
 }
 
 // Publication is the answer to POST /v1/changesets, stored with the change set so that a
 // retry gets exactly the same answer.
-type Publication struct {
-	ID          string             `json:"id"`
-	RequestID   string             `json:"requestId"`
-	CodeRome    string             `json:"codeRome"`
-	BaseVersion int                `json:"baseVersion"`
-	Version     int                `json:"version"`
-	PublishedAt time.Time          `json:"publishedAt"`
-	Results     []changeset.Result `json:"results"`
-	Changes     []changeset.Change `json:"changes"`
+type Publication = client.Publication
+
+// ficheJSON encodes a fiche as a view shows it, or null when it does not exist there.
+func ficheJSON(v refdata.View, code string, version int) json.RawMessage {
+	f, ok := fiche.Build(v, code, version)
+	if code == "" || !ok {
+		return json.RawMessage("null")
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		panic(err) // plain structs: cannot fail
+	}
+	return b
 }
 
 // ConflictError is a change set one of whose operations no longer applies.

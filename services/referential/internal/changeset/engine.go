@@ -2,6 +2,7 @@ package changeset
 
 import (
 	"fmt"
+	"github.com/plateforme-rome/rome/services/referential/client"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,7 +62,7 @@ type engine struct {
 }
 
 func (e *engine) apply(op Operation) ([]Change, *refusal) {
-	if op.Op != OpCreateFiche {
+	if op.Op != client.OpCreateFiche {
 		if e.code == "" {
 			return nil, refuse("fiche_required", "codeRome", "the change set names no fiche and no earlier operation creates one")
 		}
@@ -70,37 +71,37 @@ func (e *engine) apply(op Operation) ([]Change, *refusal) {
 		}
 	}
 	switch op.Op {
-	case OpCreateFiche:
+	case client.OpCreateFiche:
 		return e.createFiche(op)
-	case OpAddAppellation:
+	case client.OpAddAppellation:
 		return e.addAppellation(op)
-	case OpUpdateAppellation:
+	case client.OpUpdateAppellation:
 		return e.updateAppellation(op)
-	case OpRemoveAppellation:
+	case client.OpRemoveAppellation:
 		return e.removeAppellation(op)
-	case OpMoveAppellation:
+	case client.OpMoveAppellation:
 		return e.moveAppellation(op)
-	case OpAddCompetence:
+	case client.OpAddCompetence:
 		return e.addCompetence(op)
-	case OpRemoveCompetence:
+	case client.OpRemoveCompetence:
 		return e.removeItem(op, "competence")
-	case OpSetCoeurMetier:
+	case client.OpSetCoeurMetier:
 		return e.setCoeurMetier(op)
-	case OpAddSavoir:
+	case client.OpAddSavoir:
 		return e.addSavoir(op)
-	case OpRemoveSavoir:
+	case client.OpRemoveSavoir:
 		return e.removeItem(op, "savoir")
-	case OpAddContexte:
+	case client.OpAddContexte:
 		return e.addContexte(op)
-	case OpRemoveContexte:
+	case client.OpRemoveContexte:
 		return e.removeItem(op, "contexte")
-	case OpAddMobilite:
+	case client.OpAddMobilite:
 		return e.addMobilite(op)
-	case OpRemoveMobilite:
+	case client.OpRemoveMobilite:
 		return e.removeMobilite(op)
-	case OpSetText:
+	case client.OpSetText:
 		return e.setText(op)
-	case OpSetTags:
+	case client.OpSetTags:
 		return e.setTags(op)
 	}
 	return nil, refuse("unknown_operation", "op", fmt.Sprintf("unknown operation %q", op.Op))
@@ -156,17 +157,15 @@ func (e *engine) checkNewLabel(field, label string) *refusal {
 	if no := required(Operation{Op: "this operation"}, field, label); no != nil {
 		return no
 	}
-	k := e.jobKey(label)
+	k := e.deps.LabelKey(label)
 	if k == "" {
 		return refuse("invalid_value", field, "a label needs letters or digits")
 	}
 	if ogr, ok := e.labels[k]; ok && e.hasJobKey(ogr, k) {
 		return refuse("duplicate_appellation", field, fmt.Sprintf("this change set already names appellation %s %q", ogr, label))
 	}
-	for _, v := range spellings(k) {
-		if ogr, ok := e.deps.AppellationByLabel(v); ok && e.hasJobKey(ogr, k) {
-			return refuse("duplicate_appellation", field, fmt.Sprintf("appellation %s already has this label", ogr))
-		}
+	if ogr, ok := e.deps.AppellationByLabel(k); ok && e.hasJobKey(ogr, k) {
+		return refuse("duplicate_appellation", field, fmt.Sprintf("appellation %s already has this label", ogr))
 	}
 	return nil
 }
@@ -175,54 +174,7 @@ func (e *engine) checkNewLabel(field, label string) *refusal {
 // label index is the published one, and this run may have renamed or removed it.
 func (e *engine) hasJobKey(ogr, k string) bool {
 	r, ok := e.tx.Get(romecsv.Appellation, ogr)
-	return ok && e.jobKey(get(romecsv.Appellation, r, "libelle_appellation_long")) == k
-}
-
-const altSep = " / "
-
-// jobKey is the key under which two labels name the same job. It is LabelKey with the
-// words an official label writes once after its last alternative spelled out on both
-// ("Développeur / Développeuse informatique"), so that the other-gender order
-// ("Développeuse / Développeur informatique") and the full form get the same key.
-func (e *engine) jobKey(label string) string {
-	k := e.deps.LabelKey(label)
-	alts := strings.Split(k, altSep)
-	if len(alts) != 2 {
-		return k
-	}
-	a, b := strings.Fields(alts[0]), strings.Fields(alts[1])
-	if len(a) < len(b) {
-		a = append(a, b[len(a):]...)
-	} else {
-		b = append(b, a[len(b):]...)
-	}
-	return sortedAlts(a, b)
-}
-
-func sortedAlts(a, b []string) string {
-	x, y := strings.Join(a, " "), strings.Join(b, " ")
-	if y < x {
-		x, y = y, x
-	}
-	return x + altSep + y
-}
-
-// spellings lists the LabelKeys of the labels whose jobKey is k: the full form and
-// every form that writes a shared tail once, after either alternative.
-func spellings(k string) []string {
-	out := []string{k}
-	alts := strings.Split(k, altSep)
-	if len(alts) != 2 {
-		return out
-	}
-	a, b := strings.Fields(alts[0]), strings.Fields(alts[1])
-	if len(a) != len(b) {
-		return out
-	}
-	for n := len(a) - 1; n > 0 && a[n] == b[n]; n-- {
-		out = append(out, sortedAlts(a[:n], b), sortedAlts(a, b[:n]))
-	}
-	return out
+	return ok && e.deps.LabelKey(get(romecsv.Appellation, r, "libelle_appellation_long")) == k
 }
 
 // putAppellation stages a new appellation on fiche code.
@@ -240,7 +192,7 @@ func (e *engine) putAppellation(code, ogr, libelle, court, classification string
 		"libelle_appellation_long": libelle, "libelle_appellation_court": court, "type_provenance": "4",
 		"code_fiche": get(romecsv.Fiche, f, "code_fiche_metier"), "ogr_rome": get(romecsv.Fiche, f, "code_ogr"), "ogr_appellation": ogr,
 	}))
-	e.labels[e.jobKey(libelle)] = ogr
+	e.labels[e.deps.LabelKey(libelle)] = ogr
 }
 
 func arboKey(ogr string) string { return key("4", "", "", "", ogr) }
@@ -283,7 +235,7 @@ func (e *engine) updateAppellation(op Operation) ([]Change, *refusal) {
 	long := before
 	if newLong != "" {
 		// The same job in another spelling (case, accents, gender order) is no new label.
-		if k := e.jobKey(newLong); k != e.jobKey(before) {
+		if k := e.deps.LabelKey(newLong); k != e.deps.LabelKey(before) {
 			if no := e.checkNewLabel("libelle", newLong); no != nil {
 				return nil, no
 			}
@@ -302,7 +254,13 @@ func (e *engine) updateAppellation(op Operation) ([]Change, *refusal) {
 	if a, ok := e.tx.Get(romecsv.Arborescence, arboKey(op.CodeOgr)); ok {
 		e.tx.Put(romecsv.Arborescence, with(romecsv.Arborescence, a, labels))
 	}
-	changes := []Change{{Action: "updated", Entity: "appellation", CodeOgr: op.CodeOgr, Libelle: long, Field: "libelle", Before: before, After: long}}
+	changes := []Change{}
+	if long != before {
+		changes = append(changes, Change{Action: "updated", Entity: "appellation", CodeOgr: op.CodeOgr, Libelle: long, Field: "libelle", Before: before, After: long})
+	}
+	if oldCourt := get(A, r, "libelle_appellation_court"); court != oldCourt {
+		changes = append(changes, Change{Action: "updated", Entity: "appellation", CodeOgr: op.CodeOgr, Libelle: long, Field: "libelleCourt", Before: oldCourt, After: court})
+	}
 	if get(A, r, "classification") == "PRINCIPALE" && long != before {
 		e.renameFiche(e.code, long)
 		changes = append(changes, Change{Action: "updated", Entity: "fiche", Field: "libelle", Before: before, After: long})
@@ -407,7 +365,7 @@ func (e *engine) createFiche(op Operation) ([]Change, *refusal) {
 	if e.code != "" {
 		return nil, refuse("fiche_exists", "op", "create_fiche must be the first operation of a change set without codeRome")
 	}
-	for _, f := range [][2]string{{"libelle", op.Libelle}, {"domaineProfessionnel", op.DomaineProfessionnel}, {"definition", op.Definition}, {"accesEmploi", op.AccesEmploi}} {
+	for _, f := range [][2]string{{"domaineProfessionnel", op.DomaineProfessionnel}, {"definition", op.Definition}, {"accesEmploi", op.AccesEmploi}} {
 		if no := required(op, f[0], f[1]); no != nil {
 			return nil, no
 		}
@@ -425,6 +383,7 @@ func (e *engine) createFiche(op Operation) ([]Change, *refusal) {
 		return nil, refuse("field_required", "appellationPrincipale", "give either the codeOgr of an existing appellation or the libelle of a new one")
 	}
 	var moved []string
+	label := strings.TrimSpace(p.Libelle)
 	if p.CodeOgr != "" {
 		r, ok := e.tx.Get(romecsv.Appellation, p.CodeOgr)
 		if !ok {
@@ -433,15 +392,18 @@ func (e *engine) createFiche(op Operation) ([]Change, *refusal) {
 		if get(romecsv.Appellation, r, "classification") == "PRINCIPALE" {
 			return nil, refuse("principal_appellation", "appellationPrincipale.codeOgr", "the principal appellation of another fiche cannot move")
 		}
-		moved = r
+		moved, label = r, get(romecsv.Appellation, r, "libelle_appellation_long")
 	} else if no := e.checkNewLabel("appellationPrincipale.libelle", p.Libelle); no != nil {
 		return nil, no
+	}
+	// A fiche is named after its principal appellation: a different libelle cannot hold.
+	if op.Libelle != "" && e.deps.LabelKey(op.Libelle) != e.deps.LabelKey(label) {
+		return nil, refuse("libelle_mismatch", "libelle", fmt.Sprintf("a fiche takes the label of its principal appellation (%q); leave libelle out or make it the same", label))
 	}
 	code, no := e.nextCodeRome(op.DomaineProfessionnel)
 	if no != nil {
 		return nil, no
 	}
-	label := strings.TrimSpace(op.Libelle)
 	ficheOgr := e.deps.NextOGR()
 	e.tx.Put(romecsv.Fiche, newRow(romecsv.Fiche, map[string]string{
 		"code_rome": code, "code_fiche_metier": ficheOgr, "code_ogr": ficheOgr, "libelle_rome": label,
@@ -464,12 +426,9 @@ func (e *engine) createFiche(op Operation) ([]Change, *refusal) {
 		from := get(romecsv.Appellation, moved, "code_rome")
 		mc, _ := e.move(p.CodeOgr, moved, from, code, "appellationPrincipale.codeOgr", "PRINCIPALE")
 		changes = append(changes, mc...)
-		// The fiche takes the label of the appellation it is created from.
-		e.renameFiche(code, get(romecsv.Appellation, moved, "libelle_appellation_long"))
 	} else {
 		ogr := e.deps.NextOGR()
-		e.putAppellation(code, ogr, strings.TrimSpace(p.Libelle), strings.TrimSpace(p.LibelleCourt), "PRINCIPALE")
-		e.renameFiche(code, strings.TrimSpace(p.Libelle))
+		e.putAppellation(code, ogr, label, strings.TrimSpace(p.LibelleCourt), "PRINCIPALE")
 		changes = append(changes, Change{Action: "added", Entity: "appellation", CodeOgr: ogr, Libelle: p.Libelle})
 	}
 	return changes, nil
@@ -480,18 +439,10 @@ func (e *engine) nextCodeRome(dp string) (string, *refusal) {
 	for n := 1; n <= 99; n++ {
 		code := fmt.Sprintf("%s%02d", dp, n)
 		if _, taken := e.tx.Get(romecsv.Fiche, code); !taken {
-			if !e.everUsed(code) {
-				return code, nil
-			}
+			return code, nil
 		}
 	}
 	return "", refuse("domaine_full", "domaineProfessionnel", "no free code ROME left in domaine professionnel "+dp)
-}
-
-// everUsed keeps codes of fiches that were removed from being given to a new fiche.
-func (e *engine) everUsed(code string) bool {
-	_, ok := e.tx.Get(romecsv.FicheDomaine, code)
-	return ok
 }
 
 // --- texts and tags --------------------------------------------------------------
@@ -520,9 +471,9 @@ func (e *engine) putText(code, textType, bloc, text string) {
 func (e *engine) setText(op Operation) ([]Change, *refusal) {
 	var textType, bloc string
 	switch op.Field {
-	case FieldDefinition:
+	case client.FieldDefinition:
 		textType, bloc = fiche.TexteDefinition, "3"
-	case FieldAccesEmploi:
+	case client.FieldAccesEmploi:
 		textType, bloc = fiche.TexteAccesMetier, "4"
 	default:
 		return nil, refuse("invalid_field", "field", `field must be "definition" or "accesEmploi"`)
@@ -532,13 +483,13 @@ func (e *engine) setText(op Operation) ([]Change, *refusal) {
 	}
 	before, _ := fiche.Build(e.tx, e.code, 0)
 	old := before.Definition
-	if op.Field == FieldAccesEmploi {
+	if op.Field == client.FieldAccesEmploi {
 		old = before.AccesEmploi
 	}
 	e.putText(e.code, textType, bloc, op.Text)
 	after, _ := fiche.Build(e.tx, e.code, 0)
 	now := after.Definition
-	if op.Field == FieldAccesEmploi {
+	if op.Field == client.FieldAccesEmploi {
 		now = after.AccesEmploi
 	}
 	if now == old {
@@ -552,16 +503,19 @@ func (e *engine) setTags(op Operation) ([]Change, *refusal) {
 	r := e.ficheRow(e.code)
 	updates := map[string]string{}
 	var changes []Change
-	set := func(field, col, value string) {
+	// set stages a tag and reports it as the API spells it (shown).
+	set := func(field, col, value string, shown func(string) any) {
 		if before := get(F, r, col); before != value {
 			updates[col] = value
-			changes = append(changes, Change{Action: "updated", Entity: "tags", Field: field, Before: before, After: value})
+			changes = append(changes, Change{Action: "updated", Entity: "tags", Field: field, Before: shown(before), After: shown(value)})
 		}
 	}
+	asText := func(v string) any { return v }
+	asFlag := func(v string) any { return fiche.ParseFlag(v) }
 	if op.TransitionEcologique != nil {
 		switch v := *op.TransitionEcologique; v {
 		case "Emploi Blanc", "Emploi Vert", "Emploi Brun", "Emploi stratégique pour la Transition écologique", "":
-			set("transitionEcologique", "transition_eco", v)
+			set("transitionEcologique", "transition_eco", v, asText)
 		default:
 			return nil, refuse("invalid_value", "transitionEcologique", `one of "Emploi Blanc", "Emploi Vert", "Emploi Brun", "Emploi stratégique pour la Transition écologique"`)
 		}
@@ -579,7 +533,7 @@ func (e *engine) setTags(op Operation) ([]Change, *refusal) {
 	for _, f := range flags {
 		if f.v != nil {
 			given = true
-			set(f.field, f.col, fiche.Flag(f.v))
+			set(f.field, f.col, fiche.Flag(f.v), asFlag)
 		}
 	}
 	if !given {
@@ -764,7 +718,7 @@ func (e *engine) setCoeurMetier(op Operation) ([]Change, *refusal) {
 	if before == flag {
 		return []Change{}, nil
 	}
-	return []Change{{Action: "updated", Entity: "coeurMetier", CodeOgr: op.CodeOgr, Before: before, After: flag}}, nil
+	return []Change{{Action: "updated", Entity: "coeurMetier", CodeOgr: op.CodeOgr, Before: fiche.CoeurAPI(before), After: fiche.CoeurAPI(flag)}}, nil
 }
 
 // --- mobilités ---------------------------------------------------------------------

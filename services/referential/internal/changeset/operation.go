@@ -2,109 +2,17 @@
 // of POST /v1/changesets:validate and the publication of POST /v1/changesets.
 package changeset
 
-// Operation kinds (api.md).
-const (
-	OpCreateFiche       = "create_fiche"
-	OpAddAppellation    = "add_appellation"
-	OpUpdateAppellation = "update_appellation"
-	OpRemoveAppellation = "remove_appellation"
-	OpMoveAppellation   = "move_appellation"
-	OpAddCompetence     = "add_competence"
-	OpRemoveCompetence  = "remove_competence"
-	OpSetCoeurMetier    = "set_coeur_metier"
-	OpAddSavoir         = "add_savoir"
-	OpRemoveSavoir      = "remove_savoir"
-	OpAddContexte       = "add_contexte"
-	OpRemoveContexte    = "remove_contexte"
-	OpAddMobilite       = "add_mobilite"
-	OpRemoveMobilite    = "remove_mobilite"
-	OpSetText           = "set_text"
-	OpSetTags           = "set_tags"
+import "github.com/plateforme-rome/rome/services/referential/client"
+
+// The operation contract is public (package client); the engine works on its types, and
+// names its operation kinds client.OpXxx.
+type (
+	Operation             = client.Operation
+	AppellationPrincipale = client.AppellationPrincipale
+	NewItem               = client.NewItem
+	Change                = client.Change
+	Result                = client.Result
 )
-
-// Operation is one typed change. Which fields matter depends on Op; the JSON is the
-// public contract of api.md, shared by the intake API and the request workflow.
-type Operation struct {
-	ID string `json:"id,omitempty"`
-	Op string `json:"op"`
-
-	CodeOgr      string `json:"codeOgr,omitempty"`
-	Libelle      string `json:"libelle,omitempty"`
-	LibelleCourt string `json:"libelleCourt,omitempty"`
-
-	// create_fiche
-	DomaineProfessionnel  string                 `json:"domaineProfessionnel,omitempty"`
-	Definition            string                 `json:"definition,omitempty"`
-	AccesEmploi           string                 `json:"accesEmploi,omitempty"`
-	AppellationPrincipale *AppellationPrincipale `json:"appellationPrincipale,omitempty"`
-
-	// remove_appellation
-	ReplacedBy string `json:"replacedBy,omitempty"`
-	Reason     string `json:"reason,omitempty"`
-
-	// move_appellation, add_mobilite, remove_mobilite
-	ToCodeRome string `json:"toCodeRome,omitempty"`
-	Rank       *int   `json:"rank,omitempty"`
-
-	// add_competence, set_coeur_metier: "PRINCIPALE", "EMERGENTE" or null
-	CoeurMetier *string  `json:"coeurMetier,omitempty"`
-	New         *NewItem `json:"new,omitempty"`
-
-	// set_text
-	Field string `json:"field,omitempty"`
-	Text  string `json:"text,omitempty"`
-
-	// set_tags: a nil field is left as it is
-	TransitionEcologique    *string `json:"transitionEcologique,omitempty"`
-	TransitionNumerique     *bool   `json:"transitionNumerique,omitempty"`
-	TransitionDemographique *bool   `json:"transitionDemographique,omitempty"`
-	EmploiReglemente        *bool   `json:"emploiReglemente,omitempty"`
-	EmploiCadre             *bool   `json:"emploiCadre,omitempty"`
-}
-
-// AppellationPrincipale of a new fiche: an existing appellation to move, or a new label.
-type AppellationPrincipale struct {
-	CodeOgr      string `json:"codeOgr,omitempty"`
-	Libelle      string `json:"libelle,omitempty"`
-	LibelleCourt string `json:"libelleCourt,omitempty"`
-}
-
-// NewItem is a compétence or savoir that the referential does not have yet.
-type NewItem struct {
-	Libelle                string `json:"libelle"`
-	MacroCompetenceCodeOgr string `json:"macroCompetenceCodeOgr,omitempty"`
-	Categorie              string `json:"categorie,omitempty"`
-}
-
-// Text fields of set_text.
-const (
-	FieldDefinition  = "definition"
-	FieldAccesEmploi = "accesEmploi"
-)
-
-// Change is one line of the semantic diff, in ROME terms.
-type Change struct {
-	OperationID string `json:"operationId"`
-	CodeRome    string `json:"codeRome"`
-	Action      string `json:"action"` // added, removed, updated, moved, created
-	Entity      string `json:"entity"` // fiche, appellation, competence, savoir, contexte, mobilite, texte, tags, coeurMetier
-	CodeOgr     string `json:"codeOgr,omitempty"`
-	Libelle     string `json:"libelle,omitempty"`
-	Field       string `json:"field,omitempty"`
-	Before      any    `json:"before,omitempty"`
-	After       any    `json:"after,omitempty"`
-}
-
-// Result is the outcome of one operation.
-type Result struct {
-	OperationID string   `json:"operationId"`
-	Op          string   `json:"op"`
-	Applies     bool     `json:"applies"`
-	Code        string   `json:"code,omitempty"`   // stable reason code when it does not apply
-	Reason      string   `json:"reason,omitempty"` // for people
-	Field       string   `json:"field,omitempty"`  // the offending field of the operation
-	Changes     []Change `json:"changes"`
-}
 
 // refusal is why an operation does not apply.
 type refusal struct{ code, field, reason string }

@@ -37,8 +37,8 @@ func col(ds string, row []string, name string) string {
 	return row[romecsv.MustByName(ds).Col(name)]
 }
 
-// flag turns an official O/N flag into a tri-state boolean.
-func flag(v string) *bool {
+// ParseFlag turns an official O/N flag into a tri-state boolean.
+func ParseFlag(v string) *bool {
 	switch v {
 	case "O":
 		t := true
@@ -50,7 +50,7 @@ func flag(v string) *bool {
 	return nil
 }
 
-// Flag is the inverse of flag, for operations that write rows.
+// Flag is the inverse of ParseFlag, for operations that write rows.
 func Flag(b *bool) string {
 	switch {
 	case b == nil:
@@ -64,10 +64,10 @@ func Flag(b *bool) string {
 func tags(ds string, row []string) Tags {
 	return Tags{
 		TransitionEcologique:    col(ds, row, "transition_eco"),
-		TransitionNumerique:     flag(col(ds, row, "transition_num")),
-		TransitionDemographique: flag(col(ds, row, "transition_demo")),
-		EmploiReglemente:        flag(col(ds, row, "emploi_reglemente")),
-		EmploiCadre:             flag(col(ds, row, "emploi_cadre")),
+		TransitionNumerique:     ParseFlag(col(ds, row, "transition_num")),
+		TransitionDemographique: ParseFlag(col(ds, row, "transition_demo")),
+		EmploiReglemente:        ParseFlag(col(ds, row, "emploi_reglemente")),
+		EmploiCadre:             ParseFlag(col(ds, row, "emploi_cadre")),
 	}
 }
 
@@ -76,7 +76,12 @@ func coeur(v refdata.View, code, ogr string) *string {
 	if !ok {
 		return nil
 	}
-	if c, ok := coeurFromCSV[col(romecsv.Coherence, row, "coeur_metier")]; ok {
+	return CoeurAPI(col(romecsv.Coherence, row, "coeur_metier"))
+}
+
+// CoeurAPI spells an official coeur_metier value as the API does (nil when none).
+func CoeurAPI(v string) *string {
+	if c, ok := coeurFromCSV[v]; ok {
 		return &c
 	}
 	return nil

@@ -43,7 +43,10 @@ func Normalize(s string) string {
 
 // LabelKey is the duplicate-detection key of a label: its " / " alternatives are
 // normalised and sorted, so "Boulanger / Boulangère" and "boulangère / boulanger"
-// share a key.
+// share a key. Official labels write the words shared by a masculine / feminine pair
+// once, after the second form ("Développeur / Développeuse informatique"): the key
+// spells them out on both, so the other order ("Développeuse / Développeur
+// informatique") and the full form get the same key.
 func LabelKey(label string) string {
 	alts := splitAlternatives(label)
 	keys := make([]string, 0, len(alts))
@@ -51,6 +54,15 @@ func LabelKey(label string) string {
 		if k := Normalize(a); k != "" {
 			keys = append(keys, k)
 		}
+	}
+	if len(keys) == 2 {
+		a, b := strings.Fields(keys[0]), strings.Fields(keys[1])
+		if len(a) < len(b) {
+			a = append(a, b[len(a):]...)
+		} else {
+			b = append(b, a[len(b):]...)
+		}
+		keys[0], keys[1] = strings.Join(a, " "), strings.Join(b, " ")
 	}
 	slices.Sort(keys)
 	return strings.Join(keys, " / ")

@@ -326,6 +326,9 @@ func TestLabelKey(t *testing.T) {
 		{"Aide-soignant / Aide-soignante", "aide soignante / aide soignant"},
 		{"Développeur / Développeuse web", "Developpeuse web / Developpeur"},
 		{"Œnologue", "oenologue"},
+		// The shared words written once, after either form, or spelled out on both.
+		{"Développeur / Développeuse informatique", "Développeuse / Développeur informatique"},
+		{"Développeur / Développeuse informatique", "Développeur informatique / Développeuse informatique"},
 	}
 	for _, p := range same {
 		if a, b := LabelKey(p[0]), LabelKey(p[1]); a != b {

@@ -1,0 +1,84 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/database"
+	"github.com/plateforme-rome/rome/platform/database/dbtest"
+	"github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/services/referential/internal/api"
+	"github.com/plateforme-rome/rome/services/referential/internal/app"
+	"github.com/plateforme-rome/rome/services/referential/internal/romedata"
+	"github.com/plateforme-rome/rome/services/referential/internal/store"
+)
+
+// bearer adds a fixed token, as the oauth2 transport does in the services.
+type bearer struct{ token string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestClientAgainstTheService(t *testing.T) {
+	ctx := context.Background()
+	st := store.New(dbtest.Open(t, database.Postgres))
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.Import(ctx, romedata.Release(t), false); err != nil {
+		t.Fatal(err)
+	}
+	svc := app.New(st, slog.New(slog.DiscardHandler))
+	if err := svc.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := auth.NewDevIssuer(t.TempDir(), "http://issuer.test/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := auth.NewVerifier(auth.Config{Issuer: issuer.Issuer(), Audience: auth.DevAudience, KeySet: issuer.KeySet()})
+	srv := httptest.NewServer(api.Router(api.Deps{Service: svc, Authenticate: auth.Authenticate(v), RequireService: auth.RequireRole(auth.RoleService)}))
+	defer srv.Close()
+	token, _, _ := issuer.Mint(auth.Principal{Subject: "worker", Role: auth.RoleService})
+	c := client.New(srv.URL, &http.Client{Transport: bearer{token}})
+
+	ver, err := c.Version(ctx)
+	if err != nil || ver.Version != 60 {
+		t.Fatalf("version %+v %v", ver, err)
+	}
+	cs := client.ChangeSet{ID: "cs-client-1", RequestID: "req-1", BaseVersion: 60, CodeRome: "A1101",
+		Operations: []client.Operation{{Op: client.OpRemoveMobilite, ToCodeRome: "A1102"}}}
+	val, err := c.Validate(ctx, cs)
+	if err != nil || !val.Applies || len(val.Preview) == 0 {
+		t.Fatalf("validate %+v %v", val, err)
+	}
+	pub, err := c.Publish(ctx, cs)
+	if err != nil || pub.Version != 61 {
+		t.Fatalf("publish %+v %v", pub, err)
+	}
+	again, err := c.Publish(ctx, cs)
+	if err != nil || again.Version != 61 || !again.PublishedAt.Equal(pub.PublishedAt) {
+		t.Fatalf("retry %+v %v", again, err)
+	}
+	cs.ID = "cs-client-2"
+	_, err = c.Publish(ctx, cs)
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != 409 || ce.Code != "changeset_conflict" || ce.Temporary() || len(ce.Results) != 1 || ce.Results[0].Applies {
+		t.Fatalf("conflict: %+v", err)
+	}
+	if _, err := c.Fiche(ctx, "Z0000"); !errors.As(err, &ce) || ce.Status != 404 {
+		t.Fatalf("missing fiche: %v", err)
+	}
+}
+
+func init() { gin.SetMode(gin.ReleaseMode) }

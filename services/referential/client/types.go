@@ -1,0 +1,147 @@
+// Package client is the referential's public Go contract: the types of its change-set API
+// (typed operations, results, semantic changes, publications) and an HTTP client. The
+// intake and the request workflow's activities use it; the service's internals build on the
+// same types.
+package client
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Operation kinds (api.md).
+const (
+	OpCreateFiche       = "create_fiche"
+	OpAddAppellation    = "add_appellation"
+	OpUpdateAppellation = "update_appellation"
+	OpRemoveAppellation = "remove_appellation"
+	OpMoveAppellation   = "move_appellation"
+	OpAddCompetence     = "add_competence"
+	OpRemoveCompetence  = "remove_competence"
+	OpSetCoeurMetier    = "set_coeur_metier"
+	OpAddSavoir         = "add_savoir"
+	OpRemoveSavoir      = "remove_savoir"
+	OpAddContexte       = "add_contexte"
+	OpRemoveContexte    = "remove_contexte"
+	OpAddMobilite       = "add_mobilite"
+	OpRemoveMobilite    = "remove_mobilite"
+	OpSetText           = "set_text"
+	OpSetTags           = "set_tags"
+)
+
+// Operation is one typed change. Which fields matter depends on Op; the JSON is the
+// public contract of api.md, shared by the intake API and the request workflow.
+type Operation struct {
+	ID string `json:"id,omitempty"`
+	Op string `json:"op"`
+
+	CodeOgr      string `json:"codeOgr,omitempty"`
+	Libelle      string `json:"libelle,omitempty"`
+	LibelleCourt string `json:"libelleCourt,omitempty"`
+
+	// create_fiche
+	DomaineProfessionnel  string                 `json:"domaineProfessionnel,omitempty"`
+	Definition            string                 `json:"definition,omitempty"`
+	AccesEmploi           string                 `json:"accesEmploi,omitempty"`
+	AppellationPrincipale *AppellationPrincipale `json:"appellationPrincipale,omitempty"`
+
+	// remove_appellation
+	ReplacedBy string `json:"replacedBy,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+
+	// move_appellation, add_mobilite, remove_mobilite
+	ToCodeRome string `json:"toCodeRome,omitempty"`
+	Rank       *int   `json:"rank,omitempty"`
+
+	// add_competence, set_coeur_metier: "PRINCIPALE", "EMERGENTE" or null
+	CoeurMetier *string  `json:"coeurMetier,omitempty"`
+	New         *NewItem `json:"new,omitempty"`
+
+	// set_text
+	Field string `json:"field,omitempty"`
+	Text  string `json:"text,omitempty"`
+
+	// set_tags: a nil field is left as it is
+	TransitionEcologique    *string `json:"transitionEcologique,omitempty"`
+	TransitionNumerique     *bool   `json:"transitionNumerique,omitempty"`
+	TransitionDemographique *bool   `json:"transitionDemographique,omitempty"`
+	EmploiReglemente        *bool   `json:"emploiReglemente,omitempty"`
+	EmploiCadre             *bool   `json:"emploiCadre,omitempty"`
+}
+
+// AppellationPrincipale of a new fiche: an existing appellation to move, or a new label.
+type AppellationPrincipale struct {
+	CodeOgr      string `json:"codeOgr,omitempty"`
+	Libelle      string `json:"libelle,omitempty"`
+	LibelleCourt string `json:"libelleCourt,omitempty"`
+}
+
+// NewItem is a compétence or savoir that the referential does not have yet.
+type NewItem struct {
+	Libelle                string `json:"libelle"`
+	MacroCompetenceCodeOgr string `json:"macroCompetenceCodeOgr,omitempty"`
+	Categorie              string `json:"categorie,omitempty"`
+}
+
+// Text fields of set_text.
+const (
+	FieldDefinition  = "definition"
+	FieldAccesEmploi = "accesEmploi"
+)
+
+// Change is one line of the semantic diff, in ROME terms.
+type Change struct {
+	OperationID string `json:"operationId"`
+	CodeRome    string `json:"codeRome"`
+	Action      string `json:"action"` // added, removed, updated, moved, created
+	Entity      string `json:"entity"` // fiche, appellation, competence, savoir, contexte, mobilite, texte, tags, coeurMetier
+	CodeOgr     string `json:"codeOgr,omitempty"`
+	Libelle     string `json:"libelle,omitempty"`
+	Field       string `json:"field,omitempty"`
+	Before      any    `json:"before,omitempty"`
+	After       any    `json:"after,omitempty"`
+}
+
+// Result is the outcome of one operation.
+type Result struct {
+	OperationID string   `json:"operationId"`
+	Op          string   `json:"op"`
+	Applies     bool     `json:"applies"`
+	Code        string   `json:"code,omitempty"`   // stable reason code when it does not apply
+	Reason      string   `json:"reason,omitempty"` // for people
+	Field       string   `json:"field,omitempty"`  // the offending field of the operation
+	Changes     []Change `json:"changes"`
+}
+
+// ChangeSet is the body of POST /v1/changesets (and, without id, of :validate).
+type ChangeSet struct {
+	ID          string      `json:"id"`
+	RequestID   string      `json:"requestId"`
+	BaseVersion int         `json:"baseVersion"`
+	CodeRome    string      `json:"codeRome"`
+	Operations  []Operation `json:"operations"`
+}
+
+// Validation is the dry run of a change set on the current version.
+type Validation struct {
+	Version  int             `json:"version"`
+	CodeRome string          `json:"codeRome"`
+	Applies  bool            `json:"applies"` // every operation applies
+	Results  []Result        `json:"results"`
+	Diff     []Change        `json:"diff"`
+	Before   json.RawMessage `json:"before"`  // the fiche before (null for a new fiche)
+	Preview  json.RawMessage `json:"preview"` // the fiche after the operations that apply
+}
+
+// Publication is the answer to POST /v1/changesets; the same change set sent again gets
+// exactly the same answer.
+type Publication struct {
+	ID          string    `json:"id"`
+	RequestID   string    `json:"requestId"`
+	CodeRome    string    `json:"codeRome"`
+	BaseVersion int       `json:"baseVersion"`
+	Version     int       `json:"version"`
+	PublishedAt time.Time `json:"publishedAt"`
+	Results     []Result  `json:"results"`
+	Changes     []Change  `json:"changes"`
+}

@@ -1,0 +1,115 @@
+// Command worker runs the platform's Temporal workflows and activities on the request task
+// queue, and serves /healthz and /readyz on WORKER_PORT (default 8084) for orchestrators.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"golang.org/x/oauth2"
+
+	"github.com/plateforme-rome/rome/activities/referential"
+	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/config"
+	"github.com/plateforme-rome/rome/platform/httpx"
+	"github.com/plateforme-rome/rome/platform/logging"
+	"github.com/plateforme-rome/rome/platform/telemetry"
+	"github.com/plateforme-rome/rome/platform/temporalx"
+	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+func main() {
+	log := logging.Setup("worker")
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, log)
+	stop()
+	if err != nil {
+		log.Error("worker stopped on error", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger) error {
+	port, err := config.Port("WORKER_PORT", 8084)
+	if err != nil {
+		return err
+	}
+	taskQueue := config.String("TEMPORAL_TASK_QUEUE", request.TaskQueue)
+	shutdown, err := telemetry.Setup(ctx, "worker")
+	if err != nil {
+		return err
+	}
+	defer shutdown(context.WithoutCancel(ctx))
+
+	tokens, err := auth.NewTokenSource(ctx, "worker")
+	if err != nil {
+		return err
+	}
+	referentialURL := config.String("REFERENTIAL_URL", "http://127.0.0.1:8082")
+	httpClient := oauth2.NewClient(ctx, tokens)
+	httpClient.Timeout = 30 * time.Second
+
+	tc, err := temporalx.Dial(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	// Health first, so orchestrators see the worker while it waits for Temporal.
+	r := httpx.NewEngine("worker")
+	httpx.Health(r, httpx.TemporalCheck(tc))
+	dev, err := config.DevMode()
+	if err != nil {
+		return err
+	}
+	host := ""
+	if dev {
+		host = "127.0.0.1"
+	}
+	addr := net.JoinHostPort(config.String("LISTEN_HOST", host), strconv.Itoa(port))
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpx.Serve(ctx, addr, r) }()
+
+	w := worker.New(tc, taskQueue, worker.Options{})
+	w.RegisterActivity(&referential.Activities{Client: refclient.New(referentialURL, httpClient)})
+	if err := startWhenReachable(ctx, log, tc, w); err != nil {
+		return err
+	}
+	log.Info("worker polling", "taskQueue", taskQueue, "health", addr, "referential", referentialURL)
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		w.Stop()
+		return fmt.Errorf("health server: %w", err)
+	}
+	w.Stop() // waits for running activities (up to the worker's stop timeout)
+	return <-serveErr
+}
+
+// startWhenReachable starts the worker once Temporal answers, retrying meanwhile, so the
+// worker can be started before the Temporal server.
+func startWhenReachable(ctx context.Context, log *slog.Logger, tc client.Client, w worker.Worker) error {
+	for delay := time.Second; ; delay = min(2*delay, 15*time.Second) {
+		_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+		if err == nil {
+			return w.Start()
+		}
+		log.Warn("Temporal not reachable, retrying", "error", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), err)
+		case <-time.After(delay):
+		}
+	}
+}
