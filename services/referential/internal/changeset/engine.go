@@ -2,11 +2,11 @@ package changeset
 
 import (
 	"fmt"
-	"github.com/plateforme-rome/rome/services/referential/client"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
 	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"

@@ -3,7 +3,6 @@ package changeset_test
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/plateforme-rome/rome/services/referential/client"
 	"log/slog"
 	"maps"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/services/referential/internal/changeset"
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
 	"github.com/plateforme-rome/rome/services/referential/internal/importer"
