@@ -22,6 +22,12 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return database.Migrate(ctx, s.db, "referential", Migrations)
 }
 
+// Secondary indexes of ref_rows (the first import rebuilds them after loading).
+const (
+	refRowsCurrentIndex = `CREATE INDEX ref_rows_current ON ref_rows (valid_to, dataset)`
+	refRowsFromIndex    = `CREATE INDEX ref_rows_from ON ref_rows (valid_from)`
+)
+
 // migrationV1 creates the referential tables. Rows are stored in the layout of the
 // official files (one table for all 28 datasets, keyed by dataset and natural key): the
 // export is lossless and versioning is the same mechanism for every file.
@@ -50,8 +56,8 @@ func migrationV1(tx *gorm.DB) error {
 			cols TEXT NOT NULL,
 			PRIMARY KEY (dataset, row_key, valid_from)
 		)`,
-		`CREATE INDEX ref_rows_current ON ref_rows (valid_to, dataset)`,
-		`CREATE INDEX ref_rows_from ON ref_rows (valid_from)`,
+		refRowsCurrentIndex,
+		refRowsFromIndex,
 		`CREATE TABLE ref_changesets (
 			id TEXT PRIMARY KEY,
 			request_id TEXT NOT NULL DEFAULT '',
