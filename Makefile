@@ -1,0 +1,70 @@
+# Plateforme du ROME. The two commands: `make dev` runs the platform, `make test` tests it.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+STATE_DIR := $(or $(ROME_STATE_DIR),.dev)
+# Integration and end-to-end tests create their databases here.
+export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+
+# Every module listed in go.work, as package patterns.
+MODULES := $(shell go list -m -f '{{.Path}}')
+E2E_PKGS := $(filter %/tests/e2e/...,$(addsuffix /...,$(MODULES)))
+PKGS := $(filter-out $(E2E_PKGS),$(addsuffix /...,$(MODULES)))
+MODULE_DIRS := $(shell go list -m -f '{{.Dir}}')
+SERVICE_CMDS := $(wildcard ./services/*/cmd/*)
+# Packages with benchmarks, found by their Benchmark functions; override to narrow:
+# make bench BENCH_PKGS=./services/referential/internal/fiche
+BENCH_PKGS ?= $(sort $(patsubst %/,./%,$(dir $(shell grep -rl --include='*_test.go' -e '^func Benchmark' $(patsubst $(CURDIR)/%,%,$(MODULE_DIRS))))))
+
+UNIT_TIMEOUT ?= 10m
+E2E_TIMEOUT ?= 15m
+
+.PHONY: help dev build test test-unit test-e2e vet lint bench generate clean
+
+help:
+	@echo "make dev        run the whole platform locally (Temporal dev server, data import, 4 services)"
+	@echo "make test       go vet + unit and integration tests of every module + end-to-end tests"
+	@echo "make build      build every module; the service binaries go to bin/"
+	@echo "make lint       gofmt check + go vet"
+	@echo "make bench      run the benchmarks of every package that has some"
+	@echo "make generate   regenerate generated files (deploy/temporal/register-search-attributes.sh)"
+	@echo "make clean CONFIRM=1   delete $(STATE_DIR) (Temporal history, SQLite databases, logs)"
+
+# Built, then exec'd rather than `go run`, so Ctrl-C and SIGTERM reach devstack itself,
+# which stops the children in order.
+dev:
+	go build -o $(STATE_DIR)/bin/devstack ./tools/devstack/cmd/devstack
+	exec $(STATE_DIR)/bin/devstack
+
+build:
+	go build $(PKGS) $(E2E_PKGS)
+	go build -o bin/ $(SERVICE_CMDS)
+
+test: vet test-unit test-e2e
+
+# Unit and integration tests (PostgreSQL at TEST_DATABASE_URL, and SQLite).
+test-unit:
+	go test -count=1 -timeout $(UNIT_TIMEOUT) $(PKGS)
+
+# The real stack: Temporal dev server, services and worker, driven over HTTP.
+test-e2e:
+	go test -count=1 -timeout $(E2E_TIMEOUT) $(E2E_PKGS)
+
+vet:
+	go vet $(PKGS) $(E2E_PKGS)
+
+lint: vet
+	@unformatted=$$(gofmt -l $(MODULE_DIRS)); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+bench:
+	@if [ -z "$(strip $(BENCH_PKGS))" ]; then echo "no benchmarks in the workspace"; exit 0; fi
+	go test -count=1 -run '^$$' -bench . -benchmem $(BENCH_PKGS)
+
+generate:
+	go generate $(PKGS)
+
+clean:
+	@if [ "$(CONFIRM)" != 1 ]; then echo "this deletes $(STATE_DIR) (Temporal history, SQLite databases, logs): run make clean CONFIRM=1"; exit 1; fi
+	rm -rf -- $(STATE_DIR) bin/

@@ -1,0 +1,67 @@
+// Command devstack runs the platform locally (`make dev`): Temporal dev server, referential
+// loaded with the ROME data, intake, notifications and worker. Ctrl-C stops it all.
+//
+//	devstack                          run the stack (configured by the environment, see README)
+//	devstack search-attributes-script FILE...  write the search-attribute registration script (go generate)
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/plateforme-rome/rome/tools/devstack"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		if os.Args[1] != "search-attributes-script" || len(os.Args) < 3 {
+			fmt.Fprintln(os.Stderr, "usage: devstack [search-attributes-script FILE...]")
+			os.Exit(2)
+		}
+		for _, path := range os.Args[2:] {
+			if err := os.WriteFile(path, []byte(devstack.SearchAttributesScript()), 0o755); err != nil {
+				fmt.Fprintln(os.Stderr, "devstack:", err)
+				os.Exit(1)
+			}
+		}
+		return
+	}
+	os.Exit(run())
+}
+
+func run() int {
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+
+	opts, err := devstack.OptionsFromEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+		return 2
+	}
+	opts.Log = os.Stdout
+	opts.ChildOutput = os.Stdout
+	stack, err := devstack.Start(ctx, opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+		return 1
+	}
+	fmt.Print(stack.Summary())
+
+	code := 0
+	select {
+	case <-ctx.Done():
+		fmt.Println("devstack: stopping (Ctrl-C again to kill at once)")
+	case err := <-stack.Failed():
+		fmt.Fprintf(os.Stderr, "devstack: %v\ndevstack: stopping everything\n", err)
+		code = 1
+	}
+	// Restore the default handling, so a second Ctrl-C kills devstack (and, with it, the children).
+	stopSignals()
+	if err := stack.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "devstack:", err)
+	}
+	return code
+}

@@ -1,0 +1,505 @@
+package devstack
+
+// Checks of docker-compose.yml and deploy/ that need no Docker engine or cluster: the files
+// load with the libraries docker compose and kubectl use, and they agree with the code
+// (binaries, ports, probes, search attributes, telemetry wiring).
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+	"gopkg.in/yaml.v3"
+)
+
+var composeEnv = []string{
+	"AUTH_ISSUER=https://login.example.org/realms/rome",
+	"AUTH_AUDIENCE=rome-platform",
+}
+
+func loadCompose(t *testing.T, env []string) (*types.Project, error) {
+	t.Helper()
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(repoRoot(t), "docker-compose.yml")},
+		cli.WithWorkingDirectory(repoRoot(t)), cli.WithEnv(env), cli.WithInterpolation(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opts.LoadProject(context.Background())
+}
+
+// Production mode has no dev issuer: without a real one, compose must refuse to start.
+func TestComposeRefusesToStartWithoutAnIdentityProvider(t *testing.T) {
+	for i, key := range []string{"AUTH_ISSUER", "AUTH_AUDIENCE"} {
+		env := slices.Delete(slices.Clone(composeEnv), i, i+1)
+		if _, err := loadCompose(t, env); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("loading without %s: err = %v, want one naming it", key, err)
+		}
+	}
+}
+
+func TestComposeFile(t *testing.T) {
+	root := repoRoot(t)
+	p, err := loadCompose(t, composeEnv)
+	if err != nil {
+		t.Fatalf("docker-compose.yml does not load: %v", err)
+	}
+	want := []string{"postgres", "temporal-schema", "temporal", "temporal-search-attributes", "temporal-ui",
+		"otel-collector", "jaeger", "referential-import", "intake", "referential", "notifications", "worker"}
+	for _, name := range want {
+		if _, ok := p.Services[name]; !ok {
+			t.Errorf("service %s is missing", name)
+		}
+	}
+
+	for name, svc := range p.Services {
+		for dep := range svc.DependsOn {
+			if _, ok := p.Services[dep]; !ok {
+				t.Errorf("%s depends on unknown service %s", name, dep)
+			}
+		}
+		for _, v := range svc.Volumes {
+			if v.Type == types.VolumeTypeBind && v.Target != "/data/rome4" {
+				if _, err := os.Stat(v.Source); err != nil {
+					t.Errorf("%s mounts %s, which does not exist", name, v.Source)
+				}
+			}
+		}
+		if svc.Build == nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(svc.Build.Context, svc.Build.Dockerfile)); err != nil {
+			t.Errorf("%s: Dockerfile %s in context %s: %v", name, svc.Build.Dockerfile, svc.Build.Context, err)
+		}
+		arg := svc.Build.Args["SERVICE"]
+		if arg == nil {
+			t.Errorf("%s builds without a SERVICE build arg", name)
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(root, "services", *arg, "cmd", *arg)); err != nil || !st.IsDir() {
+			t.Errorf("%s: build arg SERVICE=%s names no services/%s/cmd/%s", name, *arg, *arg, *arg)
+		}
+	}
+
+	for _, s := range services {
+		svc := p.Services[s.name]
+		port := strconv.Itoa(s.port.def)
+		if !slices.ContainsFunc(svc.Ports, func(pc types.ServicePortConfig) bool {
+			return pc.Published == port && strconv.Itoa(int(pc.Target)) == port
+		}) {
+			t.Errorf("%s does not publish %s:%s: %+v", s.name, port, port, svc.Ports)
+		}
+		for key, want := range map[string]string{
+			s.port.env:         port,
+			"ROME_DEV_MODE":    "false",
+			"TEMPORAL_ADDRESS": "temporal:7233",
+		} {
+			if got := svc.Environment[key]; got == nil || *got != want {
+				t.Errorf("%s: %s = %v, want %s", s.name, key, got, want)
+			}
+		}
+		if s.urlEnv != "" {
+			for _, other := range services {
+				if got := p.Services[other.name].Environment[s.urlEnv]; got == nil || *got != "http://"+s.name+":"+port {
+					t.Errorf("%s: %s = %v, want http://%s:%s", other.name, s.urlEnv, got, s.name, port)
+				}
+			}
+		}
+		if svc.HealthCheck == nil || !strings.Contains(strings.Join(svc.HealthCheck.Test, " "), "127.0.0.1:"+port+"/readyz") {
+			t.Errorf("%s: no healthcheck on its /readyz", s.name)
+		}
+		if otel := svc.Environment["OTEL_EXPORTER_OTLP_ENDPOINT"]; otel == nil || *otel != "http://otel-collector:4318" {
+			t.Errorf("%s does not send telemetry to the collector: %v", s.name, otel)
+		}
+	}
+	if pc := p.Services["temporal"].Ports; len(pc) != 1 || pc[0].Published != "7233" {
+		t.Errorf("temporal ports = %+v, want 7233", pc)
+	}
+	if pc := p.Services["temporal-ui"].Ports; len(pc) != 1 || pc[0].Published != strconv.Itoa(temporalUIPort.def) {
+		t.Errorf("temporal-ui ports = %+v, want %d", pc, temporalUIPort.def)
+	}
+}
+
+func TestComposeJobs(t *testing.T) {
+	root := repoRoot(t)
+	p, err := loadCompose(t, composeEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The registration job runs the generated script from its mount.
+	sa := p.Services["temporal-search-attributes"]
+	script := strings.Join(append(sa.Entrypoint, sa.Command...), " ")
+	mounted := false
+	for _, v := range sa.Volumes {
+		if v.Source == filepath.Join(root, "deploy", "temporal") && strings.Contains(script, v.Target+"/register-search-attributes.sh") {
+			mounted = true
+		}
+	}
+	if !mounted {
+		t.Errorf("temporal-search-attributes does not run deploy/temporal/register-search-attributes.sh: %q %+v", script, sa.Volumes)
+	}
+	if sa.DependsOn["temporal"].Condition != types.ServiceConditionHealthy {
+		t.Errorf("temporal-search-attributes must wait for a healthy temporal: %+v", sa.DependsOn)
+	}
+	for _, s := range []string{"intake", "notifications", "worker"} {
+		if p.Services[s].DependsOn["temporal-search-attributes"].Condition != types.ServiceConditionCompletedSuccessfully {
+			t.Errorf("%s starts before the search attributes are registered", s)
+		}
+	}
+
+	// The import job reads the ROME export read-only, and the referential waits for it.
+	imp := p.Services["referential-import"]
+	if cmd := strings.Join(imp.Command, " "); !strings.Contains(cmd, "import --if-empty /data/rome4") {
+		t.Errorf("referential-import command = %q", cmd)
+	}
+	dataMount := slices.IndexFunc(imp.Volumes, func(v types.ServiceVolumeConfig) bool { return v.Target == "/data/rome4" })
+	if dataMount < 0 {
+		t.Fatal("referential-import does not mount /data/rome4")
+	}
+	if v := imp.Volumes[dataMount]; !v.ReadOnly || v.Source != filepath.Join(filepath.Dir(root), "shared", "data", "rome4") {
+		t.Errorf("ROME data mount = %+v, want ../shared/data/rome4 read-only by default", v)
+	}
+	if p.Services["referential"].DependsOn["referential-import"].Condition != types.ServiceConditionCompletedSuccessfully {
+		t.Error("referential starts before the import completes")
+	}
+}
+
+// collectorConfig is the part of an OpenTelemetry collector config that wires components.
+type collectorConfig struct {
+	Receivers  map[string]any `yaml:"receivers"`
+	Processors map[string]any `yaml:"processors"`
+	Exporters  map[string]any `yaml:"exporters"`
+	Extensions map[string]any `yaml:"extensions"`
+	Service    struct {
+		Extensions []string `yaml:"extensions"`
+		Pipelines  map[string]struct {
+			Receivers  []string `yaml:"receivers"`
+			Processors []string `yaml:"processors"`
+			Exporters  []string `yaml:"exporters"`
+		} `yaml:"pipelines"`
+	} `yaml:"service"`
+}
+
+func TestOTelCollectorConfig(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "otel", "collector.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c collectorConfig
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatalf("collector.yaml: %v", err)
+	}
+	for _, signal := range []string{"traces", "metrics"} {
+		if _, ok := c.Service.Pipelines[signal]; !ok {
+			t.Errorf("no %s pipeline", signal)
+		}
+	}
+	defined := func(kind string, m map[string]any, names []string) {
+		if len(names) == 0 && kind != "processor" && kind != "extension" {
+			t.Errorf("a pipeline has no %s", kind)
+		}
+		for _, n := range names {
+			if _, ok := m[n]; !ok {
+				t.Errorf("%s %q is used but not defined", kind, n)
+			}
+		}
+	}
+	for _, p := range c.Service.Pipelines {
+		defined("receiver", c.Receivers, p.Receivers)
+		defined("processor", c.Processors, p.Processors)
+		defined("exporter", c.Exporters, p.Exporters)
+	}
+	defined("extension", c.Extensions, c.Service.Extensions)
+
+	// The services send OTLP over HTTP to port 4318 (docker-compose.yml, configmap.yaml).
+	var otlp struct {
+		Protocols struct {
+			HTTP struct {
+				Endpoint string `yaml:"endpoint"`
+			} `yaml:"http"`
+		} `yaml:"protocols"`
+	}
+	node, _ := yaml.Marshal(c.Receivers["otlp"])
+	if err := yaml.Unmarshal(node, &otlp); err != nil {
+		t.Fatal(err)
+	}
+	if _, port, err := net.SplitHostPort(otlp.Protocols.HTTP.Endpoint); err != nil || port != "4318" {
+		t.Errorf("otlp http receiver endpoint = %q, want port 4318", otlp.Protocols.HTTP.Endpoint)
+	}
+}
+
+// k8sObject is the part of a manifest the checks read; spec is decoded per kind.
+type k8sObject struct {
+	Kind     string `yaml:"kind"`
+	Metadata struct {
+		Name   string            `yaml:"name"`
+		Labels map[string]string `yaml:"labels"`
+	} `yaml:"metadata"`
+	Spec yaml.Node         `yaml:"spec"`
+	Data map[string]string `yaml:"data"`
+}
+
+type podSpec struct {
+	Containers []struct {
+		Name    string   `yaml:"name"`
+		Image   string   `yaml:"image"`
+		Command []string `yaml:"command"`
+		Ports   []struct {
+			Name          string `yaml:"name"`
+			ContainerPort int    `yaml:"containerPort"`
+		} `yaml:"ports"`
+		EnvFrom []struct {
+			ConfigMapRef *struct {
+				Name string `yaml:"name"`
+			} `yaml:"configMapRef"`
+			SecretRef *struct {
+				Name string `yaml:"name"`
+			} `yaml:"secretRef"`
+		} `yaml:"envFrom"`
+		ReadinessProbe *probe `yaml:"readinessProbe"`
+		LivenessProbe  *probe `yaml:"livenessProbe"`
+		Resources      struct {
+			Requests map[string]string `yaml:"requests"`
+			Limits   map[string]string `yaml:"limits"`
+		} `yaml:"resources"`
+		VolumeMounts []volumeMount `yaml:"volumeMounts"`
+	} `yaml:"containers"`
+	Volumes []volume `yaml:"volumes"`
+}
+
+type volumeMount struct {
+	Name      string `yaml:"name"`
+	MountPath string `yaml:"mountPath"`
+	ReadOnly  bool   `yaml:"readOnly"`
+}
+
+type volume struct {
+	Name      string `yaml:"name"`
+	ConfigMap *struct {
+		Name string `yaml:"name"`
+	} `yaml:"configMap"`
+}
+
+type probe struct {
+	HTTPGet struct {
+		Path string `yaml:"path"`
+		Port string `yaml:"port"` // a name or a number
+	} `yaml:"httpGet"`
+}
+
+type workloadSpec struct {
+	Selector struct {
+		MatchLabels map[string]string `yaml:"matchLabels"`
+	} `yaml:"selector"`
+	Template struct {
+		Metadata struct {
+			Labels map[string]string `yaml:"labels"`
+		} `yaml:"metadata"`
+		Spec podSpec `yaml:"spec"`
+	} `yaml:"template"`
+}
+
+type serviceSpec struct {
+	Selector map[string]string `yaml:"selector"`
+	Ports    []struct {
+		Port       int    `yaml:"port"`
+		TargetPort string `yaml:"targetPort"`
+	} `yaml:"ports"`
+}
+
+type kustomization struct {
+	Resources          []string             `yaml:"resources"`
+	ConfigMapGenerator []configMapGenerator `yaml:"configMapGenerator"`
+}
+
+type configMapGenerator struct {
+	Name  string   `yaml:"name"`
+	Files []string `yaml:"files"`
+}
+
+// loadK8s parses every manifest of deploy/k8s, keyed by kind/name.
+func loadK8s(t *testing.T) (map[string]k8sObject, kustomization) {
+	t.Helper()
+	dir := filepath.Join(repoRoot(t), "deploy", "k8s")
+	var kust kustomization
+	b, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &kust); err != nil {
+		t.Fatalf("kustomization.yaml: %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	objs := map[string]k8sObject{}
+	for _, f := range files {
+		if filepath.Base(f) == "kustomization.yaml" {
+			continue
+		}
+		if !slices.Contains(kust.Resources, filepath.Base(f)) {
+			t.Errorf("kustomization.yaml does not list %s", filepath.Base(f))
+		}
+		r, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(r)
+		for {
+			var o k8sObject
+			if err := dec.Decode(&o); err != nil {
+				if !errors.Is(err, io.EOF) {
+					t.Errorf("%s: %v", filepath.Base(f), err)
+				}
+				break
+			}
+			if o.Kind == "" || o.Metadata.Name == "" {
+				t.Errorf("%s: a document without kind or name", filepath.Base(f))
+				continue
+			}
+			objs[o.Kind+"/"+o.Metadata.Name] = o
+		}
+		r.Close()
+	}
+	for _, res := range kust.Resources {
+		if _, err := os.Stat(filepath.Join(dir, res)); err != nil {
+			t.Errorf("kustomization.yaml lists %s: %v", res, err)
+		}
+	}
+	for _, g := range kust.ConfigMapGenerator {
+		for _, f := range g.Files {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Errorf("configMapGenerator %s: %v", g.Name, err)
+			}
+		}
+	}
+	return objs, kust
+}
+
+func decodeSpec(t *testing.T, o k8sObject, into any) {
+	t.Helper()
+	if err := o.Spec.Decode(into); err != nil {
+		t.Fatalf("%s/%s spec: %v", o.Kind, o.Metadata.Name, err)
+	}
+}
+
+func TestKubernetesManifests(t *testing.T) {
+	objs, kust := loadK8s(t)
+	for _, want := range []string{"Namespace/plateforme-rome", "ConfigMap/rome-config", "Secret/rome-secrets",
+		"PersistentVolumeClaim/rome-data", "Job/referential-import", "Job/temporal-search-attributes"} {
+		if _, ok := objs[want]; !ok {
+			t.Errorf("%s is missing", want)
+		}
+	}
+	config := objs["ConfigMap/rome-config"].Data
+	if config["ROME_DEV_MODE"] != "false" {
+		t.Errorf("rome-config ROME_DEV_MODE = %q, want false", config["ROME_DEV_MODE"])
+	}
+
+	for _, s := range services {
+		port := s.port.def
+		if got := config[s.port.env]; got != strconv.Itoa(port) {
+			t.Errorf("rome-config %s = %q, want %d", s.port.env, got, port)
+		}
+		if want := "http://" + s.name + ":" + strconv.Itoa(port); s.urlEnv != "" && config[s.urlEnv] != want {
+			t.Errorf("rome-config %s = %q, want %s (its Service)", s.urlEnv, config[s.urlEnv], want)
+		}
+		dep, ok := objs["Deployment/"+s.name]
+		if !ok {
+			t.Errorf("Deployment/%s is missing", s.name)
+			continue
+		}
+		var spec workloadSpec
+		decodeSpec(t, dep, &spec)
+		for k, v := range spec.Selector.MatchLabels {
+			if spec.Template.Metadata.Labels[k] != v {
+				t.Errorf("%s: selector %s=%s does not match the pod labels", s.name, k, v)
+			}
+		}
+		if len(spec.Template.Spec.Containers) != 1 {
+			t.Fatalf("%s: want one container", s.name)
+		}
+		c := spec.Template.Spec.Containers[0]
+		if !strings.HasPrefix(c.Image, "plateforme-rome/"+s.name+":") {
+			t.Errorf("%s runs image %s", s.name, c.Image)
+		}
+		portNames := map[string]bool{}
+		for _, p := range c.Ports {
+			if p.ContainerPort == port {
+				portNames[p.Name] = true
+				portNames[strconv.Itoa(port)] = true
+			}
+		}
+		if len(portNames) == 0 {
+			t.Errorf("%s does not expose container port %d", s.name, port)
+		}
+		for what, pr := range map[string]struct {
+			p    *probe
+			path string
+		}{"readiness": {c.ReadinessProbe, "/readyz"}, "liveness": {c.LivenessProbe, "/healthz"}} {
+			if pr.p == nil || pr.p.HTTPGet.Path != pr.path || !portNames[pr.p.HTTPGet.Port] {
+				t.Errorf("%s: %s probe = %+v, want GET %s on port %d", s.name, what, pr.p, pr.path, port)
+			}
+		}
+		if c.Resources.Requests["cpu"] == "" || c.Resources.Requests["memory"] == "" || c.Resources.Limits["memory"] == "" {
+			t.Errorf("%s: resources = %+v, want cpu and memory requests and a memory limit", s.name, c.Resources)
+		}
+		var fromConfig, fromSecret bool
+		for _, e := range c.EnvFrom {
+			fromConfig = fromConfig || (e.ConfigMapRef != nil && e.ConfigMapRef.Name == "rome-config")
+			fromSecret = fromSecret || (e.SecretRef != nil && e.SecretRef.Name == "rome-secrets")
+		}
+		if !fromConfig || !fromSecret {
+			t.Errorf("%s: env not from rome-config and rome-secrets", s.name)
+		}
+
+		if s.name == "worker" { // no API, only probes
+			continue
+		}
+		svc, ok := objs["Service/"+s.name]
+		if !ok {
+			t.Errorf("Service/%s is missing", s.name)
+			continue
+		}
+		var ss serviceSpec
+		decodeSpec(t, svc, &ss)
+		for k, v := range ss.Selector {
+			if spec.Template.Metadata.Labels[k] != v {
+				t.Errorf("Service/%s selects %s=%s, which its pods do not carry", s.name, k, v)
+			}
+		}
+		if len(ss.Ports) != 1 || ss.Ports[0].Port != port || !portNames[ss.Ports[0].TargetPort] {
+			t.Errorf("Service/%s ports = %+v, want %d to the container's port", s.name, ss.Ports, port)
+		}
+	}
+
+	var imp workloadSpec
+	decodeSpec(t, objs["Job/referential-import"], &imp)
+	if c := imp.Template.Spec.Containers; len(c) != 1 || !strings.Contains(strings.Join(c[0].Command, " "), "import --if-empty /data/rome4") {
+		t.Errorf("referential-import job does not run the import: %+v", c)
+	} else if !slices.ContainsFunc(c[0].VolumeMounts, func(m volumeMount) bool { return m.MountPath == "/data/rome4" && m.ReadOnly }) {
+		t.Error("referential-import job does not mount /data/rome4 read-only")
+	}
+
+	// The registration job runs the generated script from the generated ConfigMap.
+	var sa workloadSpec
+	decodeSpec(t, objs["Job/temporal-search-attributes"], &sa)
+	generated := slices.ContainsFunc(kust.ConfigMapGenerator, func(g configMapGenerator) bool {
+		return slices.Contains(g.Files, "register-search-attributes.sh") && slices.ContainsFunc(sa.Template.Spec.Volumes, func(v volume) bool {
+			return v.ConfigMap != nil && v.ConfigMap.Name == g.Name
+		})
+	})
+	if !generated {
+		t.Error("temporal-search-attributes job does not mount the ConfigMap generated from register-search-attributes.sh")
+	}
+	if c := sa.Template.Spec.Containers; len(c) != 1 || !strings.HasSuffix(strings.Join(c[0].Command, " "), "/register-search-attributes.sh") {
+		t.Errorf("temporal-search-attributes job does not run the script: %+v", c)
+	}
+}

@@ -1,0 +1,96 @@
+package devstack
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// service is one of the platform's binaries, built from services/<name>/cmd/<name>.
+type service struct {
+	name   string
+	port   portVar
+	urlEnv string // how the others reach its API; the worker has none
+}
+
+// Intake comes first: it serves the dev JWKS the other services verify tokens with.
+var services = []service{
+	{"intake", intakePort, "INTAKE_URL"},
+	{"referential", referentialPort, "REFERENTIAL_URL"},
+	{"notifications", notificationsPort, "NOTIFICATIONS_URL"},
+	{"worker", workerPort, ""},
+}
+
+func (s service) pkg() string { return "./services/" + s.name + "/cmd/" + s.name }
+
+func localURL(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
+
+// Endpoints are where a started stack answers.
+type Endpoints struct {
+	Intake          string // base URLs, no trailing slash
+	Referential     string
+	Notifications   string
+	Worker          string
+	TemporalAddress string // gRPC host:port
+	TemporalUI      string
+}
+
+// Endpoints derives the stack's addresses from resolved options.
+func (o Options) Endpoints() Endpoints {
+	return Endpoints{
+		Intake:          localURL(o.Ports.Intake),
+		Referential:     localURL(o.Ports.Referential),
+		Notifications:   localURL(o.Ports.Notifications),
+		Worker:          localURL(o.Ports.Worker),
+		TemporalAddress: o.TemporalAddress,
+		TemporalUI:      localURL(o.Ports.TemporalUI),
+	}
+}
+
+// childEnv is the environment of a process started from a service binary (referential
+// migrate and import included): the caller's environment, then the stack's settings, then
+// ExtraEnv. os/exec keeps the last value of a repeated key, so later entries win.
+//
+// No AUTH_* is set: in dev mode, platform/auth derives the dev issuer, its JWKS and the
+// token endpoint from INTAKE_PORT; a caller's AUTH_* still passes through.
+func (o Options) childEnv(base []string) []string {
+	env := append([]string(nil), base...)
+	set := func(k, v string) { env = append(env, k+"="+v) }
+	set("ROME_STATE_DIR", o.StateDir)
+	set("ROME_DATA_DIR", o.DataDir)
+	set("DATABASE_URL", o.DatabaseURL)
+	set("ROME_DEV_MODE", strconv.FormatBool(o.DevMode))
+	for _, pv := range portVars {
+		set(pv.env, strconv.Itoa(*pv.port(&o.Ports)))
+	}
+	for _, svc := range services {
+		if svc.urlEnv != "" {
+			set(svc.urlEnv, localURL(*svc.port.port(&o.Ports)))
+		}
+	}
+	set("TEMPORAL_ADDRESS", o.TemporalAddress)
+	set("TEMPORAL_NAMESPACE", o.TemporalNamespace)
+	set("TEMPORAL_TASK_QUEUE", o.TaskQueue)
+	if lookup(base, "LOG_FORMAT") == "" {
+		set("LOG_FORMAT", "text") // read by people in a terminal
+	}
+	return append(env, o.ExtraEnv...)
+}
+
+// lookup returns the last value of key in env, as os/exec would pass it.
+func lookup(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// describeDatabase says where the services keep their data, without the password.
+func (o Options) describeDatabase() string {
+	if o.DatabaseURL == "" {
+		return fmt.Sprintf("SQLite files in %s (<service>.db)", o.StateDir)
+	}
+	return "PostgreSQL " + redactDSN(o.DatabaseURL)
+}

@@ -1,0 +1,117 @@
+package devstack
+
+import (
+	"strings"
+	"testing"
+)
+
+func testOptions(t *testing.T) Options {
+	t.Helper()
+	o := Options{
+		RepoRoot:    t.TempDir(),
+		StateDir:    "/state",
+		DataDir:     "/data/rome4",
+		DatabaseURL: "postgres://postgres@127.0.0.1:5432/rome_e2e?sslmode=disable",
+		Ports:       Ports{Intake: 1001, Referential: 1002, Notifications: 1003, Worker: 1004, TemporalUI: 1005},
+		DevMode:     true,
+	}
+	if err := o.resolve(); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestChildEnvOverridesTheCallersEnvironment(t *testing.T) {
+	o := testOptions(t)
+	o.ExtraEnv = []string{"FEATURE_X=on", "LOG_LEVEL=debug"}
+	base := []string{"PATH=/usr/bin", "DATABASE_URL=postgres://elsewhere/db", "INTAKE_PORT=8081", "LOG_LEVEL=info", "LOG_FORMAT=json"}
+	env := o.childEnv(base)
+	for key, want := range map[string]string{
+		"PATH":                "/usr/bin",
+		"ROME_STATE_DIR":      "/state",
+		"ROME_DATA_DIR":       "/data/rome4",
+		"DATABASE_URL":        o.DatabaseURL,
+		"ROME_DEV_MODE":       "true",
+		"INTAKE_PORT":         "1001",
+		"REFERENTIAL_PORT":    "1002",
+		"NOTIFICATIONS_PORT":  "1003",
+		"WORKER_PORT":         "1004",
+		"TEMPORAL_UI_PORT":    "1005",
+		"INTAKE_URL":          "http://127.0.0.1:1001",
+		"REFERENTIAL_URL":     "http://127.0.0.1:1002",
+		"NOTIFICATIONS_URL":   "http://127.0.0.1:1003",
+		"TEMPORAL_ADDRESS":    "127.0.0.1:7233",
+		"TEMPORAL_NAMESPACE":  "default",
+		"TEMPORAL_TASK_QUEUE": "rome-requests",
+		"FEATURE_X":           "on",
+		"LOG_LEVEL":           "debug",
+		"LOG_FORMAT":          "json",
+	} {
+		if got := lookup(env, key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestChildEnvSQLiteDefaultHidesTheCallersDatabase(t *testing.T) {
+	o := testOptions(t)
+	o.DatabaseURL = ""
+	env := o.childEnv([]string{"DATABASE_URL=postgres://elsewhere/db"})
+	if got := lookup(env, "DATABASE_URL"); got != "" {
+		t.Errorf("DATABASE_URL = %q, want empty so each service uses its SQLite file", got)
+	}
+	if got := lookup(env, "LOG_FORMAT"); got != "text" {
+		t.Errorf("LOG_FORMAT = %q, want text when the caller sets none", got)
+	}
+}
+
+// platform/auth derives the dev issuer from INTAKE_PORT; an explicit AUTH_* would switch
+// that off, so only the caller's own passes through.
+func TestChildEnvAuth(t *testing.T) {
+	o := testOptions(t)
+	env := o.childEnv(nil)
+	for _, key := range []string{"AUTH_ISSUER", "AUTH_JWKS_URL", "AUTH_AUDIENCE"} {
+		if got := lookup(env, key); got != "" {
+			t.Errorf("%s = %q in dev mode, want it unset", key, got)
+		}
+	}
+	o.DevMode = false
+	env = o.childEnv([]string{"AUTH_ISSUER=https://login.example/realms/rome"})
+	if got := lookup(env, "AUTH_ISSUER"); got != "https://login.example/realms/rome" {
+		t.Errorf("AUTH_ISSUER = %q, want the caller's", got)
+	}
+	if got := lookup(env, "ROME_DEV_MODE"); got != "false" {
+		t.Errorf("ROME_DEV_MODE = %q, want false", got)
+	}
+}
+
+func TestEndpoints(t *testing.T) {
+	e := testOptions(t).Endpoints()
+	want := Endpoints{
+		Intake:          "http://127.0.0.1:1001",
+		Referential:     "http://127.0.0.1:1002",
+		Notifications:   "http://127.0.0.1:1003",
+		Worker:          "http://127.0.0.1:1004",
+		TemporalAddress: "127.0.0.1:7233",
+		TemporalUI:      "http://127.0.0.1:1005",
+	}
+	if e != want {
+		t.Errorf("Endpoints = %+v, want %+v", e, want)
+	}
+}
+
+func TestDescribeDatabaseHidesPasswords(t *testing.T) {
+	o := testOptions(t)
+	o.DatabaseURL = "postgres://rome:s3cret@db:5432/rome"
+	if got := o.describeDatabase(); strings.Contains(got, "s3cret") || !strings.Contains(got, "db:5432/rome") {
+		t.Errorf("describeDatabase = %q", got)
+	}
+	o.DatabaseURL = "host=db user=rome password=s3cret"
+	if got := o.describeDatabase(); strings.Contains(got, "s3cret") {
+		t.Errorf("describeDatabase = %q", got)
+	}
+	o.DatabaseURL = ""
+	if got := o.describeDatabase(); !strings.Contains(got, "SQLite") || !strings.Contains(got, "/state") {
+		t.Errorf("describeDatabase = %q", got)
+	}
+}

@@ -1,0 +1,175 @@
+package devstack
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// setEnv gives every variable OptionsFromEnv reads a value, empty meaning unset, so the
+// caller's environment cannot leak into a test.
+func setEnv(t *testing.T, m map[string]string) {
+	for _, k := range []string{"ROME_STATE_DIR", "ROME_DATA_DIR", "DATABASE_URL", "ROME_DEV_MODE", "TEMPORAL_ADDRESS",
+		"TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "INTAKE_PORT", "REFERENTIAL_PORT", "NOTIFICATIONS_PORT", "WORKER_PORT", "TEMPORAL_UI_PORT"} {
+		t.Setenv(k, m[k])
+	}
+}
+
+func TestOptionsFromEnvDefaults(t *testing.T) {
+	setEnv(t, nil)
+	o, err := OptionsFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := FindRepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.RepoRoot != root {
+		t.Errorf("RepoRoot = %q, want %q", o.RepoRoot, root)
+	}
+	if want := filepath.Join(root, ".dev"); o.StateDir != want {
+		t.Errorf("StateDir = %q, want %q", o.StateDir, want)
+	}
+	if want := filepath.Join(root, ".dev", "bin"); o.ToolsDir != want {
+		t.Errorf("ToolsDir = %q, want %q", o.ToolsDir, want)
+	}
+	if want := DefaultDataDir(root); o.DataDir != want {
+		t.Errorf("DataDir = %q, want %q", o.DataDir, want)
+	}
+	want := Ports{Intake: 8081, Referential: 8082, Notifications: 8083, Worker: 8084, TemporalUI: 8233}
+	if o.Ports != want {
+		t.Errorf("Ports = %+v, want %+v", o.Ports, want)
+	}
+	if o.TemporalAddress != "127.0.0.1:7233" || o.TemporalNamespace != "default" || o.TaskQueue != "rome-requests" {
+		t.Errorf("Temporal settings = %q %q %q", o.TemporalAddress, o.TemporalNamespace, o.TaskQueue)
+	}
+	if !o.DevMode {
+		t.Error("DevMode is off by default; make dev needs the dev token endpoint")
+	}
+	if o.DatabaseURL != "" {
+		t.Errorf("DatabaseURL = %q, want empty (SQLite)", o.DatabaseURL)
+	}
+}
+
+func TestOptionsFromEnvOverrides(t *testing.T) {
+	setEnv(t, map[string]string{
+		"ROME_STATE_DIR":      "some/state",
+		"ROME_DATA_DIR":       "/data/rome4",
+		"DATABASE_URL":        "postgres://u@db:5432/rome",
+		"ROME_DEV_MODE":       "false",
+		"INTAKE_PORT":         "9081",
+		"REFERENTIAL_PORT":    "9082",
+		"NOTIFICATIONS_PORT":  "9083",
+		"WORKER_PORT":         "9084",
+		"TEMPORAL_UI_PORT":    "9233",
+		"TEMPORAL_ADDRESS":    "127.0.0.1:9233",
+		"TEMPORAL_NAMESPACE":  "rome",
+		"TEMPORAL_TASK_QUEUE": "q",
+	})
+	o, err := OptionsFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	if want := filepath.Join(wd, "some/state"); o.StateDir != want {
+		t.Errorf("StateDir = %q, want %q (relative to the working directory)", o.StateDir, want)
+	}
+	if o.DataDir != "/data/rome4" || o.DatabaseURL != "postgres://u@db:5432/rome" || o.DevMode {
+		t.Errorf("DataDir %q, DatabaseURL %q, DevMode %v", o.DataDir, o.DatabaseURL, o.DevMode)
+	}
+	want := Ports{Intake: 9081, Referential: 9082, Notifications: 9083, Worker: 9084, TemporalUI: 9233}
+	if o.Ports != want {
+		t.Errorf("Ports = %+v, want %+v", o.Ports, want)
+	}
+	if o.TemporalAddress != "127.0.0.1:9233" || o.TemporalNamespace != "rome" || o.TaskQueue != "q" {
+		t.Errorf("Temporal settings = %q %q %q", o.TemporalAddress, o.TemporalNamespace, o.TaskQueue)
+	}
+}
+
+func TestOptionsFromEnvRejectsBadValues(t *testing.T) {
+	for _, tc := range []struct{ env, value string }{
+		{"INTAKE_PORT", "abc"},
+		{"REFERENTIAL_PORT", "0"},
+		{"WORKER_PORT", "70000"},
+		{"TEMPORAL_UI_PORT", "-1"},
+		{"ROME_DEV_MODE", "yes please"},
+		{"TEMPORAL_ADDRESS", "7233"},
+		{"TEMPORAL_ADDRESS", ":7233"},
+		{"TEMPORAL_ADDRESS", "127.0.0.1:http"},
+	} {
+		setEnv(t, map[string]string{tc.env: tc.value})
+		_, err := OptionsFromEnv()
+		if err == nil {
+			t.Errorf("%s=%q: no error", tc.env, tc.value)
+		} else if !strings.Contains(err.Error(), tc.env) {
+			t.Errorf("%s=%q: error %q does not name the variable", tc.env, tc.value, err)
+		}
+	}
+}
+
+func TestFindRepoRoot(t *testing.T) {
+	dir := t.TempDir()
+	nested := filepath.Join(dir, "a", "b")
+	if err := os.MkdirAll(nested, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FindRepoRoot(nested); err == nil {
+		t.Fatal("found a repo root without go.work")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.work"), []byte("go 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := FindRepoRoot(nested); err != nil || got != dir {
+		t.Fatalf("FindRepoRoot = %q, %v; want %q", got, err, dir)
+	}
+}
+
+func TestDefaultDataDir(t *testing.T) {
+	parent := t.TempDir()
+	root := filepath.Join(parent, "main")
+	if got := DefaultDataDir(root); got != "" {
+		t.Errorf("DefaultDataDir without ../shared = %q, want empty", got)
+	}
+	data := filepath.Join(parent, "shared", "data", "rome4")
+	if err := os.MkdirAll(data, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	if got := DefaultDataDir(root); got != data {
+		t.Errorf("DefaultDataDir = %q, want %q", got, data)
+	}
+}
+
+func TestCheckPortsFree(t *testing.T) {
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{RepoRoot: t.TempDir(), TemporalAddress: "127.0.0.1:" + strconv.Itoa(port)}
+	if err := o.resolve(); err != nil {
+		t.Fatal(err)
+	}
+	for _, pv := range portVars {
+		if *pv.port(&o.Ports), err = FreePort(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &Stack{Options: o}
+	if err := s.checkPortsFree(); err != nil {
+		t.Fatalf("free ports reported busy: %v", err)
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	s.Options.Ports.Notifications = l.Addr().(*net.TCPAddr).Port
+	err = s.checkPortsFree()
+	if err == nil || !strings.Contains(err.Error(), "NOTIFICATIONS_PORT") {
+		t.Fatalf("busy notifications port: err = %v, want one naming NOTIFICATIONS_PORT", err)
+	}
+}

@@ -1,0 +1,263 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Stack is a running dev stack.
+type Stack struct {
+	Options   Options // resolved
+	Endpoints Endpoints
+
+	binDir   string
+	temporal *process
+	services []*process
+	failed   chan error
+	stopping atomic.Bool
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start builds and starts everything, and returns once every service is ready. On error
+// it stops what it had started. ctx bounds the start only; the stack runs until Stop.
+func Start(ctx context.Context, opts Options) (*Stack, error) {
+	if err := opts.resolve(); err != nil {
+		return nil, err
+	}
+	s := &Stack{
+		Options:   opts,
+		Endpoints: opts.Endpoints(),
+		binDir:    filepath.Join(opts.StateDir, "bin"),
+		failed:    make(chan error, 1),
+	}
+	if err := s.start(ctx); err != nil {
+		if stopErr := s.Stop(); stopErr != nil {
+			err = errors.Join(err, stopErr)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) start(ctx context.Context) error {
+	o := s.Options
+	for _, dir := range []string{s.binDir, o.ToolsDir, s.logDir()} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	// Fast checks first, before minutes of building.
+	if err := s.checkPortsFree(); err != nil {
+		return err
+	}
+	if o.DatabaseURL != "" {
+		if err := checkPostgres(ctx, o.DatabaseURL); err != nil {
+			return err
+		}
+	}
+	temporalBin, err := ensureTemporalCLI(ctx, o.ToolsDir, s.logf)
+	if err != nil {
+		return err
+	}
+	s.logf("starting Temporal dev server on %s (UI %s, state in %s)", o.TemporalAddress, s.Endpoints.TemporalUI, filepath.Join(o.StateDir, "temporal.db"))
+	if s.temporal, err = s.launch("temporal", temporalBin, os.Environ(), o.temporalServerArgs()...); err != nil {
+		return err
+	}
+	s.watch(s.temporal)
+	// Building overlaps with Temporal's boot.
+	if err := s.buildServices(ctx); err != nil {
+		return err
+	}
+	if err := s.waitTemporal(ctx); err != nil {
+		return err
+	}
+
+	if err := s.runReferential(ctx, "migrate"); err != nil {
+		return err
+	}
+	if o.DataDir == "" {
+		s.logf("WARNING: no ROME data directory (set ROME_DATA_DIR, or put the export in ../shared/data/rome4): the referential starts empty")
+	} else if err := s.runReferential(ctx, "import", "--if-empty", o.DataDir); err != nil {
+		return err
+	}
+
+	// Intake first and alone: the others fetch its dev JWKS and service tokens.
+	if err := s.startServices(ctx, services[:1]); err != nil {
+		return err
+	}
+	return s.startServices(ctx, services[1:])
+}
+
+// waitTemporal waits for the dev server's frontend and UI, and completes the search attributes.
+func (s *Stack) waitTemporal(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.Options.ReadyTimeout)
+	defer cancel()
+	c, err := dialTemporal(ctx, s.Options, s.temporal)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := ensureSearchAttributes(ctx, c, s.Options.TemporalNamespace); err != nil {
+		return err
+	}
+	return waitHTTP(ctx, s.Endpoints.TemporalUI, 0, s.temporal)
+}
+
+func (s *Stack) logDir() string { return filepath.Join(s.Options.StateDir, "logs") }
+
+func (s *Stack) logf(format string, args ...any) {
+	fmt.Fprintf(s.Options.Log, "devstack: "+format+"\n", args...)
+}
+
+// checkPortsFree turns "address already in use" deep in a child's log into one clear line.
+func (s *Stack) checkPortsFree() error {
+	addrs := map[string]string{"TEMPORAL_ADDRESS": s.Options.TemporalAddress}
+	for _, pv := range portVars {
+		addrs[pv.env] = "127.0.0.1:" + strconv.Itoa(*pv.port(&s.Options.Ports))
+	}
+	for env, addr := range addrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s (%s) is already in use: is another dev stack running? (%w)", addr, env, err)
+		}
+		l.Close()
+	}
+	return nil
+}
+
+// buildServices compiles the four binaries in one go build, which shares the work.
+func (s *Stack) buildServices(ctx context.Context) error {
+	s.logf("building the services into %s", s.binDir)
+	args := []string{"build", "-o", s.binDir + string(filepath.Separator)}
+	for _, svc := range services {
+		args = append(args, svc.pkg())
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = s.Options.RepoRoot
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build the services: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// runReferential runs a referential subcommand to completion, logged as ref-<subcommand>.
+func (s *Stack) runReferential(ctx context.Context, args ...string) error {
+	s.logf("referential %s", strings.Join(args, " "))
+	p, err := s.launch("ref-"+args[0], s.bin("referential"), s.Options.childEnv(os.Environ()), args...)
+	if err != nil {
+		return err
+	}
+	if err := p.wait(ctx, s.Options.StopTimeout); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return p.failure("failed")
+	}
+	return nil
+}
+
+// startServices starts svcs together and waits until each one's /readyz is 200.
+func (s *Stack) startServices(ctx context.Context, svcs []service) error {
+	ctx, cancel := context.WithTimeout(ctx, s.Options.ReadyTimeout)
+	defer cancel()
+	started := make([]*process, 0, len(svcs))
+	for _, svc := range svcs {
+		p, err := s.launch(svc.name, s.bin(svc.name), s.Options.childEnv(os.Environ()))
+		if err != nil {
+			return err
+		}
+		s.services = append(s.services, p)
+		s.watch(p)
+		started = append(started, p)
+	}
+	for i, p := range started {
+		if err := waitHTTP(ctx, localURL(*svcs[i].port.port(&s.Options.Ports))+"/readyz", http.StatusOK, p); err != nil {
+			return err
+		}
+		s.logf("%s is ready", p.name)
+	}
+	return nil
+}
+
+func (s *Stack) bin(name string) string { return filepath.Join(s.binDir, name) }
+
+func (s *Stack) launch(name, bin string, env []string, args ...string) (*process, error) {
+	return startProcess(name, filepath.Join(s.logDir(), name+".log"), s.Options.ChildOutput, env, bin, args...)
+}
+
+// watch reports p's exit on Failed unless the stack is stopping.
+func (s *Stack) watch(p *process) {
+	go func() {
+		<-p.done
+		if s.stopping.Load() {
+			return
+		}
+		select {
+		case s.failed <- p.failure("exited unexpectedly"):
+		default: // the first failure is enough to stop the stack
+		}
+	}()
+}
+
+// Failed receives an error when Temporal or a service exits on its own.
+func (s *Stack) Failed() <-chan error { return s.failed }
+
+// Stop stops the services (SIGTERM, then SIGKILL after StopTimeout), then Temporal, which
+// they depend on until their last moment. It is safe to call more than once.
+func (s *Stack) Stop() error {
+	s.stopOnce.Do(func() {
+		s.stopping.Store(true)
+		errs := make([]error, len(s.services))
+		var wg sync.WaitGroup
+		for i, p := range s.services {
+			wg.Go(func() { errs[i] = p.stop(s.Options.StopTimeout) })
+		}
+		wg.Wait()
+		if s.temporal != nil {
+			errs = append(errs, s.temporal.stop(s.Options.StopTimeout))
+		}
+		s.stopErr = errors.Join(errs...)
+	})
+	return s.stopErr
+}
+
+// waitHTTP polls url until it answers with wantStatus (any status when 0), the process
+// exits, or ctx ends.
+func waitHTTP(ctx context.Context, url string, wantStatus int, p *process) error {
+	httpClient := &http.Client{Timeout: 2 * time.Second}
+	last := "no answer"
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := httpClient.Do(req); err == nil {
+			resp.Body.Close()
+			if wantStatus == 0 || resp.StatusCode == wantStatus {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-p.done:
+			return p.failure("exited during startup")
+		case <-ctx.Done():
+			return fmt.Errorf("%s: %s not ready (last answer: %s); last lines of %s:\n%s", p.name, url, last, p.logPath, tail(p.logPath, 20))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

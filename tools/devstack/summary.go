@@ -1,0 +1,39 @@
+package devstack
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Summary tells a developer where everything is and how to get a token.
+func (s *Stack) Summary() string {
+	o, e := s.Options, s.Endpoints
+	var b strings.Builder
+	line := func(name, value string) { fmt.Fprintf(&b, "  %-15s %s\n", name, value) }
+	b.WriteString("\nPlateforme du ROME: the dev stack is up\n\n")
+	line("intake", e.Intake)
+	line("referential", e.Referential)
+	line("notifications", e.Notifications)
+	line("worker", e.Worker+" (health only)")
+	line("temporal", fmt.Sprintf("%s (gRPC, namespace %s, task queue %s)", e.TemporalAddress, o.TemporalNamespace, o.TaskQueue))
+	line("temporal UI", e.TemporalUI)
+	line("state dir", o.StateDir+" (logs in "+filepath.Join(o.StateDir, "logs")+")")
+	line("database", o.describeDatabase())
+	if o.DataDir == "" {
+		line("ROME data", "none: the referential is empty")
+	} else {
+		line("ROME data", o.DataDir)
+	}
+	b.WriteString("\n")
+	if o.DevMode {
+		fmt.Fprintf(&b, "Get a dev token (role partner, moderator or admin) and call the API:\n\n"+
+			"  TOKEN=$(curl -s -X POST %s/dev/token -H 'Content-Type: application/json' \\\n"+
+			"    -d '{\"sub\":\"alice\",\"name\":\"Alice Martin\",\"role\":\"partner\",\"org\":\"opco-2i\"}' | sed -E 's/.*\"token\":\"([^\"]+)\".*/\\1/')\n"+
+			"  curl -s %s/v1/me -H \"Authorization: Bearer $TOKEN\"\n\n", e.Intake, e.Intake)
+	} else {
+		b.WriteString("Dev mode is off (ROME_DEV_MODE=false): there is no /dev/token; configure AUTH_* for a real identity provider.\n\n")
+	}
+	b.WriteString("Ctrl-C stops everything; the data stays in the state dir.\n")
+	return b.String()
+}
