@@ -16,6 +16,7 @@ require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.31.0 // indirect
 	github.com/nexus-rpc/nexus-proto-annotations v0.1.0 // indirect
 	github.com/nexus-rpc/sdk-go v0.7.0 // indirect
+	github.com/plateforme-rome/rome/workflows v0.0.0
 	github.com/robfig/cron v1.2.0 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
@@ -35,3 +36,5 @@ require (
 replace github.com/plateforme-rome/rome/services/referential => ../services/referential
 
 replace github.com/plateforme-rome/rome/platform => ../platform
+
+replace github.com/plateforme-rome/rome/workflows => ../workflows

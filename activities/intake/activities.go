@@ -1,0 +1,53 @@
+// Package intake holds the activities that write a request's history and projection, and
+// look for overlapping requests, through the intake service that owns that data.
+package intake
+
+import (
+	"context"
+
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+// API is the intake's internal interface the activities use (implemented over HTTP by the
+// intake's client package; faked in tests).
+type API interface {
+	// RecordEvent appends an event to the request's history and updates its projection, in
+	// one transaction; the same (request, seq) twice is stored once.
+	RecordEvent(ctx context.Context, e request.Event) error
+	// FindOverlaps lists the other open requests touching the same elements of a fiche.
+	FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]request.Overlap, error)
+}
+
+// Activities are registered on the worker.
+type Activities struct {
+	Intake API
+}
+
+// RecordEventInput is one history event.
+type RecordEventInput struct {
+	Event request.Event `json:"event"`
+}
+
+// RecordEventOutput is empty: recording either happened or will be retried.
+type RecordEventOutput struct{}
+
+// RecordEvent records one event of a request's history, idempotently.
+func (a *Activities) RecordEvent(ctx context.Context, in RecordEventInput) (RecordEventOutput, error) {
+	return RecordEventOutput{}, a.Intake.RecordEvent(ctx, in.Event)
+}
+
+// FindOverlapsInput asks for overlapping open requests.
+type FindOverlapsInput struct {
+	Query request.OverlapQuery `json:"query"`
+}
+
+// FindOverlapsOutput lists them.
+type FindOverlapsOutput struct {
+	Overlaps []request.Overlap `json:"overlaps"`
+}
+
+// FindOverlaps lists the other open requests touching the same elements of the fiche.
+func (a *Activities) FindOverlaps(ctx context.Context, in FindOverlapsInput) (FindOverlapsOutput, error) {
+	o, err := a.Intake.FindOverlaps(ctx, in.Query)
+	return FindOverlapsOutput{Overlaps: o}, err
+}

@@ -1,0 +1,373 @@
+// Package request is the contract of the evolution-request workflow: its task queue,
+// workflow id, update and query names, payloads, statuses and error types. Services import
+// this package (never the workflow implementation, never activities/).
+package request
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	refclient "github.com/plateforme-rome/rome/services/referential/client"
+)
+
+// WorkflowType is the registered name of the request workflow.
+const WorkflowType = "EvolutionRequest"
+
+// WorkflowID is the workflow id of a request: one workflow per request, found from its id.
+func WorkflowID(requestID string) string { return "request-" + requestID }
+
+// ChangeSetID is the id of the change set that publishes a request's accepted operations:
+// derived from the request and the decision round, so a retried publication is applied once.
+func ChangeSetID(requestID string, round int) string {
+	return fmt.Sprintf("%s-decision-%d", requestID, round)
+}
+
+// Kind is what a request asks for.
+type Kind string
+
+const (
+	KindModifyFiche     Kind = "modify_fiche"
+	KindCreateFromKnown Kind = "create_fiche_from_known_appellation"
+	KindCreateFromNew   Kind = "create_fiche_from_new_appellation"
+)
+
+// Status is where a request is in its life. The values are those of the API and of the
+// RequestStatus search attribute.
+type Status string
+
+const (
+	StatusSubmitted       Status = "SUBMITTED"
+	StatusChecking        Status = "CHECKING"
+	StatusAwaitingTriage  Status = "AWAITING_TRIAGE"
+	StatusInReview        Status = "IN_REVIEW"
+	StatusAwaitingPartner Status = "AWAITING_PARTNER"
+	StatusPublishing      Status = "PUBLISHING"
+	StatusPublished       Status = "PUBLISHED"
+	StatusRejected        Status = "REJECTED"
+	StatusWithdrawn       Status = "WITHDRAWN"
+	StatusExpired         Status = "EXPIRED"
+)
+
+// Closed tells whether a request has reached one of its final statuses.
+func (s Status) Closed() bool {
+	switch s {
+	case StatusPublished, StatusRejected, StatusWithdrawn, StatusExpired:
+		return true
+	}
+	return false
+}
+
+// Actor is who did something: a subject with its role and, for partners, organisation.
+type Actor struct {
+	Sub  string `json:"sub"`
+	Name string `json:"name,omitempty"`
+	Role string `json:"role"`
+	Org  string `json:"org,omitempty"`
+}
+
+// Roles, as the platform's tokens carry them.
+const (
+	RolePartner   = "partner"
+	RoleModerator = "moderator"
+	RoleAdmin     = "admin"
+	RoleService   = "service"
+)
+
+// Operation is a typed change to a fiche (the referential's contract).
+type Operation = refclient.Operation
+
+// Decision values of one operation.
+const (
+	DecisionAccepted = "accepted"
+	DecisionRejected = "rejected"
+	DecisionAmended  = "amended" // accepted with the moderator's amendment
+)
+
+// Decision is the moderator's verdict on one operation.
+type Decision struct {
+	Decision  string     `json:"decision"`
+	Rationale string     `json:"rationale,omitempty"`
+	Amendment *Operation `json:"amendment,omitempty"`
+	DecidedBy Actor      `json:"decidedBy"`
+	DecidedAt time.Time  `json:"decidedAt"`
+}
+
+// RequestOperation is an operation of a request with its decision, once taken. Its JSON is
+// the operation's own fields plus "decision".
+type RequestOperation struct {
+	Operation
+	Decision *Decision `json:"decision"`
+}
+
+// MarshalJSON flattens the operation and adds its decision (api.md).
+func (o RequestOperation) MarshalJSON() ([]byte, error) {
+	op, err := json.Marshal(o.Operation)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := json.Marshal(o.Decision)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(op[:len(op)-1], `,"decision":`...), append(dec, '}')...), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (o *RequestOperation) UnmarshalJSON(b []byte) error {
+	var d struct {
+		Decision *Decision `json:"decision"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return err
+	}
+	o.Decision = d.Decision
+	return json.Unmarshal(b, &o.Operation)
+}
+
+// Finding severities.
+const (
+	SeverityError   = "error"   // the request cannot go on as it is
+	SeverityWarning = "warning" // the moderator should look at it
+)
+
+// Finding is what the automated checks found, attached to the request for the moderator.
+type Finding struct {
+	Code        string `json:"code"` // e.g. unknown_competence, duplicate_appellation, overlapping_request, publication_conflict
+	Severity    string `json:"severity"`
+	OperationID string `json:"operationId,omitempty"`
+	Field       string `json:"field,omitempty"`
+	Message     string `json:"message"`
+	OtherID     string `json:"otherRequestId,omitempty"` // the other open request, for overlaps
+}
+
+// Question is a clarification asked by a moderator and, once given, the partner's answer.
+type Question struct {
+	ID         string     `json:"id"`
+	Text       string     `json:"text"`
+	AskedBy    Actor      `json:"askedBy"`
+	AskedAt    time.Time  `json:"askedAt"`
+	Answer     *string    `json:"answer"`
+	AnsweredBy *Actor     `json:"answeredBy,omitempty"`
+	AnsweredAt *time.Time `json:"answeredAt"`
+}
+
+// Request is the state of an evolution request: what the query returns, what the intake
+// API shows and what the projection stores.
+type Request struct {
+	ID               string             `json:"id"`
+	Kind             Kind               `json:"kind"`
+	CodeRome         string             `json:"codeRome"`
+	Title            string             `json:"title"`
+	Justification    string             `json:"justification"`
+	Status           Status             `json:"status"`
+	Org              string             `json:"org"`
+	SubmittedBy      Actor              `json:"submittedBy"`
+	Assignee         string             `json:"assignee"`
+	Operations       []RequestOperation `json:"operations"`
+	Findings         []Finding          `json:"findings"`
+	Questions        []Question         `json:"questions"`
+	PublishedVersion *int               `json:"publishedVersion"`
+	ChangeSetID      string             `json:"changeSetId,omitempty"`
+	ClosedReason     string             `json:"closedReason,omitempty"`
+	CreatedAt        time.Time          `json:"createdAt"`
+	UpdatedAt        time.Time          `json:"updatedAt"`
+}
+
+// Timers are the request's deadlines. The moderator's decision clock stops while the
+// request waits for the partner.
+type Timers struct {
+	TriageReminder     time.Duration `json:"triageReminder"`     // no assignment yet: remind the moderators
+	TriageEscalation   time.Duration `json:"triageEscalation"`   // still none: escalate to the admins
+	DecisionReminder   time.Duration `json:"decisionReminder"`   // assigned, no decision: remind the assignee
+	DecisionEscalation time.Duration `json:"decisionEscalation"` // still none: escalate to the admins
+	PartnerReminder    time.Duration `json:"partnerReminder"`    // a question waits: remind the partner
+	QuestionExpiry     time.Duration `json:"questionExpiry"`     // still unanswered: the request expires
+}
+
+// DefaultTimers are realistic defaults, in days.
+var DefaultTimers = Timers{
+	TriageReminder:     3 * 24 * time.Hour,
+	TriageEscalation:   7 * 24 * time.Hour,
+	DecisionReminder:   10 * 24 * time.Hour,
+	DecisionEscalation: 20 * 24 * time.Hour,
+	PartnerReminder:    7 * 24 * time.Hour,
+	QuestionExpiry:     30 * 24 * time.Hour,
+}
+
+// Input starts a request workflow. A workflow that continues as new passes its whole state
+// in Resume.
+type Input struct {
+	Request Request `json:"request"`
+	Timers  Timers  `json:"timers"`
+	Resume  *Resume `json:"resume,omitempty"`
+}
+
+// Resume is the workflow's private state carried across continue-as-new.
+type Resume struct {
+	Seq              int           `json:"seq"`              // last history event number
+	DecisionRound    int           `json:"decisionRound"`    // publications attempted
+	TriageElapsed    time.Duration `json:"triageElapsed"`    // time spent awaiting triage
+	ModeratorElapsed time.Duration `json:"moderatorElapsed"` // decision clock, paused while awaiting the partner
+	PartnerElapsed   time.Duration `json:"partnerElapsed"`   // time the open question has waited
+	RemindersSent    []string      `json:"remindersSent"`    // reminder/escalation keys already sent in this wait
+	NextQuestion     int           `json:"nextQuestion"`
+	NextMessage      int           `json:"nextMessage"`
+}
+
+// Output is how a request ended.
+type Output struct {
+	Request Request `json:"request"`
+}
+
+// Query and update names.
+const (
+	QueryState = "state"
+
+	UpdateAssign   = "assign"
+	UpdateAsk      = "ask_question"
+	UpdateAnswer   = "answer_question"
+	UpdateAmend    = "amend_operations"
+	UpdateMessage  = "post_message"
+	UpdateDecide   = "decide"
+	UpdateWithdraw = "withdraw"
+)
+
+// AssignInput assigns the request to a moderator (the caller or another one).
+type AssignInput struct {
+	Actor     Actor  `json:"actor"`
+	Moderator string `json:"moderator"`
+}
+
+// AskInput asks the partner a clarification question.
+type AskInput struct {
+	Actor Actor  `json:"actor"`
+	Text  string `json:"text"`
+}
+
+// AnswerInput answers an open question.
+type AnswerInput struct {
+	Actor      Actor  `json:"actor"`
+	QuestionID string `json:"questionId"`
+	Text       string `json:"text"`
+}
+
+// AmendInput replaces the operations of the request (the checks run again).
+type AmendInput struct {
+	Actor      Actor       `json:"actor"`
+	Operations []Operation `json:"operations"`
+}
+
+// MessageInput is a free message from either side.
+type MessageInput struct {
+	Actor Actor  `json:"actor"`
+	Text  string `json:"text"`
+}
+
+// OperationDecision is the verdict on one operation in a DecideInput.
+type OperationDecision struct {
+	OperationID string     `json:"operationId"`
+	Decision    string     `json:"decision"`
+	Rationale   string     `json:"rationale"`
+	Amendment   *Operation `json:"amendment,omitempty"`
+}
+
+// DecideInput decides on every operation of the request.
+type DecideInput struct {
+	Actor     Actor               `json:"actor"`
+	Decisions []OperationDecision `json:"decisions"`
+}
+
+// WithdrawInput withdraws the request.
+type WithdrawInput struct {
+	Actor  Actor  `json:"actor"`
+	Reason string `json:"reason"`
+}
+
+// UpdateResult is what every update returns: the request after it, and the id of what it
+// created (a question, a message), if any.
+type UpdateResult struct {
+	Request Request `json:"request"`
+	ID      string  `json:"id,omitempty"`
+}
+
+// Rejection kinds: the application-error types an update validator returns, which the
+// intake turns into HTTP statuses.
+const (
+	ErrInvalidTransition = "InvalidTransition" // 409: not possible in the current status
+	ErrInvalidInput      = "InvalidInput"      // 422: a field is wrong
+	ErrForbidden         = "Forbidden"         // 403: this actor may not do that
+)
+
+// Rejection is why an update was refused.
+type Rejection struct {
+	Kind    string `json:"kind"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+	Status  Status `json:"status"` // the request's status when it was refused
+}
+
+func (r *Rejection) Error() string { return r.Message }
+
+// Reject builds the error an update validator returns.
+func Reject(kind string, status Status, field, format string, args ...any) error {
+	r := Rejection{Kind: kind, Field: field, Message: fmt.Sprintf(format, args...), Status: status}
+	return temporal.NewNonRetryableApplicationError(r.Message, kind, nil, r)
+}
+
+// AsRejection extracts a Rejection from an update's error, if it is one.
+func AsRejection(err error) (*Rejection, bool) {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		return nil, false
+	}
+	switch appErr.Type() {
+	case ErrInvalidTransition, ErrInvalidInput, ErrForbidden:
+	default:
+		return nil, false
+	}
+	var r Rejection
+	if appErr.Details(&r) != nil {
+		r = Rejection{Kind: appErr.Type(), Message: appErr.Error()}
+	}
+	return &r, true
+}
+
+// Event types of a request's history.
+const (
+	EventSubmitted           = "submitted"
+	EventChecked             = "checks_completed"
+	EventRejectedByChecks    = "rejected_by_checks"
+	EventAssigned            = "assigned"
+	EventQuestionAsked       = "question_asked"
+	EventQuestionAnswered    = "question_answered"
+	EventOperationsAmended   = "operations_amended"
+	EventMessagePosted       = "message_posted"
+	EventDecided             = "decided"
+	EventPublicationConflict = "publication_conflict"
+	EventPublished           = "published"
+	EventReminder            = "reminder"
+	EventEscalation          = "escalation"
+	EventWithdrawn           = "withdrawn"
+	EventExpired             = "expired"
+)
+
+// Event is one entry of a request's append-only history. Seq numbers a request's events
+// from 1 without gaps: recording the same (RequestID, Seq) twice stores it once.
+type Event struct {
+	RequestID string          `json:"requestId"`
+	Seq       int             `json:"seq"`
+	Type      string          `json:"type"`
+	At        time.Time       `json:"at"`
+	Actor     Actor           `json:"actor"`
+	Data      json.RawMessage `json:"data"`
+	// Request is the state right after the event: the projection stores it, so listings
+	// never run ahead of the workflow.
+	Request Request `json:"request"`
+}
+
+// SystemActor is the actor of what the workflow does by itself (checks, timers).
+var SystemActor = Actor{Sub: "system", Name: "Plateforme du ROME", Role: RoleService}

@@ -1,0 +1,78 @@
+package request
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// OverlapQuery asks which other open requests touch the same elements of the same fiche.
+type OverlapQuery struct {
+	RequestID string   `json:"requestId"` // the asking request, excluded from the answer
+	CodeRome  string   `json:"codeRome"`
+	Elements  []string `json:"elements"`
+}
+
+// Overlap is another open request touching some of the same elements.
+type Overlap struct {
+	RequestID string   `json:"requestId"`
+	Title     string   `json:"title"`
+	Status    Status   `json:"status"`
+	Elements  []string `json:"elements"`
+}
+
+// ElementsOf names the elements of a fiche that operations touch, so that two open
+// requests changing the same element can be flagged to the moderator: an appellation or
+// item by code OGR, a new appellation by its normalised label, a mobilité by its target,
+// a text by its field, the tags, the fiche itself.
+func ElementsOf(ops []Operation) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(e string) {
+		if !seen[e] {
+			seen[e] = true
+			out = append(out, e)
+		}
+	}
+	for _, op := range ops {
+		_, entity, _ := strings.Cut(op.Op, "_") // add_appellation → appellation
+		switch {
+		case op.Op == "create_fiche":
+			add("fiche")
+			if p := op.AppellationPrincipale; p != nil && p.CodeOgr != "" {
+				add("appellation:" + p.CodeOgr)
+			} else if p != nil {
+				add("appellation-label:" + normalizeLabel(p.Libelle))
+			}
+		case op.Op == "set_text":
+			add("text:" + op.Field)
+		case op.Op == "set_tags":
+			add("tags")
+		case strings.HasSuffix(op.Op, "_mobilite"):
+			add("mobilite:" + op.ToCodeRome)
+		case op.New != nil:
+			add(entity + "-label:" + normalizeLabel(op.New.Libelle))
+		case op.Op == "add_appellation":
+			add("appellation-label:" + normalizeLabel(op.Libelle))
+		case op.Op == "set_coeur_metier":
+			add("item:" + op.CodeOgr)
+		case op.CodeOgr != "":
+			if entity == "competence" || entity == "savoir" || entity == "contexte" {
+				add("item:" + op.CodeOgr)
+			} else {
+				add(entity + ":" + op.CodeOgr)
+			}
+		}
+	}
+	return out
+}
+
+// normalizeLabel folds case, accents and spacing, so "Boulangère" and "boulangere" compare equal.
+func normalizeLabel(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	folded, _, _ := transform.String(t, strings.ToLower(s))
+	return strings.Join(strings.FieldsFunc(folded, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }), " ")
+}
