@@ -20,7 +20,7 @@ BENCH_PKGS ?= $(sort $(patsubst %/,./%,$(dir $(shell grep -rl --include='*_test.
 UNIT_TIMEOUT ?= 10m
 E2E_TIMEOUT ?= 15m
 
-.PHONY: help dev build test test-unit test-e2e vet lint bench generate clean
+.PHONY: help dev build test test-unit test-e2e vet lint bench bench-load generate clean
 
 help:
 	@echo "make dev        run the whole platform locally (Temporal dev server, data import, 4 services)"
@@ -28,6 +28,7 @@ help:
 	@echo "make build      build every module; the service binaries go to bin/"
 	@echo "make lint       gofmt check + go vet"
 	@echo "make bench      run the benchmarks of every package that has some"
+	@echo "make bench-load measure the referential over HTTP (BENCHMARKS.md): import times, req/s, latency, RSS"
 	@echo "make generate   regenerate generated files (deploy/temporal/register-search-attributes.sh)"
 	@echo "make clean CONFIRM=1   delete $(STATE_DIR) (Temporal history, SQLite databases, logs)"
 
@@ -68,3 +69,7 @@ generate:
 clean:
 	@if [ "$(CONFIRM)" != 1 ]; then echo "this deletes $(STATE_DIR) (Temporal history, SQLite databases, logs): run make clean CONFIRM=1"; exit 1; fi
 	rm -rf -- $(STATE_DIR) bin/
+
+# The load scripts behind BENCHMARKS.md (PostgreSQL must be up).
+bench-load:
+	tools/loadtest/scripts/bench-referential.sh
