@@ -24,6 +24,7 @@ type process struct {
 	out     *prefixWriter // nil without ChildOutput
 	done    chan struct{} // closed once the process has exited
 	err     error         // the exit status, set before done is closed
+	killed  atomic.Bool   // stopped on purpose (Stack.Kill): its exit is no failure
 }
 
 // outputMu serialises lines written by all children, so they never interleave mid-line.

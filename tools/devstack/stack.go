@@ -9,10 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -201,7 +203,7 @@ func (s *Stack) launch(name, bin string, env []string, args ...string) (*process
 func (s *Stack) watch(p *process) {
 	go func() {
 		<-p.done
-		if s.stopping.Load() {
+		if s.stopping.Load() || p.killed.Load() {
 			return
 		}
 		select {
@@ -209,6 +211,46 @@ func (s *Stack) watch(p *process) {
 		default: // the first failure is enough to stop the stack
 		}
 	}()
+}
+
+// Kill stops a service at once with SIGKILL, as a crash would (tests of recovery).
+func (s *Stack) Kill(name string) error {
+	i, err := s.serviceIndex(name)
+	if err != nil {
+		return err
+	}
+	p := s.services[i]
+	p.killed.Store(true)
+	p.signal(syscall.SIGKILL)
+	<-p.done
+	return nil
+}
+
+// Restart starts a killed or stopped service again and waits until it is ready.
+func (s *Stack) Restart(ctx context.Context, name string) error {
+	i, err := s.serviceIndex(name)
+	if err != nil {
+		return err
+	}
+	if !s.services[i].exited() {
+		return fmt.Errorf("%s is still running", name)
+	}
+	s.services = slices.Delete(s.services, i, i+1)
+	for _, svc := range services {
+		if svc.name == name {
+			return s.startServices(ctx, []service{svc})
+		}
+	}
+	return fmt.Errorf("unknown service %q", name)
+}
+
+func (s *Stack) serviceIndex(name string) (int, error) {
+	for i, p := range s.services {
+		if p.name == name {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("no running service named %q", name)
 }
 
 // Failed receives an error when Temporal or a service exits on its own.
