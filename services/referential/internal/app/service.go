@@ -38,6 +38,8 @@ type Service struct {
 
 	pastMu sync.Mutex
 	past   map[int]*State // versions read back for time travel, a few at a time
+
+	metrics *metrics
 }
 
 // ErrEmpty means no release has been imported yet.
@@ -45,7 +47,9 @@ var ErrEmpty = store.ErrNoVersion
 
 // New creates the service; call Load before serving.
 func New(s *store.Store, log *slog.Logger) *Service {
-	return &Service{store: s, log: log, past: map[int]*State{}}
+	svc := &Service{store: s, log: log, past: map[int]*State{}}
+	svc.metrics = newMetrics(svc)
+	return svc
 }
 
 // Load reads the latest version from the database.
@@ -217,6 +221,27 @@ func hashRequest(req ChangeSetRequest) string {
 // Publish applies a change set atomically and returns the new version. It is idempotent by
 // change-set id: the same change set again returns the stored answer (replayed = true).
 func (s *Service) Publish(ctx context.Context, req ChangeSetRequest) (pub *Publication, replayed bool, err error) {
+	pub, replayed, err = s.publish(ctx, req)
+	outcome := "published"
+	var (
+		conflict *ConflictError
+		invalid  *InvalidError
+	)
+	switch {
+	case errors.As(err, &conflict):
+		outcome = "conflict"
+	case errors.As(err, &invalid), errors.Is(err, ErrIDReused), errors.Is(err, ErrFutureBase):
+		outcome = "invalid"
+	case err != nil:
+		outcome = "error"
+	case replayed:
+		outcome = "replayed"
+	}
+	s.metrics.publication(ctx, outcome)
+	return pub, replayed, err
+}
+
+func (s *Service) publish(ctx context.Context, req ChangeSetRequest) (pub *Publication, replayed bool, err error) {
 	if req.ID == "" {
 		return nil, false, &InvalidError{"id", "field_required", "a change set needs an id (it makes retries safe)"}
 	}
