@@ -52,8 +52,10 @@ test-unit:
 test-e2e:
 	go test -count=1 -timeout $(E2E_TIMEOUT) $(E2E_PKGS)
 
+# go vet, then workflowcheck: the workflow code must be deterministic.
 vet:
 	go vet $(PKGS) $(E2E_PKGS)
+	cd workflows && go run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./...
 
 lint: vet
 	@unformatted=$$(gofmt -l $(MODULE_DIRS)); \

@@ -18,10 +18,11 @@ require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.31.0 // indirect
 	github.com/nexus-rpc/nexus-proto-annotations v0.1.0 // indirect
 	github.com/nexus-rpc/sdk-go v0.7.0 // indirect
+	github.com/plateforme-rome/rome/activities v0.0.0
 	github.com/plateforme-rome/rome/services/referential v0.0.0
 	github.com/robfig/cron v1.2.0 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
+	github.com/stretchr/testify v1.12.1
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
@@ -36,3 +37,5 @@ require (
 replace github.com/plateforme-rome/rome/services/referential => ../services/referential
 
 replace github.com/plateforme-rome/rome/platform => ../platform
+
+replace github.com/plateforme-rome/rome/activities => ../activities

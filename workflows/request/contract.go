@@ -216,6 +216,8 @@ type Resume struct {
 	RemindersSent    []string      `json:"remindersSent"`    // reminder/escalation keys already sent in this wait
 	NextQuestion     int           `json:"nextQuestion"`
 	NextMessage      int           `json:"nextMessage"`
+	NextOperation    int           `json:"nextOperation"` // number of the next server-assigned operation id (op-N)
+	BaseVersion      int           `json:"baseVersion"`   // the referential version the checks ran on: the change set's base
 }
 
 // Output is how a request ended.
@@ -368,6 +370,47 @@ type Event struct {
 	// never run ahead of the workflow.
 	Request Request `json:"request"`
 }
+
+// EventData is the payload of an event (Event.Data): the fields its type uses, the
+// others left out.
+type EventData struct {
+	Operations  []Operation         `json:"operations,omitempty"`  // submitted, operations_amended
+	Findings    []Finding           `json:"findings,omitempty"`    // checks_completed, rejected_by_checks, operations_amended, publication_conflict
+	Version     int                 `json:"version,omitempty"`     // the referential version checked against, or published
+	Reason      string              `json:"reason,omitempty"`      // rejected_by_checks, decided (nothing accepted), withdrawn, expired
+	Moderator   string              `json:"moderator,omitempty"`   // assigned; a reminder to the assignee
+	QuestionID  string              `json:"questionId,omitempty"`  // question_asked, question_answered, partner reminder, expired
+	MessageID   string              `json:"messageId,omitempty"`   // message_posted
+	Text        string              `json:"text,omitempty"`        // question_asked, question_answered, message_posted
+	Decisions   []OperationDecision `json:"decisions,omitempty"`   // decided
+	ChangeSetID string              `json:"changeSetId,omitempty"` // published, publication_conflict
+	To          string              `json:"to,omitempty"`          // reminder, escalation: a Recipient
+	Wait        string              `json:"wait,omitempty"`        // reminder, escalation: what waits too long (Wait*)
+}
+
+// Recipients of reminders and escalations (EventData.To).
+const (
+	RecipientModerators = "moderators" // every moderator: a request waits for triage
+	RecipientAssignee   = "assignee"   // the assigned moderator: a request waits for a decision
+	RecipientAdmins     = "admins"     // an escalation
+	RecipientPartner    = "partner"    // the partner's organisation: a question waits for an answer
+)
+
+// What a reminder or an escalation is about (EventData.Wait).
+const (
+	WaitTriage   = "triage"
+	WaitDecision = "decision"
+	WaitQuestion = "question"
+)
+
+// Finding codes of the workflow's own (the others are the referential's reason codes).
+const (
+	FindingOverlappingRequest  = "overlapping_request"  // another open request touches the same element
+	FindingOperationsRequired  = "operations_required"  // the request has no operation
+	FindingUnknownFiche        = "unknown_fiche"        // the referential's reason for a missing fiche: fatal when it is the request's own
+	FindingPublicationConflict = "publication_conflict" // an accepted operation no longer applies
+	FindingPublicationRefused  = "publication_refused"  // the referential refused the change set as a whole
+)
 
 // SystemActor is the actor of what the workflow does by itself (checks, timers).
 var SystemActor = Actor{Sub: "system", Name: "Plateforme du ROME", Role: RoleService}

@@ -1,0 +1,368 @@
+// Package lifecycle is the evolution-request workflow: one durable workflow per request,
+// from the automated checks through triage, review and clarification rounds, the decision
+// and the publication into the referential, to its closing. Services never import it: they
+// talk to it through the contract of package request.
+package lifecycle
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/plateforme-rome/rome/activities/intake"
+	"github.com/plateforme-rome/rome/activities/referential"
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+// Register registers the request workflow (under request.WorkflowType) and the activities
+// it calls on a worker polling request.TaskQueue.
+func Register(r worker.Registry, ref *referential.Activities, in *intake.Activities) {
+	r.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: request.WorkflowType})
+	r.RegisterActivity(ref)
+	r.RegisterActivity(in)
+}
+
+// Workflow runs one evolution request until it is published, rejected, withdrawn or
+// expired, continuing as new (with its whole state in Input.Resume) before its history
+// grows large.
+func Workflow(ctx workflow.Context, in request.Input) (request.Output, error) {
+	return execute(ctx, in, options{})
+}
+
+// options are the workflow's knobs that only tests turn.
+type options struct {
+	// historyLimit continues as new once the history has this many events, even if the
+	// server has not suggested it yet (0: only when suggested).
+	historyLimit int
+}
+
+// ErrInvalidWorkflowInput fails a workflow started with an input it cannot run: a bug of
+// the starter, never a user's mistake (those are findings or update rejections).
+const ErrInvalidWorkflowInput = "InvalidWorkflowInput"
+
+func execute(ctx workflow.Context, in request.Input, opts options) (request.Output, error) {
+	w := &lifecycle{opts: opts}
+	if err := w.setup(ctx, in); err != nil {
+		return request.Output{}, err
+	}
+	return w.run(ctx)
+}
+
+// lifecycle is one run of a request workflow.
+type lifecycle struct {
+	opts   options
+	req    request.Request
+	timers request.Timers
+	resume request.Resume
+	fresh  bool // the first run: the submission is not recorded yet
+
+	// since is when the current status began (or this run started): the clock of a waiting
+	// status is its Resume elapsed time plus the time since then.
+	since time.Time
+	// moves counts status changes, so that a wait ends even if the status comes back.
+	moves int
+	// indexed are the search-attribute values last upserted.
+	indexed searchValues
+
+	// mu serialises whatever changes the state and records it: update handlers, the checks,
+	// timers and the publication, so that events are recorded in the order of the state.
+	mu     workflow.Mutex
+	logger log.Logger
+}
+
+// Activity method values: the workflow never calls an activity by its name.
+var (
+	refActs    *referential.Activities
+	intakeActs *intake.Activities
+)
+
+var (
+	// recordOptions: the history must eventually be written, so RecordEvent (idempotent by
+	// request and seq) is retried without limit.
+	recordOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Minute,
+		},
+	}
+	// callOptions: the checks and the publication are retried for about a quarter of an
+	// hour; refusals are final. After that the workflow pauses (retryPause) and tries again.
+	callOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			MaximumAttempts:        20,
+			NonRetryableErrorTypes: []string{referential.ErrTypeConflict, referential.ErrTypeRejected},
+		},
+	}
+)
+
+// retryPause is how long the workflow waits before running the checks or the publication
+// again once their activity gave up (the referential or the intake was down).
+const retryPause = 10 * time.Minute
+
+func (w *lifecycle) setup(ctx workflow.Context, in request.Input) error {
+	w.req, w.timers, w.fresh = in.Request, withDefaults(in.Timers), in.Resume == nil
+	if in.Resume != nil {
+		w.resume = *in.Resume
+	} else {
+		w.resume = request.Resume{NextQuestion: 1, NextMessage: 1, NextOperation: nextOperationNumber(w.req.Operations)}
+	}
+	if err := w.validateInput(); err != nil {
+		return err
+	}
+	if w.fresh {
+		w.req.Operations = w.withIDs(operationsOf(w.req.Operations))
+	}
+	w.req.Findings = nonNil(w.req.Findings)
+	w.req.Questions = nonNil(w.req.Questions)
+	w.logger = log.With(workflow.GetLogger(ctx), "requestId", w.req.ID, "codeRome", w.req.CodeRome)
+	w.mu = workflow.NewMutex(ctx)
+	w.since = workflow.Now(ctx)
+
+	if err := workflow.SetQueryHandler(ctx, request.QueryState, func() (request.Request, error) {
+		return w.req, nil
+	}); err != nil {
+		return err
+	}
+	if err := w.registerUpdates(ctx); err != nil {
+		return err
+	}
+	return w.index(ctx)
+}
+
+func (w *lifecycle) validateInput() error {
+	r := w.req
+	bad := func(format string, args ...any) error {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrInvalidWorkflowInput, nil)
+	}
+	switch {
+	case r.ID == "":
+		return bad("request.id is required")
+	case r.Kind != request.KindModifyFiche && r.Kind != request.KindCreateFromKnown && r.Kind != request.KindCreateFromNew:
+		return bad("request.kind %q is unknown", r.Kind)
+	case r.Org == "" || r.SubmittedBy.Sub == "":
+		return bad("request.org and request.submittedBy.sub are required")
+	case w.fresh && r.Status != request.StatusSubmitted:
+		return bad("a new request starts with status %s, not %q", request.StatusSubmitted, r.Status)
+	case r.Status.Closed():
+		return bad("request %s is already closed (%s)", r.ID, r.Status)
+	case r.Status == request.StatusAwaitingPartner && w.openQuestion() == nil:
+		return bad("a request awaiting the partner has an open question")
+	case r.Status == request.StatusPublishing && slices.ContainsFunc(r.Operations, func(o request.RequestOperation) bool { return o.Decision == nil }):
+		return bad("a request being published has a decision on every operation")
+	}
+	if err := checkOperations(r.Status, "request.operations", operationsOf(r.Operations), true); err != nil {
+		return bad("%s", err.Error())
+	}
+	return nil
+}
+
+// withDefaults fills the timers left at zero with request.DefaultTimers.
+func withDefaults(t request.Timers) request.Timers {
+	d := request.DefaultTimers
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&t.TriageReminder, &d.TriageReminder}, {&t.TriageEscalation, &d.TriageEscalation},
+		{&t.DecisionReminder, &d.DecisionReminder}, {&t.DecisionEscalation, &d.DecisionEscalation},
+		{&t.PartnerReminder, &d.PartnerReminder}, {&t.QuestionExpiry, &d.QuestionExpiry},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return t
+}
+
+func (w *lifecycle) run(ctx workflow.Context) (request.Output, error) {
+	if w.fresh {
+		if err := w.submit(ctx); err != nil {
+			return request.Output{}, err
+		}
+	}
+	for !w.req.Status.Closed() {
+		var err error
+		switch w.req.Status {
+		case request.StatusSubmitted, request.StatusChecking:
+			err = w.runChecks(ctx)
+		case request.StatusPublishing:
+			err = w.runPublication(ctx)
+		default:
+			err = w.wait(ctx)
+		}
+		if err != nil {
+			return request.Output{}, err
+		}
+		if w.continueAsNewDue(ctx) && !w.req.Status.Closed() {
+			if err := w.awaitHandlers(ctx); err != nil {
+				return request.Output{}, err
+			}
+			if !w.req.Status.Closed() {
+				return request.Output{}, w.continueAsNew(ctx)
+			}
+		}
+	}
+	if err := w.awaitHandlers(ctx); err != nil {
+		return request.Output{}, err
+	}
+	w.logger.Info("request closed", "status", w.req.Status, "reason", w.req.ClosedReason)
+	return request.Output{Request: w.req}, nil
+}
+
+func (w *lifecycle) submit(ctx workflow.Context) error {
+	if err := w.mu.Lock(ctx); err != nil {
+		return err
+	}
+	defer w.mu.Unlock()
+	return w.record(ctx, request.EventSubmitted, w.req.SubmittedBy, request.EventData{Operations: operationsOf(w.req.Operations)})
+}
+
+func (w *lifecycle) awaitHandlers(ctx workflow.Context) error {
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+}
+
+// continueAsNewDue tells whether the history should start afresh.
+func (w *lifecycle) continueAsNewDue(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || (w.opts.historyLimit > 0 && info.GetCurrentHistoryLength() >= w.opts.historyLimit)
+}
+
+// continueAsNew carries the whole state to a new run; the clocks resume where they are.
+func (w *lifecycle) continueAsNew(ctx workflow.Context) error {
+	w.stopClock(workflow.Now(ctx))
+	resume := w.resume
+	w.logger.Info("continuing as new", "seq", resume.Seq, "status", w.req.Status)
+	return workflow.NewContinueAsNewError(ctx, request.WorkflowType, request.Input{Request: w.req, Timers: w.timers, Resume: &resume})
+}
+
+// setStatus moves the request to s, stopping the clock of the status it leaves and
+// starting the one of s.
+func (w *lifecycle) setStatus(ctx workflow.Context, s request.Status) {
+	w.stopClock(workflow.Now(ctx))
+	w.req.Status = s
+	w.moves++
+	w.logger.Info("status changed", "status", s)
+}
+
+// stopClock adds the time spent in the current status since w.since to its clock.
+func (w *lifecycle) stopClock(now time.Time) {
+	if c := w.clockOf(w.req.Status); c != nil {
+		*c += now.Sub(w.since)
+	}
+	w.since = now
+}
+
+// commit records a change of the request's state: it dates it, upserts the search
+// attributes if they changed, and records the event. The caller holds w.mu.
+func (w *lifecycle) commit(ctx workflow.Context, typ string, actor request.Actor, data request.EventData) error {
+	w.req.UpdatedAt = workflow.Now(ctx)
+	if err := w.index(ctx); err != nil {
+		return err
+	}
+	return w.record(ctx, typ, actor, data)
+}
+
+// record appends an event to the request's history, with the state right after it, and
+// waits until it is written, so the projection never runs ahead of the workflow. The
+// caller holds w.mu, so events are numbered and written in order.
+func (w *lifecycle) record(ctx workflow.Context, typ string, actor request.Actor, data request.EventData) error {
+	// EventData has no map: its encoding is deterministic (the SDK's data converter encodes
+	// every payload with encoding/json the same way).
+	raw, err := json.Marshal(data) //workflowcheck:ignore
+	if err != nil {
+		return err
+	}
+	w.resume.Seq++
+	e := request.Event{RequestID: w.req.ID, Seq: w.resume.Seq, Type: typ, At: workflow.Now(ctx), Actor: actor, Data: raw, Request: w.req}
+	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), intakeActs.RecordEvent,
+		intake.RecordEventInput{Event: e}).Get(ctx, nil)
+}
+
+// searchValues are the request's search attributes.
+type searchValues struct{ code, kind, status, org, assignee string }
+
+// index upserts the search attributes when they differ from the last upserted ones.
+func (w *lifecycle) index(ctx workflow.Context) error {
+	v := searchValues{w.req.CodeRome, string(w.req.Kind), string(w.req.Status), w.req.Org, w.req.Assignee}
+	if v == w.indexed {
+		return nil
+	}
+	keyword := func(k temporal.SearchAttributeKeyKeyword, s string) temporal.SearchAttributeUpdate {
+		if s == "" {
+			return k.ValueUnset()
+		}
+		return k.ValueSet(s)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx,
+		keyword(request.RomeCodeKey, v.code),
+		keyword(request.RequestKindKey, v.kind),
+		keyword(request.RequestStatusKey, v.status),
+		keyword(request.PartnerOrgKey, v.org),
+		keyword(request.AssignedModeratorKey, v.assignee),
+	); err != nil {
+		return err
+	}
+	w.indexed = v
+	return nil
+}
+
+// operationsOf returns the operations of a request without their decisions.
+func operationsOf(ops []request.RequestOperation) []request.Operation {
+	out := make([]request.Operation, len(ops))
+	for i, o := range ops {
+		out[i] = o.Operation
+	}
+	return out
+}
+
+// withIDs turns operations into the request's, keeping the ids they have and giving the
+// others the next free op-N.
+func (w *lifecycle) withIDs(ops []request.Operation) []request.RequestOperation {
+	used := map[string]bool{}
+	for _, op := range ops {
+		used[op.ID] = true
+	}
+	out := make([]request.RequestOperation, len(ops))
+	for i, op := range ops {
+		for op.ID == "" {
+			id := "op-" + strconv.Itoa(w.resume.NextOperation)
+			w.resume.NextOperation++
+			if !used[id] {
+				op.ID, used[id] = id, true
+			}
+		}
+		out[i] = request.RequestOperation{Operation: op}
+	}
+	return out
+}
+
+// nextOperationNumber is the first N after every op-N id of ops.
+func nextOperationNumber(ops []request.RequestOperation) int {
+	next := 1
+	for _, op := range ops {
+		if s, ok := strings.CutPrefix(op.ID, "op-"); ok {
+			if n, err := strconv.Atoi(s); err == nil && n >= next {
+				next = n + 1
+			}
+		}
+	}
+	return next
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
