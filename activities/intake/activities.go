@@ -18,7 +18,9 @@ type API interface {
 	FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]request.Overlap, error)
 }
 
-// Activities are registered on the worker.
+// Activities are registered on the worker. Every error is left to the retry policy, even
+// a refusal: the history must be written, and a refused event is a defect that a fixed
+// intake accepts on the next attempt, while the pending activity shows the error to ops.
 type Activities struct {
 	Intake API
 }

@@ -49,6 +49,7 @@ require (
 	github.com/nexus-rpc/nexus-proto-annotations v0.1.0 // indirect
 	github.com/nexus-rpc/sdk-go v0.7.0 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
+	github.com/plateforme-rome/rome/services/intake v0.0.0
 	github.com/prometheus/client_golang v1.24.1 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
@@ -109,3 +110,5 @@ replace github.com/plateforme-rome/rome/services/referential => ../../services/r
 replace github.com/plateforme-rome/rome/activities => ../../activities
 
 replace github.com/plateforme-rome/rome/workflows => ../../workflows
+
+replace github.com/plateforme-rome/rome/services/intake => ../intake

@@ -38,6 +38,14 @@ func TestPlatform(t *testing.T) {
 		{"PublishNeedsTheServiceRole", testPublishNeedsTheServiceRole},
 		{"ReferentialVersion", testReferentialVersion},
 		{"ReferentialFiche", testReferentialFiche},
+		// Requests publish new referential versions: they run after the referential scenarios.
+		{"RequestFullPath", testRequestFullPath},
+		{"RequestRejected", testRequestRejected},
+		{"RequestWithdrawn", testRequestWithdrawn},
+		{"RequestExpired", testRequestExpired},
+		{"RequestPublicationConflict", testRequestPublicationConflict},
+		{"IdempotentSubmission", testIdempotentSubmission},
+		{"WorkerRestart", testWorkerRestart},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, p) })
 		select {
@@ -53,7 +61,15 @@ type platform struct {
 	devstack.Endpoints
 	namespace string
 	failed    <-chan error // a service or Temporal died
+	stack     *devstack.Stack
 }
+
+// Request timers are shortened so that expiry is seen within a test; the other deadlines
+// stay long enough never to fire during one.
+const (
+	partnerReminder = 3 * time.Second
+	questionExpiry  = 8 * time.Second
+)
 
 func startPlatform(t *testing.T) *platform {
 	root, err := devstack.FindRepoRoot(".")
@@ -86,6 +102,10 @@ func startPlatform(t *testing.T) *platform {
 		DatabaseURL: dbtest.URL(t, database.Postgres),
 		DevMode:     true,
 		Log:         logWriter{t},
+		ExtraEnv: []string{
+			"REQUEST_PARTNER_REMINDER=" + partnerReminder.String(),
+			"REQUEST_QUESTION_EXPIRY=" + questionExpiry.String(),
+		},
 	}
 	for _, port := range []*int{&opts.Ports.Intake, &opts.Ports.Referential, &opts.Ports.Notifications, &opts.Ports.Worker, &opts.Ports.TemporalUI} {
 		*port = freePort(t)
@@ -104,7 +124,7 @@ func startPlatform(t *testing.T) *platform {
 			t.Errorf("stop the platform: %v", err)
 		}
 	})
-	return &platform{Endpoints: stack.Endpoints, namespace: stack.Options.TemporalNamespace, failed: stack.Failed()}
+	return &platform{Endpoints: stack.Endpoints, namespace: stack.Options.TemporalNamespace, failed: stack.Failed(), stack: stack}
 }
 
 func freePort(t *testing.T) int {
@@ -129,6 +149,12 @@ var httpClient = &http.Client{Timeout: 30 * time.Second}
 // the status, the content type and the body.
 func call(t *testing.T, method, url, token string, body any) (int, string, []byte) {
 	t.Helper()
+	return callWithHeaders(t, method, url, token, body, nil)
+}
+
+// callWithHeaders is call with extra request headers.
+func callWithHeaders(t *testing.T, method, url, token string, body any, headers map[string]string) (int, string, []byte) {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -146,6 +172,9 @@ func call(t *testing.T, method, url, token string, body any) (int, string, []byt
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := httpClient.Do(req)
 	if err != nil {
@@ -167,9 +196,14 @@ func callJSON(t *testing.T, method, url, token string, body any, wantStatus int,
 		t.Fatalf("%s %s = %d, want %d: %s", method, url, status, wantStatus, b)
 	}
 	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s: %v in %s", method, url, err, b)
-		}
+		mustUnmarshal(t, b, out)
+	}
+}
+
+func mustUnmarshal(t *testing.T, b []byte, out any) {
+	t.Helper()
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("%v in %s", err, b)
 	}
 }
 

@@ -27,7 +27,7 @@ type Overlap struct {
 // ElementsOf names the elements of a fiche that operations touch, so that two open
 // requests changing the same element can be flagged to the moderator: an appellation or
 // item by code OGR, a new appellation by its normalised label, a mobilité by its target,
-// a text by its field, the tags, the fiche itself.
+// a text by its field, the tags.
 func ElementsOf(ops []Operation) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -41,7 +41,7 @@ func ElementsOf(ops []Operation) []string {
 		_, entity, _ := strings.Cut(op.Op, "_") // add_appellation → appellation
 		switch {
 		case op.Op == "create_fiche":
-			add("fiche")
+			// New fiches have no code yet: they overlap through their principal appellation.
 			if p := op.AppellationPrincipale; p != nil && p.CodeOgr != "" {
 				add("appellation:" + p.CodeOgr)
 			} else if p != nil {

@@ -25,7 +25,7 @@ func TestElementsOf(t *testing.T) {
 		t.Errorf("ElementsOf = %q\nwant %q", got, want)
 	}
 	create := ElementsOf([]Operation{{Op: "create_fiche", AppellationPrincipale: &refclient.AppellationPrincipale{CodeOgr: "38823"}}})
-	if !slices.Equal(create, []string{"fiche", "appellation:38823"}) {
+	if !slices.Equal(create, []string{"appellation:38823"}) {
 		t.Errorf("create_fiche elements %q", create)
 	}
 }

@@ -1,17 +1,24 @@
-// Package api is the intake's HTTP interface.
+// Package api is the intake's HTTP interface: the evolution-request API for partners and
+// moderators, the internal API the worker's activities call, identity and, in dev mode,
+// the dev token issuer.
 package api
 
 import (
 	"context"
 	_ "embed"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/oauth2"
 
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/config"
 	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/platform/service"
+	"github.com/plateforme-rome/rome/services/intake/internal/store"
+	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 //go:embed openapi.json
@@ -24,6 +31,37 @@ type Deps struct {
 	// Dev is the dev token issuer; nil outside dev mode, and then the /dev
 	// routes do not exist.
 	Dev *auth.DevIssuer
+
+	Requests    Requests
+	Workflows   Workflows
+	Referential Referential
+	// Timers are given to every new request's workflow.
+	Timers request.Timers
+}
+
+// Requests is the request store: history, projection, overlaps and idempotency records.
+type Requests interface {
+	Get(ctx context.Context, id string) (store.Row, error)
+	Create(ctx context.Context, r request.Request, key *store.Idempotency) error
+	Discard(ctx context.Context, id string) (removed bool, err error)
+	List(ctx context.Context, f store.Filter) (store.Page, error)
+	History(ctx context.Context, requestID string) ([]store.Entry, error)
+	Idempotency(ctx context.Context, scope, key string) (store.Idempotency, bool, error)
+	SaveIdempotency(ctx context.Context, rec store.Idempotency) error
+	RecordEvent(ctx context.Context, e request.Event) error
+	FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]request.Overlap, error)
+}
+
+// Referential dry-runs change sets (the preview of a request).
+type Referential interface {
+	Validate(ctx context.Context, cs refclient.ChangeSet) (*refclient.Validation, error)
+}
+
+type handlers struct {
+	requests    Requests
+	workflows   Workflows
+	referential Referential
+	timers      request.Timers
 }
 
 // Router builds the intake's HTTP handler.
@@ -31,9 +69,32 @@ func Router(d Deps) *gin.Engine {
 	r := httpx.NewEngine("intake")
 	httpx.Health(r, d.Checks...)
 	r.GET("/openapi.json", httpx.OpenAPI(openAPI))
+	h := &handlers{requests: d.Requests, workflows: d.Workflows, referential: d.Referential, timers: d.Timers}
 
 	v1 := r.Group("/v1", auth.Authenticate(d.Verifier))
 	v1.GET("/me", auth.Me)
+
+	var (
+		partner = auth.RequireRole(auth.RolePartner)
+		staff   = auth.RequireRole(auth.RoleModerator, auth.RoleAdmin)
+		people  = auth.RequireRole(auth.RolePartner, auth.RoleModerator, auth.RoleAdmin)
+	)
+	v1.POST("/requests", partner, h.submit)
+	v1.GET("/requests", people, h.list)
+	v1.GET("/requests/:id", people, h.get)
+	v1.GET("/requests/:id/history", people, h.history)
+	v1.GET("/requests/:id/preview", people, h.preview)
+	v1.PATCH("/requests/:id/operations", partner, change[amendBody](h, request.UpdateAmend, http.StatusOK))
+	v1.POST("/requests/:id/messages", people, change[messageBody](h, request.UpdateMessage, http.StatusCreated))
+	v1.POST("/requests/:id/assign", staff, change[assignBody](h, request.UpdateAssign, http.StatusOK))
+	v1.POST("/requests/:id/questions", staff, change[questionBody](h, request.UpdateAsk, http.StatusCreated))
+	v1.POST("/requests/:id/questions/:questionId/answer", partner, change[answerBody](h, request.UpdateAnswer, http.StatusOK))
+	v1.POST("/requests/:id/decision", staff, change[decideBody](h, request.UpdateDecide, http.StatusOK))
+	v1.POST("/requests/:id/withdraw", partner, change[withdrawBody](h, request.UpdateWithdraw, http.StatusOK))
+
+	internal := r.Group("/internal/v1", auth.Authenticate(d.Verifier), auth.RequireRole(auth.RoleService))
+	internal.POST("/events", h.recordEvent)
+	internal.POST("/overlaps", h.findOverlaps)
 
 	if d.Dev != nil {
 		d.Dev.Register(r.Group("/dev"))
@@ -43,12 +104,28 @@ func Router(d Deps) *gin.Engine {
 
 // Build wires the router from the running service: in dev mode the intake
 // hosts the dev issuer and checks its tokens with the issuer's own key;
-// otherwise tokens come from the configured identity provider.
-func Build(_ context.Context, rt *service.Runtime) (http.Handler, error) {
+// otherwise tokens come from the configured identity provider. The preview
+// calls the referential with the intake's own service token.
+func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	d, err := NewDeps(rt.DevMode, rt.Port, rt.Checks())
 	if err != nil {
 		return nil, err
 	}
+	cfg, err := ConfigFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := auth.NewTokenSource(ctx, rt.Name)
+	if err != nil {
+		return nil, err
+	}
+	hc := oauth2.NewClient(ctx, tokens)
+	hc.Timeout = 30 * time.Second
+	d.Requests = store.New(rt.DB)
+	d.Workflows = &TemporalWorkflows{Client: rt.Temporal, TaskQueue: cfg.TaskQueue}
+	d.Referential = refclient.New(cfg.ReferentialURL, hc)
+	d.Timers = cfg.Timers
+	rt.Logger.InfoContext(ctx, "request routes ready", "taskQueue", cfg.TaskQueue, "referential", cfg.ReferentialURL)
 	return Router(d), nil
 }
 
@@ -71,4 +148,20 @@ func NewDeps(devMode bool, port int, checks []httpx.Check) (Deps, error) {
 		return Deps{}, err
 	}
 	return d, nil
+}
+
+// principal is the authenticated caller (the routes are behind Authenticate).
+func principal(c *gin.Context) auth.Principal {
+	p, _ := auth.FromContext(c.Request.Context())
+	return p
+}
+
+// actorOf names the caller in the request's history.
+func actorOf(p auth.Principal) request.Actor {
+	return request.Actor{Sub: p.Subject, Name: p.Name, Role: string(p.Role), Org: p.Org}
+}
+
+// writeJSON answers with a document already encoded.
+func writeJSON(c *gin.Context, status int, doc []byte) {
+	c.Data(status, jsonContentType, doc)
 }

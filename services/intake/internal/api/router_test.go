@@ -29,21 +29,17 @@ func setEnv(t *testing.T, kv map[string]string) {
 
 func devRouter(t *testing.T) *gin.Engine {
 	t.Helper()
-	setEnv(t, map[string]string{"ROME_DEV_MODE": "true", "INTAKE_PORT": "8081"})
-	d, err := NewDeps(true, 8081, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Router(d)
+	return newEnv(t).h
 }
 
 type result struct {
 	status int
 	header http.Header
 	body   map[string]any
+	raw    string
 }
 
-func call(t *testing.T, h http.Handler, method, path, body, token string) result {
+func call(t *testing.T, h http.Handler, method, path, body, token string, header ...string) result {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if body != "" {
@@ -52,12 +48,15 @@ func call(t *testing.T, h http.Handler, method, path, body, token string) result
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	res := result{status: rec.Code, header: rec.Header()}
+	res := result{status: rec.Code, header: rec.Header(), raw: rec.Body.String()}
 	if rec.Body.Len() > 0 {
 		if err := json.Unmarshal(rec.Body.Bytes(), &res.body); err != nil {
-			t.Fatalf("%s %s: not JSON: %s", method, path, rec.Body)
+			t.Fatalf("%s %s: not a JSON object: %s", method, path, rec.Body)
 		}
 	}
 	return res

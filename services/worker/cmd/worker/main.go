@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"golang.org/x/oauth2"
 
+	"github.com/plateforme-rome/rome/activities/intake"
 	"github.com/plateforme-rome/rome/activities/referential"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/config"
@@ -25,8 +26,10 @@ import (
 	"github.com/plateforme-rome/rome/platform/logging"
 	"github.com/plateforme-rome/rome/platform/telemetry"
 	"github.com/plateforme-rome/rome/platform/temporalx"
+	intakeclient "github.com/plateforme-rome/rome/services/intake/client"
 	refclient "github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/workflows/request"
+	"github.com/plateforme-rome/rome/workflows/request/lifecycle"
 )
 
 func main() {
@@ -57,6 +60,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	referentialURL := config.String("REFERENTIAL_URL", "http://127.0.0.1:8082")
+	intakeURL := config.String("INTAKE_URL", "http://127.0.0.1:8081")
 	httpClient := oauth2.NewClient(ctx, tokens)
 	httpClient.Timeout = 30 * time.Second
 
@@ -82,11 +86,13 @@ func run(ctx context.Context, log *slog.Logger) error {
 	go func() { serveErr <- httpx.Serve(ctx, addr, r) }()
 
 	w := worker.New(tc, taskQueue, worker.Options{})
-	w.RegisterActivity(&referential.Activities{Client: refclient.New(referentialURL, httpClient)})
+	lifecycle.Register(w,
+		&referential.Activities{Client: refclient.New(referentialURL, httpClient)},
+		&intake.Activities{Intake: intakeclient.New(intakeURL, httpClient)})
 	if err := startWhenReachable(ctx, log, tc, w); err != nil {
 		return err
 	}
-	log.Info("worker polling", "taskQueue", taskQueue, "health", addr, "referential", referentialURL)
+	log.Info("worker polling", "taskQueue", taskQueue, "health", addr, "referential", referentialURL, "intake", intakeURL)
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:

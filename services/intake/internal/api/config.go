@@ -1,0 +1,48 @@
+package api
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/plateforme-rome/rome/platform/config"
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+// Config is what the request routes read from the environment.
+type Config struct {
+	TaskQueue      string         // TEMPORAL_TASK_QUEUE, default request.TaskQueue
+	Timers         request.Timers // REQUEST_* durations, default request.DefaultTimers
+	ReferentialURL string         // REFERENTIAL_URL, default http://127.0.0.1:8082
+}
+
+// ConfigFromEnv reads the Config. A duration that does not parse, or is not positive,
+// stops the service at start-up with the variable's name.
+func ConfigFromEnv() (Config, error) {
+	cfg := Config{
+		TaskQueue:      config.String("TEMPORAL_TASK_QUEUE", request.TaskQueue),
+		ReferentialURL: config.String("REFERENTIAL_URL", "http://127.0.0.1:8082"),
+	}
+	def := request.DefaultTimers
+	for _, t := range []struct {
+		env string
+		dst *time.Duration
+		def time.Duration
+	}{
+		{"REQUEST_TRIAGE_REMINDER", &cfg.Timers.TriageReminder, def.TriageReminder},
+		{"REQUEST_TRIAGE_ESCALATION", &cfg.Timers.TriageEscalation, def.TriageEscalation},
+		{"REQUEST_DECISION_REMINDER", &cfg.Timers.DecisionReminder, def.DecisionReminder},
+		{"REQUEST_DECISION_ESCALATION", &cfg.Timers.DecisionEscalation, def.DecisionEscalation},
+		{"REQUEST_PARTNER_REMINDER", &cfg.Timers.PartnerReminder, def.PartnerReminder},
+		{"REQUEST_QUESTION_EXPIRY", &cfg.Timers.QuestionExpiry, def.QuestionExpiry},
+	} {
+		d, err := config.Duration(t.env, t.def)
+		if err != nil {
+			return Config{}, err
+		}
+		if d <= 0 {
+			return Config{}, fmt.Errorf("%s=%s: must be positive", t.env, d)
+		}
+		*t.dst = d
+	}
+	return cfg, nil
+}

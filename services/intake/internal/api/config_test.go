@@ -1,0 +1,40 @@
+package api
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+var timerEnv = []string{"REQUEST_TRIAGE_REMINDER", "REQUEST_TRIAGE_ESCALATION", "REQUEST_DECISION_REMINDER",
+	"REQUEST_DECISION_ESCALATION", "REQUEST_PARTNER_REMINDER", "REQUEST_QUESTION_EXPIRY"}
+
+func TestConfigFromEnv(t *testing.T) {
+	for _, k := range append(timerEnv, "TEMPORAL_TASK_QUEUE", "REFERENTIAL_URL") {
+		t.Setenv(k, "")
+	}
+	cfg, err := ConfigFromEnv()
+	if err != nil || cfg.Timers != request.DefaultTimers || cfg.TaskQueue != request.TaskQueue || cfg.ReferentialURL != "http://127.0.0.1:8082" {
+		t.Fatalf("defaults: %+v %v", cfg, err)
+	}
+
+	t.Setenv("TEMPORAL_TASK_QUEUE", "q-test")
+	t.Setenv("REFERENTIAL_URL", "http://referential:8082")
+	t.Setenv("REQUEST_PARTNER_REMINDER", "3s")
+	t.Setenv("REQUEST_QUESTION_EXPIRY", "8s")
+	cfg, err = ConfigFromEnv()
+	want := request.DefaultTimers
+	want.PartnerReminder, want.QuestionExpiry = 3*time.Second, 8*time.Second
+	if err != nil || cfg.Timers != want || cfg.TaskQueue != "q-test" || cfg.ReferentialURL != "http://referential:8082" {
+		t.Fatalf("overrides: %+v %v", cfg, err)
+	}
+
+	for _, bad := range []string{"3 days", "-1h", "0s"} {
+		t.Setenv("REQUEST_DECISION_ESCALATION", bad)
+		if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), "REQUEST_DECISION_ESCALATION") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

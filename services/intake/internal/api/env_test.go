@@ -1,0 +1,205 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/database"
+	"github.com/plateforme-rome/rome/platform/database/dbtest"
+	"github.com/plateforme-rome/rome/services/intake/internal/store"
+	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+// env is the intake's router on a real store (SQLite; the store's own tests cover
+// PostgreSQL) with fakes for Temporal and the referential.
+type env struct {
+	h     *gin.Engine
+	store *store.Store
+	wf    *fakeWorkflows
+	ref   *fakeReferential
+	dev   *auth.DevIssuer
+}
+
+var testTimers = request.Timers{TriageReminder: time.Hour, TriageEscalation: 2 * time.Hour, DecisionReminder: 3 * time.Hour,
+	DecisionEscalation: 4 * time.Hour, PartnerReminder: 5 * time.Hour, QuestionExpiry: 6 * time.Hour}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	setEnv(t, map[string]string{"ROME_DEV_MODE": "true", "INTAKE_PORT": "8081"})
+	d, err := NewDeps(true, 8081, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.New(dbtest.Open(t, database.SQLite))
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{store: st, wf: &fakeWorkflows{}, ref: &fakeReferential{}, dev: d.Dev}
+	d.Requests, d.Workflows, d.Referential, d.Timers = st, e.wf, e.ref, testTimers
+	e.h = Router(d)
+	return e
+}
+
+// token mints a token the router accepts.
+func (e *env) token(t *testing.T, sub string, role auth.Role, org string) string {
+	t.Helper()
+	tok, _, err := e.dev.Mint(auth.Principal{Subject: sub, Name: sub + " (test)", Role: role, Org: org})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// cast is who acts in the router tests.
+type cast struct {
+	partner, colleague, outsider, moderator, admin, service string
+}
+
+func (e *env) cast(t *testing.T) cast {
+	return cast{
+		partner:   e.token(t, "alice", auth.RolePartner, "opco-2i"),
+		colleague: e.token(t, "albert", auth.RolePartner, "opco-2i"),
+		outsider:  e.token(t, "oscar", auth.RolePartner, "opco-ep"),
+		moderator: e.token(t, "bob", auth.RoleModerator, ""),
+		admin:     e.token(t, "ada", auth.RoleAdmin, ""),
+		service:   e.token(t, "service:worker", auth.RoleService, ""),
+	}
+}
+
+const modifyBody = `{"kind":"modify_fiche","codeRome":"M1805","title":"Développeur Rust","justification":"Offres 2026 : 1 200 annonces.",
+	"operations":[{"op":"add_appellation","libelle":"Développeur / Développeuse Rust"},
+	{"id":"mine","op":"remove_appellation","codeOgr":"10944","reason":"obsolète"},{"op":"set_tags","emploiCadre":true}]}`
+
+// submit files modifyBody (or body) and returns the new request's id.
+func (e *env) submit(t *testing.T, token string, body ...string) string {
+	t.Helper()
+	b := modifyBody
+	if len(body) > 0 {
+		b = body[0]
+	}
+	res := call(t, e.h, "POST", "/v1/requests", b, token)
+	id, _ := res.body["id"].(string)
+	if res.status != http.StatusCreated || id == "" {
+		t.Fatalf("submit: %d %s", res.status, res.raw)
+	}
+	return id
+}
+
+// requestDoc reads a request from the projection.
+func (e *env) requestDoc(t *testing.T, id string) request.Request {
+	t.Helper()
+	row, err := e.store.Get(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r request.Request
+	if err := json.Unmarshal(row.State, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// record plays the workflow's part: it records an event moving the request to status.
+func (e *env) record(t *testing.T, id string, seq int, typ string, status request.Status) request.Request {
+	t.Helper()
+	r := e.requestDoc(t, id)
+	r.Status = status
+	r.UpdatedAt = r.UpdatedAt.Add(time.Minute)
+	if err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: seq, Type: typ, At: r.UpdatedAt,
+		Actor: request.SystemActor, Data: json.RawMessage(`{}`), Request: r}); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// fakeWorkflows stands for Temporal: it records what it is asked and answers as told.
+type fakeWorkflows struct {
+	mu       sync.Mutex
+	starts   []request.Input
+	startErr error
+	onStart  func(request.Input)
+	updates  []Update
+	result   request.UpdateResult
+	err      error
+}
+
+func (f *fakeWorkflows) Start(_ context.Context, in request.Input) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.starts = append(f.starts, in)
+	if f.onStart != nil {
+		f.onStart(in)
+	}
+	return f.startErr
+}
+
+func (f *fakeWorkflows) Update(_ context.Context, u Update) (request.UpdateResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.updates = append(f.updates, u)
+	return f.result, f.err
+}
+
+func (f *fakeWorkflows) startCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.starts)
+}
+
+func (f *fakeWorkflows) updateCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.updates)
+}
+
+func (f *fakeWorkflows) lastUpdate(t *testing.T) Update {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.updates) == 0 {
+		t.Fatal("no update sent")
+	}
+	return f.updates[len(f.updates)-1]
+}
+
+// fakeReferential answers the preview's dry run.
+type fakeReferential struct {
+	got        []refclient.ChangeSet
+	validation refclient.Validation
+	err        error
+}
+
+func (f *fakeReferential) Validate(_ context.Context, cs refclient.ChangeSet) (*refclient.Validation, error) {
+	f.got = append(f.got, cs)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &f.validation, nil
+}
+
+// wantProblem checks a problem answer: its status, code and the fields it names.
+func wantProblem(t *testing.T, res result, status int, code string, fields ...string) {
+	t.Helper()
+	if res.status != status || res.body["code"] != code || res.header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("got %d %s, want %d %s", res.status, res.raw, status, code)
+	}
+	var named []string
+	errs, _ := res.body["errors"].([]any)
+	for _, e := range errs {
+		named = append(named, e.(map[string]any)["field"].(string))
+	}
+	for _, f := range fields {
+		if !slices.Contains(named, f) {
+			t.Fatalf("errors %v do not name %s", named, f)
+		}
+	}
+}

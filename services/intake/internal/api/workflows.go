@@ -1,0 +1,116 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+// Workflows is what the handlers ask of the request workflows.
+type Workflows interface {
+	// Start starts the workflow of a submitted request. Starting one that was already
+	// started (a retried submission) succeeds and changes nothing.
+	Start(ctx context.Context, in request.Input) error
+	// Update sends an update and waits for its outcome: the request after it, or a
+	// refusal (request.AsRejection), ErrWorkflowClosed or ErrWorkflowUnavailable.
+	Update(ctx context.Context, u Update) (request.UpdateResult, error)
+}
+
+// Update is one update of a request's workflow.
+type Update struct {
+	RequestID string
+	Name      string // request.UpdateAssign, …
+	// ID deduplicates retries (derived from the caller's Idempotency-Key); empty: a new update.
+	ID  string
+	Arg any
+}
+
+var (
+	// ErrWorkflowClosed: the request's workflow has completed; it takes no more updates.
+	ErrWorkflowClosed = errors.New("the request's workflow has completed")
+	// ErrWorkflowUnavailable: Temporal could not be reached, or did not answer in time.
+	ErrWorkflowUnavailable = errors.New("the request's workflow is unavailable")
+)
+
+// TemporalWorkflows runs the request workflows on Temporal.
+type TemporalWorkflows struct {
+	Client    client.Client
+	TaskQueue string
+}
+
+// Start implements Workflows. The workflow id is derived from the request id and a closed
+// workflow's id is never reused, so a retry can neither duplicate nor restart a request.
+// The search attributes are set from the start, so the request is found in the Temporal
+// UI before its workflow first runs.
+func (t *TemporalWorkflows) Start(ctx context.Context, in request.Input) error {
+	r := in.Request
+	attrs := []temporal.SearchAttributeUpdate{
+		request.RequestKindKey.ValueSet(string(r.Kind)),
+		request.RequestStatusKey.ValueSet(string(r.Status)),
+		request.PartnerOrgKey.ValueSet(r.Org),
+	}
+	if r.CodeRome != "" {
+		attrs = append(attrs, request.RomeCodeKey.ValueSet(r.CodeRome))
+	}
+	_, err := t.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       request.WorkflowID(r.ID),
+		TaskQueue:                                t.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
+	}, request.WorkflowType, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err == nil || errors.As(err, &started) {
+		return nil
+	}
+	return fmt.Errorf("%w: start %s: %w", ErrWorkflowUnavailable, request.WorkflowID(r.ID), err)
+}
+
+// Update implements Workflows.
+func (t *TemporalWorkflows) Update(ctx context.Context, u Update) (request.UpdateResult, error) {
+	var res request.UpdateResult
+	h, err := t.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		UpdateID:     u.ID,
+		WorkflowID:   request.WorkflowID(u.RequestID),
+		UpdateName:   u.Name,
+		Args:         []any{u.Arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	return res, classifyUpdateError(u, err)
+}
+
+// classifyUpdateError keeps the workflow's refusals as they are and sorts the rest into
+// what the handlers answer: the workflow is gone (completed: Temporal says "not found"),
+// or Temporal is out of reach or too slow.
+func classifyUpdateError(u Update, err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := request.AsRejection(err); ok {
+		return err
+	}
+	var (
+		notFound    *serviceerror.NotFound
+		unavailable *serviceerror.Unavailable
+		deadline    *serviceerror.DeadlineExceeded
+		timeout     *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	)
+	switch {
+	case errors.As(err, &notFound):
+		return fmt.Errorf("%w: update %s of %s: %w", ErrWorkflowClosed, u.Name, request.WorkflowID(u.RequestID), err)
+	case errors.As(err, &unavailable), errors.As(err, &deadline), errors.As(err, &timeout),
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return fmt.Errorf("%w: update %s of %s: %w", ErrWorkflowUnavailable, u.Name, request.WorkflowID(u.RequestID), err)
+	}
+	return fmt.Errorf("update %s of %s: %w", u.Name, request.WorkflowID(u.RequestID), err)
+}

@@ -1,0 +1,47 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+func TestClassifyUpdateError(t *testing.T) {
+	u := Update{RequestID: "r1", Name: request.UpdateAssign}
+	rejection := request.Reject(request.ErrInvalidTransition, request.StatusInReview, "", "no")
+	cases := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"completed workflow", serviceerror.NewNotFound("workflow execution already completed"), ErrWorkflowClosed},
+		{"Temporal down", serviceerror.NewUnavailable("connection refused"), ErrWorkflowUnavailable},
+		{"Temporal slow", serviceerror.NewDeadlineExceeded("deadline"), ErrWorkflowUnavailable},
+		{"no worker answered in time", client.NewWorkflowUpdateServiceTimeoutOrCanceledError(errors.New("deadline")), ErrWorkflowUnavailable},
+		{"caller deadline", fmt.Errorf("poll: %w", context.DeadlineExceeded), ErrWorkflowUnavailable},
+	}
+	for _, tc := range cases {
+		if got := classifyUpdateError(u, tc.err); !errors.Is(got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if got := classifyUpdateError(u, rejection); got != rejection {
+		t.Errorf("a refusal must stay as it is: %v", got)
+	}
+	if rej, ok := request.AsRejection(classifyUpdateError(u, rejection)); !ok || rej.Status != request.StatusInReview {
+		t.Errorf("refusal lost: %+v", rej)
+	}
+	other := errors.New("handler panicked")
+	if got := classifyUpdateError(u, other); errors.Is(got, ErrWorkflowClosed) || errors.Is(got, ErrWorkflowUnavailable) || !errors.Is(got, other) {
+		t.Errorf("an unexpected failure must stay one: %v", got)
+	}
+	if classifyUpdateError(u, nil) != nil {
+		t.Error("success classified as an error")
+	}
+}

@@ -1,0 +1,92 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+// ErrBadCursor: the cursor was not issued by List.
+var ErrBadCursor = errors.New("invalid cursor")
+
+// Filter selects requests for a listing. Empty fields do not filter.
+type Filter struct {
+	// VisibleTo restricts the listing to one organisation's requests (a partner's).
+	VisibleTo string
+	Status    request.Status
+	Kind      request.Kind
+	CodeRome  string
+	Org       string
+	Assignee  string
+	// Text: every word must appear in the title or justification (case and accents ignored).
+	Text   string
+	Limit  int
+	Cursor string // from a previous Page
+}
+
+// Page is one page of a listing, newest first.
+type Page struct {
+	Items      []json.RawMessage // request.Request documents
+	NextCursor string            // empty on the last page
+}
+
+// List returns the requests matching f, newest first, f.Limit at most.
+func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
+	q := s.db.WithContext(ctx).Table("requests").Select("pos, state")
+	if f.Cursor != "" {
+		before, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return Page{}, err
+		}
+		q = q.Where("pos < ?", before)
+	}
+	for _, eq := range [][2]string{
+		{"org", f.VisibleTo}, {"org", f.Org}, {"status", string(f.Status)}, {"kind", string(f.Kind)},
+		{"code_rome", f.CodeRome}, {"assignee", f.Assignee},
+	} {
+		if eq[1] != "" {
+			q = q.Where(eq[0]+" = ?", eq[1])
+		}
+	}
+	for _, w := range strings.Fields(fold(f.Text)) {
+		q = q.Where("search_text LIKE ?", "%"+w+"%") // folded words hold letters and digits only
+	}
+	var rows []struct {
+		Pos   int64
+		State string
+	}
+	if err := q.Order("pos DESC").Limit(f.Limit + 1).Scan(&rows).Error; err != nil {
+		return Page{}, err
+	}
+	p := Page{Items: make([]json.RawMessage, 0, min(len(rows), f.Limit))}
+	for i, r := range rows {
+		if i == f.Limit {
+			p.NextCursor = encodeCursor(rows[i-1].Pos)
+			break
+		}
+		p.Items = append(p.Items, json.RawMessage(r.State))
+	}
+	return p, nil
+}
+
+// A cursor is the position of the last request of the previous page.
+func encodeCursor(pos int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("p" + strconv.FormatInt(pos, 10)))
+}
+
+func decodeCursor(c string) (int64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) < 2 || b[0] != 'p' {
+		return 0, ErrBadCursor
+	}
+	pos, err := strconv.ParseInt(string(b[1:]), 10, 64)
+	if err != nil || pos <= 0 {
+		return 0, ErrBadCursor
+	}
+	return pos, nil
+}

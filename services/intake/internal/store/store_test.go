@@ -1,0 +1,385 @@
+package store_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/plateforme-rome/rome/platform/database"
+	"github.com/plateforme-rome/rome/platform/database/dbtest"
+	"github.com/plateforme-rome/rome/services/intake/internal/store"
+	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+
+func open(t *testing.T, db *gorm.DB) *store.Store {
+	t.Helper()
+	s := store.New(db)
+	if err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newRequest(id, org, code, title string, ops ...request.Operation) request.Request {
+	r := request.Request{
+		ID: id, Kind: request.KindModifyFiche, CodeRome: code, Title: title, Justification: "Offres d'emploi observées.",
+		Status: request.StatusSubmitted, Org: org, SubmittedBy: request.Actor{Sub: "alice-" + org, Role: request.RolePartner, Org: org},
+		CreatedAt: t0, UpdatedAt: t0,
+	}
+	for i, op := range ops {
+		op.ID = fmt.Sprintf("op-%d", i+1)
+		r.Operations = append(r.Operations, request.RequestOperation{Operation: op})
+	}
+	return r
+}
+
+func event(r request.Request, seq int, typ string, status request.Status) request.Event {
+	r.Status = status
+	r.UpdatedAt = t0.Add(time.Duration(seq) * time.Minute)
+	return request.Event{RequestID: r.ID, Seq: seq, Type: typ, At: r.UpdatedAt, Actor: request.SystemActor,
+		Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, seq)), Request: r}
+}
+
+func state(t *testing.T, s *store.Store, id string) (store.Row, request.Request) {
+	t.Helper()
+	row, err := s.Get(t.Context(), id)
+	if err != nil {
+		t.Fatalf("get %s: %v", id, err)
+	}
+	var r request.Request
+	if err := json.Unmarshal(row.State, &r); err != nil {
+		t.Fatal(err)
+	}
+	return row, r
+}
+
+func TestRecordEventIsIdempotentAndNeverGoesBackwards(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		ctx := t.Context()
+		s := open(t, db)
+		r := newRequest("r1", "opco-2i", "M1805", "Développeur Rust", request.Operation{Op: refclient.OpAddAppellation, Libelle: "Développeur Rust"})
+		if err := s.Create(ctx, r, nil); err != nil {
+			t.Fatal(err)
+		}
+		row, got := state(t, s, "r1")
+		if row.LastSeq != 0 || row.Status != request.StatusSubmitted || got.Title != "Développeur Rust" || len(got.Operations) != 1 {
+			t.Fatalf("submitted projection %+v %+v", row, got)
+		}
+		if string(mustField(t, row.State, "findings")) != "[]" || string(mustField(t, row.State, "questions")) != "[]" {
+			t.Errorf("empty lists must be [] in %s", row.State)
+		}
+
+		for _, e := range []request.Event{event(r, 1, request.EventSubmitted, request.StatusSubmitted), event(r, 2, request.EventChecked, request.StatusAwaitingTriage)} {
+			if err := s.RecordEvent(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The activity is retried: the same event again changes nothing, even with another payload.
+		again := event(r, 2, "tampered", request.StatusRejected)
+		if err := s.RecordEvent(ctx, again); err != nil {
+			t.Fatalf("duplicate event: %v", err)
+		}
+		if row, _ := state(t, s, "r1"); row.LastSeq != 2 || row.Status != request.StatusAwaitingTriage {
+			t.Fatalf("after a duplicate: seq %d status %s", row.LastSeq, row.Status)
+		}
+
+		// A late event older than what the projection holds is recorded in the history but
+		// does not move the projection back.
+		assigned := event(r, 4, request.EventAssigned, request.StatusInReview)
+		assigned.Request.Assignee = "bob"
+		if err := s.RecordEvent(ctx, assigned); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordEvent(ctx, event(r, 3, request.EventMessagePosted, request.StatusAwaitingTriage)); err != nil {
+			t.Fatal(err)
+		}
+		row, got = state(t, s, "r1")
+		if row.LastSeq != 4 || row.Status != request.StatusInReview || got.Assignee != "bob" || !got.UpdatedAt.Equal(t0.Add(4*time.Minute)) {
+			t.Fatalf("projection went backwards: seq %d status %s assignee %q", row.LastSeq, row.Status, got.Assignee)
+		}
+
+		h, err := s.History(ctx, "r1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []string
+		for i, e := range h {
+			types = append(types, e.Type)
+			if e.Seq != i+1 || !e.At.Equal(t0.Add(time.Duration(i+1)*time.Minute)) || e.Actor != request.SystemActor || string(e.Data) != fmt.Sprintf(`{"n":%d}`, i+1) {
+				t.Errorf("history[%d] = %+v", i, e)
+			}
+		}
+		want := []string{request.EventSubmitted, request.EventChecked, request.EventMessagePosted, request.EventAssigned}
+		if !slices.Equal(types, want) {
+			t.Fatalf("history %v, want %v", types, want)
+		}
+
+		// An event of a request whose submission row is gone (its start looked failed but went
+		// through) brings the projection back.
+		lost := newRequest("r2", "opco-2i", "M1805", "Perdu")
+		if err := s.RecordEvent(ctx, event(lost, 1, request.EventSubmitted, request.StatusChecking)); err != nil {
+			t.Fatal(err)
+		}
+		if row, _ := state(t, s, "r2"); row.Status != request.StatusChecking || row.LastSeq != 1 {
+			t.Fatalf("projection from an event: %+v", row)
+		}
+		if _, err := s.Get(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing request: %v", err)
+		}
+	})
+}
+
+func mustField(t *testing.T, doc json.RawMessage, name string) json.RawMessage {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(doc, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m[name]
+}
+
+func TestOverlaps(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		ctx := t.Context()
+		s := open(t, db)
+		remove := request.Operation{Op: refclient.OpRemoveAppellation, CodeOgr: "10944", Reason: "obsolète"}
+		a := newRequest("a", "opco-2i", "M1805", "A", request.Operation{Op: refclient.OpAddAppellation, Libelle: "Développeur Rust"}, remove)
+		b := newRequest("b", "opco-ep", "M1805", "B", remove, request.Operation{Op: refclient.OpSetText, Field: "definition", Text: "…"})
+		c := newRequest("c", "opco-ep", "M1806", "C on another fiche", remove)
+		d := newRequest("d", "opco-2i", "M1805", "D", request.Operation{Op: refclient.OpAddAppellation, Libelle: "developpeur  RUST"})
+		for _, r := range []request.Request{a, b, c, d} {
+			if err := s.Create(ctx, r, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		query := request.OverlapQuery{RequestID: "a", CodeRome: "M1805", Elements: request.ElementsOf([]request.Operation{a.Operations[0].Operation, remove})}
+		got, err := s.FindOverlaps(ctx, query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []request.Overlap{
+			{RequestID: "b", Title: "B", Status: request.StatusSubmitted, Elements: []string{"appellation:10944"}},
+			{RequestID: "d", Title: "D", Status: request.StatusSubmitted, Elements: []string{"appellation-label:developpeur rust"}},
+		}
+		if !equalJSON(got, want) {
+			t.Fatalf("overlaps %+v\nwant %+v", got, want)
+		}
+
+		// b is amended (its removal replaced): its elements follow its current operations.
+		amended := event(b, 1, request.EventOperationsAmended, request.StatusInReview)
+		amended.Request.Operations = []request.RequestOperation{{Operation: request.Operation{ID: "op-1", Op: refclient.OpSetTags}}}
+		if err := s.RecordEvent(ctx, amended); err != nil {
+			t.Fatal(err)
+		}
+		// d's operation is amended by the moderator: the amendment counts too.
+		decided := event(d, 1, request.EventDecided, request.StatusPublishing)
+		decided.Request.Operations[0].Decision = &request.Decision{Decision: request.DecisionAmended, Amendment: &request.Operation{Op: refclient.OpRemoveAppellation, CodeOgr: "10944"}}
+		if err := s.RecordEvent(ctx, decided); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = s.FindOverlaps(ctx, query)
+		want = []request.Overlap{{RequestID: "d", Title: "D", Status: request.StatusPublishing, Elements: []string{"appellation-label:developpeur rust", "appellation:10944"}}}
+		if !equalJSON(got, want) {
+			t.Fatalf("after amendments %+v\nwant %+v", got, want)
+		}
+
+		// A closed request overlaps nothing any more.
+		if err := s.RecordEvent(ctx, event(d, 2, request.EventPublished, request.StatusPublished)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.FindOverlaps(ctx, query); len(got) != 0 {
+			t.Fatalf("a published request still overlaps: %+v", got)
+		}
+		if got, _ := s.FindOverlaps(ctx, request.OverlapQuery{RequestID: "x", CodeRome: "M1806", Elements: []string{"appellation:10944"}}); len(got) != 1 || got[0].RequestID != "c" {
+			t.Fatalf("overlap on M1806: %+v", got)
+		}
+		if got, err := s.FindOverlaps(ctx, request.OverlapQuery{RequestID: "x", CodeRome: "M1806"}); err != nil || got == nil || len(got) != 0 {
+			t.Fatalf("no elements: %+v %v", got, err)
+		}
+	})
+}
+
+func equalJSON(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+func TestDiscardAndIdempotency(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		ctx := t.Context()
+		s := open(t, db)
+		r := newRequest("r1", "opco-2i", "M1805", "T", request.Operation{Op: refclient.OpRemoveAppellation, CodeOgr: "10944"})
+		key := store.Idempotency{Scope: "org:opco-2i", Key: "k1", BodyHash: "h1", RequestID: "r1", Status: 201, Response: json.RawMessage(`{"id":"r1"}`)}
+		if err := s.Create(ctx, r, &key); err != nil {
+			t.Fatal(err)
+		}
+		other := newRequest("r2", "opco-2i", "M1805", "T2")
+		if err := s.Create(ctx, other, &store.Idempotency{Scope: "org:opco-2i", Key: "k1", BodyHash: "h2", RequestID: "r2", Status: 201, Response: json.RawMessage(`{}`)}); !errors.Is(err, store.ErrKeyTaken) {
+			t.Fatalf("second use of a key: %v", err)
+		}
+		if _, err := s.Get(ctx, "r2"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatal("a refused key still wrote its request")
+		}
+		rec, found, err := s.Idempotency(ctx, "org:opco-2i", "k1")
+		if err != nil || !found || rec.BodyHash != "h1" || rec.RequestID != "r1" || rec.Status != 201 || string(rec.Response) != `{"id":"r1"}` || rec.CreatedAt.IsZero() {
+			t.Fatalf("record %+v %v %v", rec, found, err)
+		}
+		if _, found, _ := s.Idempotency(ctx, "org:other", "k1"); found {
+			t.Fatal("keys are per scope")
+		}
+		if err := s.SaveIdempotency(ctx, store.Idempotency{Scope: "org:opco-2i", Key: "k1", BodyHash: "h3", Status: 200, Response: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if rec, _, _ := s.Idempotency(ctx, "org:opco-2i", "k1"); rec.BodyHash != "h1" {
+			t.Fatal("the first record must stay")
+		}
+
+		// A start that failed: the projection and its elements go.
+		removed, err := s.Discard(ctx, "r1")
+		if err != nil || !removed {
+			t.Fatalf("discard: %v %v", removed, err)
+		}
+		if _, err := s.Get(ctx, "r1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatal("discarded request still readable")
+		}
+		if got, _ := s.FindOverlaps(ctx, request.OverlapQuery{CodeRome: "M1805", Elements: []string{"appellation:10944"}}); len(got) != 0 {
+			t.Fatalf("a discarded request overlaps: %+v", got)
+		}
+		// Unless its workflow has recorded an event: then it did start.
+		if err := s.Create(ctx, r, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordEvent(ctx, event(r, 1, request.EventSubmitted, request.StatusSubmitted)); err != nil {
+			t.Fatal(err)
+		}
+		if removed, err := s.Discard(ctx, "r1"); err != nil || removed {
+			t.Fatalf("discarded a running request: %v %v", removed, err)
+		}
+		// Creating an existing request leaves it as it is.
+		if err := s.Create(ctx, newRequest("r1", "opco-2i", "M1805", "Replaced?"), nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, got := state(t, s, "r1"); got.Title != "T" {
+			t.Fatalf("create overwrote a request: %q", got.Title)
+		}
+	})
+}
+
+func TestList(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		ctx := t.Context()
+		s := open(t, db)
+		// Submitted in this order: r1 … r7.
+		specs := []struct {
+			org, code, title, assignee string
+			kind                       request.Kind
+			status                     request.Status
+		}{
+			{"opco-2i", "M1805", "Développeur Rust", "", request.KindModifyFiche, request.StatusAwaitingTriage},
+			{"opco-2i", "M1805", "Développeuse Go", "bob", request.KindModifyFiche, request.StatusInReview},
+			{"opco-ep", "M1805", "Boulangère", "bob", request.KindModifyFiche, request.StatusInReview},
+			{"opco-ep", "", "Nouveau métier : pilote de drone", "", request.KindCreateFromNew, request.StatusAwaitingTriage},
+			{"opco-2i", "K2104", "Taux 100% garanti_x", "carol", request.KindModifyFiche, request.StatusPublished},
+			{"opco-2i", "M1805", "Intégrateur web", "", request.KindModifyFiche, request.StatusWithdrawn},
+			{"opco-ep", "H2909", "DÉVELOPPEUR embarqué", "", request.KindModifyFiche, request.StatusAwaitingPartner},
+		}
+		for i, sp := range specs {
+			r := newRequest(fmt.Sprintf("r%d", i+1), sp.org, sp.code, sp.title)
+			r.Kind, r.Assignee = sp.kind, sp.assignee
+			if err := s.Create(ctx, r, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.RecordEvent(ctx, event(r, 1, request.EventChecked, sp.status)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cases := []struct {
+			name string
+			f    store.Filter
+			want []string
+		}{
+			{"all, newest first", store.Filter{}, []string{"r7", "r6", "r5", "r4", "r3", "r2", "r1"}},
+			{"a partner sees its organisation", store.Filter{VisibleTo: "opco-ep"}, []string{"r7", "r4", "r3"}},
+			{"org filter within the partner's scope", store.Filter{VisibleTo: "opco-ep", Org: "opco-2i"}, nil},
+			{"org", store.Filter{Org: "opco-2i"}, []string{"r6", "r5", "r2", "r1"}},
+			{"status", store.Filter{Status: request.StatusInReview}, []string{"r3", "r2"}},
+			{"kind", store.Filter{Kind: request.KindCreateFromNew}, []string{"r4"}},
+			{"code ROME", store.Filter{CodeRome: "M1805", Status: request.StatusInReview, VisibleTo: "opco-2i"}, []string{"r2"}},
+			{"assignee", store.Filter{Assignee: "bob"}, []string{"r3", "r2"}},
+			{"text, case and accents ignored", store.Filter{Text: "developpeur"}, []string{"r7", "r1"}},
+			{"every word must match", store.Filter{Text: "Développeur  rust"}, []string{"r1"}},
+			{"words match inside words", store.Filter{Text: "velop"}, []string{"r7", "r2", "r1"}},
+			{"the justification is searched", store.Filter{Text: "offres OBSERVÉES", Org: "opco-ep"}, []string{"r7", "r4", "r3"}},
+			{"punctuation separates words", store.Filter{Text: "100%_garanti!"}, []string{"r5"}},
+			{"no match", store.Filter{Text: "boulanger rust"}, nil},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				tc.f.Limit = 50
+				p, err := s.List(ctx, tc.f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := ids(t, p.Items); !slices.Equal(got, tc.want) || p.NextCursor != "" {
+					t.Fatalf("got %v (next %q), want %v", got, p.NextCursor, tc.want)
+				}
+			})
+		}
+
+		// Pages of 3 follow each other without gap or repetition, also with a filter.
+		var all []string
+		f := store.Filter{Limit: 3}
+		for pages := 0; ; pages++ {
+			p, err := s.List(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, ids(t, p.Items)...)
+			if p.NextCursor == "" {
+				if pages != 2 {
+					t.Errorf("%d pages for 7 requests by 3", pages+1)
+				}
+				break
+			}
+			f.Cursor = p.NextCursor
+		}
+		if !slices.Equal(all, []string{"r7", "r6", "r5", "r4", "r3", "r2", "r1"}) {
+			t.Fatalf("paged listing %v", all)
+		}
+		p, err := s.List(ctx, store.Filter{Org: "opco-2i", Limit: 2})
+		if err != nil || !slices.Equal(ids(t, p.Items), []string{"r6", "r5"}) || p.NextCursor == "" {
+			t.Fatalf("first filtered page %v %q %v", ids(t, p.Items), p.NextCursor, err)
+		}
+		p, err = s.List(ctx, store.Filter{Org: "opco-2i", Limit: 2, Cursor: p.NextCursor})
+		if err != nil || !slices.Equal(ids(t, p.Items), []string{"r2", "r1"}) || p.NextCursor != "" {
+			t.Fatalf("second filtered page %v %q %v", ids(t, p.Items), p.NextCursor, err)
+		}
+		for _, bad := range []string{"zz", "cDA", "cC0x", "!!"} {
+			if _, err := s.List(ctx, store.Filter{Limit: 2, Cursor: bad}); !errors.Is(err, store.ErrBadCursor) {
+				t.Errorf("cursor %q: %v", bad, err)
+			}
+		}
+	})
+}
+
+func ids(t *testing.T, docs []json.RawMessage) []string {
+	t.Helper()
+	var out []string
+	for _, d := range docs {
+		var r request.Request
+		if err := json.Unmarshal(d, &r); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r.ID)
+	}
+	return out
+}
