@@ -3,10 +3,12 @@
 // BENCHMARKS.md reports it:
 //
 //  1. POST /v1/requests at a fixed rate (default 50/s for 60 s), then at the highest rate;
+//
 //  2. from a decision to the new version being readable in the referential (p50, p95);
+//
 //  3. thousands of requests open at once: the worker's RSS, and every request still answering.
 //
-//	go run ./tools/loadtest/cmd/requestbench [-rate 50 -d 60s -peak-rate 150 -decisions 40 -open 5000]
+//     go run ./tools/loadtest/cmd/requestbench [-rate 50 -d 60s -peak-rate 150 -decisions 40 -open 5000]
 package main
 
 import (
