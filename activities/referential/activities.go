@@ -26,9 +26,11 @@ type ValidateOutput struct {
 	Validation client.Validation `json:"validation"`
 }
 
-// ValidateChangeSet dry-runs a change set on the current referential version.
+// ValidateChangeSet dry-runs a change set on the current referential version. The fiche
+// documents are left out: the checks need the verdicts, and the output is kept in the
+// workflow's history.
 func (a *Activities) ValidateChangeSet(ctx context.Context, in ValidateInput) (ValidateOutput, error) {
-	v, err := a.Client.Validate(ctx, in.ChangeSet)
+	v, err := a.Client.Check(ctx, in.ChangeSet)
 	if err != nil {
 		return ValidateOutput{}, classify(err)
 	}

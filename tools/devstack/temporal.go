@@ -61,6 +61,10 @@ func (o Options) temporalServerArgs() []string {
 		"--port", strconv.Itoa(port),
 		"--ui-port", strconv.Itoa(o.Ports.TemporalUI),
 		"--db-filename", filepath.Join(o.StateDir, "temporal.db"),
+		// WAL with normal sync: a crash of the dev server loses nothing, and writes stop
+		// waiting on an fsync each (several times faster workflow starts and updates).
+		"--sqlite-pragma", "journal_mode=wal",
+		"--sqlite-pragma", "synchronous=normal",
 		"--namespace", o.TemporalNamespace,
 		"--log-level", "warn",
 	}

@@ -45,10 +45,17 @@ func (e *Error) Temporary() bool {
 	return e.Status == http.StatusTooManyRequests || e.Status >= 500 || e.Status == http.StatusUnauthorized
 }
 
-// Validate dry-runs a change set on the current version.
+// Validate dry-runs a change set on the current version, with the fiche before and after.
 func (c *Client) Validate(ctx context.Context, cs ChangeSet) (*Validation, error) {
 	var v Validation
 	return &v, c.do(ctx, http.MethodPost, "/v1/changesets:validate", cs, &v)
+}
+
+// Check is Validate without the fiche documents: the verdict on each operation, the
+// semantic diff and the version, in a few hundred bytes.
+func (c *Client) Check(ctx context.Context, cs ChangeSet) (*Validation, error) {
+	var v Validation
+	return &v, c.do(ctx, http.MethodPost, "/v1/changesets:validate?documents=false", cs, &v)
 }
 
 // Publish applies a change set (role service). Sending the same change set again is

@@ -62,6 +62,10 @@ func TestClientAgainstTheService(t *testing.T) {
 	if err != nil || !val.Applies || len(val.Preview) == 0 {
 		t.Fatalf("validate %+v %v", val, err)
 	}
+	checked, err := c.Check(ctx, cs)
+	if err != nil || !checked.Applies || string(checked.Preview) != "null" || len(checked.Diff) != 1 {
+		t.Fatalf("check %+v %v", checked, err)
+	}
 	pub, err := c.Publish(ctx, cs)
 	if err != nil || pub.Version != 61 {
 		t.Fatalf("publish %+v %v", pub, err)

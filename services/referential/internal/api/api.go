@@ -395,7 +395,7 @@ func (h *handlers) validate(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	v, err := h.svc.Validate(c.Request.Context(), req)
+	v, err := h.svc.Validate(c.Request.Context(), req, c.Query("documents") != "false")
 	if err != nil {
 		c.Error(changeSetProblem(err))
 		return

@@ -150,8 +150,10 @@ func (s *Service) ogrAllocator(ctx context.Context) (func() string, func() int64
 	return next, func() int64 { return last }, nil
 }
 
-// Validate dry-runs a change set on the current version.
-func (s *Service) Validate(ctx context.Context, req ChangeSetRequest) (*Validation, error) {
+// Validate dry-runs a change set on the current version. Without documents, the answer
+// leaves out the fiche before and after (the request workflow's checks need only the
+// results, and each fiche weighs tens of kilobytes).
+func (s *Service) Validate(ctx context.Context, req ChangeSetRequest, documents bool) (*Validation, error) {
 	st := s.Current()
 	if st == nil {
 		return nil, ErrEmpty
@@ -169,8 +171,12 @@ func (s *Service) Validate(ctx context.Context, req ChangeSetRequest) (*Validati
 		v.Applies = v.Applies && r.Applies
 		v.Diff = append(v.Diff, r.Changes...)
 	}
-	v.Before = ficheJSON(st.Snap, req.CodeRome, st.Version())
-	v.Preview = ficheJSON(tx, code, st.Version())
+	if documents {
+		v.Before = ficheJSON(st.Snap, req.CodeRome, st.Version())
+		v.Preview = ficheJSON(tx, code, st.Version())
+	} else {
+		v.Before, v.Preview = json.RawMessage("null"), json.RawMessage("null")
+	}
 	return v, nil
 }
 
