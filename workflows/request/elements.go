@@ -45,7 +45,7 @@ func ElementsOf(ops []Operation) []string {
 			if p := op.AppellationPrincipale; p != nil && p.CodeOgr != "" {
 				add("appellation:" + p.CodeOgr)
 			} else if p != nil {
-				add("appellation-label:" + normalizeLabel(p.Libelle))
+				add("appellation-label:" + Fold(p.Libelle))
 			}
 		case op.Op == "set_text":
 			add("text:" + op.Field)
@@ -54,9 +54,9 @@ func ElementsOf(ops []Operation) []string {
 		case strings.HasSuffix(op.Op, "_mobilite"):
 			add("mobilite:" + op.ToCodeRome)
 		case op.New != nil:
-			add(entity + "-label:" + normalizeLabel(op.New.Libelle))
+			add(entity + "-label:" + Fold(op.New.Libelle))
 		case op.Op == "add_appellation":
-			add("appellation-label:" + normalizeLabel(op.Libelle))
+			add("appellation-label:" + Fold(op.Libelle))
 		case op.Op == "set_coeur_metier":
 			add("item:" + op.CodeOgr)
 		case op.CodeOgr != "":
@@ -70,9 +70,14 @@ func ElementsOf(ops []Operation) []string {
 	return out
 }
 
-// normalizeLabel folds case, accents and spacing, so "Boulangère" and "boulangere" compare equal.
-func normalizeLabel(s string) string {
+// Fold lowercases, removes accents and reduces everything but letters and digits to single
+// spaces, so "Boulangère / Boulanger" and "boulangere boulanger" compare equal.
+func Fold(s string) string {
+	// A transformer keeps state: one per call, so Fold is safe for concurrent use.
 	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-	folded, _, _ := transform.String(t, strings.ToLower(s))
+	folded, _, err := transform.String(t, strings.ToLower(s))
+	if err != nil {
+		folded = strings.ToLower(s)
+	}
 	return strings.Join(strings.FieldsFunc(folded, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }), " ")
 }

@@ -53,7 +53,7 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 			q = q.Where(eq[0]+" = ?", eq[1])
 		}
 	}
-	for _, w := range strings.Fields(fold(f.Text)) {
+	for _, w := range strings.Fields(request.Fold(f.Text)) {
 		q = q.Where("search_text LIKE ?", "%"+w+"%") // folded words hold letters and digits only
 	}
 	var rows []struct {

@@ -6,13 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
 
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
 	"gorm.io/gorm"
 
 	"github.com/plateforme-rome/rome/workflows/request"
@@ -200,19 +195,7 @@ func withEmptyLists(r request.Request) request.Request {
 // searchText is what the q filter of listings matches: the title and justification,
 // folded.
 func searchText(r request.Request) string {
-	return fold(r.Title + " " + r.Justification)
-}
-
-var unaccent = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-
-// fold lowercases, removes accents and reduces everything but letters and digits to
-// single spaces, so "Développeur/Développeuse" is found by "developpeuse".
-func fold(s string) string {
-	folded, _, err := transform.String(unaccent, strings.ToLower(s))
-	if err != nil {
-		folded = strings.ToLower(s)
-	}
-	return strings.Join(strings.FieldsFunc(folded, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }), " ")
+	return request.Fold(r.Title + " " + r.Justification)
 }
 
 // History is the request's history in order.
