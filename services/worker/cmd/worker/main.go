@@ -49,6 +49,13 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	taskQueue := config.String("TEMPORAL_TASK_QUEUE", request.TaskQueue)
+	// Requests wait days between events: caching thousands of idle workflows costs memory
+	// for nothing, while replaying a short history on the next event costs a millisecond.
+	cacheSize, err := config.Int("TEMPORAL_WORKFLOW_CACHE_SIZE", 1000)
+	if err != nil {
+		return err
+	}
+	worker.SetStickyWorkflowCacheSize(cacheSize)
 	shutdown, err := telemetry.Setup(ctx, "worker")
 	if err != nil {
 		return err
