@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -301,7 +302,10 @@ func (s *Service) publish(ctx context.Context, req ChangeSetRequest) (pub *Publi
 		}
 	}
 	rows := tx.Changes()
-	v := refdata.Version{Number: n, Label: fmt.Sprintf("%s + %s", st.Snap.Version.Label, req.ID), PublishedAt: now, LastModified: now}
+	// The label names the official release the version builds on and the change set that
+	// made it (not every change set since: they are in /v1/versions).
+	release, _, _ := strings.Cut(st.Snap.Version.Label, " + ")
+	v := refdata.Version{Number: n, Label: release + " + " + req.ID, PublishedAt: now, LastModified: now}
 	snap, err := st.Snap.Apply(v, rows)
 	if err != nil {
 		return nil, false, err
