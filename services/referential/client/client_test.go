@@ -3,21 +3,15 @@ package client_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/database"
-	"github.com/plateforme-rome/rome/platform/database/dbtest"
 	"github.com/plateforme-rome/rome/services/referential/client"
-	"github.com/plateforme-rome/rome/services/referential/internal/api"
-	"github.com/plateforme-rome/rome/services/referential/internal/app"
-	"github.com/plateforme-rome/rome/services/referential/internal/romedata"
-	"github.com/plateforme-rome/rome/services/referential/internal/store"
+	"github.com/plateforme-rome/rome/services/referential/internal/reftest"
 )
 
 // bearer adds a fixed token, as the oauth2 transport does in the services.
@@ -31,25 +25,8 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func TestClientAgainstTheService(t *testing.T) {
 	ctx := context.Background()
-	st := store.New(dbtest.Open(t, database.Postgres))
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := st.Import(ctx, romedata.Release(t), false); err != nil {
-		t.Fatal(err)
-	}
-	svc := app.New(st, slog.New(slog.DiscardHandler))
-	if err := svc.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	issuer, err := auth.NewDevIssuer(t.TempDir(), "http://issuer.test/dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, _ := auth.NewVerifier(auth.Config{Issuer: issuer.Issuer(), Audience: auth.DevAudience, KeySet: issuer.KeySet()})
-	srv := httptest.NewServer(api.Router(api.Deps{Service: svc, Authenticate: auth.Authenticate(v), RequireService: auth.RequireRole(auth.RoleService)}))
-	defer srv.Close()
-	token, _, _ := issuer.Mint(auth.Principal{Subject: "worker", Role: auth.RoleService})
+	srv := reftest.Start(t, database.Postgres)
+	token := srv.Token(t, auth.RoleService)
 	c := client.New(srv.URL, &http.Client{Transport: bearer{token}})
 
 	ver, err := c.Version(ctx)

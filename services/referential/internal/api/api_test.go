@@ -3,12 +3,10 @@ package api_test
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,60 +14,23 @@ import (
 
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/database"
-	"github.com/plateforme-rome/rome/platform/database/dbtest"
-	"github.com/plateforme-rome/rome/services/referential/internal/api"
-	"github.com/plateforme-rome/rome/services/referential/internal/app"
 	"github.com/plateforme-rome/rome/services/referential/internal/importer"
+	"github.com/plateforme-rome/rome/services/referential/internal/reftest"
 	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
 	"github.com/plateforme-rome/rome/services/referential/internal/romedata"
-	"github.com/plateforme-rome/rome/services/referential/internal/store"
 )
 
-// env is a referential service on the real v460, backed by a fresh PostgreSQL database.
+// env is a referential service on the real v460, backed by a fresh database.
 type env struct {
-	t      *testing.T
-	srv    *httptest.Server
-	issuer *auth.DevIssuer
+	t   *testing.T
+	srv *reftest.Server
 }
 
 func newEnv(t *testing.T, d database.Dialect) *env {
-	ctx := context.Background()
-	db := dbtest.Open(t, d)
-	st := store.New(db)
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := st.Import(ctx, romedata.Release(t), false); err != nil {
-		t.Fatal(err)
-	}
-	svc := app.New(st, slog.New(slog.DiscardHandler))
-	if err := svc.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	issuer, err := auth.NewDevIssuer(t.TempDir(), "http://issuer.test/dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	verifier, err := auth.NewVerifier(auth.Config{Issuer: issuer.Issuer(), Audience: auth.DevAudience, KeySet: issuer.KeySet()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api.Router(api.Deps{Service: svc, Authenticate: auth.Authenticate(verifier), RequireService: auth.RequireRole(auth.RoleService)}))
-	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, issuer: issuer}
+	return &env{t: t, srv: reftest.Start(t, d)}
 }
 
-func (e *env) token(role auth.Role) string {
-	p := auth.Principal{Subject: "u-" + string(role), Name: "Test", Role: role}
-	if role == auth.RolePartner {
-		p.Org = "opco-test"
-	}
-	tok, _, err := e.issuer.Mint(p)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return tok
-}
+func (e *env) token(role auth.Role) string { return e.srv.Token(e.t, role) }
 
 type resp struct {
 	status int

@@ -1,0 +1,66 @@
+// Package reftest starts the referential service for tests: the real router over the real
+// v460, in a fresh database, with a dev issuer for tokens.
+package reftest
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/database"
+	"github.com/plateforme-rome/rome/platform/database/dbtest"
+	"github.com/plateforme-rome/rome/services/referential/internal/api"
+	"github.com/plateforme-rome/rome/services/referential/internal/app"
+	"github.com/plateforme-rome/rome/services/referential/internal/romedata"
+	"github.com/plateforme-rome/rome/services/referential/internal/store"
+)
+
+// Server is a running referential.
+type Server struct {
+	*httptest.Server
+	Issuer *auth.DevIssuer
+}
+
+// Start imports v460 into a fresh database of dialect d and serves it until the test ends.
+func Start(t *testing.T, d database.Dialect) *Server {
+	t.Helper()
+	ctx := context.Background()
+	st := store.New(dbtest.Open(t, d))
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.Import(ctx, romedata.Release(t), false); err != nil {
+		t.Fatal(err)
+	}
+	svc := app.New(st, slog.New(slog.DiscardHandler))
+	if err := svc.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := auth.NewDevIssuer(t.TempDir(), "http://issuer.test/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := auth.NewVerifier(auth.Config{Issuer: issuer.Issuer(), Audience: auth.DevAudience, KeySet: issuer.KeySet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.Router(api.Deps{Service: svc, Authenticate: auth.Authenticate(verifier), RequireService: auth.RequireRole(auth.RoleService)}))
+	t.Cleanup(srv.Close)
+	return &Server{Server: srv, Issuer: issuer}
+}
+
+// Token mints a token for a role (partners belong to "opco-test").
+func (s *Server) Token(t *testing.T, role auth.Role) string {
+	t.Helper()
+	p := auth.Principal{Subject: "u-" + string(role), Name: "Test", Role: role}
+	if role == auth.RolePartner {
+		p.Org = "opco-test"
+	}
+	tok, _, err := s.Issuer.Mint(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
