@@ -4,10 +4,10 @@ package referential
 
 import (
 	"context"
-	"errors"
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/plateforme-rome/rome/platform/temporalx"
 	"github.com/plateforme-rome/rome/services/referential/client"
 )
 
@@ -64,18 +64,11 @@ const (
 	ErrTypeRejected = "ReferentialRejected"
 )
 
-// classify turns the referential's answers into Temporal errors: refusals are final,
-// outages and overload are left to the retry policy (honouring Retry-After).
+// classify makes a conflict a non-retryable ErrTypeConflict carrying the per-operation
+// results; the rest is temporalx.ActivityError.
 func classify(err error) error {
-	var e *client.Error
-	if !errors.As(err, &e) {
-		return err // network errors: retry
+	if results, ok := client.ConflictResults(err); ok {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeConflict, err, results)
 	}
-	switch {
-	case e.Status == 409 && e.Code == "changeset_conflict":
-		return temporal.NewNonRetryableApplicationError(e.Error(), ErrTypeConflict, err, e.Results)
-	case e.Temporary():
-		return temporal.NewApplicationErrorWithOptions(e.Error(), e.Code, temporal.ApplicationErrorOptions{Cause: err, NextRetryDelay: e.RetryAfter})
-	}
-	return temporal.NewNonRetryableApplicationError(e.Error(), ErrTypeRejected, err, e.Code)
+	return temporalx.ActivityError(err, ErrTypeRejected)
 }

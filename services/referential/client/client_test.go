@@ -53,10 +53,11 @@ func TestClientAgainstTheService(t *testing.T) {
 	}
 	cs.ID = "cs-client-2"
 	_, err = c.Publish(ctx, cs)
-	var ce *client.Error
-	if !errors.As(err, &ce) || ce.Status != 409 || ce.Code != "changeset_conflict" || ce.Temporary() || len(ce.Results) != 1 || ce.Results[0].Applies {
+	results, isConflict := client.ConflictResults(err)
+	if !isConflict || len(results) != 1 || results[0].Applies {
 		t.Fatalf("conflict: %+v", err)
 	}
+	var ce *client.Error
 	if _, err := c.Fiche(ctx, "Z0000"); !errors.As(err, &ce) || ce.Status != 404 {
 		t.Fatalf("missing fiche: %v", err)
 	}

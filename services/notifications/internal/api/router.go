@@ -2,15 +2,24 @@
 package api
 
 import (
-	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"net/http"
+	"net/mail"
+	"regexp"
+	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/httpx"
-	"github.com/plateforme-rome/rome/platform/service"
+	"github.com/plateforme-rome/rome/services/notifications/client"
+	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 )
 
 //go:embed openapi.json
@@ -20,7 +29,10 @@ var openAPI []byte
 type Deps struct {
 	Checks   []httpx.Check
 	Verifier *auth.Verifier
+	Store    *store.Store
 }
+
+type handlers struct{ store *store.Store }
 
 // Router builds the notifications service's HTTP handler.
 func Router(d Deps) *gin.Engine {
@@ -28,22 +40,340 @@ func Router(d Deps) *gin.Engine {
 	httpx.Health(r, d.Checks...)
 	r.GET("/openapi.json", httpx.OpenAPI(openAPI))
 
-	v1 := r.Group("/v1", auth.Authenticate(d.Verifier))
+	h := handlers{store: d.Store}
+	v1 := r.Group("/v1", auth.Authenticate(d.Verifier), h.touchUser)
 	v1.GET("/me", auth.Me)
+	people := auth.RequireRole(auth.RolePartner, auth.RoleModerator, auth.RoleAdmin)
+	v1.POST("/notifications", auth.RequireRole(auth.RoleService), h.create)
+	v1.GET("/notifications", people, h.inbox)
+	v1.POST("/notifications/:id/read", people, h.read)
+	v1.GET("/notifications/preferences", people, h.preferences)
+	v1.PUT("/notifications/preferences", people, h.setPreferences)
+	v1.GET("/notifications/dead-letters", auth.RequireRole(auth.RoleAdmin), h.deadLetters)
+	v1.POST("/notifications/dead-letters/:id/retry", auth.RequireRole(auth.RoleAdmin), h.retry)
+	v1.GET("/follows", people, h.follows)
+	v1.POST("/follows", people, h.follow)
+	v1.DELETE("/follows", people, h.unfollow)
 	return r
 }
 
-// Build wires the router from the running service. Tokens are checked
-// against the configured identity provider, in dev mode the intake's dev
-// issuer through its JWKS (see auth.ConfigFromEnv).
-func Build(_ context.Context, rt *service.Runtime) (http.Handler, error) {
-	cfg, err := auth.ConfigFromEnv()
-	if err != nil {
-		return nil, err
+// touchUser records the people calling the API (not services): they become
+// recipients of role and organisation notifications.
+func (h handlers) touchUser(c *gin.Context) {
+	p, _ := auth.FromContext(c.Request.Context())
+	if p.Role == auth.RoleService {
+		return
 	}
-	v, err := auth.NewVerifier(cfg)
-	if err != nil {
-		return nil, err
+	u := store.User{Sub: p.Subject, Name: p.Name, Role: string(p.Role), Org: p.Org, TokenEmail: tokenEmail(c.GetHeader("Authorization"))}
+	if err := h.store.TouchUser(c.Request.Context(), u); err != nil {
+		_ = c.Error(err)
+		c.Abort()
 	}
-	return Router(Deps{Checks: rt.Checks(), Verifier: v}), nil
+}
+
+// tokenEmail reads the "email" claim of a bearer token Authenticate has
+// already verified (the platform's Principal does not carry it).
+func tokenEmail(header string) string {
+	_, token, _ := strings.Cut(header, " ")
+	parts := strings.Split(strings.TrimSpace(token), ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Email string `json:"email"`
+	}
+	if json.Unmarshal(raw, &claims) != nil {
+		return ""
+	}
+	if a, err := mail.ParseAddress(claims.Email); err == nil && a.Address == claims.Email {
+		return claims.Email
+	}
+	return ""
+}
+
+func principal(c *gin.Context) auth.Principal {
+	p, _ := auth.FromContext(c.Request.Context())
+	return p
+}
+
+var (
+	codeRomePattern = regexp.MustCompile(`^[A-N][0-9]{4}$`)
+	allowedRoles    = map[string]bool{string(auth.RoleModerator): true, string(auth.RoleAdmin): true}
+)
+
+func validateNotification(n client.Notification) []httpx.FieldError {
+	var errs []httpx.FieldError
+	add := func(f, m string) { errs = append(errs, httpx.FieldError{Field: f, Message: m}) }
+	if strings.TrimSpace(n.Key) == "" || len(n.Key) > 200 {
+		add("key", "is required (at most 200 characters)")
+	}
+	if !n.Event.Valid() {
+		add("event", "must be one of "+eventList())
+	}
+	if strings.TrimSpace(n.Title) == "" || len(n.Title) > 300 {
+		add("title", "is required (at most 300 characters)")
+	}
+	if len(n.Text) > 10000 {
+		add("text", "is at most 10000 characters")
+	}
+	if n.CodeRome != "" && !codeRomePattern.MatchString(n.CodeRome) {
+		add("codeRome", "must be a code ROME such as M1805")
+	}
+	if strings.TrimSpace(n.Actor.Sub) == "" {
+		add("actor.sub", "is required")
+	}
+	for i, r := range n.To.Roles {
+		if !allowedRoles[r] {
+			add("to.roles["+strconv.Itoa(i)+"]", "must be moderator or admin")
+		}
+	}
+	for i, u := range n.To.Users {
+		if strings.TrimSpace(u) == "" {
+			add("to.users["+strconv.Itoa(i)+"]", "must not be empty")
+		}
+	}
+	for i, o := range n.To.Orgs {
+		if strings.TrimSpace(o) == "" {
+			add("to.orgs["+strconv.Itoa(i)+"]", "must not be empty")
+		}
+	}
+	return errs
+}
+
+func eventList() string {
+	names := make([]string, len(client.Events))
+	for i, e := range client.Events {
+		names[i] = string(e)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (h handlers) create(c *gin.Context) {
+	var n client.Notification
+	if err := httpx.BindJSON(c, &n); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if errs := validateNotification(n); len(errs) > 0 {
+		_ = c.Error(httpx.Unprocessable("invalid_notification", "The notification is invalid.", errs...))
+		return
+	}
+	if k := c.GetHeader("Idempotency-Key"); k != "" && k != n.Key {
+		_ = c.Error(httpx.Unprocessable("idempotency_key_mismatch", "The Idempotency-Key header must equal the notification's key.",
+			httpx.FieldError{Field: "key", Message: "differs from the Idempotency-Key header"}))
+		return
+	}
+	canonical, _ := json.Marshal(n)
+	sum := sha256.Sum256(canonical)
+	created, replayed, err := h.store.Create(c.Request.Context(), n, hex.EncodeToString(sum[:]))
+	if errors.Is(err, store.ErrKeyReused) {
+		_ = c.Error(httpx.Unprocessable("notification_key_reused", "This key already names another notification.",
+			httpx.FieldError{Field: "key", Message: "is already used by a notification with another body"}))
+		return
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if replayed {
+		c.Header("Idempotent-Replayed", "true")
+	}
+	c.JSON(http.StatusCreated, created)
+}
+
+// page reads ?limit= (default 50, max 200) and ?cursor=.
+func page(c *gin.Context) (int, int64, error) {
+	limit := 50
+	if s := c.Query("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 200 {
+			return 0, 0, httpx.Unprocessable("invalid_query", "The query is invalid.",
+				httpx.FieldError{Field: "limit", Message: "must be an integer from 1 to 200"})
+		}
+		limit = n
+	}
+	var cursor int64
+	if s := c.Query("cursor"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 {
+			return 0, 0, httpx.Unprocessable("invalid_query", "The query is invalid.",
+				httpx.FieldError{Field: "cursor", Message: "is not a cursor of this list"})
+		}
+		cursor = n
+	}
+	return limit, cursor, nil
+}
+
+func (h handlers) inbox(c *gin.Context) {
+	limit, cursor, err := page(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	out, err := h.store.Inbox(c.Request.Context(), principal(c).Subject, limit, cursor)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (h handlers) read(c *gin.Context) {
+	err := h.store.MarkRead(c.Request.Context(), principal(c).Subject, c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		_ = c.Error(httpx.NotFound("notification_not_found", "No such notification in your inbox."))
+		return
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (h handlers) preferences(c *gin.Context) {
+	out, err := h.store.Preferences(c.Request.Context(), principal(c).Subject)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (h handlers) setPreferences(c *gin.Context) {
+	var p client.Preferences
+	if err := httpx.BindJSON(c, &p); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	var errs []httpx.FieldError
+	if p.Email != "" {
+		if a, err := mail.ParseAddress(p.Email); err != nil || a.Address != p.Email {
+			errs = append(errs, httpx.FieldError{Field: "email", Message: "must be an e-mail address such as name@example.org"})
+		}
+	}
+	for _, e := range client.Events {
+		ch, ok := p.Events[e]
+		if !ok {
+			continue
+		}
+		if !ch.InApp {
+			errs = append(errs, httpx.FieldError{Field: "events." + string(e) + ".inApp", Message: "must be true: in-app notifications cannot be turned off"})
+		}
+		if ch.Frequency != client.Immediate && ch.Frequency != client.Daily {
+			errs = append(errs, httpx.FieldError{Field: "events." + string(e) + ".frequency", Message: "must be immediate or daily"})
+		}
+	}
+	for e := range p.Events {
+		if !e.Valid() {
+			errs = append(errs, httpx.FieldError{Field: "events." + string(e), Message: "is not an event; one of " + eventList()})
+		}
+	}
+	if len(errs) > 0 {
+		_ = c.Error(httpx.Unprocessable("invalid_preferences", "The preferences are invalid.", errs...))
+		return
+	}
+	out, err := h.store.SetPreferences(c.Request.Context(), principal(c).Subject, p)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func bindFollow(c *gin.Context) (client.Follow, error) {
+	var f client.Follow
+	if err := httpx.BindJSON(c, &f); err != nil {
+		return f, err
+	}
+	if f.CreatedAt != nil {
+		return f, httpx.Unprocessable("invalid_follow", "The follow is invalid.", httpx.FieldError{Field: "createdAt", Message: "is set by the server"})
+	}
+	switch {
+	case (f.RequestID == "") == (f.CodeRome == ""):
+		return f, httpx.Unprocessable("invalid_follow", "Follow either a request or a fiche.",
+			httpx.FieldError{Field: "requestId", Message: "exactly one of requestId and codeRome is required"})
+	case f.CodeRome != "" && !codeRomePattern.MatchString(f.CodeRome):
+		return f, httpx.Unprocessable("invalid_follow", "The follow is invalid.", httpx.FieldError{Field: "codeRome", Message: "must be a code ROME such as M1805"})
+	case len(f.RequestID) > 100:
+		return f, httpx.Unprocessable("invalid_follow", "The follow is invalid.", httpx.FieldError{Field: "requestId", Message: "is at most 100 characters"})
+	}
+	return f, nil
+}
+
+func (h handlers) follow(c *gin.Context) {
+	f, err := bindFollow(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	out, created, err := h.store.Follow(c.Request.Context(), principal(c).Subject, f)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	c.JSON(status, out)
+}
+
+func (h handlers) unfollow(c *gin.Context) {
+	f, err := bindFollow(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	err = h.store.Unfollow(c.Request.Context(), principal(c).Subject, f)
+	if errors.Is(err, store.ErrNotFound) {
+		_ = c.Error(httpx.NotFound("follow_not_found", "You do not follow this."))
+		return
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (h handlers) follows(c *gin.Context) {
+	out, err := h.store.Follows(c.Request.Context(), principal(c).Subject)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+func (h handlers) deadLetters(c *gin.Context) {
+	limit, cursor, err := page(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	out, err := h.store.DeadLetters(c.Request.Context(), limit, cursor)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (h handlers) retry(c *gin.Context) {
+	r, err := h.store.Retry(c.Request.Context(), c.Param("id"))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		_ = c.Error(httpx.NotFound("dead_letter_not_found", "No such e-mail."))
+	case errors.Is(err, store.ErrNotDead):
+		_ = c.Error(httpx.Conflict("not_dead_lettered", "Only a dead letter can be retried.").With("currentStatus", r.Status))
+	case err != nil:
+		_ = c.Error(err)
+	default:
+		c.JSON(http.StatusOK, gin.H{"id": r.ID, "status": r.Status, "nextAttemptAt": r.NextAttemptAt.UTC()})
+	}
 }

@@ -1,0 +1,37 @@
+// Package client is the Go client of the notifications service, which the
+// worker's activities use to notify people, and its public contract (the
+// request and response types of its API). Its *http.Client carries the bearer
+// token of the role service (an oauth2 transport, see auth.NewTokenSource).
+package client
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/plateforme-rome/rome/platform/apiclient"
+)
+
+// Client calls the notifications service.
+type Client struct {
+	api *apiclient.Client
+}
+
+// New returns a client for the service at baseURL (e.g. http://127.0.0.1:8083).
+func New(baseURL string, hc *http.Client) *Client {
+	return &Client{api: apiclient.New("notifications", baseURL, hc)}
+}
+
+// Notify creates a notification, idempotently by its Key: calling it again
+// with the same notification returns the first answer and notifies nobody
+// twice.
+func (c *Client) Notify(ctx context.Context, n Notification) (Created, error) {
+	var out Created
+	err := c.api.Do(ctx, http.MethodPost, "/v1/notifications", n, &out)
+	return out, err
+}
+
+// Error is a non-2xx answer of the service (see apiclient.Error).
+type Error = apiclient.Error
+
+// Temporary tells whether err, returned by this client, may go away on retry.
+func Temporary(err error) bool { return apiclient.Temporary(err) }

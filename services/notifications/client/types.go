@@ -1,0 +1,158 @@
+package client
+
+import "time"
+
+// Event is the type of a notification.
+type Event string
+
+// The events the platform notifies.
+const (
+	EventSubmitted  Event = "submitted"
+	EventAssigned   Event = "assigned"
+	EventQuestion   Event = "question"
+	EventAnswer     Event = "answer"
+	EventTeamsReply Event = "teams_reply"
+	EventMessage    Event = "message"
+	EventReminder   Event = "reminder"
+	EventEscalation Event = "escalation"
+	EventDecision   Event = "decision"
+	EventPublished  Event = "published"
+	EventWithdrawn  Event = "withdrawn"
+	EventExpired    Event = "expired"
+)
+
+// Events lists every event, in a stable order.
+var Events = []Event{
+	EventSubmitted, EventAssigned, EventQuestion, EventAnswer, EventTeamsReply, EventMessage,
+	EventReminder, EventEscalation, EventDecision, EventPublished, EventWithdrawn, EventExpired,
+}
+
+// Valid reports whether e is a known event.
+func (e Event) Valid() bool {
+	for _, k := range Events {
+		if k == e {
+			return true
+		}
+	}
+	return false
+}
+
+// Actor is who caused the event.
+type Actor struct {
+	Sub  string `json:"sub"`
+	Name string `json:"name,omitempty"`
+	Role string `json:"role,omitempty"`
+	Org  string `json:"org,omitempty"`
+}
+
+// Recipients names who must be told: users by subject, every known user
+// holding one of the roles (moderator, admin), every known user of one of
+// the partner organisations.
+type Recipients struct {
+	Users []string `json:"users,omitempty"`
+	Roles []string `json:"roles,omitempty"`
+	Orgs  []string `json:"orgs,omitempty"`
+}
+
+// Notification is the body of POST /v1/notifications. Key makes it
+// idempotent: the same key and body again return the first answer.
+// Followers of RequestID and of CodeRome are added to the recipients;
+// ExcludeUsers (usually the actor) are removed. Org is the request's partner
+// organisation: a partner follower is told only of its own organisation's
+// requests.
+type Notification struct {
+	Key          string     `json:"key"`
+	Event        Event      `json:"event"`
+	RequestID    string     `json:"requestId,omitempty"`
+	CodeRome     string     `json:"codeRome,omitempty"`
+	Org          string     `json:"org,omitempty"`
+	Title        string     `json:"title"`
+	Text         string     `json:"text,omitempty"`
+	Link         string     `json:"link,omitempty"`
+	Actor        Actor      `json:"actor"`
+	To           Recipients `json:"to"`
+	ExcludeUsers []string   `json:"excludeUsers,omitempty"`
+}
+
+// Created is the answer to POST /v1/notifications: the notification's id
+// and the subjects it was delivered to (in-app), sorted.
+type Created struct {
+	ID         string    `json:"id"`
+	Key        string    `json:"key"`
+	Event      Event     `json:"event"`
+	Recipients []string  `json:"recipients"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// InboxItem is one notification in a user's inbox.
+type InboxItem struct {
+	ID        string     `json:"id"`
+	Event     Event      `json:"event"`
+	RequestID string     `json:"requestId,omitempty"`
+	CodeRome  string     `json:"codeRome,omitempty"`
+	Title     string     `json:"title"`
+	Text      string     `json:"text,omitempty"`
+	Link      string     `json:"link,omitempty"`
+	Actor     Actor      `json:"actor"`
+	CreatedAt time.Time  `json:"createdAt"`
+	Read      bool       `json:"read"`
+	ReadAt    *time.Time `json:"readAt"`
+}
+
+// Inbox is a page of GET /v1/notifications.
+type Inbox struct {
+	Items       []InboxItem `json:"items"`
+	NextCursor  string      `json:"nextCursor,omitempty"`
+	UnreadCount int64       `json:"unreadCount"`
+}
+
+// Frequency says when e-mails of an event are sent.
+type Frequency string
+
+// Frequencies.
+const (
+	Immediate Frequency = "immediate"
+	Daily     Frequency = "daily"
+)
+
+// Channels are a user's choices for one event. InApp is always true.
+type Channels struct {
+	InApp     bool      `json:"inApp"`
+	Email     bool      `json:"email"`
+	Teams     bool      `json:"teams"`
+	Frequency Frequency `json:"frequency"`
+}
+
+// Preferences are a user's notification settings. Email overrides the
+// address of the user's token (empty: the token's).
+type Preferences struct {
+	Email  string             `json:"email"`
+	Events map[Event]Channels `json:"events"`
+}
+
+// Follow is a request or a fiche (code ROME) a user follows: exactly one is set.
+type Follow struct {
+	RequestID string     `json:"requestId,omitempty"`
+	CodeRome  string     `json:"codeRome,omitempty"`
+	CreatedAt *time.Time `json:"createdAt,omitempty"`
+}
+
+// DeadLetter is an e-mail given up after its last attempt.
+type DeadLetter struct {
+	ID             string    `json:"id"`
+	MessageID      string    `json:"messageId"`
+	NotificationID string    `json:"notificationId,omitempty"`
+	Sub            string    `json:"sub"`
+	To             string    `json:"to"`
+	Kind           string    `json:"kind"`
+	Attempts       int       `json:"attempts"`
+	LastError      string    `json:"lastError"`
+	DeadAt         time.Time `json:"deadAt"`
+	CreatedAt      time.Time `json:"createdAt"`
+}
+
+// DeadLetters is a page of GET /v1/notifications/dead-letters.
+type DeadLetters struct {
+	Items      []DeadLetter `json:"items"`
+	NextCursor string       `json:"nextCursor,omitempty"`
+}

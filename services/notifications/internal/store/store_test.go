@@ -1,0 +1,507 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/plateforme-rome/rome/platform/database"
+	"github.com/plateforme-rome/rome/platform/database/dbtest"
+	"github.com/plateforme-rome/rome/services/notifications/client"
+)
+
+// clock is a settable time for the store.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newStore(t *testing.T, db *gorm.DB) (*Store, *clock) {
+	t.Helper()
+	s := New(db, "test.local")
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	s.now = c.now
+	return s, c
+}
+
+// user records a user as the API does and gives it an e-mail address when
+// email is not empty.
+func user(t *testing.T, s *Store, sub, role, org, email string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.TouchUser(ctx, User{Sub: sub, Name: sub, Role: role, Org: org}); err != nil {
+		t.Fatal(err)
+	}
+	if email != "" {
+		if _, err := s.SetPreferences(ctx, sub, client.Preferences{Email: email}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func notification(key string, to client.Recipients) client.Notification {
+	return client.Notification{
+		Key: key, Event: client.EventSubmitted, RequestID: "req-1", CodeRome: "M1805", Org: "opco-a",
+		Title: "Request submitted", Actor: client.Actor{Sub: "actor"}, To: to,
+	}
+}
+
+func create(t *testing.T, s *Store, n client.Notification) client.Created {
+	t.Helper()
+	out, replayed, err := s.Create(context.Background(), n, "hash-"+n.Key)
+	if err != nil || replayed {
+		t.Fatalf("create %s: replayed=%v err=%v", n.Key, replayed, err)
+	}
+	return out
+}
+
+func TestCreateIsIdempotentByKey(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		s, _ := newStore(t, db)
+		ctx := context.Background()
+		user(t, s, "mod", "moderator", "", "mod@example.org")
+		n := notification("k1", client.Recipients{Roles: []string{"moderator"}})
+		first, replayed, err := s.Create(ctx, n, "h1")
+		if err != nil || replayed {
+			t.Fatalf("first: %v %v", replayed, err)
+		}
+		again, replayed, err := s.Create(ctx, n, "h1")
+		if err != nil || !replayed {
+			t.Fatalf("replay: %v %v", replayed, err)
+		}
+		if first.ID != again.ID || !first.CreatedAt.Equal(again.CreatedAt) || !slices.Equal(first.Recipients, again.Recipients) {
+			t.Fatalf("replay differs: %+v vs %+v", first, again)
+		}
+		if _, _, err := s.Create(ctx, n, "h2"); !errors.Is(err, ErrKeyReused) {
+			t.Fatalf("other body: %v", err)
+		}
+		inbox, err := s.Inbox(ctx, "mod", 50, 0)
+		if err != nil || len(inbox.Items) != 1 {
+			t.Fatalf("inbox after replay: %+v %v", inbox, err)
+		}
+		mails, err := s.Outbox(ctx, first.ID)
+		if err != nil || len(mails) != 1 {
+			t.Fatalf("outbox after replay: %+v %v", mails, err)
+		}
+	})
+}
+
+func TestRecipients(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		s, _ := newStore(t, db)
+		ctx := context.Background()
+		user(t, s, "mod1", "moderator", "", "")
+		user(t, s, "mod2", "moderator", "", "")
+		user(t, s, "adm", "admin", "", "")
+		user(t, s, "pa1", "partner", "opco-a", "")
+		user(t, s, "pa2", "partner", "opco-a", "")
+		user(t, s, "pb1", "partner", "opco-b", "")
+		user(t, s, "pb2", "partner", "opco-b", "")
+		user(t, s, "pb3", "partner", "opco-b", "")
+		follow := func(sub string, f client.Follow) {
+			if _, _, err := s.Follow(ctx, sub, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		follow("adm", client.Follow{RequestID: "req-1"})
+		follow("pb1", client.Follow{RequestID: "req-1"})  // another organisation's request: filtered out
+		follow("pb2", client.Follow{CodeRome: "M1805"})   // idem, through the fiche
+		follow("pb3", client.Follow{CodeRome: "K2111"})   // another fiche
+		follow("mod2", client.Follow{RequestID: "req-2"}) // another request
+
+		cases := []struct {
+			name string
+			n    client.Notification
+			want []string
+		}{
+			{"roles and followers", notification("r1", client.Recipients{Roles: []string{"moderator"}}),
+				[]string{"adm", "mod1", "mod2"}},
+			{"org partners", notification("r2", client.Recipients{Orgs: []string{"opco-a"}}),
+				[]string{"adm", "pa1", "pa2"}},
+			{"named users, also unseen ones", notification("r3", client.Recipients{Users: []string{"pa1", "ghost"}}),
+				[]string{"adm", "ghost", "pa1"}},
+			{"excluded actor", func() client.Notification {
+				n := notification("r4", client.Recipients{Roles: []string{"moderator", "admin"}})
+				n.ExcludeUsers = []string{"adm", "mod1"}
+				return n
+			}(), []string{"mod2"}},
+		}
+		for _, c := range cases {
+			got := create(t, s, c.n).Recipients
+			if !slices.Equal(got, c.want) {
+				t.Errorf("%s: recipients %v, want %v", c.name, got, c.want)
+			}
+		}
+		// A notification of organisation opco-b reaches its partner followers.
+		n := notification("r5", client.Recipients{})
+		n.Org = "opco-b"
+		if got, want := create(t, s, n).Recipients, []string{"adm", "pb1", "pb2"}; !slices.Equal(got, want) {
+			t.Errorf("partner followers of their own organisation: %v, want %v", got, want)
+		}
+	})
+}
+
+func TestInboxOrderUnreadAndRead(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		s, c := newStore(t, db)
+		ctx := context.Background()
+		user(t, s, "alice", "moderator", "", "")
+		user(t, s, "bob", "moderator", "", "")
+		var ids []string
+		for _, k := range []string{"a", "b", "c"} {
+			ids = append(ids, create(t, s, notification(k, client.Recipients{Users: []string{"alice"}})).ID)
+			c.add(time.Second)
+		}
+		other := create(t, s, notification("d", client.Recipients{Users: []string{"bob"}})).ID
+
+		page, err := s.Inbox(ctx, "alice", 2, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) != 2 || page.Items[0].ID != ids[2] || page.Items[1].ID != ids[1] || page.UnreadCount != 3 || page.NextCursor == "" {
+			t.Fatalf("first page: %+v", page)
+		}
+		cursor, _ := strconv.ParseInt(page.NextCursor, 10, 64)
+		page, err = s.Inbox(ctx, "alice", 2, cursor)
+		if err != nil || len(page.Items) != 1 || page.Items[0].ID != ids[0] || page.NextCursor != "" {
+			t.Fatalf("second page: %+v %v", page, err)
+		}
+		if page.Items[0].Actor.Sub != "actor" || page.Items[0].Read || page.Items[0].ReadAt != nil {
+			t.Fatalf("item: %+v", page.Items[0])
+		}
+
+		if err := s.MarkRead(ctx, "alice", ids[0]); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.MarkRead(ctx, "alice", ids[0]); err != nil {
+			t.Fatalf("read again: %v", err)
+		}
+		if err := s.MarkRead(ctx, "alice", other); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("reading bob's notification: %v", err)
+		}
+		if err := s.MarkRead(ctx, "alice", "ntf_nope"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("reading an unknown notification: %v", err)
+		}
+		page, err = s.Inbox(ctx, "alice", 50, 0)
+		if err != nil || page.UnreadCount != 2 || !page.Items[2].Read || page.Items[2].ReadAt == nil || page.Items[0].Read {
+			t.Fatalf("after read: %+v %v", page, err)
+		}
+		bob, err := s.Inbox(ctx, "bob", 50, 0)
+		if err != nil || bob.UnreadCount != 1 || len(bob.Items) != 1 {
+			t.Fatalf("bob: %+v %v", bob, err)
+		}
+	})
+}
+
+func TestPreferences(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		s, _ := newStore(t, db)
+		ctx := context.Background()
+		user(t, s, "alice", "partner", "opco-a", "")
+		p, err := s.Preferences(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Email != "" || len(p.Events) != len(client.Events) {
+			t.Fatalf("defaults: %+v", p)
+		}
+		for _, e := range client.Events {
+			if p.Events[e] != defaultChannels() {
+				t.Fatalf("default of %s: %+v", e, p.Events[e])
+			}
+		}
+		daily := client.Channels{InApp: true, Email: true, Teams: false, Frequency: client.Daily}
+		off := client.Channels{InApp: true, Email: false, Teams: true, Frequency: client.Immediate}
+		p, err = s.SetPreferences(ctx, "alice", client.Preferences{Email: "alice@example.org",
+			Events: map[client.Event]client.Channels{client.EventQuestion: daily, client.EventDecision: off}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Email != "alice@example.org" || p.Events[client.EventQuestion] != daily || p.Events[client.EventDecision] != off ||
+			p.Events[client.EventSubmitted] != defaultChannels() {
+			t.Fatalf("after set: %+v", p)
+		}
+		// Setting one event keeps the others.
+		p, err = s.SetPreferences(ctx, "alice", client.Preferences{Email: "alice@example.org",
+			Events: map[client.Event]client.Channels{client.EventQuestion: defaultChannels()}})
+		if err != nil || p.Events[client.EventQuestion] != defaultChannels() || p.Events[client.EventDecision] != off {
+			t.Fatalf("partial update: %+v %v", p, err)
+		}
+		u, err := s.User(ctx, "alice")
+		if err != nil || u.Address() != "alice@example.org" {
+			t.Fatalf("address: %+v %v", u, err)
+		}
+		if _, err := s.SetPreferences(ctx, "nobody", client.Preferences{}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown user: %v", err)
+		}
+	})
+}
+
+func TestFollows(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		s, c := newStore(t, db)
+		ctx := context.Background()
+		user(t, s, "alice", "partner", "opco-a", "")
+		f, created, err := s.Follow(ctx, "alice", client.Follow{RequestID: "req-1"})
+		if err != nil || !created || f.RequestID != "req-1" || f.CreatedAt == nil {
+			t.Fatalf("follow: %+v %v %v", f, created, err)
+		}
+		c.add(time.Minute)
+		again, created, err := s.Follow(ctx, "alice", client.Follow{RequestID: "req-1"})
+		if err != nil || created || !again.CreatedAt.Equal(*f.CreatedAt) {
+			t.Fatalf("follow again: %+v %v %v", again, created, err)
+		}
+		if _, _, err := s.Follow(ctx, "alice", client.Follow{CodeRome: "M1805"}); err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.Follows(ctx, "alice")
+		if err != nil || len(list) != 2 || list[0].RequestID != "req-1" || list[1].CodeRome != "M1805" {
+			t.Fatalf("follows: %+v %v", list, err)
+		}
+		if err := s.Unfollow(ctx, "alice", client.Follow{RequestID: "req-1"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Unfollow(ctx, "alice", client.Follow{RequestID: "req-1"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unfollow again: %v", err)
+		}
+		if list, err := s.Follows(ctx, "bob"); err != nil || len(list) != 0 {
+			t.Fatalf("bob follows: %+v %v", list, err)
+		}
+	})
+}
+
+func TestEmailChannels(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		s, _ := newStore(t, db)
+		ctx := context.Background()
+		user(t, s, "immediate", "moderator", "", "imm@example.org")
+		user(t, s, "daily", "moderator", "", "daily@example.org")
+		user(t, s, "off", "moderator", "", "off@example.org")
+		user(t, s, "noaddress", "moderator", "", "")
+		set := func(sub string, ch client.Channels) {
+			if _, err := s.SetPreferences(ctx, sub, client.Preferences{Email: sub + "@example.org",
+				Events: map[client.Event]client.Channels{client.EventSubmitted: ch}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set("daily", client.Channels{InApp: true, Email: true, Frequency: client.Daily})
+		set("off", client.Channels{InApp: true, Email: false, Frequency: client.Immediate})
+		out := create(t, s, notification("n1", client.Recipients{Roles: []string{"moderator"}}))
+		if want := []string{"daily", "immediate", "noaddress", "off"}; !slices.Equal(out.Recipients, want) {
+			t.Fatalf("recipients %v", out.Recipients)
+		}
+		mails, err := s.Outbox(ctx, out.ID)
+		if err != nil || len(mails) != 1 || mails[0].Sub != "immediate" || mails[0].ToAddr != "imm@example.org" ||
+			mails[0].Status != StatusPending || mails[0].MessageID != "<"+mails[0].ID+"@test.local>" {
+			t.Fatalf("outbox: %+v %v", mails, err)
+		}
+		subs, err := s.DigestUsers(ctx)
+		if err != nil || !slices.Equal(subs, []string{"daily"}) {
+			t.Fatalf("digest users: %v %v", subs, err)
+		}
+	})
+}
+
+func TestClaimLeases(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		s, c := newStore(t, db)
+		ctx := context.Background()
+		const n = 20
+		for i := range n {
+			sub := "u" + string(rune('a'+i))
+			user(t, s, sub, "partner", "opco-a", sub+"@example.org")
+			create(t, s, notification("k"+sub, client.Recipients{Users: []string{sub}}))
+		}
+		// Four claimers at once: every row goes to exactly one of them.
+		var (
+			mu   sync.Mutex
+			seen = map[string]string{}
+			wg   sync.WaitGroup
+		)
+		for w := range 4 {
+			owner := "worker-" + string(rune('0'+w))
+			wg.Go(func() {
+				rows, err := s.Claim(ctx, owner, n, time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				for _, r := range rows {
+					if prev, ok := seen[r.ID]; ok {
+						t.Errorf("%s claimed by %s and %s", r.ID, prev, owner)
+					}
+					seen[r.ID] = owner
+					if r.Attempts != 1 || r.LeaseOwner != owner {
+						t.Errorf("claimed row: %+v", r)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if len(seen) != n {
+			t.Fatalf("claimed %d rows, want %d", len(seen), n)
+		}
+		if rows, err := s.Claim(ctx, "late", n, time.Minute); err != nil || len(rows) != 0 {
+			t.Fatalf("claim while leased: %d %v", len(rows), err)
+		}
+		// The leases expire (their owners crashed): the rows are due again,
+		// and the old owner can no longer mark them.
+		c.add(time.Minute + time.Second)
+		rows, err := s.Claim(ctx, "rescuer", 1, time.Minute)
+		if err != nil || len(rows) != 1 || rows[0].Attempts != 2 {
+			t.Fatalf("claim after expiry: %+v %v", rows, err)
+		}
+		stale := rows[0]
+		stale.LeaseOwner = seen[stale.ID]
+		if ok, err := s.MarkSent(ctx, stale); err != nil || ok {
+			t.Fatalf("stale owner marked sent: %v %v", ok, err)
+		}
+		if ok, err := s.MarkSent(ctx, rows[0]); err != nil || !ok {
+			t.Fatalf("owner mark sent: %v %v", ok, err)
+		}
+		depth, err := s.OutboxDepth(ctx)
+		if err != nil || depth != n-1 {
+			t.Fatalf("depth %d %v", depth, err)
+		}
+	})
+}
+
+func TestBackoffDeadLetterAndRetry(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		s, c := newStore(t, db)
+		ctx := context.Background()
+		user(t, s, "alice", "partner", "opco-a", "alice@example.org")
+		id := create(t, s, notification("k", client.Recipients{Users: []string{"alice"}})).ID
+		claim := func() []OutboxRow {
+			t.Helper()
+			rows, err := s.Claim(ctx, "w", 10, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rows
+		}
+		rows := claim()
+		if len(rows) != 1 {
+			t.Fatalf("claim: %+v", rows)
+		}
+		if err := s.MarkFailed(ctx, rows[0], "451 try later", c.now().Add(30*time.Second), false); err != nil {
+			t.Fatal(err)
+		}
+		if rows := claim(); len(rows) != 0 {
+			t.Fatalf("claimed during backoff: %+v", rows)
+		}
+		c.add(30 * time.Second)
+		rows = claim()
+		if len(rows) != 1 || rows[0].Attempts != 2 {
+			t.Fatalf("claim after backoff: %+v", rows)
+		}
+		if err := s.MarkFailed(ctx, rows[0], "550 no such user", c.now(), true); err != nil {
+			t.Fatal(err)
+		}
+		if rows := claim(); len(rows) != 0 {
+			t.Fatalf("dead letter claimed: %+v", rows)
+		}
+		dl, err := s.DeadLetters(ctx, 50, 0)
+		if err != nil || len(dl.Items) != 1 {
+			t.Fatalf("dead letters: %+v %v", dl, err)
+		}
+		d := dl.Items[0]
+		if d.NotificationID != id || d.To != "alice@example.org" || d.Attempts != 2 || d.LastError != "550 no such user" || d.DeadAt.IsZero() {
+			t.Fatalf("dead letter: %+v", d)
+		}
+		if depth, err := s.OutboxDepth(ctx); err != nil || depth != 0 {
+			t.Fatalf("depth %d %v", depth, err)
+		}
+		r, err := s.Retry(ctx, d.ID)
+		if err != nil || r.Status != StatusPending || r.Attempts != 0 || r.DeadAt != nil {
+			t.Fatalf("retry: %+v %v", r, err)
+		}
+		if _, err := s.Retry(ctx, d.ID); !errors.Is(err, ErrNotDead) {
+			t.Fatalf("retry a pending row: %v", err)
+		}
+		if _, err := s.Retry(ctx, "mail_nope"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("retry unknown: %v", err)
+		}
+		rows = claim()
+		if len(rows) != 1 || rows[0].Attempts != 1 || rows[0].MessageID != d.MessageID {
+			t.Fatalf("claim after retry: %+v", rows)
+		}
+	})
+}
+
+func TestDigestQueuesOneMailPerUser(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		s, c := newStore(t, db)
+		ctx := context.Background()
+		daily := map[client.Event]client.Channels{}
+		for _, e := range client.Events {
+			daily[e] = client.Channels{InApp: true, Email: true, Frequency: client.Daily}
+		}
+		for _, sub := range []string{"alice", "bob"} {
+			user(t, s, sub, "moderator", "", "")
+			if _, err := s.SetPreferences(ctx, sub, client.Preferences{Email: sub + "@example.org", Events: daily}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var ids []string
+		for _, k := range []string{"1", "2", "3"} {
+			ids = append(ids, create(t, s, notification(k, client.Recipients{Users: []string{"alice"}})).ID)
+			c.add(time.Second)
+		}
+		create(t, s, notification("4", client.Recipients{Users: []string{"bob"}}))
+		if rows, _ := s.Outbox(ctx, ""); len(rows) != 0 {
+			t.Fatalf("immediate e-mails for daily users: %+v", rows)
+		}
+		subs, err := s.DigestUsers(ctx)
+		if err != nil || !slices.Equal(subs, []string{"alice", "bob"}) {
+			t.Fatalf("digest users %v %v", subs, err)
+		}
+		for _, sub := range subs {
+			if ok, err := s.QueueDigest(ctx, sub); err != nil || !ok {
+				t.Fatalf("queue %s: %v %v", sub, ok, err)
+			}
+		}
+		if ok, err := s.QueueDigest(ctx, "alice"); err != nil || ok {
+			t.Fatalf("queue again: %v %v", ok, err)
+		}
+		rows, err := s.Outbox(ctx, "")
+		if err != nil || len(rows) != 2 || rows[0].Kind != KindDigest || rows[0].Sub != "alice" || rows[1].Sub != "bob" {
+			t.Fatalf("digest rows: %+v %v", rows, err)
+		}
+		content, err := s.DigestContent(ctx, rows[0].ID)
+		if err != nil || len(content) != 3 {
+			t.Fatalf("content: %+v %v", content, err)
+		}
+		for i, n := range content {
+			if n.ID != ids[i] {
+				t.Fatalf("content order: %v", content)
+			}
+		}
+		if subs, err := s.DigestUsers(ctx); err != nil || len(subs) != 0 {
+			t.Fatalf("digest users after queueing: %v %v", subs, err)
+		}
+	})
+}
