@@ -1,0 +1,91 @@
+// Command graphemu serves the Microsoft Graph emulator over TLS.
+//
+// Environment: GRAPH_EMULATOR_ADDR (default 127.0.0.1:8090), GRAPH_EMULATOR_CERT_FILE (where
+// to write the PEM certificate clients must trust, i.e. their GRAPH_CA_FILE; default
+// graphemu-cert.pem in the temporary directory), GRAPH_TENANT_ID, GRAPH_CLIENT_ID,
+// GRAPH_CLIENT_SECRET (the credentials it accepts), GRAPH_TEAM_IDS (comma-separated teams
+// it hosts, default rome-team).
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/plateforme-rome/rome/tools/graphemu"
+)
+
+func main() {
+	if err := run(); err != nil {
+		slog.Error("graphemu", "error", err)
+		os.Exit(1)
+	}
+}
+
+func env(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func run() error {
+	addr := env("GRAPH_EMULATOR_ADDR", "127.0.0.1:8090")
+	certFile := env("GRAPH_EMULATOR_CERT_FILE", filepath.Join(os.TempDir(), "graphemu-cert.pem"))
+	var teams []string
+	for t := range strings.SplitSeq(env("GRAPH_TEAM_IDS", graphemu.DefaultTeamID), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			teams = append(teams, t)
+		}
+	}
+	emu := graphemu.New(graphemu.Config{
+		TenantID:     env("GRAPH_TENANT_ID", graphemu.DefaultTenantID),
+		ClientID:     env("GRAPH_CLIENT_ID", graphemu.DefaultClientID),
+		ClientSecret: env("GRAPH_CLIENT_SECRET", graphemu.DefaultClientSecret),
+		Teams:        teams,
+	})
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if h, _, err := net.SplitHostPort(addr); err == nil && h != "" {
+		hosts = append(hosts, h)
+	}
+	cert, certPEM, err := graphemu.SelfSignedCertificate(hosts...)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr:              addr,
+		Handler:           emu,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServeTLS("", "") }()
+	slog.Info("graphemu: listening", "url", "https://"+addr, "certFile", certFile, "teams", teams)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdown)
+	emu.Close()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
