@@ -107,7 +107,8 @@ func startPlatform(t *testing.T) *platform {
 			"REQUEST_QUESTION_EXPIRY=" + questionExpiry.String(),
 		},
 	}
-	for _, port := range []*int{&opts.Ports.Intake, &opts.Ports.Referential, &opts.Ports.Notifications, &opts.Ports.Worker, &opts.Ports.TemporalUI} {
+	for _, port := range []*int{&opts.Ports.Intake, &opts.Ports.Referential, &opts.Ports.Notifications, &opts.Ports.Worker, &opts.Ports.TemporalUI,
+		&opts.Ports.Graph, &opts.Ports.SMTP, &opts.Ports.Mail} {
 		*port = freePort(t)
 	}
 	opts.TemporalAddress = "127.0.0.1:" + strconv.Itoa(freePort(t))

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -23,6 +24,39 @@ var services = []service{
 
 func (s service) pkg() string { return "./services/" + s.name + "/cmd/" + s.name }
 
+// Local stand-ins for the platform's external systems, started before the services:
+// Microsoft Graph (Teams) and an SMTP server.
+var fakes = []struct{ name, pkg string }{
+	{"graphemu", "./tools/graphemu/cmd/graphemu"},
+	{"smtpsink", "./tools/smtpsink/cmd/smtpsink"},
+}
+
+// The Graph emulator's identity (its defaults) and the subscriptions' client state: dev
+// values, as the emulator is.
+const (
+	devGraphTenant      = "rome-tenant"
+	devGraphClient      = "rome-platform"
+	devGraphSecret      = "rome-dev-secret"
+	devGraphTeam        = "rome-team"
+	devGraphClientState = "rome-dev-client-state"
+)
+
+// graphCertFile is where the Graph emulator writes its self-signed certificate.
+func (o Options) graphCertFile() string { return filepath.Join(o.StateDir, "graphemu-cert.pem") }
+
+// fakeEnv is the environment of the stand-ins.
+func (o Options) fakeEnv(base []string) []string {
+	env := append([]string(nil), base...)
+	return append(env,
+		"GRAPH_EMULATOR_ADDR=127.0.0.1:"+strconv.Itoa(o.Ports.Graph),
+		"GRAPH_EMULATOR_CERT_FILE="+o.graphCertFile(),
+		"GRAPH_TENANT_ID="+devGraphTenant, "GRAPH_CLIENT_ID="+devGraphClient, "GRAPH_CLIENT_SECRET="+devGraphSecret,
+		"GRAPH_TEAM_IDS="+devGraphTeam,
+		"SMTP_SINK_ADDR=127.0.0.1:"+strconv.Itoa(o.Ports.SMTP),
+		"SMTP_SINK_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(o.Ports.Mail),
+	)
+}
+
 func localURL(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
 
 // Endpoints are where a started stack answers.
@@ -33,6 +67,8 @@ type Endpoints struct {
 	Worker          string
 	TemporalAddress string // gRPC host:port
 	TemporalUI      string
+	Graph           string // the Graph emulator; its state at /_emulator/state
+	Mail            string // the e-mails the SMTP sink received, at /messages
 }
 
 // Endpoints derives the stack's addresses from resolved options.
@@ -44,6 +80,8 @@ func (o Options) Endpoints() Endpoints {
 		Worker:          localURL(o.Ports.Worker),
 		TemporalAddress: o.TemporalAddress,
 		TemporalUI:      localURL(o.Ports.TemporalUI),
+		Graph:           "https://127.0.0.1:" + strconv.Itoa(o.Ports.Graph),
+		Mail:            localURL(o.Ports.Mail),
 	}
 }
 
@@ -71,6 +109,19 @@ func (o Options) childEnv(base []string) []string {
 	set("TEMPORAL_ADDRESS", o.TemporalAddress)
 	set("TEMPORAL_NAMESPACE", o.TemporalNamespace)
 	set("TEMPORAL_TASK_QUEUE", o.TaskQueue)
+	// Teams through the Graph emulator, e-mail through the SMTP sink.
+	graph := "https://127.0.0.1:" + strconv.Itoa(o.Ports.Graph)
+	set("GRAPH_TENANT_ID", devGraphTenant)
+	set("GRAPH_CLIENT_ID", devGraphClient)
+	set("GRAPH_CLIENT_SECRET", devGraphSecret)
+	set("GRAPH_TEAM_ID", devGraphTeam)
+	set("GRAPH_BASE_URL", graph+"/v1.0")
+	set("GRAPH_AUTHORITY_HOST", graph)
+	set("GRAPH_CA_FILE", o.graphCertFile())
+	set("GRAPH_CLIENT_STATE", devGraphClientState)
+	set("INTAKE_PUBLIC_URL", localURL(o.Ports.Intake))
+	set("SMTP_ADDR", "127.0.0.1:"+strconv.Itoa(o.Ports.SMTP))
+	set("SMTP_FROM", "plateforme-rome@localhost")
 	if lookup(base, "LOG_FORMAT") == "" {
 		set("LOG_FORMAT", "text") // read by people in a terminal
 	}

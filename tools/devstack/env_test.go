@@ -94,6 +94,8 @@ func TestEndpoints(t *testing.T) {
 		Worker:          "http://127.0.0.1:1004",
 		TemporalAddress: "127.0.0.1:7233",
 		TemporalUI:      "http://127.0.0.1:1005",
+		Graph:           "https://127.0.0.1:8090",
+		Mail:            "http://127.0.0.1:8025",
 	}
 	if e != want {
 		t.Errorf("Endpoints = %+v, want %+v", e, want)

@@ -23,6 +23,9 @@ type Ports struct {
 	Notifications int
 	Worker        int // the worker's health endpoints
 	TemporalUI    int
+	Graph         int // the Microsoft Graph emulator (HTTPS)
+	SMTP          int // the SMTP sink the notifications service sends e-mail to
+	Mail          int // the SMTP sink's HTTP view of the messages it received
 }
 
 // portVar ties a port to its environment variable and documented default.
@@ -38,7 +41,10 @@ var (
 	notificationsPort = portVar{"NOTIFICATIONS_PORT", 8083, func(p *Ports) *int { return &p.Notifications }}
 	workerPort        = portVar{"WORKER_PORT", 8084, func(p *Ports) *int { return &p.Worker }}
 	temporalUIPort    = portVar{"TEMPORAL_UI_PORT", 8233, func(p *Ports) *int { return &p.TemporalUI }}
-	portVars          = []portVar{intakePort, referentialPort, notificationsPort, workerPort, temporalUIPort}
+	graphPort         = portVar{"GRAPH_EMULATOR_PORT", 8090, func(p *Ports) *int { return &p.Graph }}
+	smtpPort          = portVar{"SMTP_SINK_PORT", 2525, func(p *Ports) *int { return &p.SMTP }}
+	mailPort          = portVar{"SMTP_SINK_HTTP_PORT", 8025, func(p *Ports) *int { return &p.Mail }}
+	portVars          = []portVar{intakePort, referentialPort, notificationsPort, workerPort, temporalUIPort, graphPort, smtpPort, mailPort}
 )
 
 // Options configure a stack. Zero fields take the documented defaults, except DataDir

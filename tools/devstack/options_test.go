@@ -13,7 +13,8 @@ import (
 // caller's environment cannot leak into a test.
 func setEnv(t *testing.T, m map[string]string) {
 	for _, k := range []string{"ROME_STATE_DIR", "ROME_DATA_DIR", "DATABASE_URL", "ROME_DEV_MODE", "TEMPORAL_ADDRESS",
-		"TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "INTAKE_PORT", "REFERENTIAL_PORT", "NOTIFICATIONS_PORT", "WORKER_PORT", "TEMPORAL_UI_PORT"} {
+		"TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "INTAKE_PORT", "REFERENTIAL_PORT", "NOTIFICATIONS_PORT", "WORKER_PORT", "TEMPORAL_UI_PORT",
+		"GRAPH_EMULATOR_PORT", "SMTP_SINK_PORT", "SMTP_SINK_HTTP_PORT"} {
 		t.Setenv(k, m[k])
 	}
 }
@@ -40,7 +41,7 @@ func TestOptionsFromEnvDefaults(t *testing.T) {
 	if want := DefaultDataDir(root); o.DataDir != want {
 		t.Errorf("DataDir = %q, want %q", o.DataDir, want)
 	}
-	want := Ports{Intake: 8081, Referential: 8082, Notifications: 8083, Worker: 8084, TemporalUI: 8233}
+	want := Ports{Intake: 8081, Referential: 8082, Notifications: 8083, Worker: 8084, TemporalUI: 8233, Graph: 8090, SMTP: 2525, Mail: 8025}
 	if o.Ports != want {
 		t.Errorf("Ports = %+v, want %+v", o.Ports, want)
 	}
@@ -66,6 +67,9 @@ func TestOptionsFromEnvOverrides(t *testing.T) {
 		"NOTIFICATIONS_PORT":  "9083",
 		"WORKER_PORT":         "9084",
 		"TEMPORAL_UI_PORT":    "9233",
+		"GRAPH_EMULATOR_PORT": "9090",
+		"SMTP_SINK_PORT":      "3525",
+		"SMTP_SINK_HTTP_PORT": "9025",
 		"TEMPORAL_ADDRESS":    "127.0.0.1:9233",
 		"TEMPORAL_NAMESPACE":  "rome",
 		"TEMPORAL_TASK_QUEUE": "q",
@@ -81,7 +85,7 @@ func TestOptionsFromEnvOverrides(t *testing.T) {
 	if o.DataDir != "/data/rome4" || o.DatabaseURL != "postgres://u@db:5432/rome" || o.DevMode {
 		t.Errorf("DataDir %q, DatabaseURL %q, DevMode %v", o.DataDir, o.DatabaseURL, o.DevMode)
 	}
-	want := Ports{Intake: 9081, Referential: 9082, Notifications: 9083, Worker: 9084, TemporalUI: 9233}
+	want := Ports{Intake: 9081, Referential: 9082, Notifications: 9083, Worker: 9084, TemporalUI: 9233, Graph: 9090, SMTP: 3525, Mail: 9025}
 	if o.Ports != want {
 		t.Errorf("Ports = %+v, want %+v", o.Ports, want)
 	}

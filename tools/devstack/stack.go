@@ -26,6 +26,7 @@ type Stack struct {
 	binDir   string
 	temporal *process
 	services []*process
+	fakes    []*process
 	failed   chan error
 	stopping atomic.Bool
 	stopOnce sync.Once
@@ -95,6 +96,9 @@ func (s *Stack) start(ctx context.Context) error {
 		return err
 	}
 
+	if err := s.startFakes(ctx); err != nil {
+		return err
+	}
 	// Intake first and alone: the others fetch its dev JWKS and service tokens.
 	if err := s.startServices(ctx, services[:1]); err != nil {
 		return err
@@ -146,6 +150,9 @@ func (s *Stack) buildServices(ctx context.Context) error {
 	for _, svc := range services {
 		args = append(args, svc.pkg())
 	}
+	for _, f := range fakes {
+		args = append(args, f.pkg)
+	}
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = s.Options.RepoRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -191,6 +198,46 @@ func (s *Stack) startServices(ctx context.Context, svcs []service) error {
 		s.logf("%s is ready", p.name)
 	}
 	return nil
+}
+
+// startFakes starts the Graph emulator and the SMTP sink and waits until they answer.
+func (s *Stack) startFakes(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.Options.ReadyTimeout)
+	defer cancel()
+	for _, f := range fakes {
+		p, err := s.launch(f.name, s.bin(f.name), s.Options.fakeEnv(os.Environ()))
+		if err != nil {
+			return err
+		}
+		s.fakes = append(s.fakes, p)
+		s.watch(p)
+	}
+	// The emulator answers over HTTPS with the certificate it writes at start.
+	if err := waitFile(ctx, s.Options.graphCertFile(), s.fakes[0]); err != nil {
+		return err
+	}
+	if err := waitHTTP(ctx, s.Endpoints.Mail+"/messages", http.StatusOK, s.fakes[1]); err != nil {
+		return err
+	}
+	s.logf("Graph emulator on %s, SMTP sink on 127.0.0.1:%d (mail at %s/messages)", s.Endpoints.Graph, s.Options.Ports.SMTP, s.Endpoints.Mail)
+	return nil
+}
+
+// waitFile waits until path exists, the process exits, or ctx ends.
+func waitFile(ctx context.Context, path string, p *process) error {
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		}
+		if p.exited() {
+			return p.failure("exited before writing " + path)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s did not write %s: %w", p.name, path, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (s *Stack) bin(name string) string { return filepath.Join(s.binDir, name) }
@@ -267,6 +314,9 @@ func (s *Stack) Stop() error {
 			wg.Go(func() { errs[i] = p.stop(s.Options.StopTimeout) })
 		}
 		wg.Wait()
+		for _, p := range s.fakes {
+			errs = append(errs, p.stop(s.Options.StopTimeout))
+		}
 		if s.temporal != nil {
 			errs = append(errs, s.temporal.stop(s.Options.StopTimeout))
 		}

@@ -18,6 +18,8 @@ func (s *Stack) Summary() string {
 	line("worker", e.Worker+" (health only)")
 	line("temporal", fmt.Sprintf("%s (gRPC, namespace %s, task queue %s)", e.TemporalAddress, o.TemporalNamespace, o.TaskQueue))
 	line("temporal UI", e.TemporalUI)
+	line("Teams (Graph)", e.Graph+" (emulator; channels and messages at "+e.Graph+"/_emulator/state)")
+	line("e-mail", e.Mail+"/messages (SMTP sink)")
 	line("state dir", o.StateDir+" (logs in "+filepath.Join(o.StateDir, "logs")+")")
 	line("database", o.describeDatabase())
 	if o.DataDir == "" {
