@@ -19,6 +19,7 @@ require (
 	github.com/nexus-rpc/nexus-proto-annotations v0.1.0 // indirect
 	github.com/nexus-rpc/sdk-go v0.7.0 // indirect
 	github.com/plateforme-rome/rome/activities v0.0.0
+	github.com/plateforme-rome/rome/services/notifications v0.0.0
 	github.com/plateforme-rome/rome/services/referential v0.0.0
 	github.com/robfig/cron v1.2.0 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
@@ -39,3 +40,5 @@ replace github.com/plateforme-rome/rome/services/referential => ../services/refe
 replace github.com/plateforme-rome/rome/platform => ../platform
 
 replace github.com/plateforme-rome/rome/activities => ../activities
+
+replace github.com/plateforme-rome/rome/services/notifications => ../services/notifications

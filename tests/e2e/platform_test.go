@@ -46,6 +46,8 @@ func TestPlatform(t *testing.T) {
 		{"RequestPublicationConflict", testRequestPublicationConflict},
 		{"IdempotentSubmission", testIdempotentSubmission},
 		{"WorkerRestart", testWorkerRestart},
+		{"TeamsChannel", testTeamsChannel},
+		{"Notifications", testNotifications},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, p) })
 		select {

@@ -75,6 +75,7 @@ const (
 	RoleModerator = "moderator"
 	RoleAdmin     = "admin"
 	RoleService   = "service"
+	RoleTeams     = "teams" // the author of a Teams reply: a Teams user, side unknown
 )
 
 // Operation is a typed change to a fiche (the referential's contract).
@@ -173,6 +174,7 @@ type Request struct {
 	PublishedVersion *int               `json:"publishedVersion"`
 	ChangeSetID      string             `json:"changeSetId,omitempty"`
 	ClosedReason     string             `json:"closedReason,omitempty"`
+	Teams            *TeamsChannel      `json:"teams,omitempty"` // the request's Teams channel, once created
 	CreatedAt        time.Time          `json:"createdAt"`
 	UpdatedAt        time.Time          `json:"updatedAt"`
 }
@@ -204,6 +206,26 @@ type Input struct {
 	Request Request `json:"request"`
 	Timers  Timers  `json:"timers"`
 	Resume  *Resume `json:"resume,omitempty"`
+	// Link is the request's page in the web application: notifications and the Teams
+	// channel link to it.
+	Link string `json:"link,omitempty"`
+	// Teams configures the request's Teams channel; nil when the platform runs without Teams.
+	Teams *TeamsConfig `json:"teams,omitempty"`
+}
+
+// TeamsConfig is how the request's Teams channel reports replies: Graph change
+// notifications to the intake's webhook. ClientState is a secret: it sits in the
+// workflow's history.
+type TeamsConfig struct {
+	NotificationURL string `json:"notificationUrl"`
+	ClientState     string `json:"clientState"`
+}
+
+// TeamsChannel is the request's channel in Microsoft Teams.
+type TeamsChannel struct {
+	ChannelID string `json:"channelId"`
+	WebURL    string `json:"webUrl"`
+	Name      string `json:"name"`
 }
 
 // Resume is the workflow's private state carried across continue-as-new.
@@ -218,6 +240,31 @@ type Resume struct {
 	NextMessage      int           `json:"nextMessage"`
 	NextOperation    int           `json:"nextOperation"` // number of the next server-assigned operation id (op-N)
 	BaseVersion      int           `json:"baseVersion"`   // the referential version the checks ran on: the change set's base
+	// Messaging is the version of notifications and Teams the request runs with
+	// (workflow.GetVersion "teams-notifications"): 0 for requests started before them.
+	Messaging int         `json:"messaging,omitempty"`
+	Outbox    []Notice    `json:"outbox,omitempty"` // events not notified yet
+	Teams     *TeamsState `json:"teams,omitempty"`  // the Teams channel's work in progress
+}
+
+// Notice is a recorded event still to be told to people (notified) or to the Teams
+// channel (posted).
+type Notice struct {
+	Seq      int       `json:"seq"`
+	Type     string    `json:"type"`
+	Actor    Actor     `json:"actor"`
+	Data     EventData `json:"data"`
+	Assignee string    `json:"assignee,omitempty"` // the request's assignee when the event happened
+}
+
+// TeamsState is what the workflow keeps about the request's Teams channel.
+type TeamsState struct {
+	Unavailable           bool         `json:"unavailable,omitempty"` // Graph refused the channel: the request goes on without
+	SubscriptionID        string       `json:"subscriptionId,omitempty"`
+	SubscriptionExpiresAt time.Time    `json:"subscriptionExpiresAt,omitzero"`
+	Posts                 []Notice     `json:"posts,omitempty"` // events not posted yet, in order
+	Inbox                 []TeamsReply `json:"inbox,omitempty"` // replies signalled, not recorded yet
+	Seen                  []string     `json:"seen,omitempty"`  // ids of the messages posted or signalled already
 }
 
 // Output is how a request ended.
@@ -236,7 +283,17 @@ const (
 	UpdateMessage  = "post_message"
 	UpdateDecide   = "decide"
 	UpdateWithdraw = "withdraw"
+
+	// SignalTeamsReply tells the workflow that a message was written in its Teams channel
+	// (payload TeamsReply). Signalling a message twice records it once.
+	SignalTeamsReply = "teams_reply"
 )
+
+// TeamsReply names a message written in the request's Teams channel.
+type TeamsReply struct {
+	ChannelID string `json:"channelId"`
+	MessageID string `json:"messageId"`
+}
 
 // AssignInput assigns the request to a moderator (the caller or another one).
 type AssignInput struct {
@@ -355,6 +412,9 @@ const (
 	EventEscalation          = "escalation"
 	EventWithdrawn           = "withdrawn"
 	EventExpired             = "expired"
+	EventTeamsChannelCreated = "teams_channel_created"
+	EventTeamsUnavailable    = "teams_unavailable"
+	EventTeamsReply          = "teams_reply"
 )
 
 // Event is one entry of a request's append-only history. Seq numbers a request's events
@@ -377,15 +437,16 @@ type EventData struct {
 	Operations  []Operation         `json:"operations,omitempty"`  // submitted, operations_amended
 	Findings    []Finding           `json:"findings,omitempty"`    // checks_completed, rejected_by_checks, operations_amended, publication_conflict
 	Version     int                 `json:"version,omitempty"`     // the referential version checked against, or published
-	Reason      string              `json:"reason,omitempty"`      // rejected_by_checks, decided (nothing accepted), withdrawn, expired
+	Reason      string              `json:"reason,omitempty"`      // rejected_by_checks, decided (nothing accepted), withdrawn, expired, teams_unavailable
 	Moderator   string              `json:"moderator,omitempty"`   // assigned; a reminder to the assignee
 	QuestionID  string              `json:"questionId,omitempty"`  // question_asked, question_answered, partner reminder, expired
-	MessageID   string              `json:"messageId,omitempty"`   // message_posted
-	Text        string              `json:"text,omitempty"`        // question_asked, question_answered, message_posted
+	MessageID   string              `json:"messageId,omitempty"`   // message_posted, teams_reply (the Teams message id)
+	Text        string              `json:"text,omitempty"`        // question_asked, question_answered, message_posted, teams_reply
 	Decisions   []OperationDecision `json:"decisions,omitempty"`   // decided
 	ChangeSetID string              `json:"changeSetId,omitempty"` // published, publication_conflict
 	To          string              `json:"to,omitempty"`          // reminder, escalation: a Recipient
 	Wait        string              `json:"wait,omitempty"`        // reminder, escalation: what waits too long (Wait*)
+	Teams       *TeamsChannel       `json:"teams,omitempty"`       // teams_channel_created
 }
 
 // Recipients of reminders and escalations (EventData.To).
@@ -410,6 +471,7 @@ const (
 	FindingUnknownFiche        = "unknown_fiche"        // the referential's reason for a missing fiche: fatal when it is the request's own
 	FindingPublicationConflict = "publication_conflict" // an accepted operation no longer applies
 	FindingPublicationRefused  = "publication_refused"  // the referential refused the change set as a whole
+	FindingTeamsUnavailable    = "teams_unavailable"    // Microsoft Graph refused the request's channel
 )
 
 // SystemActor is the actor of what the workflow does by itself (checks, timers).

@@ -66,7 +66,7 @@ func TestContinueAsNewCarriesTheWholeState(t *testing.T) {
 				t.Errorf("request %+v", r)
 			}
 			want := request.Resume{Seq: 6, TriageElapsed: time.Hour, ModeratorElapsed: time.Hour, PartnerElapsed: 70 * time.Minute,
-				RemindersSent: []string{"triage:reminder"}, NextQuestion: 2, NextMessage: 2, NextOperation: 4, BaseVersion: 60}
+				RemindersSent: []string{"triage:reminder"}, NextQuestion: 2, NextMessage: 2, NextOperation: 4, BaseVersion: 60, Messaging: messagingVersion}
 			if next.Resume == nil {
 				t.Fatal("no resume state")
 			}

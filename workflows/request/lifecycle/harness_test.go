@@ -18,7 +18,10 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/plateforme-rome/rome/activities/intake"
+	"github.com/plateforme-rome/rome/activities/notifications"
 	"github.com/plateforme-rome/rome/activities/referential"
+	"github.com/plateforme-rome/rome/activities/teams"
+	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
 	refclient "github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
@@ -71,6 +74,11 @@ type harness struct {
 	recordRuns int
 	// recordSlow makes the next RecordEvent call take that long (workflow time).
 	recordSlow time.Duration
+
+	notified   []notifclient.Notification // delivered, in order
+	notifyFail int                        // Notify calls that fail before the first success
+	notifyRuns int
+	teams      *fakeTeams
 }
 
 func newHarness(t *testing.T, opts options) *harness {
@@ -85,6 +93,8 @@ func newHarness(t *testing.T, opts options) *harness {
 	}, workflow.RegisterOptions{Name: request.WorkflowType})
 	env.RegisterActivity(&referential.Activities{})
 	env.RegisterActivity(&intake.Activities{})
+	env.RegisterActivity(&notifications.Activities{})
+	env.RegisterActivity(&teams.Activities{})
 	h := &harness{t: t, env: env, validate: applies(60), overlaps: func(request.OverlapQuery) []request.Overlap { return nil },
 		publish: func(_ int, cs refclient.ChangeSet) (refclient.Publication, error) {
 			return refclient.Publication{ID: cs.ID, RequestID: cs.RequestID, CodeRome: cs.CodeRome, BaseVersion: cs.BaseVersion, Version: 61}, nil
@@ -135,6 +145,18 @@ func newHarness(t *testing.T, opts options) *harness {
 		h.recordSlow = 0
 		return d
 	})
+	env.OnActivity(notifyActs.Notify, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in notifications.NotifyInput) (notifications.NotifyOutput, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.notifyRuns++
+			if h.notifyRuns <= h.notifyFail {
+				return notifications.NotifyOutput{}, errors.New("notifications unavailable")
+			}
+			h.notified = append(h.notified, in.Notification)
+			return notifications.NotifyOutput{ID: "n-" + in.Notification.Key}, nil
+		})
+	h.teams = newFakeTeams(h)
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		sa := args.Get(0).(temporal.SearchAttributes)
 		values := map[string]string{}

@@ -18,7 +18,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/plateforme-rome/rome/activities/intake"
+	"github.com/plateforme-rome/rome/activities/notifications"
 	"github.com/plateforme-rome/rome/activities/referential"
+	"github.com/plateforme-rome/rome/activities/teams"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -28,6 +30,16 @@ func Register(r worker.Registry, ref *referential.Activities, in *intake.Activit
 	r.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: request.WorkflowType})
 	r.RegisterActivity(ref)
 	r.RegisterActivity(in)
+}
+
+// RegisterMessaging registers the activities that notify people and run the requests'
+// Teams channels, on the worker where Register registered the workflow. t is nil when the
+// platform runs without Teams (the intake then starts requests without a channel).
+func RegisterMessaging(r worker.Registry, n *notifications.Activities, t *teams.Activities) {
+	r.RegisterActivity(n)
+	if t != nil {
+		r.RegisterActivity(t)
+	}
 }
 
 // Workflow runs one evolution request until it is published, rejected, withdrawn or
@@ -62,7 +74,13 @@ type lifecycle struct {
 	req    request.Request
 	timers request.Timers
 	resume request.Resume
-	fresh  bool // the first run: the submission is not recorded yet
+	fresh  bool                 // the first run: the submission is not recorded yet
+	link   string               // the request's page (request.Input.Link)
+	teams  *request.TeamsConfig // nil: no Teams channel
+
+	// closing is set once the request is closed and every handler has finished: the Teams
+	// channel may then be closed. teamsDone is set when the Teams coroutine has ended.
+	closing, teamsDone bool
 
 	// since is when the current status began (or this run started): the clock of a waiting
 	// status is its Resume elapsed time plus the time since then.
@@ -82,6 +100,8 @@ type lifecycle struct {
 var (
 	refActs    *referential.Activities
 	intakeActs *intake.Activities
+	notifyActs *notifications.Activities
+	teamsActs  *teams.Activities
 )
 
 var (
@@ -115,10 +135,19 @@ const retryPause = 10 * time.Minute
 
 func (w *lifecycle) setup(ctx workflow.Context, in request.Input) error {
 	w.req, w.timers, w.fresh = in.Request, withDefaults(in.Timers), in.Resume == nil
+	w.link, w.teams = in.Link, in.Teams
 	if in.Resume != nil {
-		w.resume = *in.Resume
+		w.resume = *in.Resume // a continued run keeps the messaging version of the first
 	} else {
-		w.resume = request.Resume{NextQuestion: 1, NextMessage: 1, NextOperation: nextOperationNumber(w.req.Operations)}
+		w.resume = request.Resume{NextQuestion: 1, NextMessage: 1, NextOperation: nextOperationNumber(w.req.Operations),
+			Messaging: int(workflow.GetVersion(ctx, messagingChange, workflow.DefaultVersion, messagingVersion))}
+	}
+	if w.resume.Messaging < messagingVersion {
+		w.teams = nil // requests started before notifications and Teams run without them
+	}
+	w.teamsDone = w.teams == nil
+	if w.teams != nil && w.resume.Teams == nil {
+		w.resume.Teams = &request.TeamsState{}
 	}
 	if err := w.validateInput(); err != nil {
 		return err
@@ -191,6 +220,7 @@ func (w *lifecycle) run(ctx workflow.Context) (request.Output, error) {
 			return request.Output{}, err
 		}
 	}
+	w.startMessaging(ctx)
 	for !w.req.Status.Closed() {
 		var err error
 		switch w.req.Status {
@@ -205,6 +235,14 @@ func (w *lifecycle) run(ctx workflow.Context) (request.Output, error) {
 			return request.Output{}, err
 		}
 		if w.continueAsNewDue(ctx) && !w.req.Status.Closed() {
+			// The handlers' last events are enqueued once they finish; whatever the outboxes
+			// cannot deliver in time, and a handler finishing meanwhile, goes in Resume.
+			if err := w.awaitHandlers(ctx); err != nil {
+				return request.Output{}, err
+			}
+			if err := w.drainBeforeContinuing(ctx); err != nil {
+				return request.Output{}, err
+			}
 			if err := w.awaitHandlers(ctx); err != nil {
 				return request.Output{}, err
 			}
@@ -214,6 +252,10 @@ func (w *lifecycle) run(ctx workflow.Context) (request.Output, error) {
 		}
 	}
 	if err := w.awaitHandlers(ctx); err != nil {
+		return request.Output{}, err
+	}
+	w.closing = true
+	if err := w.drainBeforeClosing(ctx); err != nil {
 		return request.Output{}, err
 	}
 	w.logger.Info("request closed", "status", w.req.Status, "reason", w.req.ClosedReason)
@@ -243,7 +285,8 @@ func (w *lifecycle) continueAsNew(ctx workflow.Context) error {
 	w.stopClock(workflow.Now(ctx))
 	resume := w.resume
 	w.logger.Info("continuing as new", "seq", resume.Seq, "status", w.req.Status)
-	return workflow.NewContinueAsNewError(ctx, request.WorkflowType, request.Input{Request: w.req, Timers: w.timers, Resume: &resume})
+	return workflow.NewContinueAsNewError(ctx, request.WorkflowType,
+		request.Input{Request: w.req, Timers: w.timers, Resume: &resume, Link: w.link, Teams: w.teams})
 }
 
 // setStatus moves the request to s, stopping the clock of the status it leaves and
@@ -285,8 +328,12 @@ func (w *lifecycle) record(ctx workflow.Context, typ string, actor request.Actor
 	}
 	w.resume.Seq++
 	e := request.Event{RequestID: w.req.ID, Seq: w.resume.Seq, Type: typ, At: workflow.Now(ctx), Actor: actor, Data: raw, Request: w.req}
-	return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), intakeActs.RecordEvent,
-		intake.RecordEventInput{Event: e}).Get(ctx, nil)
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), intakeActs.RecordEvent,
+		intake.RecordEventInput{Event: e}).Get(ctx, nil); err != nil {
+		return err
+	}
+	w.tell(request.Notice{Seq: e.Seq, Type: typ, Actor: actor, Data: data, Assignee: w.req.Assignee})
+	return nil
 }
 
 // searchValues are the request's search attributes.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/plateforme-rome/rome/platform/config"
@@ -13,14 +14,28 @@ type Config struct {
 	TaskQueue      string         // TEMPORAL_TASK_QUEUE, default request.TaskQueue
 	Timers         request.Timers // REQUEST_* durations, default request.DefaultTimers
 	ReferentialURL string         // REFERENTIAL_URL, default http://127.0.0.1:8082
+	// PublicURL is where people and Microsoft Graph reach the intake (INTAKE_PUBLIC_URL,
+	// default http://127.0.0.1:<INTAKE_PORT>).
+	PublicURL string
+	// Teams is set when GRAPH_CLIENT_STATE is: the secret Graph's change notifications
+	// must carry, and the webhook they go to.
+	Teams *request.TeamsConfig
 }
 
 // ConfigFromEnv reads the Config. A duration that does not parse, or is not positive,
 // stops the service at start-up with the variable's name.
 func ConfigFromEnv() (Config, error) {
+	port, err := config.Port("INTAKE_PORT", 8081)
+	if err != nil {
+		return Config{}, err
+	}
 	cfg := Config{
 		TaskQueue:      config.String("TEMPORAL_TASK_QUEUE", request.TaskQueue),
 		ReferentialURL: config.String("REFERENTIAL_URL", "http://127.0.0.1:8082"),
+		PublicURL:      strings.TrimSuffix(config.String("INTAKE_PUBLIC_URL", fmt.Sprintf("http://127.0.0.1:%d", port)), "/"),
+	}
+	if state := config.String("GRAPH_CLIENT_STATE", ""); state != "" {
+		cfg.Teams = &request.TeamsConfig{NotificationURL: cfg.PublicURL + "/webhooks/graph", ClientState: state}
 	}
 	def := request.DefaultTimers
 	for _, t := range []struct {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -45,6 +46,7 @@ func newEnv(t *testing.T) *env {
 	}
 	e := &env{store: st, wf: &fakeWorkflows{}, ref: &fakeReferential{}, dev: d.Dev}
 	d.Requests, d.Workflows, d.Referential, d.Timers = st, e.wf, e.ref, testTimers
+	d.PublicURL, d.Teams = "https://rome.example", &request.TeamsConfig{NotificationURL: "https://rome.example/webhooks/graph", ClientState: testClientState}
 	e.h = Router(d)
 	return e
 }
@@ -130,6 +132,17 @@ type fakeWorkflows struct {
 	updates  []Update
 	result   request.UpdateResult
 	err      error
+	signals  []request.TeamsReply
+}
+
+func (f *fakeWorkflows) Signal(_ context.Context, requestID, name string, arg any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if name != request.SignalTeamsReply {
+		return fmt.Errorf("unexpected signal %q", name)
+	}
+	f.signals = append(f.signals, arg.(request.TeamsReply))
+	return f.err
 }
 
 func (f *fakeWorkflows) Start(_ context.Context, in request.Input) error {

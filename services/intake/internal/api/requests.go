@@ -118,7 +118,8 @@ func (h *handlers) replayed(c *gin.Context, key idempotency) bool {
 func (h *handlers) start(c *gin.Context, req request.Request) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), startTimeout)
 	defer cancel()
-	err := h.workflows.Start(ctx, request.Input{Request: req, Timers: h.timers})
+	err := h.workflows.Start(ctx, request.Input{Request: req, Timers: h.timers, Teams: h.teams,
+		Link: h.publicURL + "/v1/requests/" + req.ID})
 	if err == nil {
 		return true
 	}

@@ -37,6 +37,10 @@ type Deps struct {
 	Referential Referential
 	// Timers are given to every new request's workflow.
 	Timers request.Timers
+	// PublicURL is where people reach the intake (links in notifications and Teams).
+	PublicURL string
+	// Teams configures the requests' Teams channels; nil runs requests without Teams.
+	Teams *request.TeamsConfig
 }
 
 // Requests is the request store: history, projection, overlaps and idempotency records.
@@ -50,6 +54,7 @@ type Requests interface {
 	SaveIdempotency(ctx context.Context, rec store.Idempotency) error
 	RecordEvent(ctx context.Context, e request.Event) error
 	FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]request.Overlap, error)
+	RequestByTeamsChannel(ctx context.Context, channelID string) (string, bool, error)
 }
 
 // Referential dry-runs change sets (the preview of a request).
@@ -62,6 +67,8 @@ type handlers struct {
 	workflows   Workflows
 	referential Referential
 	timers      request.Timers
+	publicURL   string
+	teams       *request.TeamsConfig
 }
 
 // Router builds the intake's HTTP handler.
@@ -69,7 +76,11 @@ func Router(d Deps) *gin.Engine {
 	r := httpx.NewEngine("intake")
 	httpx.Health(r, d.Checks...)
 	r.GET("/openapi.json", httpx.OpenAPI(openAPI))
-	h := &handlers{requests: d.Requests, workflows: d.Workflows, referential: d.Referential, timers: d.Timers}
+	h := &handlers{requests: d.Requests, workflows: d.Workflows, referential: d.Referential, timers: d.Timers,
+		publicURL: d.PublicURL, teams: d.Teams}
+	// Microsoft Graph posts change notifications here; it carries no token, the
+	// subscription's client state authenticates it.
+	r.POST("/webhooks/graph", h.graphWebhook)
 
 	v1 := r.Group("/v1", auth.Authenticate(d.Verifier))
 	v1.GET("/me", auth.Me)
@@ -125,7 +136,8 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	d.Workflows = &TemporalWorkflows{Client: rt.Temporal, TaskQueue: cfg.TaskQueue}
 	d.Referential = refclient.New(cfg.ReferentialURL, hc)
 	d.Timers = cfg.Timers
-	rt.Logger.InfoContext(ctx, "request routes ready", "taskQueue", cfg.TaskQueue, "referential", cfg.ReferentialURL)
+	d.PublicURL, d.Teams = cfg.PublicURL, cfg.Teams
+	rt.Logger.InfoContext(ctx, "request routes ready", "taskQueue", cfg.TaskQueue, "referential", cfg.ReferentialURL, "teams", cfg.Teams != nil)
 	return Router(d), nil
 }
 

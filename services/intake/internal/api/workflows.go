@@ -21,6 +21,8 @@ type Workflows interface {
 	// Update sends an update and waits for its outcome: the request after it, or a
 	// refusal (request.AsRejection), ErrWorkflowClosed or ErrWorkflowUnavailable.
 	Update(ctx context.Context, u Update) (request.UpdateResult, error)
+	// Signal sends a signal to a request's workflow, without waiting for it to be handled.
+	Signal(ctx context.Context, requestID, name string, arg any) error
 }
 
 // Update is one update of a request's workflow.
@@ -113,4 +115,17 @@ func classifyUpdateError(u Update, err error) error {
 		return fmt.Errorf("%w: update %s of %s: %w", ErrWorkflowUnavailable, u.Name, request.WorkflowID(u.RequestID), err)
 	}
 	return fmt.Errorf("update %s of %s: %w", u.Name, request.WorkflowID(u.RequestID), err)
+}
+
+// Signal implements Workflows.
+func (t *TemporalWorkflows) Signal(ctx context.Context, requestID, name string, arg any) error {
+	err := t.Client.SignalWorkflow(ctx, request.WorkflowID(requestID), "", name, arg)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return ErrWorkflowClosed
+	}
+	if err != nil {
+		return fmt.Errorf("%w: signal %s: %w", ErrWorkflowUnavailable, request.WorkflowID(requestID), err)
+	}
+	return nil
 }

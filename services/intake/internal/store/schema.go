@@ -18,6 +18,7 @@ const Component = "intake"
 // Migrations are the intake's versioned schema changes.
 var Migrations = []database.Migration{
 	{Version: 1, Name: "request history, projection, elements and idempotency keys", Up: migrationV1},
+	{Version: 2, Name: "the Teams channel of a request, for Graph change notifications", Up: migrationV2},
 }
 
 // Migrate brings the schema up to date.
@@ -81,6 +82,18 @@ func migrationV1(tx *gorm.DB, d database.Dialect) error {
 			created_at ` + ts + ` NOT NULL,
 			PRIMARY KEY (scope, idem_key)
 		)`,
+	} {
+		if err := tx.Exec(stmt).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func migrationV2(tx *gorm.DB, _ database.Dialect) error {
+	for _, stmt := range []string{
+		`ALTER TABLE requests ADD COLUMN teams_channel_id TEXT NOT NULL DEFAULT ''`,
+		`CREATE INDEX requests_teams_channel ON requests (teams_channel_id)`,
 	} {
 		if err := tx.Exec(stmt).Error; err != nil {
 			return err

@@ -122,16 +122,16 @@ func upsertProjection(tx *gorm.DB, r request.Request, seq int) (applied bool, er
 		return false, err
 	}
 	res := tx.Exec(`INSERT INTO requests
-			(id, kind, code_rome, title, status, org, submitted_by, assignee, search_text, created_at, updated_at, last_seq, state)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(id, kind, code_rome, title, status, org, submitted_by, assignee, search_text, created_at, updated_at, last_seq, state, teams_channel_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			kind = excluded.kind, code_rome = excluded.code_rome, title = excluded.title, status = excluded.status,
 			org = excluded.org, submitted_by = excluded.submitted_by, assignee = excluded.assignee,
 			search_text = excluded.search_text, created_at = excluded.created_at, updated_at = excluded.updated_at,
-			last_seq = excluded.last_seq, state = excluded.state
+			last_seq = excluded.last_seq, state = excluded.state, teams_channel_id = excluded.teams_channel_id
 		WHERE requests.last_seq < excluded.last_seq`,
 		r.ID, string(r.Kind), r.CodeRome, r.Title, string(r.Status), r.Org, r.SubmittedBy.Sub, r.Assignee,
-		searchText(r), r.CreatedAt.UTC(), r.UpdatedAt.UTC(), seq, string(state))
+		searchText(r), r.CreatedAt.UTC(), r.UpdatedAt.UTC(), seq, string(state), teamsChannel(r))
 	if res.Error != nil || res.RowsAffected == 0 {
 		return false, res.Error
 	}
@@ -307,4 +307,21 @@ func insertIdempotency(tx *gorm.DB, rec Idempotency) (taken bool, err error) {
 		ON CONFLICT (scope, idem_key) DO NOTHING`,
 		rec.Scope, rec.Key, rec.BodyHash, rec.RequestID, rec.Status, string(rec.Response), rec.CreatedAt.UTC())
 	return res.Error == nil && res.RowsAffected == 0, res.Error
+}
+
+func teamsChannel(r request.Request) string {
+	if r.Teams == nil {
+		return ""
+	}
+	return r.Teams.ChannelID
+}
+
+// RequestByTeamsChannel finds the request whose Teams channel is channelID.
+func (s *Store) RequestByTeamsChannel(ctx context.Context, channelID string) (string, bool, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Raw(`SELECT id FROM requests WHERE teams_channel_id = ? AND teams_channel_id <> '' LIMIT 1`, channelID).Scan(&ids).Error
+	if err != nil || len(ids) == 0 {
+		return "", false, err
+	}
+	return ids[0], true, nil
 }

@@ -19,7 +19,9 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/plateforme-rome/rome/activities/intake"
+	"github.com/plateforme-rome/rome/activities/notifications"
 	"github.com/plateforme-rome/rome/activities/referential"
+	"github.com/plateforme-rome/rome/activities/teams"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/config"
 	"github.com/plateforme-rome/rome/platform/httpx"
@@ -27,6 +29,7 @@ import (
 	"github.com/plateforme-rome/rome/platform/telemetry"
 	"github.com/plateforme-rome/rome/platform/temporalx"
 	intakeclient "github.com/plateforme-rome/rome/services/intake/client"
+	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
 	refclient "github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/workflows/request"
 	"github.com/plateforme-rome/rome/workflows/request/lifecycle"
@@ -68,6 +71,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	}
 	referentialURL := config.String("REFERENTIAL_URL", "http://127.0.0.1:8082")
 	intakeURL := config.String("INTAKE_URL", "http://127.0.0.1:8081")
+	notificationsURL := config.String("NOTIFICATIONS_URL", "http://127.0.0.1:8083")
 	httpClient := oauth2.NewClient(ctx, tokens)
 	httpClient.Timeout = 30 * time.Second
 
@@ -96,6 +100,11 @@ func run(ctx context.Context, log *slog.Logger) error {
 	lifecycle.Register(w,
 		&referential.Activities{Client: refclient.New(referentialURL, httpClient)},
 		&intake.Activities{Intake: intakeclient.New(intakeURL, httpClient)})
+	teamsActs, err := teamsActivities()
+	if err != nil {
+		return err
+	}
+	lifecycle.RegisterMessaging(w, &notifications.Activities{Client: notifclient.New(notificationsURL, httpClient)}, teamsActs)
 	if err := startWhenReachable(ctx, log, tc, w); err != nil {
 		return err
 	}
@@ -108,6 +117,19 @@ func run(ctx context.Context, log *slog.Logger) error {
 	}
 	w.Stop() // waits for running activities (up to the worker's stop timeout)
 	return <-serveErr
+}
+
+// teamsActivities are the Teams activities, or nil when Graph is not configured
+// (GRAPH_TENANT_ID unset): requests then run without a channel.
+func teamsActivities() (*teams.Activities, error) {
+	if config.String("GRAPH_TENANT_ID", "") == "" {
+		return nil, nil
+	}
+	cfg, err := teams.ConfigFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	return teams.New(cfg)
 }
 
 // startWhenReachable starts the worker once Temporal answers, retrying meanwhile, so the

@@ -1,0 +1,62 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+const testClientState = "s3cret-client-state"
+
+func TestGraphWebhook(t *testing.T) {
+	e := newEnv(t)
+	// A request whose projection knows its Teams channel.
+	r := request.Request{ID: "req-teams", Kind: request.KindModifyFiche, CodeRome: "M1805", Title: "T", Justification: "J",
+		Status: request.StatusInReview, Org: "opco-2i", SubmittedBy: request.Actor{Sub: "alice", Role: "partner", Org: "opco-2i"},
+		Teams:     &request.TeamsChannel{ChannelID: "19:abc@thread.tacv2", WebURL: "https://teams/c", Name: "req"},
+		CreatedAt: time.Now(), UpdatedAt: time.Now()}
+	if err := e.store.RecordEvent(context.Background(), request.Event{RequestID: r.ID, Seq: 1, Type: request.EventSubmitted, At: time.Now(),
+		Actor: r.SubmittedBy, Data: []byte(`{}`), Request: r}); err != nil {
+		t.Fatal(err)
+	}
+	post := func(target, body string) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, target, strings.NewReader(body)))
+		return w
+	}
+
+	// The subscription handshake echoes the token as text.
+	w := post("/webhooks/graph?validationToken=abc%20123", "")
+	if w.Code != 200 || w.Body.String() != "abc 123" || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+		t.Fatalf("handshake: %d %q %q", w.Code, w.Body.String(), w.Header().Get("Content-Type"))
+	}
+
+	notification := func(state, resource string) string {
+		return `{"value":[{"subscriptionId":"sub-1","clientState":"` + state + `","changeType":"created","resource":"` + resource + `"}]}`
+	}
+	resource := "teams('rome-team')/channels('19:abc@thread.tacv2')/messages('1700000000000')"
+	if w := post("/webhooks/graph", notification("wrong", resource)); w.Code != http.StatusAccepted || len(e.wf.signals) != 0 {
+		t.Fatalf("a wrong client state must be ignored: %d, %d signals", w.Code, len(e.wf.signals))
+	}
+	if w := post("/webhooks/graph", notification(testClientState, "teams('rome-team')/channels('unknown')/messages('1')")); w.Code != http.StatusAccepted || len(e.wf.signals) != 0 {
+		t.Fatalf("a channel of no request must be ignored: %d, %d signals", w.Code, len(e.wf.signals))
+	}
+	if w := post("/webhooks/graph", notification(testClientState, resource)); w.Code != http.StatusAccepted {
+		t.Fatalf("notification: %d %s", w.Code, w.Body)
+	}
+	if len(e.wf.signals) != 1 || e.wf.signals[0] != (request.TeamsReply{ChannelID: "19:abc@thread.tacv2", MessageID: "1700000000000"}) {
+		t.Fatalf("signals %+v", e.wf.signals)
+	}
+	if w := post("/webhooks/graph", "{not json"); w.Code != http.StatusBadRequest {
+		t.Errorf("malformed body: %d", w.Code)
+	}
+	e.wf.err = ErrWorkflowUnavailable
+	if w := post("/webhooks/graph", notification(testClientState, resource)); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("Temporal down must make Graph retry: %d", w.Code)
+	}
+}

@@ -1,0 +1,195 @@
+package lifecycle
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/plateforme-rome/rome/activities/teams"
+	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+var teamsConfig = &request.TeamsConfig{NotificationURL: "https://intake.example/v1/teams/notifications", ClientState: "s3cret"}
+
+// Notifications go to the right people, once per event, and a notifications service down
+// for a while delays them without holding the request up.
+func TestNotificationsReachTheOtherSide(t *testing.T) {
+	h := newHarness(t, options{})
+	h.notifyFail = 6
+	h.update(1*time.Hour, request.UpdateAssign, request.AssignInput{Actor: admin, Moderator: "mod-1"})
+	h.update(2*time.Hour, request.UpdateAsk, request.AskInput{Actor: mod, Text: "Sources?"})
+	h.update(3*time.Hour, request.UpdateAnswer, request.AnswerInput{Actor: alice, QuestionID: "q-1", Text: "Job boards"})
+	h.update(3*time.Hour+time.Minute, request.UpdateMessage, request.MessageInput{Actor: mod, Text: "Thanks"})
+	h.update(4*time.Hour, request.UpdateDecide, request.DecideInput{Actor: mod, Decisions: []request.OperationDecision{
+		{OperationID: "op-1", Decision: request.DecisionAccepted}, {OperationID: "op-2", Decision: request.DecisionAccepted},
+		{OperationID: "op-3", Decision: request.DecisionAccepted}}})
+	out := h.run(request.Input{Request: newRequest(), Link: "https://rome.example/requests/r1"})
+
+	if out.Request.Status != request.StatusPublished {
+		t.Fatalf("ended %s: %v", out.Request.Status, h.env.GetWorkflowError())
+	}
+	wantTimes(t, h, 0, 0, time.Hour, 2*time.Hour, 3*time.Hour, 3*time.Hour+time.Minute, 4*time.Hour, 4*time.Hour)
+	type sent struct {
+		key   string
+		event notifclient.Event
+		to    notifclient.Recipients
+		not   []string
+	}
+	partner, assignee := notifclient.Recipients{Orgs: []string{"opco-2i"}}, notifclient.Recipients{Users: []string{"mod-1"}}
+	closing := notifclient.Recipients{Users: []string{"mod-1"}, Orgs: []string{"opco-2i"}}
+	want := []sent{
+		{"r1-1", notifclient.EventSubmitted, notifclient.Recipients{Roles: []string{request.RoleModerator}}, []string{"alice"}},
+		{"r1-3", notifclient.EventAssigned, assignee, []string{"adm"}},
+		{"r1-4", notifclient.EventQuestion, partner, []string{"mod-1"}},
+		{"r1-5", notifclient.EventAnswer, assignee, []string{"alice"}},
+		{"r1-6", notifclient.EventMessage, partner, []string{"mod-1"}},
+		{"r1-7", notifclient.EventDecision, closing, []string{"mod-1"}},
+		{"r1-8", notifclient.EventPublished, closing, []string{"system"}},
+	}
+	var got []sent
+	for _, n := range h.notified {
+		got = append(got, sent{n.Key, n.Event, n.To, n.ExcludeUsers})
+		if n.RequestID != "r1" || n.CodeRome != "M1805" || n.Org != "opco-2i" || n.Link != "https://rome.example/requests/r1" || n.Title == "" {
+			t.Errorf("notification %+v", n)
+		}
+	}
+	sameJSON(t, "notifications", got, want)
+	if h.notifyRuns != len(want)+6 {
+		t.Errorf("%d Notify calls, want %d", h.notifyRuns, len(want)+6)
+	}
+}
+
+// A request with Teams: its channel is created once, the conversation is mirrored in
+// order, a reply written in Teams is recorded once however often it is signalled, the
+// platform's own posts are not replies, and the channel is closed at the end.
+func TestTeamsChannel(t *testing.T) {
+	h := newHarness(t, options{})
+	h.teams.down = 3 // Graph is down for a while at first
+	h.teams.message("t-1", "aad-7", "Paul Durand", "We also see Rust in job boards", at(150*time.Minute))
+	h.update(1*time.Hour, request.UpdateAssign, request.AssignInput{Actor: mod, Moderator: "mod-1"})
+	h.update(2*time.Hour, request.UpdateAsk, request.AskInput{Actor: mod, Text: "Sources?"})
+	for _, d := range []time.Duration{150 * time.Minute, 151 * time.Minute} {
+		h.env.RegisterDelayedCallback(func() {
+			h.env.SignalWorkflow(request.SignalTeamsReply, request.TeamsReply{ChannelID: fakeChannel, MessageID: "t-1"})
+		}, d)
+	}
+	h.env.RegisterDelayedCallback(func() { // the change notification of the platform's own post
+		h.env.SignalWorkflow(request.SignalTeamsReply, request.TeamsReply{ChannelID: fakeChannel, MessageID: "posted-r1-5"})
+	}, 152*time.Minute)
+	h.update(3*time.Hour, request.UpdateAnswer, request.AnswerInput{Actor: alice, QuestionID: "q-1", Text: "Job boards"})
+	h.update(4*time.Hour, request.UpdateDecide, request.DecideInput{Actor: mod, Decisions: []request.OperationDecision{
+		{OperationID: "op-1", Decision: request.DecisionAccepted}, {OperationID: "op-2", Decision: request.DecisionAccepted},
+		{OperationID: "op-3", Decision: request.DecisionAccepted}}})
+	out := h.run(request.Input{Request: newRequest(), Teams: teamsConfig})
+
+	f := h.teams
+	if out.Request.Status != request.StatusPublished || out.Request.Teams == nil || out.Request.Teams.ChannelID != fakeChannel {
+		t.Fatalf("ended %s with channel %+v: %v", out.Request.Status, out.Request.Teams, h.env.GetWorkflowError())
+	}
+	h.wantTypes(request.EventSubmitted, request.EventChecked, request.EventTeamsChannelCreated, request.EventAssigned,
+		request.EventQuestionAsked, request.EventTeamsReply, request.EventQuestionAnswered, request.EventDecided, request.EventPublished)
+	h.checkHistory(1, &out.Request)
+	if len(f.created) != 1 || f.created[0].RequestID != "r1" {
+		t.Errorf("channels created %+v", f.created)
+	}
+	var keys []string
+	for _, p := range f.posts {
+		keys = append(keys, p.Key)
+	}
+	if want := []string{"r1-5", "r1-7", "r1-8", "r1-9"}; !slices.Equal(keys, want) {
+		t.Errorf("posts %q, want %q", keys, want)
+	}
+	if !strings.Contains(f.posts[0].HTML, "Sources?") {
+		t.Errorf("question line %s", f.posts[0].HTML)
+	}
+	if len(f.subs) != 1 || f.subs[0] != (teams.EnsureSubscriptionInput{ChannelID: fakeChannel,
+		NotificationURL: teamsConfig.NotificationURL, ClientState: teamsConfig.ClientState}) {
+		t.Errorf("subscriptions %+v", f.subs)
+	}
+	if len(f.renewals) == 0 {
+		t.Error("the subscription was never renewed")
+	}
+	if len(f.closed) != 1 || f.closed[0].ChannelID != fakeChannel || f.closed[0].Status != string(request.StatusPublished) {
+		t.Errorf("closed %+v", f.closed)
+	}
+	if len(f.gets) != 1 {
+		t.Errorf("GetMessage %+v: each message is read once, the platform's own never", f.gets)
+	}
+	reply := h.event(request.EventTeamsReply, 0)
+	if reply.Actor.Name != "Paul Durand" || reply.Actor.Role != request.RoleTeams || data(t, reply).Text != "We also see Rust in job boards" {
+		t.Errorf("reply %+v %s", reply.Actor, reply.Data)
+	}
+	var replyNotice *notifclient.Notification
+	for i, n := range h.notified {
+		if n.Event == notifclient.EventTeamsReply {
+			replyNotice = &h.notified[i]
+		}
+	}
+	if replyNotice == nil || !slices.Equal(replyNotice.To.Orgs, []string{"opco-2i"}) || !slices.Equal(replyNotice.To.Users, []string{"mod-1"}) {
+		t.Errorf("reply notification %+v", replyNotice)
+	}
+}
+
+// Graph refusing the channel for good: a warning for the moderator, and the request goes on.
+func TestTeamsRefusedRequestGoesOn(t *testing.T) {
+	h := newHarness(t, options{})
+	h.teams.refuse = true
+	h.update(time.Hour, request.UpdateMessage, request.MessageInput{Actor: alice, Text: "Hello"})
+	h.update(2*time.Hour, request.UpdateWithdraw, request.WithdrawInput{Actor: alice})
+	out := h.run(request.Input{Request: newRequest(), Teams: teamsConfig})
+
+	if out.Request.Status != request.StatusWithdrawn || out.Request.Teams != nil {
+		t.Fatalf("ended %s, channel %+v: %v", out.Request.Status, out.Request.Teams, h.env.GetWorkflowError())
+	}
+	h.wantTypes(request.EventSubmitted, request.EventChecked, request.EventTeamsUnavailable, request.EventMessagePosted, request.EventWithdrawn)
+	h.checkHistory(1, &out.Request)
+	if !slices.ContainsFunc(out.Request.Findings, func(f request.Finding) bool {
+		return f.Code == request.FindingTeamsUnavailable && f.Severity == request.SeverityWarning && strings.Contains(f.Message, "403")
+	}) {
+		t.Errorf("findings %+v", out.Request.Findings)
+	}
+	if len(h.teams.posts) != 0 || len(h.teams.closed) != 0 || len(h.teams.subs) != 0 {
+		t.Errorf("Teams used without a channel: %+v", h.teams)
+	}
+}
+
+// Notifications the service could not take before the run continued as new go to the
+// next run, which sends them.
+func TestContinueAsNewCarriesTheOutbox(t *testing.T) {
+	next := continuedInput(t, options{}, func(h *harness) {
+		h.notifyFail = 1 << 30
+		h.env.SetContinueAsNewSuggested(true)
+	})
+	if next.Resume.Messaging != messagingVersion || len(next.Resume.Outbox) != 1 || next.Resume.Outbox[0].Seq != 6 ||
+		next.Resume.Outbox[0].Type != request.EventMessagePosted {
+		t.Fatalf("resume %+v", next.Resume)
+	}
+	h := newHarness(t, options{})
+	h.update(time.Hour, request.UpdateWithdraw, request.WithdrawInput{Actor: alice})
+	h.run(next)
+	var keys []string
+	for _, n := range h.notified {
+		keys = append(keys, n.Key)
+	}
+	if want := []string{"r1-6", "r1-7"}; !slices.Equal(keys, want) {
+		t.Errorf("notified %q, want %q", keys, want)
+	}
+}
+
+// A run continued from one started before notifications and Teams keeps without them.
+func TestOldRunsStayWithoutMessaging(t *testing.T) {
+	h := newHarness(t, options{})
+	h.env.OnGetVersion(messagingChange, workflow.DefaultVersion, messagingVersion).Return(workflow.DefaultVersion)
+	h.update(time.Hour, request.UpdateWithdraw, request.WithdrawInput{Actor: alice})
+	out := h.run(request.Input{Request: newRequest(), Teams: teamsConfig})
+	if err := h.env.GetWorkflowError(); err != nil || out.Request.Status != request.StatusWithdrawn {
+		t.Fatalf("ended %s: %v", out.Request.Status, err)
+	}
+	if len(h.notified) != 0 || len(h.teams.created) != 0 {
+		t.Errorf("an old run notified %d times, created %d channels", len(h.notified), len(h.teams.created))
+	}
+}

@@ -1,0 +1,244 @@
+package lifecycle
+
+import (
+	"fmt"
+	"html"
+	"slices"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/plateforme-rome/rome/activities/teams"
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+// teamsOptions: Microsoft Graph is retried without limit while it is down (no call ever
+// blocks the request: coroutines make them); a permanent refusal is final.
+var teamsOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:        2 * time.Second,
+		BackoffCoefficient:     2,
+		MaximumInterval:        10 * time.Minute,
+		NonRetryableErrorTypes: []string{teams.ErrTypeRejected},
+	},
+}
+
+// renewMargin is how long before its expiry the channel's Graph subscription is renewed.
+const renewMargin = 10 * time.Minute
+
+// mirrored tells whether an event is posted to the request's Teams channel.
+func mirrored(typ string) bool {
+	switch typ {
+	case request.EventMessagePosted, request.EventQuestionAsked, request.EventQuestionAnswered,
+		request.EventDecided, request.EventPublished:
+		return true
+	}
+	return false
+}
+
+// runChannel owns the request's Teams channel: it creates it, subscribes to its messages,
+// posts the mirrored events in order, renews the subscription, and closes the channel once
+// the request is closed.
+func (w *lifecycle) runChannel(ctx workflow.Context) {
+	defer func() { w.teamsDone = true }()
+	t, actx := w.resume.Teams, workflow.WithActivityOptions(ctx, teamsOptions)
+	if t.Unavailable || (w.req.Teams == nil && !w.createChannel(ctx)) {
+		return
+	}
+	if t.SubscriptionID == "" {
+		w.subscribe(ctx)
+	}
+	due := func() bool { return len(t.Posts) > 0 || w.closing }
+	for {
+		if t.SubscriptionID != "" && !due() {
+			left := t.SubscriptionExpiresAt.Sub(workflow.Now(ctx)) - renewMargin
+			passed, err := sleepUnless(ctx, max(left, 0), "renew the Teams subscription", due)
+			if err != nil {
+				return
+			}
+			if passed {
+				w.renew(ctx)
+				continue
+			}
+		}
+		if err := workflow.Await(ctx, due); err != nil {
+			return
+		}
+		if len(t.Posts) > 0 {
+			if !w.post(actx, t.Posts[0]) {
+				return
+			}
+			t.Posts = t.Posts[1:]
+			continue
+		}
+		err := workflow.ExecuteActivity(actx, teamsActs.CloseChannel,
+			teams.CloseChannelInput{ChannelID: w.req.Teams.ChannelID, Status: string(w.req.Status)}).Get(ctx, nil)
+		if err != nil && !temporal.IsCanceledError(err) {
+			w.logger.Warn("Teams channel not closed", "channelId", w.req.Teams.ChannelID, "error", err)
+		}
+		return
+	}
+}
+
+// createChannel creates the request's channel and records it; when Graph refuses it, the
+// request goes on without a channel, with a warning finding for the moderator. It tells
+// whether the channel exists.
+func (w *lifecycle) createChannel(ctx workflow.Context) bool {
+	t := w.resume.Teams
+	var out teams.CreateChannelOutput
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, teamsOptions), teamsActs.CreateChannel,
+		teams.CreateChannelInput{RequestID: w.req.ID, CodeRome: w.req.CodeRome, Title: w.req.Title,
+			Summary: fmt.Sprintf("%s, submitted by %s (%s): %s", w.subject(), w.req.SubmittedBy.Name, w.req.Org, w.req.Justification),
+			Link:    w.link}).Get(ctx, &out)
+	if temporal.IsCanceledError(err) || w.mu.Lock(ctx) != nil {
+		return false
+	}
+	defer w.mu.Unlock()
+	if err != nil {
+		t.Unavailable, t.Posts = true, nil
+		f := request.Finding{Code: request.FindingTeamsUnavailable, Severity: request.SeverityWarning,
+			Message: "the request has no Teams channel: Microsoft Teams refused it: " + err.Error()}
+		w.req.Findings = append(w.req.Findings, f)
+		if err := w.commit(ctx, request.EventTeamsUnavailable, request.SystemActor,
+			request.EventData{Findings: []request.Finding{f}, Reason: f.Message}); err != nil {
+			w.logger.Warn("teams_unavailable not recorded", "error", err)
+		}
+		return false
+	}
+	w.req.Teams = &request.TeamsChannel{ChannelID: out.ChannelID, WebURL: out.WebURL, Name: out.Name}
+	if err := w.commit(ctx, request.EventTeamsChannelCreated, request.SystemActor, request.EventData{Teams: w.req.Teams}); err != nil {
+		return false
+	}
+	return true
+}
+
+// subscribe asks Graph to report the channel's new messages to the intake's webhook.
+func (w *lifecycle) subscribe(ctx workflow.Context) {
+	var out teams.EnsureSubscriptionOutput
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, teamsOptions), teamsActs.EnsureSubscription,
+		teams.EnsureSubscriptionInput{ChannelID: w.req.Teams.ChannelID, NotificationURL: w.teams.NotificationURL,
+			ClientState: w.teams.ClientState}).Get(ctx, &out)
+	if err != nil {
+		w.logger.Warn("no Graph subscription: Teams replies will not come back", "channelId", w.req.Teams.ChannelID, "error", err)
+		return
+	}
+	w.resume.Teams.SubscriptionID, w.resume.Teams.SubscriptionExpiresAt = out.SubscriptionID, out.ExpiresAt
+}
+
+// renew extends the subscription (Graph recreates it when it is gone); a refusal ends it.
+func (w *lifecycle) renew(ctx workflow.Context) {
+	t := w.resume.Teams
+	var out teams.RenewSubscriptionOutput
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, teamsOptions), teamsActs.RenewSubscription,
+		teams.RenewSubscriptionInput{SubscriptionID: t.SubscriptionID, ChannelID: w.req.Teams.ChannelID,
+			NotificationURL: w.teams.NotificationURL, ClientState: w.teams.ClientState}).Get(ctx, &out)
+	if err != nil {
+		w.logger.Warn("Graph subscription not renewed: Teams replies will not come back", "subscriptionId", t.SubscriptionID, "error", err)
+		t.SubscriptionID = ""
+		return
+	}
+	t.SubscriptionID, t.SubscriptionExpiresAt = out.SubscriptionID, out.ExpiresAt
+}
+
+// post posts one event's line, once (its key is the event's); a line Graph refuses is
+// dropped. It returns false when the workflow is cancelled.
+func (w *lifecycle) post(actx workflow.Context, n request.Notice) bool {
+	var out teams.PostMessageOutput
+	err := workflow.ExecuteActivity(actx, teamsActs.PostMessage, teams.PostMessageInput{ChannelID: w.req.Teams.ChannelID,
+		Key: noticeKey(w.req.ID, n.Seq), HTML: line(n)}).Get(actx, &out)
+	switch {
+	case temporal.IsCanceledError(err):
+		return false
+	case err != nil:
+		w.logger.Warn("Teams line refused, dropped", "seq", n.Seq, "error", err)
+	default:
+		w.seen(out.MessageID) // its change notification is not a reply
+	}
+	return true
+}
+
+// line is an event as a line of the channel.
+func line(n request.Notice) string {
+	text := n.Data.Text
+	if n.Type == request.EventDecided && n.Data.Reason != "" {
+		text = n.Data.Reason
+	}
+	s := "<p><b>" + html.EscapeString(headline(n)) + "</b>"
+	if text != "" {
+		s += "<br>" + html.EscapeString(text)
+	}
+	return s + "</p>"
+}
+
+// seen remembers a channel message, reporting whether it was known.
+func (w *lifecycle) seen(messageID string) bool {
+	t := w.resume.Teams
+	if slices.Contains(t.Seen, messageID) {
+		return true
+	}
+	t.Seen = append(t.Seen, messageID)
+	return false
+}
+
+// receiveReplies takes the signalled Teams messages into the inbox, each once.
+func (w *lifecycle) receiveReplies(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, request.SignalTeamsReply)
+	for {
+		var r request.TeamsReply
+		if !ch.Receive(ctx, &r) {
+			return
+		}
+		w.enqueueReply(r)
+	}
+}
+
+func (w *lifecycle) enqueueReply(r request.TeamsReply) {
+	if r.MessageID == "" || w.seen(r.MessageID) {
+		return
+	}
+	w.resume.Teams.Inbox = append(w.resume.Teams.Inbox, r)
+}
+
+// recordReplies records the inbox's messages in the request's history, in order.
+func (w *lifecycle) recordReplies(ctx workflow.Context) {
+	t := w.resume.Teams
+	for {
+		if err := workflow.Await(ctx, func() bool { return len(t.Inbox) > 0 }); err != nil {
+			return
+		}
+		if !w.recordReply(ctx, t.Inbox[0]) {
+			return
+		}
+		t.Inbox = t.Inbox[1:]
+	}
+}
+
+// recordReply records a message written in the channel by a person (the platform's own
+// posts are skipped) and notifies both sides. It returns false when the workflow is
+// cancelled.
+func (w *lifecycle) recordReply(ctx workflow.Context, r request.TeamsReply) bool {
+	if w.req.Teams == nil || r.ChannelID != w.req.Teams.ChannelID {
+		w.logger.Warn("Teams reply from another channel ignored", "channelId", r.ChannelID, "messageId", r.MessageID)
+		return true
+	}
+	var m teams.GetMessageOutput
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, teamsOptions), teamsActs.GetMessage,
+		teams.GetMessageInput{ChannelID: r.ChannelID, MessageID: r.MessageID}).Get(ctx, &m)
+	switch {
+	case temporal.IsCanceledError(err):
+		return false
+	case err != nil:
+		w.logger.Warn("Teams reply unreadable, skipped", "messageId", r.MessageID, "error", err)
+		return true
+	case m.From.Application || m.From.ID == "":
+		return true // the platform's own post
+	}
+	if w.mu.Lock(ctx) != nil {
+		return false
+	}
+	defer w.mu.Unlock()
+	actor := request.Actor{Sub: "teams:" + m.From.ID, Name: m.From.DisplayName, Role: request.RoleTeams}
+	return w.commit(ctx, request.EventTeamsReply, actor, request.EventData{MessageID: r.MessageID, Text: m.Text}) == nil
+}
