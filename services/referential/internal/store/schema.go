@@ -5,7 +5,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 
 	"gorm.io/gorm"
 
@@ -14,7 +13,7 @@ import (
 
 // Migrations are the referential's versioned schema changes.
 var Migrations = []database.Migration{
-	{Version: 1, Name: "referential rows, versions, change sets and changelog", Up: func(tx *gorm.DB, _ database.Dialect) error { return migrationV1(tx) }},
+	{Version: 1, Name: "referential rows, versions, change sets and changelog", Up: migrationV1},
 }
 
 // Migrate brings the schema up to date.
@@ -31,11 +30,8 @@ const (
 // migrationV1 creates the referential tables. Rows are stored in the layout of the
 // official files (one table for all 28 datasets, keyed by dataset and natural key): the
 // export is lossless and versioning is the same mechanism for every file.
-func migrationV1(tx *gorm.DB) error {
-	ts := "TIMESTAMP"
-	if tx.Dialector.Name() == "postgres" {
-		ts = "TIMESTAMPTZ"
-	}
+func migrationV1(tx *gorm.DB, d database.Dialect) error {
+	ts := d.Timestamp()
 	stmts := []string{
 		`CREATE TABLE ref_versions (
 			number INTEGER PRIMARY KEY,
@@ -80,10 +76,5 @@ func migrationV1(tx *gorm.DB) error {
 		`CREATE INDEX ref_changes_fiche ON ref_changes (code_rome, version)`,
 		`CREATE TABLE ref_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)`,
 	}
-	for _, s := range stmts {
-		if err := tx.Exec(s).Error; err != nil {
-			return fmt.Errorf("migration 1: %w", err)
-		}
-	}
-	return nil
+	return database.ExecAll(tx, stmts...)
 }
