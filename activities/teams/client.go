@@ -44,6 +44,9 @@ type Config struct {
 	AuthorityHost   string `json:"authorityHost"`
 	TeamID          string `json:"teamId"`
 	PrivateChannels bool   `json:"privateChannels"`
+	// ClientState is the secret Graph puts in each change notification (GRAPH_CLIENT_STATE),
+	// used when a subscription input brings none: it stays out of workflow histories.
+	ClientState string `json:"-"`
 	// RootCAs, when set, are the only roots trusted (the emulator's self-signed certificate).
 	RootCAs *x509.CertPool `json:"-"`
 	// Transport overrides the HTTP transport of both the credential and Graph (tests).
@@ -63,6 +66,7 @@ func ConfigFromEnv() (Config, error) {
 		BaseURL:       os.Getenv("GRAPH_BASE_URL"),
 		AuthorityHost: os.Getenv("GRAPH_AUTHORITY_HOST"),
 		TeamID:        os.Getenv("GRAPH_TEAM_ID"),
+		ClientState:   os.Getenv("GRAPH_CLIENT_STATE"),
 	}
 	if v := os.Getenv("GRAPH_PRIVATE_CHANNELS"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -19,7 +19,7 @@ const SubscriptionLifetime = 55 * time.Minute
 type EnsureSubscriptionInput struct {
 	ChannelID       string `json:"channelId"`
 	NotificationURL string `json:"notificationUrl"`
-	ClientState     string `json:"clientState"` // secret echoed in each notification
+	ClientState     string `json:"clientState"` // secret echoed in each notification; empty: Config.ClientState
 }
 
 // EnsureSubscriptionOutput is the subscription.
@@ -32,6 +32,9 @@ type EnsureSubscriptionOutput struct {
 // with the same notification URL (a retry after a lost answer), or creates one; Graph checks
 // the notification URL with the validation handshake before answering.
 func (a *Activities) EnsureSubscription(ctx context.Context, in EnsureSubscriptionInput) (EnsureSubscriptionOutput, error) {
+	if in.ClientState == "" {
+		in.ClientState = a.cfg.ClientState
+	}
 	resource := a.messagesResource(in.ChannelID)
 	list, err := a.graph.Subscriptions().Get(ctx, nil)
 	if err != nil {

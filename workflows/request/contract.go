@@ -214,8 +214,9 @@ type Input struct {
 }
 
 // TeamsConfig is how the request's Teams channel reports replies: Graph change
-// notifications to the intake's webhook. ClientState is a secret: it sits in the
-// workflow's history.
+// notifications to the intake's webhook. ClientState, the secret they carry, is normally
+// empty here: the worker's Teams activities then use their own (GRAPH_CLIENT_STATE), so it
+// stays out of the workflow's history.
 type TeamsConfig struct {
 	NotificationURL string `json:"notificationUrl"`
 	ClientState     string `json:"clientState"`

@@ -118,7 +118,12 @@ func (h *handlers) replayed(c *gin.Context, key idempotency) bool {
 func (h *handlers) start(c *gin.Context, req request.Request) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), startTimeout)
 	defer cancel()
-	err := h.workflows.Start(ctx, request.Input{Request: req, Timers: h.timers, Teams: h.teams,
+	var teams *request.TeamsConfig
+	if h.teams != nil {
+		// The client state stays with the intake and the worker, out of the history.
+		teams = &request.TeamsConfig{NotificationURL: h.teams.NotificationURL}
+	}
+	err := h.workflows.Start(ctx, request.Input{Request: req, Timers: h.timers, Teams: teams,
 		Link: h.publicURL + "/v1/requests/" + req.ID})
 	if err == nil {
 		return true

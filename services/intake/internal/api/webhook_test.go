@@ -60,3 +60,19 @@ func TestGraphWebhook(t *testing.T) {
 		t.Errorf("Temporal down must make Graph retry: %d", w.Code)
 	}
 }
+
+// The workflow learns where Graph notifies and the request's link, never the client state.
+func TestStartInputKeepsTheClientStateOut(t *testing.T) {
+	e := newEnv(t)
+	id := e.submit(t, e.cast(t).partner)
+	if e.wf.startCount() != 1 {
+		t.Fatalf("%d starts", e.wf.startCount())
+	}
+	in := e.wf.starts[0]
+	if in.Teams == nil || in.Teams.NotificationURL != "https://rome.example/webhooks/graph" || in.Teams.ClientState != "" {
+		t.Errorf("teams input %+v", in.Teams)
+	}
+	if in.Link != "https://rome.example/v1/requests/"+id {
+		t.Errorf("link %q", in.Link)
+	}
+}
