@@ -467,12 +467,13 @@ const (
 
 // Finding codes of the workflow's own (the others are the referential's reason codes).
 const (
-	FindingOverlappingRequest  = "overlapping_request"  // another open request touches the same element
-	FindingOperationsRequired  = "operations_required"  // the request has no operation
-	FindingUnknownFiche        = "unknown_fiche"        // the referential's reason for a missing fiche: fatal when it is the request's own
-	FindingPublicationConflict = "publication_conflict" // an accepted operation no longer applies
-	FindingPublicationRefused  = "publication_refused"  // the referential refused the change set as a whole
-	FindingTeamsUnavailable    = "teams_unavailable"    // Microsoft Graph refused the request's channel
+	FindingOverlappingRequest      = "overlapping_request"       // another open request touches the same element
+	FindingOperationsRequired      = "operations_required"       // the request has no operation
+	FindingUnknownFiche            = "unknown_fiche"             // the referential's reason for a missing fiche: fatal when it is the request's own
+	FindingPublicationConflict     = "publication_conflict"      // an accepted operation no longer applies
+	FindingPublicationRefused      = "publication_refused"       // the referential refused the change set as a whole
+	FindingTeamsUnavailable        = "teams_unavailable"         // Microsoft Graph refused the request's channel
+	FindingTeamsRepliesUnavailable = "teams_replies_unavailable" // Graph refused the subscription: replies in Teams do not come back
 )
 
 // SystemActor is the actor of what the workflow does by itself (checks, timers).

@@ -157,6 +157,24 @@ func TestTeamsRefusedRequestGoesOn(t *testing.T) {
 	}
 }
 
+// Graph refusing the subscription leaves the channel without replies: the moderator is told.
+func TestTeamsSubscriptionRefusedIsAFinding(t *testing.T) {
+	h := newHarness(t, options{})
+	h.teams.noSubs = true
+	h.update(2*time.Hour, request.UpdateWithdraw, request.WithdrawInput{Actor: alice})
+	out := h.run(request.Input{Request: newRequest(), Teams: teamsConfig})
+
+	if out.Request.Status != request.StatusWithdrawn || out.Request.Teams == nil {
+		t.Fatalf("ended %s, channel %+v: %v", out.Request.Status, out.Request.Teams, h.env.GetWorkflowError())
+	}
+	if !slices.ContainsFunc(out.Request.Findings, func(f request.Finding) bool {
+		return f.Code == request.FindingTeamsRepliesUnavailable && f.Severity == request.SeverityWarning && strings.Contains(f.Message, "403")
+	}) {
+		t.Errorf("findings %+v", out.Request.Findings)
+	}
+	h.checkHistory(1, &out.Request)
+}
+
 // Notifications the service could not take before the run continued as new go to the
 // next run, which sends them.
 func TestContinueAsNewCarriesTheOutbox(t *testing.T) {

@@ -98,13 +98,7 @@ func (w *lifecycle) createChannel(ctx workflow.Context) bool {
 	defer w.mu.Unlock()
 	if err != nil {
 		t.Unavailable, t.Posts = true, nil
-		f := request.Finding{Code: request.FindingTeamsUnavailable, Severity: request.SeverityWarning,
-			Message: "the request has no Teams channel: Microsoft Teams refused it: " + err.Error()}
-		w.req.Findings = append(w.req.Findings, f)
-		if err := w.commit(ctx, request.EventTeamsUnavailable, request.SystemActor,
-			request.EventData{Findings: []request.Finding{f}, Reason: f.Message}); err != nil {
-			w.logger.Warn("teams_unavailable not recorded", "error", err)
-		}
+		w.warnTeams(ctx, request.FindingTeamsUnavailable, "the request has no Teams channel: Microsoft Teams refused it: "+err.Error())
 		return false
 	}
 	w.req.Teams = &request.TeamsChannel{ChannelID: out.ChannelID, WebURL: out.WebURL, Name: out.Name}
@@ -112,6 +106,27 @@ func (w *lifecycle) createChannel(ctx workflow.Context) bool {
 		return false
 	}
 	return true
+}
+
+// warnTeams tells the moderator, with a warning finding recorded in the history, what the
+// request's Teams channel cannot do. The caller holds w.mu.
+func (w *lifecycle) warnTeams(ctx workflow.Context, code, message string) {
+	f := request.Finding{Code: code, Severity: request.SeverityWarning, Message: message}
+	w.req.Findings = append(w.req.Findings, f)
+	if err := w.commit(ctx, request.EventTeamsUnavailable, request.SystemActor,
+		request.EventData{Findings: []request.Finding{f}, Reason: message}); err != nil {
+		w.logger.Warn(code+" not recorded", "error", err)
+	}
+}
+
+// repliesLost tells the moderator that replies written in Teams no longer come back.
+func (w *lifecycle) repliesLost(ctx workflow.Context, err error) {
+	if temporal.IsCanceledError(err) || w.mu.Lock(ctx) != nil {
+		return
+	}
+	defer w.mu.Unlock()
+	w.warnTeams(ctx, request.FindingTeamsRepliesUnavailable,
+		"replies written in the request's Teams channel do not come back to the platform: "+err.Error())
 }
 
 // subscribe asks Graph to report the channel's new messages to the intake's webhook.
@@ -122,6 +137,7 @@ func (w *lifecycle) subscribe(ctx workflow.Context) {
 			ClientState: w.teams.ClientState}).Get(ctx, &out)
 	if err != nil {
 		w.logger.Warn("no Graph subscription: Teams replies will not come back", "channelId", w.req.Teams.ChannelID, "error", err)
+		w.repliesLost(ctx, err)
 		return
 	}
 	w.resume.Teams.SubscriptionID, w.resume.Teams.SubscriptionExpiresAt = out.SubscriptionID, out.ExpiresAt
@@ -137,6 +153,7 @@ func (w *lifecycle) renew(ctx workflow.Context) {
 	if err != nil {
 		w.logger.Warn("Graph subscription not renewed: Teams replies will not come back", "subscriptionId", t.SubscriptionID, "error", err)
 		t.SubscriptionID = ""
+		w.repliesLost(ctx, err)
 		return
 	}
 	t.SubscriptionID, t.SubscriptionExpiresAt = out.SubscriptionID, out.ExpiresAt

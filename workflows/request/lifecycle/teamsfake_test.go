@@ -24,6 +24,7 @@ type fakeTeams struct {
 	messages map[string]teams.GetMessageOutput // what GetMessage answers, by id
 	down     int                               // calls that fail (Graph unavailable) before the first success
 	refuse   bool                              // CreateChannel is refused for good
+	noSubs   bool                              // EnsureSubscription is refused for good
 }
 
 const fakeChannel = "19:r1@thread.tacv2"
@@ -79,6 +80,10 @@ func newFakeTeams(h *harness) *fakeTeams {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			f.subs = append(f.subs, in)
+			if f.noSubs {
+				return teams.EnsureSubscriptionOutput{}, temporal.NewNonRetryableApplicationError("teams: create subscription: HTTP 403 Forbidden",
+					teams.ErrTypeRejected, nil, teams.GraphError{Status: 403, Code: "Forbidden"})
+			}
 			return teams.EnsureSubscriptionOutput{SubscriptionID: "sub-1", ExpiresAt: env.Now().Add(teams.SubscriptionLifetime)}, nil
 		})
 	env.OnActivity(teamsActs.RenewSubscription, mock.Anything, mock.Anything).Return(
