@@ -78,6 +78,16 @@ func (e *Emulator) channel(w http.ResponseWriter, r *http.Request) (*Channel, bo
 	return nil, false
 }
 
+// writableChannel is channel for a change: an archived channel answers 403 with refusal.
+func (e *Emulator) writableChannel(w http.ResponseWriter, r *http.Request, refusal string) (*Channel, bool) { // callers hold e.mu
+	c, ok := e.channel(w, r)
+	if ok && c.IsArchived {
+		graphError(w, http.StatusForbidden, "Forbidden", refusal)
+		return nil, false
+	}
+	return c, ok
+}
+
 func (e *Emulator) channelJSON(r *http.Request, c *Channel) map[string]any {
 	return map[string]any{
 		"@odata.context":  e.odataContext(r, "teams('"+c.teamID+"')/channels/$entity"),
@@ -248,12 +258,8 @@ func (e *Emulator) patchChannel(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, ok := e.channel(w, r)
+	c, ok := e.writableChannel(w, r, "The channel is archived.")
 	if !ok {
-		return
-	}
-	if c.IsArchived {
-		graphError(w, http.StatusForbidden, "Forbidden", "The channel is archived.")
 		return
 	}
 	if in.DisplayName != nil {

@@ -102,12 +102,8 @@ func (e *Emulator) appPostMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, ok := e.channel(w, r)
+	c, ok := e.writableChannel(w, r, "Cannot post to an archived channel.")
 	if !ok {
-		return
-	}
-	if c.IsArchived {
-		graphError(w, http.StatusForbidden, "Forbidden", "Cannot post to an archived channel.")
 		return
 	}
 	app := &Identity{ODataType: "#microsoft.graph.identity", ID: e.cfg.ClientID, DisplayName: e.cfg.AppDisplayName, ApplicationIdentityType: "bot"}
