@@ -163,6 +163,16 @@ func TestVerifyThroughDiscovery(t *testing.T) {
 	if err != nil || got.Role != RoleModerator || got.Org != "" {
 		t.Fatalf("moderator: %+v, %v", got, err)
 	}
+	// The e-mail and the Entra object id come from their claims; an e-mail that is
+	// not a bare address is dropped.
+	got, err = v.Verify(ctx, sign(t, good, testKID, claims(p.URL, map[string]any{"email": "alice@opco.example", "oid": "aad-0001"})))
+	if err != nil || got.Email != "alice@opco.example" || got.EntraID != "aad-0001" {
+		t.Fatalf("email and oid: %+v, %v", got, err)
+	}
+	got, err = v.Verify(ctx, sign(t, good, testKID, claims(p.URL, map[string]any{"email": "Alice <alice@opco.example>"})))
+	if err != nil || got.Email != "" {
+		t.Fatalf("display-name e-mail kept: %+v, %v", got, err)
+	}
 	// The same role twice is still one role.
 	if _, err := v.Verify(ctx, sign(t, good, testKID, claims(p.URL, map[string]any{"roles": []string{"admin", "admin"}}))); err != nil {
 		t.Fatalf("duplicated role: %v", err)
@@ -348,7 +358,8 @@ func TestDevIssuer(t *testing.T) {
 		t.Fatalf("key file: %v, mode %v", err, info.Mode())
 	}
 
-	tok, exp, err := issuers[0].Mint(Principal{Subject: "p1", Name: "Paul", Role: RolePartner, Org: "opco"})
+	paul := Principal{Subject: "p1", Name: "Paul", Role: RolePartner, Org: "opco", Email: "paul@opco.example", EntraID: "aad-p1"}
+	tok, exp, err := issuers[0].Mint(paul)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,14 +377,15 @@ func TestDevIssuer(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := v.Verify(t.Context(), tok)
-	if err != nil || got != (Principal{Subject: "p1", Name: "Paul", Role: RolePartner, Org: "opco"}) {
+	if err != nil || got != paul {
 		t.Fatalf("verify dev token: %+v, %v", got, err)
 	}
 
 	for name, p := range map[string]Principal{
-		"sub":  {Role: RoleAdmin},
-		"role": {Subject: "x", Role: "superuser"},
-		"org":  {Subject: "x", Role: RolePartner},
+		"sub":   {Role: RoleAdmin},
+		"role":  {Subject: "x", Role: "superuser"},
+		"org":   {Subject: "x", Role: RolePartner},
+		"email": {Subject: "x", Role: RoleAdmin, Email: "not an address"},
 	} {
 		_, _, err := issuers[0].Mint(p)
 		var prob *httpx.Problem

@@ -89,6 +89,8 @@ type devClaims struct {
 	Name  string   `json:"name,omitempty"`
 	Roles []string `json:"roles"`
 	Org   string   `json:"org,omitempty"`
+	Email string   `json:"email,omitempty"`
+	OID   string   `json:"oid,omitempty"`
 }
 
 // Mint signs a token for p, valid DevTokenTTL. An invalid principal is a 422
@@ -104,17 +106,20 @@ func (d *DevIssuer) Mint(p Principal) (token string, expiresAt time.Time, err er
 			Issuer: d.issuer, Subject: p.Subject, Audience: jwt.Audience{DevAudience},
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(expiresAt),
 		},
-		Name: p.Name, Roles: []string{string(p.Role)}, Org: p.Org,
+		Name: p.Name, Roles: []string{string(p.Role)}, Org: p.Org, Email: p.Email, OID: p.EntraID,
 	}).Serialize()
 	return token, expiresAt, err
 }
 
 // DevTokenRequest is the body of POST /dev/token.
 type DevTokenRequest struct {
-	Sub  string `json:"sub"`
-	Name string `json:"name"`
-	Role string `json:"role"`
-	Org  string `json:"org"`
+	Sub   string `json:"sub"`
+	Name  string `json:"name"`
+	Role  string `json:"role"`
+	Org   string `json:"org"`
+	Email string `json:"email"`
+	// OID plays the Microsoft Entra object id (Teams membership and activity feed).
+	OID string `json:"oid"`
 }
 
 // DevTokenResponse is its answer.
@@ -132,7 +137,7 @@ func (d *DevIssuer) Register(g gin.IRouter) {
 			_ = c.Error(err)
 			return
 		}
-		token, exp, err := d.Mint(Principal{Subject: req.Sub, Name: req.Name, Role: Role(req.Role), Org: req.Org})
+		token, exp, err := d.Mint(Principal{Subject: req.Sub, Name: req.Name, Role: Role(req.Role), Org: req.Org, Email: req.Email, EntraID: req.OID})
 		if err != nil {
 			_ = c.Error(err)
 			return

@@ -5,6 +5,7 @@ package auth
 
 import (
 	"context"
+	"net/mail"
 	"strings"
 
 	"github.com/plateforme-rome/rome/platform/httpx"
@@ -40,10 +41,16 @@ type Principal struct {
 	Role    Role   `json:"role"`
 	// Org is the partner's organisation; other roles may have none.
 	Org string `json:"org,omitempty"`
+	// Email is the token's e-mail claim, when it holds an address.
+	Email string `json:"email,omitempty"`
+	// EntraID is the caller's object id in Microsoft Entra ID (the claim named by
+	// AUTH_ENTRA_ID_CLAIM, "oid" in Entra tokens): what Microsoft Teams knows the
+	// person by, for channel membership and activity-feed notifications.
+	EntraID string `json:"oid,omitempty"`
 }
 
-// Validate lists what makes p unusable: no subject, an unknown role, or a
-// partner without an organisation.
+// Validate lists what makes p unusable: no subject, an unknown role, a
+// partner without an organisation, or an e-mail that is not an address.
 func (p Principal) Validate() []httpx.FieldError {
 	var errs []httpx.FieldError
 	if strings.TrimSpace(p.Subject) == "" {
@@ -54,6 +61,9 @@ func (p Principal) Validate() []httpx.FieldError {
 	}
 	if p.Role == RolePartner && strings.TrimSpace(p.Org) == "" {
 		errs = append(errs, httpx.FieldError{Field: "org", Message: "is required for the partner role"})
+	}
+	if p.Email != "" && !IsAddress(p.Email) {
+		errs = append(errs, httpx.FieldError{Field: "email", Message: "must be an e-mail address such as name@example.org"})
 	}
 	return errs
 }
@@ -78,4 +88,11 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 func FromContext(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(Principal)
 	return p, ok
+}
+
+// IsAddress reports whether s is a bare e-mail address (name@example.org, no
+// display name).
+func IsAddress(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s
 }

@@ -36,14 +36,16 @@ type Config struct {
 	// mapped values count.
 	RoleMap  map[string]Role
 	OrgClaim string
+	// EntraIDClaim holds the caller's Microsoft Entra object id (default oid).
+	EntraIDClaim string
 	// HTTPClient fetches discovery documents and keys (default: 10 s timeout).
 	HTTPClient *http.Client
 }
 
 // ConfigFromEnv reads AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URL,
 // AUTH_ROLE_CLAIM (default roles), AUTH_ROLE_MAP (e.g.
-// "Rome.Partner=partner,Rome.Moderator=moderator") and AUTH_ORG_CLAIM
-// (default org). With ROME_DEV_MODE=true and no AUTH_ISSUER it targets the
+// "Rome.Partner=partner,Rome.Moderator=moderator"), AUTH_ORG_CLAIM
+// (default org) and AUTH_ENTRA_ID_CLAIM (default oid). With ROME_DEV_MODE=true and no AUTH_ISSUER it targets the
 // dev issuer served by the intake on INTAKE_PORT.
 func ConfigFromEnv() (Config, error) {
 	dev, err := config.DevMode()
@@ -56,6 +58,8 @@ func ConfigFromEnv() (Config, error) {
 		JWKSURL:   config.String("AUTH_JWKS_URL", ""),
 		RoleClaim: config.String("AUTH_ROLE_CLAIM", "roles"),
 		OrgClaim:  config.String("AUTH_ORG_CLAIM", "org"),
+
+		EntraIDClaim: config.String("AUTH_ENTRA_ID_CLAIM", "oid"),
 	}
 	if cfg.Issuer == "" && dev {
 		port, err := config.Port("INTAKE_PORT", 8081)
@@ -120,6 +124,9 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	}
 	if cfg.OrgClaim == "" {
 		cfg.OrgClaim = "org"
+	}
+	if cfg.EntraIDClaim == "" {
+		cfg.EntraIDClaim = "oid"
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -187,7 +194,8 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if err := tok.Claims(&claims); err != nil {
 		return Principal{}, httpx.Unauthorized("invalid_token", "The token's claims cannot be read.")
 	}
-	p := Principal{Subject: tok.Subject, Name: stringClaim(claims, "name"), Org: stringClaim(claims, v.cfg.OrgClaim)}
+	p := Principal{Subject: tok.Subject, Name: stringClaim(claims, "name"), Org: stringClaim(claims, v.cfg.OrgClaim),
+		Email: emailClaim(claims), EntraID: stringClaim(claims, v.cfg.EntraIDClaim)}
 	if p.Subject == "" {
 		return Principal{}, httpx.Unauthorized("invalid_token", "The token has no subject.")
 	}
@@ -228,6 +236,14 @@ func (v *Verifier) roles(claim any) []Role {
 		}
 	}
 	return roles
+}
+
+// emailClaim is the token's "email" claim when it is a bare address.
+func emailClaim(claims map[string]any) string {
+	if s := stringClaim(claims, "email"); IsAddress(s) {
+		return s
+	}
+	return ""
 }
 
 func stringClaim(claims map[string]any, name string) string {

@@ -4,12 +4,10 @@ package api
 import (
 	"crypto/sha256"
 	_ "embed"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/mail"
 	"regexp"
 	"strconv"
 	"strings"
@@ -64,35 +62,11 @@ func (h handlers) touchUser(c *gin.Context) {
 	if p.Role == auth.RoleService {
 		return
 	}
-	u := store.User{Sub: p.Subject, Name: p.Name, Role: string(p.Role), Org: p.Org, TokenEmail: tokenEmail(c.GetHeader("Authorization"))}
+	u := store.User{Sub: p.Subject, Name: p.Name, Role: string(p.Role), Org: p.Org, TokenEmail: p.Email}
 	if err := h.store.TouchUser(c.Request.Context(), u); err != nil {
 		_ = c.Error(err)
 		c.Abort()
 	}
-}
-
-// tokenEmail reads the "email" claim of a bearer token Authenticate has
-// already verified (the platform's Principal does not carry it).
-func tokenEmail(header string) string {
-	_, token, _ := strings.Cut(header, " ")
-	parts := strings.Split(strings.TrimSpace(token), ".")
-	if len(parts) != 3 {
-		return ""
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return ""
-	}
-	var claims struct {
-		Email string `json:"email"`
-	}
-	if json.Unmarshal(raw, &claims) != nil {
-		return ""
-	}
-	if a, err := mail.ParseAddress(claims.Email); err == nil && a.Address == claims.Email {
-		return claims.Email
-	}
-	return ""
 }
 
 func principal(c *gin.Context) auth.Principal {
@@ -252,7 +226,7 @@ func (h handlers) setPreferences(c *gin.Context) {
 	}
 	var errs []httpx.FieldError
 	if p.Email != "" {
-		if a, err := mail.ParseAddress(p.Email); err != nil || a.Address != p.Email {
+		if !auth.IsAddress(p.Email) {
 			errs = append(errs, httpx.FieldError{Field: "email", Message: "must be an e-mail address such as name@example.org"})
 		}
 	}
