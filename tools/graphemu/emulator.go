@@ -69,6 +69,7 @@ type Emulator struct {
 	tokens        map[string]time.Time
 	faults        []*Fault
 	deliveries    []*Delivery
+	activityFeed  []*ActivityNotification
 	seq           int64
 	host          string // last Host the emulator was reached on
 	tls           bool
@@ -146,6 +147,7 @@ func (e *Emulator) routes() {
 	g("POST /v1.0/teams/{team}/channels/{channel}/messages", e.appPostMessage)
 	g("GET /v1.0/teams/{team}/channels/{channel}/messages", e.listMessages)
 	g("GET /v1.0/teams/{team}/channels/{channel}/messages/{message}", e.getMessage)
+	g("POST /v1.0/users/{user}/teamwork/sendActivityNotification", e.sendActivityNotification)
 	g("POST /v1.0/subscriptions", e.createSubscription)
 	g("GET /v1.0/subscriptions", e.listSubscriptions)
 	g("GET /v1.0/subscriptions/{id}", e.getSubscription)

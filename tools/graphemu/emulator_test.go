@@ -224,3 +224,40 @@ func TestSubscriptionHandshakeAndNotifications(t *testing.T) {
 		t.Fatalf("renew deleted: %d %v", st, body)
 	}
 }
+
+func TestActivityFeed(t *testing.T) {
+	emu, c := start(t)
+	const path = "/v1.0/users/aad-moderator/teamwork/sendActivityNotification"
+	good := map[string]any{
+		"topic":              map[string]any{"source": "text", "value": "Request REQ-1 submitted", "webUrl": "https://rome.example/requests/REQ-1"},
+		"activityType":       "systemDefault",
+		"previewText":        map[string]any{"content": "Please triage"},
+		"templateParameters": []any{map[string]any{"name": "systemDefaultText", "value": "Please triage"}},
+	}
+	if st, body, _ := c.do("POST", path, good); st != 204 {
+		t.Fatalf("send: %d %v", st, body)
+	}
+	bad := func(mutate func(m map[string]any)) map[string]any {
+		b, _ := json.Marshal(good)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		mutate(m)
+		return m
+	}
+	for name, body := range map[string]map[string]any{
+		"no web url":       bad(func(m map[string]any) { delete(m["topic"].(map[string]any), "webUrl") }),
+		"no default text":  bad(func(m map[string]any) { delete(m, "templateParameters") }),
+		"long preview":     bad(func(m map[string]any) { m["previewText"] = map[string]any{"content": strings.Repeat("é", 151)} }),
+		"unknown source":   bad(func(m map[string]any) { m["topic"].(map[string]any)["source"] = "other" }),
+		"no activity type": bad(func(m map[string]any) { delete(m, "activityType") }),
+	} {
+		if st, resp, _ := c.do("POST", path, body); st != 400 || errCode(resp) != "BadRequest" {
+			t.Errorf("%s: %d %v", name, st, resp)
+		}
+	}
+	feed := emu.State().ActivityFeed
+	if len(feed) != 1 || feed[0].UserID != "aad-moderator" || feed[0].Topic != "Request REQ-1 submitted" ||
+		feed[0].PreviewText != "Please triage" || feed[0].WebURL != "https://rome.example/requests/REQ-1" {
+		t.Fatalf("feed = %+v", feed)
+	}
+}

@@ -11,7 +11,9 @@ type State struct {
 	Teams         []TeamState    `json:"teams"`
 	Subscriptions []Subscription `json:"subscriptions"`
 	Deliveries    []Delivery     `json:"deliveries"`
-	Faults        []Fault        `json:"faults"`
+	// ActivityFeed lists the activity-feed notifications sent to users, oldest first.
+	ActivityFeed []ActivityNotification `json:"activityFeed"`
+	Faults       []Fault                `json:"faults"`
 }
 
 // TeamState is a team and its channels.
@@ -32,7 +34,7 @@ func (e *Emulator) State() State {
 	faults := e.Faults()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	st := State{Teams: []TeamState{}, Subscriptions: []Subscription{}, Deliveries: []Delivery{}, Faults: faults}
+	st := State{Teams: []TeamState{}, Subscriptions: []Subscription{}, Deliveries: []Delivery{}, ActivityFeed: []ActivityNotification{}, Faults: faults}
 	for _, t := range e.teams {
 		ts := TeamState{ID: t.id, Channels: []ChannelState{}}
 		for _, c := range t.channels {
@@ -47,6 +49,9 @@ func (e *Emulator) State() State {
 	sort.Slice(st.Subscriptions, func(i, j int) bool { return st.Subscriptions[i].ID < st.Subscriptions[j].ID })
 	for _, d := range e.deliveries {
 		st.Deliveries = append(st.Deliveries, *d)
+	}
+	for _, n := range e.activityFeed {
+		st.ActivityFeed = append(st.ActivityFeed, *n)
 	}
 	return st
 }
