@@ -9,6 +9,7 @@ import (
 	"html"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,12 +49,14 @@ const MaxChannelNameLength = 50
 
 // CreateChannelInput describes the request whose channel is created.
 type CreateChannelInput struct {
-	RequestID string   `json:"requestId"`
-	CodeRome  string   `json:"codeRome"`
-	Title     string   `json:"title"`
-	Summary   string   `json:"summary"` // plain text
-	Link      string   `json:"link"`    // the request's page
-	Members   []string `json:"members"` // AAD user ids; private channels only (the first is the owner)
+	RequestID string `json:"requestId"`
+	CodeRome  string `json:"codeRome"`
+	Title     string `json:"title"`
+	Summary   string `json:"summary"` // plain text
+	Link      string `json:"link"`    // the request's page
+	// Members are the Entra object ids of the request's people (the submitter): added to a
+	// private channel next to the configured owners; a standard channel is the whole team's.
+	Members []string `json:"members,omitempty"`
 }
 
 // CreateChannelOutput is the request's channel.
@@ -61,6 +64,9 @@ type CreateChannelOutput struct {
 	ChannelID string `json:"channelId"`
 	WebURL    string `json:"webUrl"`
 	Name      string `json:"name"`
+	// Private channels list their members: the people who act on the request later are
+	// added with AddMember.
+	Private bool `json:"private,omitempty"`
 }
 
 // CreateChannel creates the request's channel (or finds the one a previous attempt created:
@@ -80,7 +86,8 @@ func (a *Activities) CreateChannel(ctx context.Context, in CreateChannelInput) (
 			return CreateChannelOutput{}, err
 		}
 	}
-	out := CreateChannelOutput{ChannelID: deref(ch.GetId()), WebURL: deref(ch.GetWebUrl()), Name: name}
+	out := CreateChannelOutput{ChannelID: deref(ch.GetId()), WebURL: deref(ch.GetWebUrl()), Name: name,
+		Private: deref(ch.GetMembershipType()) == models.PRIVATE_CHANNELMEMBERSHIPTYPE}
 	summary := fmt.Sprintf("<p><b>%s</b> — %s</p><p>%s</p><p><a href=\"%s\">%s</a></p>",
 		html.EscapeString(in.CodeRome), html.EscapeString(in.Title), html.EscapeString(in.Summary),
 		html.EscapeString(in.Link), html.EscapeString(in.Link))
@@ -116,18 +123,16 @@ func (a *Activities) createChannel(ctx context.Context, name string, in CreateCh
 	desc := truncate(in.CodeRome+" — "+in.Title+" — "+in.Link, 1024)
 	body.SetDescription(&desc)
 	membership := models.STANDARD_CHANNELMEMBERSHIPTYPE
-	if a.cfg.PrivateChannels && len(in.Members) > 0 {
+	if a.cfg.PrivateChannels {
 		membership = models.PRIVATE_CHANNELMEMBERSHIPTYPE
 		var members []models.ConversationMemberable
-		for i, id := range in.Members {
-			m := models.NewAadUserConversationMember()
-			roles := []string{}
-			if i == 0 {
-				roles = []string{"owner"}
+		for _, id := range a.cfg.ChannelOwners {
+			members = append(members, conversationMember(id, "owner"))
+		}
+		for _, id := range in.Members {
+			if !slices.Contains(a.cfg.ChannelOwners, id) {
+				members = append(members, conversationMember(id))
 			}
-			m.SetRoles(roles)
-			m.SetAdditionalData(map[string]any{"user@odata.bind": "https://graph.microsoft.com/v1.0/users('" + id + "')"})
-			members = append(members, m)
 		}
 		body.SetMembers(members)
 	}
@@ -147,6 +152,32 @@ func (a *Activities) createChannel(ctx context.Context, name string, in CreateCh
 		}
 	}
 	return nil, classify("create channel", err)
+}
+
+// conversationMember is a user of the directory as a channel member.
+func conversationMember(userID string, roles ...string) *models.AadUserConversationMember {
+	m := models.NewAadUserConversationMember()
+	m.SetRoles(append([]string{}, roles...))
+	m.SetAdditionalData(map[string]any{"user@odata.bind": "https://graph.microsoft.com/v1.0/users('" + userID + "')"})
+	return m
+}
+
+// AddMemberInput names a private channel and the Entra object id of a person to add.
+type AddMemberInput struct {
+	ChannelID string `json:"channelId"`
+	UserID    string `json:"userId"`
+}
+
+// AddMember adds a person to a private channel; one who is already a member stays one.
+func (a *Activities) AddMember(ctx context.Context, in AddMemberInput) error {
+	_, err := a.channels().ByChannelId(in.ChannelID).Members().Post(ctx, conversationMember(in.UserID), nil)
+	if e, ok := asAPIError(err); ok && e.GetStatusCode() == http.StatusConflict {
+		return nil // a previous attempt added them and its answer was lost
+	}
+	if err != nil {
+		return classify("add member", err)
+	}
+	return nil
 }
 
 var nameForbidden = regexp.MustCompile(`[~#%&*{}+/\\:<>?|'"\x00-\x1f]+`)

@@ -34,7 +34,7 @@ func setup(t *testing.T, private bool) *fixture {
 	acts, err := teams.New(teams.Config{
 		TenantID: graphemu.DefaultTenantID, ClientID: graphemu.DefaultClientID, ClientSecret: graphemu.DefaultClientSecret,
 		BaseURL: srv.URL + "/v1.0", AuthorityHost: srv.URL, TeamID: graphemu.DefaultTeamID, PrivateChannels: private,
-		Transport: srv.Client().Transport, RequestTimeout: 700 * time.Millisecond,
+		ChannelOwners: []string{"aad-rome-team"}, Transport: srv.Client().Transport, RequestTimeout: 700 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -321,14 +321,71 @@ func TestSubscriptionRefusedWhenTheEndpointDoesNotEcho(t *testing.T) {
 func TestPrivateChannelGetsItsMembers(t *testing.T) {
 	f := setup(t, true)
 	in := request
-	in.Members = []string{"aad-owner", "aad-partner"}
-	if _, err := run[teams.CreateChannelOutput](t, f, f.acts.CreateChannel, in); err != nil {
+	in.Members = []string{"aad-partner", "aad-rome-team"} // an owner named again stays an owner, once
+	ch, err := run[teams.CreateChannelOutput](t, f, f.acts.CreateChannel, in)
+	if err != nil || !ch.Private {
+		t.Fatalf("%+v %v", ch, err)
+	}
+	members := func() []graphemu.Member { return channels(f)[0].Members }
+	if got := channels(f)[0]; got.MembershipType != "private" || len(got.Members) != 2 ||
+		got.Members[0].UserID != "aad-rome-team" || len(got.Members[0].Roles) != 1 || got.Members[0].Roles[0] != "owner" ||
+		got.Members[1].UserID != "aad-partner" || len(got.Members[1].Roles) != 0 {
+		t.Fatalf("%+v", got)
+	}
+	// A moderator acting on the request later joins it, once however often it is retried.
+	for range 2 {
+		if _, err := f.env.ExecuteActivity(f.acts.AddMember, teams.AddMemberInput{ChannelID: ch.ChannelID, UserID: "aad-moderator"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := members(); len(m) != 3 || m[2].UserID != "aad-moderator" {
+		t.Fatalf("%+v", m)
+	}
+	_, err = f.env.ExecuteActivity(f.acts.AddMember, teams.AddMemberInput{ChannelID: "gone", UserID: "aad-moderator"})
+	assertRejected(t, err, 404)
+}
+
+func TestStandardChannelHasNoMemberList(t *testing.T) {
+	f := setup(t, false)
+	in := request
+	in.Members = []string{"aad-partner"}
+	ch, err := run[teams.CreateChannelOutput](t, f, f.acts.CreateChannel, in)
+	if err != nil || ch.Private || channels(f)[0].MembershipType != "standard" {
+		t.Fatalf("%+v %v", ch, err)
+	}
+}
+
+func TestPrivateChannelsNeedAnOwner(t *testing.T) {
+	_, err := teams.New(teams.Config{TenantID: "t", ClientID: "c", ClientSecret: "s", TeamID: "team", PrivateChannels: true})
+	if err == nil || !strings.Contains(err.Error(), "GRAPH_CHANNEL_OWNERS") {
+		t.Fatalf("want a refusal naming GRAPH_CHANNEL_OWNERS, got %v", err)
+	}
+}
+
+func TestActivityFeed(t *testing.T) {
+	f := setup(t, false)
+	feed := teams.NewActivityFeed(f.acts)
+	long := strings.Repeat("é", 200)
+	err := feed.Send(t.Context(), teams.FeedNotification{UserID: "aad-moderator", Topic: "Request REQ-1 submitted", Preview: long,
+		Link: "https://rome.example/requests/REQ-1"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	ch := channels(f)[0]
-	if ch.MembershipType != "private" || len(ch.Members) != 2 || ch.Members[0].UserID != "aad-owner" || ch.Members[0].Roles[0] != "owner" {
-		t.Fatalf("%+v", ch)
+	got := f.emu.State().ActivityFeed
+	if len(got) != 1 || got[0].UserID != "aad-moderator" || got[0].Topic != "Request REQ-1 submitted" ||
+		got[0].WebURL != "https://rome.example/requests/REQ-1" || got[0].ActivityType != "systemDefault" ||
+		got[0].PreviewText != strings.Repeat("é", 149)+"…" || got[0].Parameters["systemDefaultText"] != got[0].PreviewText {
+		t.Fatalf("%+v", got)
 	}
+	// Graph throttling may go away, after its Retry-After; a refusal will not.
+	f.emu.AddFault(graphemu.Fault{PathPrefix: "/v1.0/users/", Status: 429, RetryAfterSeconds: 7, Times: 1})
+	err = feed.Send(t.Context(), teams.FeedNotification{UserID: "aad-moderator", Topic: "t", Preview: "p", Link: "https://x"})
+	var app *temporal.ApplicationError
+	if !errors.As(err, &app) || app.NonRetryable() || app.Type() != teams.ErrTypeUnavailable || app.NextRetryDelay() != 7*time.Second {
+		t.Fatalf("want a retryable TeamsUnavailable after 7 s, got %v", err)
+	}
+	err = feed.Send(t.Context(), teams.FeedNotification{UserID: "aad-moderator", Topic: "t", Preview: "p"})
+	assertRejected(t, err, 400)
 }
 
 func TestWrongSecretIsRejected(t *testing.T) {

@@ -44,6 +44,9 @@ type Config struct {
 	AuthorityHost   string `json:"authorityHost"`
 	TeamID          string `json:"teamId"`
 	PrivateChannels bool   `json:"privateChannels"`
+	// ChannelOwners are the Entra object ids made owners of every private channel (the ROME
+	// team's, GRAPH_CHANNEL_OWNERS): Graph creates a private channel only with an owner.
+	ChannelOwners []string `json:"channelOwners"`
 	// ClientState is the secret Graph puts in each change notification (GRAPH_CLIENT_STATE),
 	// used when a subscription input brings none: it stays out of workflow histories.
 	ClientState string `json:"-"`
@@ -56,8 +59,9 @@ type Config struct {
 }
 
 // ConfigFromEnv reads GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET, GRAPH_BASE_URL,
-// GRAPH_AUTHORITY_HOST, GRAPH_TEAM_ID, GRAPH_PRIVATE_CHANNELS (bool) and GRAPH_CA_FILE (a PEM
-// file of roots to trust instead of the system's, for the emulator).
+// GRAPH_AUTHORITY_HOST, GRAPH_TEAM_ID, GRAPH_PRIVATE_CHANNELS (bool), GRAPH_CHANNEL_OWNERS
+// (comma-separated Entra object ids) and GRAPH_CA_FILE (a PEM file of roots to trust instead
+// of the system's, for the emulator).
 func ConfigFromEnv() (Config, error) {
 	c := Config{
 		TenantID:      os.Getenv("GRAPH_TENANT_ID"),
@@ -67,6 +71,11 @@ func ConfigFromEnv() (Config, error) {
 		AuthorityHost: os.Getenv("GRAPH_AUTHORITY_HOST"),
 		TeamID:        os.Getenv("GRAPH_TEAM_ID"),
 		ClientState:   os.Getenv("GRAPH_CLIENT_STATE"),
+	}
+	for id := range strings.SplitSeq(os.Getenv("GRAPH_CHANNEL_OWNERS"), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			c.ChannelOwners = append(c.ChannelOwners, id)
+		}
 	}
 	if v := os.Getenv("GRAPH_PRIVATE_CHANNELS"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -98,6 +107,9 @@ func New(c Config) (*Activities, error) {
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("teams: missing %s", strings.Join(missing, ", "))
+	}
+	if c.PrivateChannels && len(c.ChannelOwners) == 0 {
+		return nil, errors.New("teams: private channels need at least one owner (GRAPH_CHANNEL_OWNERS)")
 	}
 	if c.BaseURL == "" {
 		c.BaseURL = DefaultBaseURL

@@ -54,6 +54,10 @@ func TestConfigFromEnvAgainstTheEmulatorOverTLS(t *testing.T) {
 	if n := len(emu.State().Teams[0].Channels); n != 1 {
 		t.Fatalf("want 1 channel, got %d", n)
 	}
+	t.Setenv("GRAPH_CHANNEL_OWNERS", " aad-1, ,aad-2 ")
+	if cfg, err := teams.ConfigFromEnv(); err != nil || len(cfg.ChannelOwners) != 2 || cfg.ChannelOwners[1] != "aad-2" {
+		t.Fatalf("owners: %+v %v", cfg.ChannelOwners, err)
+	}
 	t.Setenv("GRAPH_PRIVATE_CHANNELS", "maybe")
 	if _, err := teams.ConfigFromEnv(); err == nil {
 		t.Fatal("a bad GRAPH_PRIVATE_CHANNELS must be refused")
