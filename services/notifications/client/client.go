@@ -1,12 +1,14 @@
 // Package client is the Go client of the notifications service, which the
-// worker's activities use to notify people, and its public contract (the
-// request and response types of its API). Its *http.Client carries the bearer
+// worker's activities use to notify people and to send the Teams
+// activity-feed notifications the service queues, and its public contract
+// (the request and response types of its API). Its *http.Client carries the bearer
 // token of the role service (an oauth2 transport, see auth.NewTokenSource).
 package client
 
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"github.com/plateforme-rome/rome/platform/apiclient"
 )
@@ -27,6 +29,31 @@ func New(baseURL string, hc *http.Client) *Client {
 func (c *Client) Notify(ctx context.Context, n Notification) (Created, error) {
 	var out Created
 	err := c.api.Do(ctx, http.MethodPost, "/v1/notifications", n, &out)
+	return out, err
+}
+
+// ClaimTeamsDeliveries leases up to max due Teams deliveries (1 to 100; 0
+// asks for the service's default, 20) to owner, which identifies the
+// claiming worker. Each must be reported with ReportTeamsDelivery before the
+// lease ends, or it is handed out again.
+func (c *Client) ClaimTeamsDeliveries(ctx context.Context, owner string, max int) ([]TeamsDelivery, error) {
+	body := struct {
+		Owner string `json:"owner"`
+		Max   int    `json:"max,omitempty"`
+	}{owner, max}
+	var out struct {
+		Items []TeamsDelivery `json:"items"`
+	}
+	err := c.api.Do(ctx, http.MethodPost, "/internal/v1/teams-deliveries/claim", body, &out)
+	return out.Items, err
+}
+
+// ReportTeamsDelivery reports the attempt at the claimed delivery id. Reporting
+// again is harmless: the outcome is then not Recorded, and its Status says
+// what became of the delivery.
+func (c *Client) ReportTeamsDelivery(ctx context.Context, id string, r TeamsResult) (TeamsOutcome, error) {
+	var out TeamsOutcome
+	err := c.api.Do(ctx, http.MethodPost, "/internal/v1/teams-deliveries/"+url.PathEscape(id)+"/result", r, &out)
 	return out, err
 }
 

@@ -106,7 +106,8 @@ type Inbox struct {
 	UnreadCount int64       `json:"unreadCount"`
 }
 
-// Frequency says when e-mails of an event are sent.
+// Frequency says when the e-mails and Teams notifications of an event are
+// sent: each at once, or gathered in a daily digest.
 type Frequency string
 
 // Frequencies.
@@ -115,7 +116,9 @@ const (
 	Daily     Frequency = "daily"
 )
 
-// Channels are a user's choices for one event. InApp is always true.
+// Channels are a user's choices for one event. InApp is always true. Teams
+// is a Microsoft Teams activity-feed notification, sent to users whose token
+// carried their Entra object id; it is off until the user turns it on.
 type Channels struct {
 	InApp     bool      `json:"inApp"`
 	Email     bool      `json:"email"`
@@ -137,10 +140,13 @@ type Follow struct {
 	CreatedAt *time.Time `json:"createdAt,omitempty"`
 }
 
-// DeadLetter is an e-mail given up after its last attempt.
+// DeadLetter is a delivery given up after its last attempt or a permanent
+// refusal. To is the e-mail address, or the Entra object id on Teams;
+// MessageID is an e-mail's only.
 type DeadLetter struct {
 	ID             string    `json:"id"`
-	MessageID      string    `json:"messageId"`
+	Channel        string    `json:"channel"` // email, teams
+	MessageID      string    `json:"messageId,omitempty"`
 	NotificationID string    `json:"notificationId,omitempty"`
 	Sub            string    `json:"sub"`
 	To             string    `json:"to"`
@@ -155,4 +161,30 @@ type DeadLetter struct {
 type DeadLetters struct {
 	Items      []DeadLetter `json:"items"`
 	NextCursor string       `json:"nextCursor,omitempty"`
+}
+
+// TeamsDelivery is a Microsoft Teams activity-feed notification the worker sends.
+type TeamsDelivery struct {
+	ID        string `json:"id"`        // the outbox row
+	Kind      string `json:"kind"`      // "notification" or "digest"
+	Recipient string `json:"recipient"` // the user's Microsoft Entra object id
+	Attempt   int    `json:"attempt"`   // 1 for the first
+	Topic     string `json:"topic"`     // what the feed item is about: the notification's title, or the digest's
+	Preview   string `json:"preview"`   // the line the feed shows: at most 150 characters (runes), cut with "…"
+	Link      string `json:"link"`      // absolute URL opened from the feed (PUBLIC_URL + relative links; the inbox for a digest)
+}
+
+// TeamsResult reports one delivery attempt; an empty Error means sent.
+type TeamsResult struct {
+	Owner             string `json:"owner"`
+	Error             string `json:"error,omitempty"`
+	Permanent         bool   `json:"permanent,omitempty"`         // Graph refused it for good: dead letter now
+	RetryAfterSeconds int    `json:"retryAfterSeconds,omitempty"` // Graph's Retry-After: no attempt before
+}
+
+// TeamsOutcome is the row's state after a report; Recorded is false when the
+// owner had lost its lease (the report changed nothing).
+type TeamsOutcome struct {
+	Status   string `json:"status"` // pending, sent, dead
+	Recorded bool   `json:"recorded"`
 }

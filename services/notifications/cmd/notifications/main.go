@@ -1,10 +1,12 @@
 // Command notifications delivers the platform's notifications (port
-// NOTIFICATIONS_PORT, 8083): the API, and in the background the e-mail
-// outbox dispatcher and the daily digest scheduler.
+// NOTIFICATIONS_PORT, 8083): the API (with the internal routes through
+// which the worker sends the Teams activity-feed notifications), and in the
+// background the e-mail outbox dispatcher and the daily digest scheduler.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -61,62 +63,108 @@ func build(ctx context.Context, rt *service.Runtime, background *sync.WaitGroup)
 	if err != nil {
 		return nil, err
 	}
-	dcfg, smtpCfg, schedule, err := deliveryConfig()
+	set, err := deliverySettings()
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(rt.DB, delivery.Domain(dcfg.From))
+	st := store.New(rt.DB, delivery.Domain(set.mail.From))
 	m, err := delivery.NewMetrics(st)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	host, _ := os.Hostname()
-	dispatcher := delivery.NewDispatcher(st, smtpCfg, dcfg, fmt.Sprintf("%s/%d", host, os.Getpid()), m, rt.Logger)
-	digests := delivery.NewDigests(st, schedule, rt.Logger)
+	dispatcher := delivery.NewDispatcher(st, set.smtp, set.mail, fmt.Sprintf("%s/%d", host, os.Getpid()), m, rt.Logger)
+	digests := delivery.NewDigests(st, set.schedule, rt.Logger)
+	teams := delivery.NewTeams(st, set.teams, m, rt.Logger)
 	background.Go(func() { dispatcher.Run(ctx) })
 	background.Go(func() { digests.Run(ctx) })
-	return api.Router(api.Deps{Checks: rt.Checks(), Verifier: v, Store: st}), nil
+	return api.Router(api.Deps{Checks: rt.Checks(), Verifier: v, Store: st, Teams: teams}), nil
 }
 
-// deliveryConfig reads the SMTP_*, OUTBOX_* and DIGEST_* variables.
-func deliveryConfig() (delivery.Config, delivery.SMTP, delivery.Schedule, error) {
+// settings configure the delivery channels and the digests.
+type settings struct {
+	smtp     delivery.SMTP
+	mail     delivery.Config
+	teams    delivery.TeamsConfig
+	schedule delivery.Schedule
+}
+
+// deliverySettings reads the variables below (defaults in parentheses).
+//
+// E-mail, sent by this service:
+//
+//	SMTP_ADDR             the SMTP server, host:port; STARTTLS when it offers it (127.0.0.1:2525)
+//	SMTP_USERNAME         with SMTP_PASSWORD, PLAIN authentication when set; needs TLS except on localhost (empty)
+//	SMTP_FROM             the sender; its domain ends the Message-IDs (Plateforme du ROME <notifications@plateforme-rome.localhost>)
+//	SMTP_TIMEOUT          per message (30s)
+//	SMTP_MAX_ATTEMPTS     attempts before the dead-letter list (8)
+//	SMTP_RETRY_BASE       delay after the first failure, doubled after each next one (30s)
+//	SMTP_RETRY_MAX        cap of that delay (1h)
+//	OUTBOX_LEASE          how long the dispatcher holds an e-mail it claimed (2m)
+//	OUTBOX_POLL_INTERVAL  how often the dispatcher looks for due e-mails (2s)
+//
+// Microsoft Teams activity-feed notifications, sent by the worker through
+// POST /internal/v1/teams-deliveries/claim and …/{id}/result:
+//
+//	TEAMS_DELIVERY_LEASE  how long a worker holds the deliveries it claimed before they are handed out again (2m)
+//	TEAMS_MAX_ATTEMPTS    attempts before the dead-letter list (8)
+//	TEAMS_RETRY_BASE      delay after the first failure, doubled after each next one (30s)
+//	TEAMS_RETRY_MAX       cap of that delay (1h); Graph's Retry-After, when longer, wins
+//
+// Both channels:
+//
+//	PUBLIC_URL            base of the relative links of notifications (http://127.0.0.1:8081)
+//	INBOX_URL             where a Teams digest, or a notification without a link, leads people: their inbox,
+//	                      absolute or relative to PUBLIC_URL (/v1/notifications)
+//	DIGEST_TIME           when the daily digests are queued, HH:MM local time (07:00)
+//	DIGEST_INTERVAL       queue them at this interval instead, for tests and demos (unset)
+func deliverySettings() (settings, error) {
 	var (
-		d    delivery.Config
-		s    delivery.SMTP
-		sch  delivery.Schedule
+		set  settings
 		errs []error
 	)
-	get := func(key string, def time.Duration) time.Duration {
+	duration := func(key string, def time.Duration) time.Duration {
 		v, err := config.Duration(key, def)
 		errs = append(errs, err)
 		return v
 	}
-	s = delivery.SMTP{
-		Addr: config.String("SMTP_ADDR", "127.0.0.1:2525"), Username: config.String("SMTP_USERNAME", ""),
-		Password: config.String("SMTP_PASSWORD", ""), Timeout: get("SMTP_TIMEOUT", 30*time.Second),
-	}
-	d = delivery.Config{
-		From:        config.String("SMTP_FROM", "Plateforme du ROME <notifications@plateforme-rome.localhost>"),
-		BaseBackoff: get("SMTP_RETRY_BASE", 30*time.Second),
-		MaxBackoff:  get("SMTP_RETRY_MAX", time.Hour),
-		Lease:       get("OUTBOX_LEASE", 2*time.Minute),
-		Poll:        get("OUTBOX_POLL_INTERVAL", 2*time.Second),
-		Batch:       50,
-		PublicURL:   config.String("PUBLIC_URL", "http://127.0.0.1:8081"),
-	}
-	var err error
-	d.MaxAttempts, err = config.Int("SMTP_MAX_ATTEMPTS", 8)
-	errs = append(errs, err)
-	if err == nil && d.MaxAttempts < 1 {
-		errs = append(errs, fmt.Errorf("SMTP_MAX_ATTEMPTS must be at least 1"))
-	}
-	sch.Hour, sch.Minute, err = delivery.ParseTime(config.String("DIGEST_TIME", "07:00"))
-	errs = append(errs, err)
-	sch.Interval = get("DIGEST_INTERVAL", 0)
-	for _, e := range errs {
-		if e != nil {
-			return d, s, sch, e
+	// retry reads a channel's policy: <prefix>_MAX_ATTEMPTS, _RETRY_BASE, _RETRY_MAX.
+	retry := func(prefix string) delivery.RetryPolicy {
+		attempts, err := config.Int(prefix+"_MAX_ATTEMPTS", 8)
+		errs = append(errs, err)
+		if err == nil && attempts < 1 {
+			errs = append(errs, fmt.Errorf("%s_MAX_ATTEMPTS must be at least 1", prefix))
+		}
+		return delivery.RetryPolicy{
+			MaxAttempts: attempts, Base: duration(prefix+"_RETRY_BASE", 30*time.Second), Max: duration(prefix+"_RETRY_MAX", time.Hour),
 		}
 	}
-	return d, s, sch, nil
+	publicURL := config.String("PUBLIC_URL", "http://127.0.0.1:8081")
+	set.smtp = delivery.SMTP{
+		Addr: config.String("SMTP_ADDR", "127.0.0.1:2525"), Username: config.String("SMTP_USERNAME", ""),
+		Password: config.String("SMTP_PASSWORD", ""), Timeout: duration("SMTP_TIMEOUT", 30*time.Second),
+	}
+	set.mail = delivery.Config{
+		From:      config.String("SMTP_FROM", "Plateforme du ROME <notifications@plateforme-rome.localhost>"),
+		Retry:     retry("SMTP"),
+		Lease:     duration("OUTBOX_LEASE", 2*time.Minute),
+		Poll:      duration("OUTBOX_POLL_INTERVAL", 2*time.Second),
+		Batch:     50,
+		PublicURL: publicURL,
+	}
+	set.teams = delivery.TeamsConfig{
+		Retry:     retry("TEAMS"),
+		Lease:     duration("TEAMS_DELIVERY_LEASE", 2*time.Minute),
+		PublicURL: publicURL,
+		InboxURL:  config.String("INBOX_URL", "/v1/notifications"),
+	}
+	if set.teams.Lease <= 0 {
+		// A delivery would be claimable again at once: two workers would send it.
+		errs = append(errs, errors.New("TEAMS_DELIVERY_LEASE must be positive"))
+	}
+	var err error
+	set.schedule.Hour, set.schedule.Minute, err = delivery.ParseTime(config.String("DIGEST_TIME", "07:00"))
+	errs = append(errs, err)
+	set.schedule.Interval = duration("DIGEST_INTERVAL", 0)
+	return set, errors.Join(errs...)
 }

@@ -2,6 +2,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -28,9 +30,21 @@ type Deps struct {
 	Checks   []httpx.Check
 	Verifier *auth.Verifier
 	Store    *store.Store
+	Teams    TeamsDeliveries
 }
 
-type handlers struct{ store *store.Store }
+// TeamsDeliveries is the outbox's Teams channel as the worker drives it
+// (delivery.Teams): it claims due deliveries and reports each attempt.
+// Report answers store.ErrNotFound for an id that is not a Teams delivery.
+type TeamsDeliveries interface {
+	Claim(ctx context.Context, owner string, max int) ([]client.TeamsDelivery, error)
+	Report(ctx context.Context, id string, r client.TeamsResult) (client.TeamsOutcome, error)
+}
+
+type handlers struct {
+	store *store.Store
+	teams TeamsDeliveries
+}
 
 // Router builds the notifications service's HTTP handler.
 func Router(d Deps) *gin.Engine {
@@ -38,7 +52,7 @@ func Router(d Deps) *gin.Engine {
 	httpx.Health(r, d.Checks...)
 	r.GET("/openapi.json", httpx.OpenAPI(openAPI))
 
-	h := handlers{store: d.Store}
+	h := handlers{store: d.Store, teams: d.Teams}
 	v1 := r.Group("/v1", auth.Authenticate(d.Verifier), h.touchUser)
 	v1.GET("/me", auth.Me)
 	people := auth.RequireRole(auth.RolePartner, auth.RoleModerator, auth.RoleAdmin)
@@ -52,17 +66,23 @@ func Router(d Deps) *gin.Engine {
 	v1.GET("/follows", people, h.follows)
 	v1.POST("/follows", people, h.follow)
 	v1.DELETE("/follows", people, h.unfollow)
+
+	// Routes of the platform's own processes (the worker), not of people.
+	internal := r.Group("/internal/v1", auth.Authenticate(d.Verifier), auth.RequireRole(auth.RoleService))
+	internal.POST("/teams-deliveries/claim", h.claimTeams)
+	internal.POST("/teams-deliveries/:id/result", h.reportTeams)
 	return r
 }
 
 // touchUser records the people calling the API (not services): they become
-// recipients of role and organisation notifications.
+// recipients of role and organisation notifications, with the e-mail and
+// the Entra object id (for Teams) of their token.
 func (h handlers) touchUser(c *gin.Context) {
 	p, _ := auth.FromContext(c.Request.Context())
 	if p.Role == auth.RoleService {
 		return
 	}
-	u := store.User{Sub: p.Subject, Name: p.Name, Role: string(p.Role), Org: p.Org, TokenEmail: p.Email}
+	u := store.User{Sub: p.Subject, Name: p.Name, Role: string(p.Role), Org: p.Org, TokenEmail: p.Email, EntraID: p.EntraID}
 	if err := h.store.TouchUser(c.Request.Context(), u); err != nil {
 		_ = c.Error(err)
 		c.Abort()
@@ -342,7 +362,7 @@ func (h handlers) retry(c *gin.Context) {
 	r, err := h.store.Retry(c.Request.Context(), c.Param("id"))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		_ = c.Error(httpx.NotFound("dead_letter_not_found", "No such e-mail."))
+		_ = c.Error(httpx.NotFound("dead_letter_not_found", "No such delivery."))
 	case errors.Is(err, store.ErrNotDead):
 		_ = c.Error(httpx.Conflict("not_dead_lettered", "Only a dead letter can be retried.").With("currentStatus", r.Status))
 	case err != nil:
@@ -350,4 +370,84 @@ func (h handlers) retry(c *gin.Context) {
 	default:
 		c.JSON(http.StatusOK, gin.H{"id": r.ID, "status": r.Status, "nextAttemptAt": r.NextAttemptAt.UTC()})
 	}
+}
+
+// Bounds of the Teams routes' input.
+const (
+	defaultClaim     = 20
+	maxClaim         = 100
+	maxOwner         = 200
+	maxRetryAfterSec = 24 * 60 * 60
+)
+
+// validOwner checks the lease owner a worker names itself by.
+func validOwner(owner string) []httpx.FieldError {
+	switch {
+	case strings.TrimSpace(owner) == "":
+		return []httpx.FieldError{{Field: "owner", Message: "is required: the claiming worker, e.g. its host name"}}
+	case len(owner) > maxOwner || strings.ContainsFunc(owner, unicode.IsControl):
+		return []httpx.FieldError{{Field: "owner", Message: "is at most 200 bytes, without control characters"}}
+	}
+	return nil
+}
+
+func (h handlers) claimTeams(c *gin.Context) {
+	var body struct {
+		Owner string `json:"owner"`
+		Max   *int   `json:"max"`
+	}
+	if err := httpx.BindJSON(c, &body); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	errs := validOwner(body.Owner)
+	n := defaultClaim
+	if body.Max != nil {
+		n = *body.Max
+	}
+	if n < 1 || n > maxClaim {
+		errs = append(errs, httpx.FieldError{Field: "max", Message: "must be an integer from 1 to 100"})
+	}
+	if len(errs) > 0 {
+		_ = c.Error(httpx.Unprocessable("invalid_claim", "The claim is invalid.", errs...))
+		return
+	}
+	items, err := h.teams.Claim(c.Request.Context(), body.Owner, n)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+}
+
+func (h handlers) reportTeams(c *gin.Context) {
+	var res client.TeamsResult
+	if err := httpx.BindJSON(c, &res); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	errs := validOwner(res.Owner)
+	if res.Error == "" && res.Permanent {
+		errs = append(errs, httpx.FieldError{Field: "permanent", Message: "needs an error: a sent delivery cannot be refused"})
+	}
+	switch {
+	case res.RetryAfterSeconds < 0 || res.RetryAfterSeconds > maxRetryAfterSec:
+		errs = append(errs, httpx.FieldError{Field: "retryAfterSeconds", Message: "must be an integer from 0 to 86400"})
+	case res.Error == "" && res.RetryAfterSeconds > 0:
+		errs = append(errs, httpx.FieldError{Field: "retryAfterSeconds", Message: "needs an error: a sent delivery is not retried"})
+	}
+	if len(errs) > 0 {
+		_ = c.Error(httpx.Unprocessable("invalid_result", "The result is invalid.", errs...))
+		return
+	}
+	out, err := h.teams.Report(c.Request.Context(), c.Param("id"), res)
+	if errors.Is(err, store.ErrNotFound) {
+		_ = c.Error(httpx.NotFound("teams_delivery_not_found", "No such Teams delivery."))
+		return
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
 }

@@ -42,7 +42,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	cfg := Config{
-		From: "ROME <notifications@rome.test>", MaxAttempts: 3, BaseBackoff: backoff, MaxBackoff: 4 * backoff,
+		From: "ROME <notifications@rome.test>", Retry: RetryPolicy{MaxAttempts: 3, Base: backoff, Max: 4 * backoff},
 		Lease: 10 * time.Second, Poll: 20 * time.Millisecond, Batch: 10, PublicURL: "http://rome.test/",
 	}
 	return &rig{t: t, store: st, sink: sink, cfg: cfg, m: m}
@@ -185,16 +185,16 @@ func TestDeadLetters(t *testing.T) {
 	}
 
 	exhausted := r.notify("k2", "Exhausted", "alice")
-	if err := r.sink.Inject(smtpsink.Faults{RejectNext: r.cfg.MaxAttempts, Code: 451}); err != nil {
+	if err := r.sink.Inject(smtpsink.Faults{RejectNext: r.cfg.Retry.MaxAttempts, Code: 451}); err != nil {
 		t.Fatal(err)
 	}
-	for range r.cfg.MaxAttempts {
+	for range r.cfg.Retry.MaxAttempts {
 		row := r.row(exhausted.ID)
 		time.Sleep(time.Until(row.NextAttemptAt))
 		r.tick(d, 0)
 	}
 	row := r.row(exhausted.ID)
-	if row.Status != store.StatusDead || row.Attempts != r.cfg.MaxAttempts {
+	if row.Status != store.StatusDead || row.Attempts != r.cfg.Retry.MaxAttempts {
 		t.Fatalf("after max attempts: %+v", row)
 	}
 	dl, err := r.store.DeadLetters(context.Background(), 10, 0)

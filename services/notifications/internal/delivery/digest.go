@@ -43,8 +43,9 @@ func (s Schedule) Next(now time.Time) time.Time {
 	return at
 }
 
-// Digests queues, at each scheduled time, one digest e-mail per user with
-// waiting items; the dispatcher sends them like any other e-mail.
+// Digests queues, at each scheduled time, one digest per user and channel
+// with waiting items: an e-mail, which the dispatcher sends like any other,
+// and a Teams activity-feed notification, which the worker claims.
 type Digests struct {
 	store    *store.Store
 	schedule Schedule
@@ -74,21 +75,23 @@ func (d *Digests) Run(ctx context.Context) {
 	}
 }
 
-// Tick queues the digest of every user with waiting items and returns how
-// many it queued.
+// Tick queues the digests of every user with waiting items, on every
+// channel, and returns how many it queued.
 func (d *Digests) Tick(ctx context.Context) (int, error) {
-	subs, err := d.store.DigestUsers(ctx)
-	if err != nil {
-		return 0, err
-	}
 	queued := 0
-	for _, sub := range subs {
-		ok, err := d.store.QueueDigest(ctx, sub)
+	for _, channel := range store.Channels {
+		subs, err := d.store.DigestUsers(ctx, channel)
 		if err != nil {
-			return queued, fmt.Errorf("digest of %s: %w", sub, err)
+			return queued, err
 		}
-		if ok {
-			queued++
+		for _, sub := range subs {
+			ok, err := d.store.QueueDigest(ctx, channel, sub)
+			if err != nil {
+				return queued, fmt.Errorf("%s digest of %s: %w", channel, sub, err)
+			}
+			if ok {
+				queued++
+			}
 		}
 	}
 	return queued, nil

@@ -7,12 +7,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
-	"sync"
 	"time"
-
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 )
@@ -24,19 +19,16 @@ type Sender interface {
 
 // Config tunes the dispatcher.
 type Config struct {
-	From        string        // SMTP_FROM
-	MaxAttempts int           // SMTP_MAX_ATTEMPTS, then the dead-letter list
-	BaseBackoff time.Duration // delay after the first failure, doubled each time
-	MaxBackoff  time.Duration // cap of the delay
-	Lease       time.Duration // how long a claimed row is reserved to its claimer
-	Poll        time.Duration // how often due rows are looked for
-	Batch       int           // rows claimed per poll
-	PublicURL   string        // base of the links in e-mails
+	From      string        // SMTP_FROM
+	Retry     RetryPolicy   // SMTP_MAX_ATTEMPTS, SMTP_RETRY_BASE, SMTP_RETRY_MAX
+	Lease     time.Duration // how long a claimed row is reserved to its claimer
+	Poll      time.Duration // how often due rows are looked for
+	Batch     int           // rows claimed per poll
+	PublicURL string        // base of the relative links in e-mails
 }
 
-// Dispatcher sends the outbox: it claims due rows with a lease, sends each,
-// and marks it sent, or failed with an exponential backoff, or dead after
-// the last attempt. A row is sent at most once per successful claim; the
+// Dispatcher sends the e-mails of the outbox: it claims due rows with a
+// lease, sends each, and marks it sent, or failed as its RetryPolicy says. A row is sent at most once per successful claim; the
 // one window for a duplicate is a crash (or lost database) between the
 // SMTP server's acceptance and the mark, after which the lease expires and
 // the row is sent again, with the same Message-ID header so that mail
@@ -78,7 +70,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Lease)
 	defer cancel()
-	rows, err := d.store.Claim(ctx, d.owner, d.cfg.Batch, d.cfg.Lease)
+	rows, err := d.store.Claim(ctx, store.ChannelEmail, d.owner, d.cfg.Batch, d.cfg.Lease)
 	sent := 0
 	for _, r := range rows {
 		ok, serr := d.deliver(ctx, r)
@@ -96,47 +88,29 @@ func (d *Dispatcher) deliver(ctx context.Context, r store.OutboxRow) (bool, erro
 		err = d.sender.Send(ctx, msg)
 	}
 	if err == nil {
-		marked, merr := d.store.MarkSent(ctx, r)
+		marked, merr := d.store.MarkSent(ctx, r.ID, r.LeaseOwner)
 		if merr != nil {
 			return false, fmt.Errorf("mark %s sent: %w", r.ID, merr)
 		}
 		if !marked {
 			d.log.WarnContext(ctx, "e-mail sent after its lease expired", "outbox_id", r.ID, "message_id", r.MessageID)
 		}
-		d.m.sent.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", r.Kind)))
+		d.m.sent(ctx, r)
 		d.log.InfoContext(ctx, "e-mail sent", "outbox_id", r.ID, "message_id", r.MessageID, "attempt", r.Attempts)
 		return true, nil
 	}
 	var perm *PermanentError
-	dead := errors.As(err, &perm) || r.Attempts >= d.cfg.MaxAttempts
-	next := time.Now().Add(d.backoff(r.Attempts))
-	d.m.failed.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", r.Kind)))
-	if dead {
-		d.m.dead.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", r.Kind)))
+	f := d.cfg.Retry.Failed(r.Attempts, err.Error(), errors.As(err, &perm), 0)
+	d.m.failed(ctx, r, f)
+	if f.Dead {
 		d.log.ErrorContext(ctx, "e-mail dead-lettered", "outbox_id", r.ID, "attempts", r.Attempts, "error", err)
 	} else {
-		d.log.WarnContext(ctx, "e-mail failed, will retry", "outbox_id", r.ID, "attempts", r.Attempts, "next", next, "error", err)
+		d.log.WarnContext(ctx, "e-mail failed, will retry", "outbox_id", r.ID, "attempts", r.Attempts, "retry_in", f.Delay, "error", err)
 	}
-	if merr := d.store.MarkFailed(ctx, r, truncate(err.Error(), 1000), next, dead); merr != nil {
+	if _, merr := d.store.MarkFailed(ctx, r.ID, r.LeaseOwner, f); merr != nil {
 		return false, fmt.Errorf("mark %s failed: %w", r.ID, merr)
 	}
 	return false, nil
-}
-
-// backoff is BaseBackoff·2^(attempts-1), capped at MaxBackoff.
-func (d *Dispatcher) backoff(attempts int) time.Duration {
-	delay := d.cfg.BaseBackoff
-	for i := 1; i < attempts && delay < d.cfg.MaxBackoff; i++ {
-		delay *= 2
-	}
-	return min(delay, d.cfg.MaxBackoff)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 func (d *Dispatcher) compose(ctx context.Context, r store.OutboxRow) (Message, error) {
@@ -147,7 +121,7 @@ func (d *Dispatcher) compose(ctx context.Context, r store.OutboxRow) (Message, e
 		if err != nil {
 			return m, err
 		}
-		m.Subject = fmt.Sprintf("[ROME] Your daily digest: %d notification(s)", len(items))
+		m.Subject = "[ROME] " + digestTitle(len(items))
 		b.WriteString("What happened on the Plateforme du ROME since your last digest:\n\n")
 		for _, n := range items {
 			b.WriteString("- " + n.CreatedAt.UTC().Format("2006-01-02 15:04") + " UTC " + n.Title + "\n")
@@ -178,12 +152,22 @@ func (d *Dispatcher) writeDetails(b *strings.Builder, n store.Notification, inde
 		b.WriteString(indent + "Fiche: " + n.CodeRome + "\n")
 	}
 	if n.Link != "" {
-		link := n.Link
-		if strings.HasPrefix(link, "/") {
-			link = strings.TrimSuffix(d.cfg.PublicURL, "/") + link
-		}
-		b.WriteString(indent + "Link: " + link + "\n")
+		b.WriteString(indent + "Link: " + absolute(d.cfg.PublicURL, n.Link) + "\n")
 	}
+}
+
+// digestTitle names a digest of n notifications, on every channel.
+func digestTitle(n int) string {
+	return fmt.Sprintf("Your daily digest: %d notification(s)", n)
+}
+
+// absolute resolves a link relative to the platform (starting with "/")
+// against its public URL.
+func absolute(publicURL, link string) string {
+	if strings.HasPrefix(link, "/") {
+		return strings.TrimSuffix(publicURL, "/") + link
+	}
+	return link
 }
 
 // Domain is the domain of a sender address, for Message-IDs.
@@ -197,50 +181,4 @@ func Domain(from string) string {
 		return "localhost"
 	}
 	return domain
-}
-
-// Metrics are the instruments operators page on.
-type Metrics struct {
-	sent, failed, dead metric.Int64Counter
-}
-
-var (
-	metricsOnce sync.Once
-	metrics     *Metrics
-	metricsErr  error
-	depthStore  struct {
-		sync.Mutex
-		s *store.Store
-	}
-)
-
-// NewMetrics registers the service's instruments once per process (sent,
-// failed, dead-lettered e-mails, and the outbox depth of the latest store).
-func NewMetrics(s *store.Store) (*Metrics, error) {
-	depthStore.Lock()
-	depthStore.s = s
-	depthStore.Unlock()
-	metricsOnce.Do(func() {
-		meter := otel.Meter("github.com/plateforme-rome/rome/services/notifications")
-		m := &Metrics{}
-		var errs [4]error
-		m.sent, errs[0] = meter.Int64Counter("notifications.email.sent", metric.WithDescription("E-mails accepted by the SMTP server"))
-		m.failed, errs[1] = meter.Int64Counter("notifications.email.failed", metric.WithDescription("Failed e-mail attempts"))
-		m.dead, errs[2] = meter.Int64Counter("notifications.email.dead_lettered", metric.WithDescription("E-mails given up after their last attempt"))
-		_, errs[3] = meter.Int64ObservableGauge("notifications.outbox.depth",
-			metric.WithDescription("E-mails waiting in the outbox"),
-			metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
-				depthStore.Lock()
-				st := depthStore.s
-				depthStore.Unlock()
-				n, err := st.OutboxDepth(ctx)
-				if err != nil {
-					return err
-				}
-				o.Observe(n)
-				return nil
-			}))
-		metrics, metricsErr = m, errors.Join(errs[:]...)
-	})
-	return metrics, metricsErr
 }

@@ -1,6 +1,8 @@
-// Package delivery sends the e-mails of the outbox: an SMTP sender, the
-// dispatcher that claims due rows and sends them with retries and a
-// dead-letter list, and the scheduler of daily digests.
+// Package delivery makes the outbox's deliveries: an SMTP sender and the
+// dispatcher that claims due e-mails and sends them, the Teams channel that
+// hands due activity-feed notifications to the worker and records its
+// reports, one retry policy with a dead-letter list for both, and the
+// scheduler of daily digests.
 package delivery
 
 import (

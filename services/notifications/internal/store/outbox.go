@@ -4,22 +4,25 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
 	"github.com/plateforme-rome/rome/services/notifications/client"
 )
 
-// Claim leases up to n due e-mails to owner until now+lease and counts the
-// attempt. A row is claimed by one owner at a time: the conditional update
-// wins for exactly one claimer, and a lease that expires (its owner crashed)
-// makes the row due again.
-func (s *Store) Claim(ctx context.Context, owner string, n int, lease time.Duration) ([]OutboxRow, error) {
+// Claim leases up to n due deliveries of channel to owner until now+lease
+// and counts the attempt. A row is claimed by one owner at a time: the
+// conditional update wins for exactly one claimer, and a lease that expires
+// (its owner crashed) makes the row due again.
+func (s *Store) Claim(ctx context.Context, channel, owner string, n int, lease time.Duration) ([]OutboxRow, error) {
 	db := s.db.WithContext(ctx)
 	now := s.now()
 	var due []OutboxRow
-	err := db.Where("status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)", StatusPending, now, now).
+	err := db.Where("channel = ? AND status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)",
+		channel, StatusPending, now, now).
 		Order("next_attempt_at, seq").Limit(n).Find(&due).Error
 	if err != nil {
 		return nil, err
@@ -41,33 +44,96 @@ func (s *Store) Claim(ctx context.Context, owner string, n int, lease time.Durat
 	return claimed, nil
 }
 
-// MarkSent records that owner sent the row. It reports false when owner no
-// longer holds the lease (it expired and the row was claimed again).
-func (s *Store) MarkSent(ctx context.Context, r OutboxRow) (bool, error) {
-	now := s.now()
-	res := s.db.WithContext(ctx).Model(&OutboxRow{}).
-		Where("seq = ? AND status = ? AND lease_owner = ?", r.Seq, StatusPending, r.LeaseOwner).
-		Updates(map[string]any{"status": StatusSent, "sent_at": now, "lease_until": nil, "last_error": ""})
+// leasedBy selects the row id while owner holds its lease: claimed by owner
+// and not reported since. A lease past its end still counts until another
+// claim takes the row.
+func (s *Store) leasedBy(ctx context.Context, id, owner string) *gorm.DB {
+	return s.db.WithContext(ctx).Model(&OutboxRow{}).
+		Where("id = ? AND status = ? AND lease_owner = ? AND lease_until IS NOT NULL", id, StatusPending, owner)
+}
+
+// MarkSent records that owner sent the row id. It reports false, changing
+// nothing, when owner does not hold the lease (it expired and the row was
+// claimed again, or the attempt was already reported).
+func (s *Store) MarkSent(ctx context.Context, id, owner string) (bool, error) {
+	res := s.leasedBy(ctx, id, owner).
+		Updates(map[string]any{"status": StatusSent, "sent_at": s.now(), "lease_until": nil, "last_error": ""})
 	return res.RowsAffected == 1, res.Error
 }
 
-// MarkFailed records a failed attempt: the row is due again at next, or
-// dead-lettered when dead is true.
-func (s *Store) MarkFailed(ctx context.Context, r OutboxRow, cause string, next time.Time, dead bool) error {
-	set := map[string]any{"lease_until": nil, "last_error": cause, "next_attempt_at": next.UTC()}
-	if dead {
-		set["status"], set["dead_at"] = StatusDead, s.now()
-	}
-	return s.db.WithContext(ctx).Model(&OutboxRow{}).
-		Where("seq = ? AND status = ? AND lease_owner = ?", r.Seq, StatusPending, r.LeaseOwner).
-		Updates(set).Error
+// Failure is what a failed attempt makes of its row.
+type Failure struct {
+	Cause string        // the error, kept as the row's last error
+	Delay time.Duration // until the next attempt
+	Dead  bool          // give up: the row becomes a dead letter
 }
 
-// OutboxDepth counts the e-mails not sent yet (dead letters excluded).
-func (s *Store) OutboxDepth(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&OutboxRow{}).Where("status = ?", StatusPending).Count(&n).Error
-	return n, err
+// maxCause bounds the stored error, in characters.
+const maxCause = 1000
+
+// MarkFailed records owner's failed attempt at the row id: due again after
+// f.Delay, or dead-lettered. Like MarkSent, it reports false and changes
+// nothing when owner does not hold the lease.
+func (s *Store) MarkFailed(ctx context.Context, id, owner string, f Failure) (bool, error) {
+	now := s.now()
+	set := map[string]any{"lease_until": nil, "last_error": storable(f.Cause, maxCause), "next_attempt_at": now.Add(f.Delay)}
+	if f.Dead {
+		set["status"], set["dead_at"] = StatusDead, now
+	}
+	res := s.leasedBy(ctx, id, owner).Updates(set)
+	return res.RowsAffected == 1, res.Error
+}
+
+// storable is s as a TEXT column of both dialects holds it (PostgreSQL
+// refuses NUL characters), cut to at most n characters.
+func storable(s string, n int) string {
+	s = strings.ReplaceAll(s, "\x00", "")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
+
+// OutboxRow returns the row id of channel; another channel's row is
+// ErrNotFound, as is an id the store cannot have made.
+func (s *Store) OutboxRow(ctx context.Context, channel, id string) (OutboxRow, error) {
+	r, err := s.outboxRow(s.db.WithContext(ctx), id)
+	if err == nil && r.Channel != channel {
+		return OutboxRow{}, ErrNotFound
+	}
+	return r, err
+}
+
+func (s *Store) outboxRow(db *gorm.DB, id string) (OutboxRow, error) {
+	var r OutboxRow
+	if !utf8.ValidString(id) || strings.ContainsRune(id, 0) {
+		// Not an id of ours, and PostgreSQL would refuse it as a parameter.
+		return r, ErrNotFound
+	}
+	err := db.Where("id = ?", id).Take(&r).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return r, ErrNotFound
+	}
+	return r, err
+}
+
+// OutboxDepth counts the deliveries not made yet (dead letters excluded),
+// per channel; every channel is listed.
+func (s *Store) OutboxDepth(ctx context.Context) (map[string]int64, error) {
+	var rows []struct {
+		Channel string
+		N       int64
+	}
+	err := s.db.WithContext(ctx).Model(&OutboxRow{}).Select("channel, COUNT(*) AS n").
+		Where("status = ?", StatusPending).Group("channel").Find(&rows).Error
+	depth := make(map[string]int64, len(Channels))
+	for _, c := range Channels {
+		depth[c] = 0
+	}
+	for _, r := range rows {
+		depth[r.Channel] = r.N
+	}
+	return depth, err
 }
 
 // Outbox lists the outbox rows of a notification or, with an empty id, all
@@ -83,8 +149,11 @@ func (s *Store) Outbox(ctx context.Context, notificationID string) ([]OutboxRow,
 
 func (r OutboxRow) deadLetter() client.DeadLetter {
 	d := client.DeadLetter{
-		ID: r.ID, MessageID: r.MessageID, NotificationID: r.NotificationID, Sub: r.Sub, To: r.ToAddr,
+		ID: r.ID, Channel: r.Channel, NotificationID: r.NotificationID, Sub: r.Sub, To: r.ToAddr,
 		Kind: r.Kind, Attempts: r.Attempts, LastError: r.LastError, CreatedAt: r.CreatedAt.UTC(),
+	}
+	if r.Channel == ChannelEmail {
+		d.MessageID = r.MessageID
 	}
 	if r.DeadAt != nil {
 		d.DeadAt = r.DeadAt.UTC()
@@ -92,7 +161,8 @@ func (r OutboxRow) deadLetter() client.DeadLetter {
 	return d
 }
 
-// DeadLetters lists the e-mails given up, most recent first.
+// DeadLetters lists the deliveries given up, on every channel, most recent
+// first.
 func (s *Store) DeadLetters(ctx context.Context, limit int, cursor int64) (client.DeadLetters, error) {
 	q := s.db.WithContext(ctx).Where("status = ?", StatusDead)
 	if cursor > 0 {
@@ -117,11 +187,7 @@ func (s *Store) DeadLetters(ctx context.Context, limit int, cursor int64) (clien
 // attempts. A row that is not dead is ErrNotDead (with its status).
 func (s *Store) Retry(ctx context.Context, id string) (OutboxRow, error) {
 	db := s.db.WithContext(ctx)
-	var r OutboxRow
-	err := db.Where("id = ?", id).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return r, ErrNotFound
-	}
+	r, err := s.outboxRow(db, id)
 	if err != nil {
 		return r, err
 	}
@@ -139,40 +205,43 @@ func (s *Store) Retry(ctx context.Context, id string) (OutboxRow, error) {
 	return fresh, err
 }
 
-// DigestUsers lists the users with digest items waiting.
-func (s *Store) DigestUsers(ctx context.Context) ([]string, error) {
+// DigestUsers lists the users with digest items of channel waiting.
+func (s *Store) DigestUsers(ctx context.Context, channel string) ([]string, error) {
 	var subs []string
-	err := s.db.WithContext(ctx).Model(&digestItem{}).Where("outbox_id = ?", "").Distinct("sub").Order("sub").Pluck("sub", &subs).Error
+	err := s.db.WithContext(ctx).Model(&digestItem{}).Where("channel = ? AND outbox_id = ?", channel, "").
+		Distinct("sub").Order("sub").Pluck("sub", &subs).Error
 	return subs, err
 }
 
-// QueueDigest turns sub's waiting digest items into one digest e-mail in the
-// outbox. It reports false when there was nothing to send (or no address, in
-// which case the items stay waiting). Concurrent schedulers cannot queue the
-// same items twice: the items are taken by a conditional update.
-func (s *Store) QueueDigest(ctx context.Context, sub string) (bool, error) {
+// QueueDigest turns sub's waiting digest items of channel into one digest
+// delivery in the outbox. It reports false when there was nothing to send
+// (or nowhere to send it: no address, no Entra id; the items stay waiting).
+// Concurrent schedulers cannot queue the same items twice: the items are
+// taken by a conditional update.
+func (s *Store) QueueDigest(ctx context.Context, channel, sub string) (bool, error) {
 	queued := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var items []digestItem
-		if err := tx.Where("sub = ? AND outbox_id = ?", sub, "").Find(&items).Error; err != nil {
+		if err := tx.Where("sub = ? AND channel = ? AND outbox_id = ?", sub, channel, "").Find(&items).Error; err != nil {
 			return err
 		}
 		var u User
 		if err := tx.Where("sub = ?", sub).Limit(1).Find(&u).Error; err != nil {
 			return err
 		}
-		if len(items) == 0 || u.Address() == "" {
+		if len(items) == 0 || u.destination(channel) == "" {
 			return nil
 		}
-		mail := s.newOutbox(KindDigest, "", u, s.now())
-		if err := tx.Create(&mail).Error; err != nil {
+		digest := s.newOutbox(channel, KindDigest, "", u, s.now())
+		if err := tx.Create(&digest).Error; err != nil {
 			return err
 		}
 		ids := make([]string, len(items))
 		for i, it := range items {
 			ids[i] = it.NotificationID
 		}
-		res := tx.Model(&digestItem{}).Where("sub = ? AND outbox_id = ? AND notification_id IN ?", sub, "", ids).Update("outbox_id", mail.ID)
+		res := tx.Model(&digestItem{}).Where("sub = ? AND channel = ? AND outbox_id = ? AND notification_id IN ?", sub, channel, "", ids).
+			Update("outbox_id", digest.ID)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -190,7 +259,7 @@ func (s *Store) QueueDigest(ctx context.Context, sub string) (bool, error) {
 
 var errDigestRace = errors.New("digest items taken by another scheduler")
 
-// DigestContent returns the notifications of a digest e-mail, oldest first.
+// DigestContent returns the notifications of a digest delivery, oldest first.
 func (s *Store) DigestContent(ctx context.Context, outboxID string) ([]Notification, error) {
 	var rows []Notification
 	err := s.db.WithContext(ctx).Table("notifications").Select("notifications.*").

@@ -1,7 +1,8 @@
 // Package store keeps the notifications service's data with GORM: the users
 // it has seen, their preferences and follows, the notifications and every
-// recipient's inbox row, the e-mail outbox (with its dead letters) and the
-// items waiting for a daily digest.
+// recipient's inbox row, the outbox of e-mails and Microsoft Teams
+// activity-feed notifications (with its dead letters) and the items waiting
+// for a daily digest.
 package store
 
 import (
@@ -18,6 +19,7 @@ const Component = "notifications"
 // Migrations are the service's versioned schema changes.
 var Migrations = []database.Migration{
 	{Version: 1, Name: "users, preferences, follows, notifications, inbox, outbox, digests", Up: migrationV1},
+	{Version: 2, Name: "Teams channel: users' Entra ids, outbox and digest items per channel", Up: migrationV2},
 }
 
 // Migrate brings the schema up to date.
@@ -107,5 +109,32 @@ func migrationV1(tx *gorm.DB, d database.Dialect) error {
 			PRIMARY KEY (notification_id, sub)
 		)`,
 		`CREATE INDEX digest_items_pending ON digest_items (outbox_id, sub)`,
+	)
+}
+
+// migrationV2 makes Microsoft Teams a delivery channel beside e-mail: the
+// users' Entra object ids (what Teams knows them by), a channel on every
+// outbox row, and digest items per channel. What v1 holds is e-mail.
+// digest_items is rebuilt because SQLite cannot change a primary key in
+// place.
+func migrationV2(tx *gorm.DB, d database.Dialect) error {
+	return database.ExecAll(tx,
+		`ALTER TABLE users ADD COLUMN entra_id TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'email'`,
+		`DROP INDEX outbox_due`,
+		`CREATE INDEX outbox_due ON outbox (channel, status, next_attempt_at)`,
+		`CREATE TABLE digest_items_by_channel (
+			notification_id TEXT NOT NULL REFERENCES notifications (id),
+			sub TEXT NOT NULL,
+			channel TEXT NOT NULL,
+			outbox_id TEXT NOT NULL,
+			created_at `+d.Timestamp()+` NOT NULL,
+			PRIMARY KEY (notification_id, sub, channel)
+		)`,
+		`INSERT INTO digest_items_by_channel (notification_id, sub, channel, outbox_id, created_at)
+			SELECT notification_id, sub, 'email', outbox_id, created_at FROM digest_items`,
+		`DROP TABLE digest_items`,
+		`ALTER TABLE digest_items_by_channel RENAME TO digest_items`,
+		`CREATE INDEX digest_items_pending ON digest_items (channel, outbox_id, sub)`,
 	)
 }

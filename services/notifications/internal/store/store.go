@@ -33,11 +33,21 @@ const (
 	StatusDead    = "dead"
 )
 
-// Outbox kinds: one notification's e-mail, or a daily digest.
+// Outbox kinds: one notification, or a daily digest.
 const (
 	KindNotification = "notification"
 	KindDigest       = "digest"
 )
+
+// Delivery channels of the outbox. The service sends e-mails itself; Teams
+// activity-feed notifications are claimed and sent by the worker.
+const (
+	ChannelEmail = "email"
+	ChannelTeams = "teams"
+)
+
+// Channels lists the delivery channels.
+var Channels = []string{ChannelEmail, ChannelTeams}
 
 // Store is the service's repository.
 type Store struct {
@@ -62,6 +72,7 @@ type User struct {
 	Org        string    `gorm:"column:org"`
 	TokenEmail string    `gorm:"column:token_email"`
 	PrefEmail  string    `gorm:"column:pref_email"`
+	EntraID    string    `gorm:"column:entra_id"`
 	UpdatedAt  time.Time `gorm:"column:updated_at"`
 }
 
@@ -74,6 +85,16 @@ func (u User) Address() string {
 		return u.PrefEmail
 	}
 	return u.TokenEmail
+}
+
+// destination is where the user's deliveries on channel go (their e-mail
+// address, or their Entra object id for Teams); empty when the user cannot
+// be reached there.
+func (u User) destination(channel string) string {
+	if channel == ChannelTeams {
+		return u.EntraID
+	}
+	return u.Address()
 }
 
 type preference struct {
@@ -123,11 +144,15 @@ type inboxRow struct {
 
 func (inboxRow) TableName() string { return "inbox" }
 
-// OutboxRow is one e-mail to send.
+// OutboxRow is one delivery to make: an e-mail, or a Teams activity-feed
+// notification. ToAddr is the e-mail address, or the Entra object id of the
+// Teams recipient. MessageID is the e-mail's Message-ID header; a Teams row
+// has none and repeats its id there (the column is unique and required).
 type OutboxRow struct {
 	Seq            int64      `gorm:"column:seq;primaryKey;autoIncrement"`
 	ID             string     `gorm:"column:id"`
 	MessageID      string     `gorm:"column:message_id"`
+	Channel        string     `gorm:"column:channel"`
 	Kind           string     `gorm:"column:kind"`
 	NotificationID string     `gorm:"column:notification_id"`
 	Sub            string     `gorm:"column:sub"`
@@ -148,6 +173,7 @@ func (OutboxRow) TableName() string { return "outbox" }
 type digestItem struct {
 	NotificationID string    `gorm:"column:notification_id;primaryKey"`
 	Sub            string    `gorm:"column:sub;primaryKey"`
+	Channel        string    `gorm:"column:channel;primaryKey"`
 	OutboxID       string    `gorm:"column:outbox_id"`
 	CreatedAt      time.Time `gorm:"column:created_at"`
 }
@@ -160,21 +186,29 @@ func newID(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-func (s *Store) newOutbox(kind, notificationID string, u User, now time.Time) OutboxRow {
-	id := newID("mail_")
-	return OutboxRow{
-		ID: id, MessageID: "<" + id + "@" + s.domain + ">", Kind: kind, NotificationID: notificationID,
-		Sub: u.Sub, ToAddr: u.Address(), Status: StatusPending, NextAttemptAt: now, CreatedAt: now,
+func (s *Store) newOutbox(channel, kind, notificationID string, u User, now time.Time) OutboxRow {
+	row := OutboxRow{
+		Channel: channel, Kind: kind, NotificationID: notificationID, Sub: u.Sub, ToAddr: u.destination(channel),
+		Status: StatusPending, NextAttemptAt: now, CreatedAt: now,
 	}
+	if channel == ChannelTeams {
+		row.ID = newID("teams_")
+		row.MessageID = row.ID
+	} else {
+		row.ID = newID("mail_")
+		row.MessageID = "<" + row.ID + "@" + s.domain + ">"
+	}
+	return row
 }
 
-// TouchUser records or refreshes a user seen on the API (the e-mail of the
-// token only; the preferences' address is kept).
+// TouchUser records or refreshes a user seen on the API: what its token
+// says (e-mail, Entra object id) replaces what was stored; the preferences'
+// address is kept.
 func (s *Store) TouchUser(ctx context.Context, u User) error {
 	u.UpdatedAt = s.now()
 	return s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "sub"}},
-		DoUpdates: clause.AssignmentColumns([]string{"name", "role", "org", "token_email", "updated_at"}),
+		DoUpdates: clause.AssignmentColumns([]string{"name", "role", "org", "token_email", "entra_id", "updated_at"}),
 	}).Create(&u).Error
 }
 
@@ -189,9 +223,18 @@ func (s *Store) User(ctx context.Context, sub string) (User, error) {
 }
 
 // defaultChannels are the settings of an event a user never changed: in-app
-// and e-mail at once, and the request's Teams channel.
+// and e-mail at once. Teams activity-feed notifications are opt-in, so that
+// nobody gets every notification twice (mail and feed) without asking.
 func defaultChannels() client.Channels {
-	return client.Channels{InApp: true, Email: true, Teams: true, Frequency: client.Immediate}
+	return client.Channels{InApp: true, Email: true, Teams: false, Frequency: client.Immediate}
+}
+
+// wants tells whether the choices c ask for deliveries on channel.
+func wants(c client.Channels, channel string) bool {
+	if channel == ChannelTeams {
+		return c.Teams
+	}
+	return c.Email
 }
 
 func (p preference) channels() client.Channels {
@@ -309,7 +352,7 @@ func (s *Store) Follows(ctx context.Context, sub string) ([]client.Follow, error
 	return out, nil
 }
 
-// Create stores a notification with its recipients' inbox rows, e-mails
+// Create stores a notification with its recipients' inbox rows, deliveries
 // (outbox) and digest items, in one transaction. The same key with the same
 // bodyHash returns the stored answer (replayed true); with another hash,
 // ErrKeyReused.
@@ -390,17 +433,19 @@ func (s *Store) create(tx *gorm.DB, n client.Notification, bodyHash string) (cli
 		if !ok {
 			c = defaultChannels()
 		}
-		if !c.Email || u.Address() == "" {
-			continue
-		}
-		if c.Frequency == client.Daily {
-			err = tx.Create(&digestItem{NotificationID: row.ID, Sub: u.Sub, CreatedAt: now}).Error
-		} else {
-			mail := s.newOutbox(KindNotification, row.ID, u, now)
-			err = tx.Create(&mail).Error
-		}
-		if err != nil {
-			return client.Created{}, err
+		for _, channel := range Channels {
+			if !wants(c, channel) || u.destination(channel) == "" {
+				continue
+			}
+			if c.Frequency == client.Daily {
+				err = tx.Create(&digestItem{NotificationID: row.ID, Sub: u.Sub, Channel: channel, CreatedAt: now}).Error
+			} else {
+				delivery := s.newOutbox(channel, KindNotification, row.ID, u, now)
+				err = tx.Create(&delivery).Error
+			}
+			if err != nil {
+				return client.Created{}, err
+			}
 		}
 	}
 	return row.created()
@@ -410,7 +455,7 @@ func (s *Store) create(tx *gorm.DB, n client.Notification, bodyHash string) (cli
 // one of its roles or belonging to one of its organisations, and the
 // followers of its request or fiche (a partner follower only for its own
 // organisation's requests), minus the excluded users; sorted by subject.
-// Named users the service has not seen yet get an inbox row and no e-mail.
+// Named users the service has not seen yet get an inbox row and no delivery.
 func recipients(tx *gorm.DB, n client.Notification) ([]User, error) {
 	found := map[string]User{}
 	for _, sub := range n.To.Users {

@@ -316,7 +316,7 @@ func TestEmailChannels(t *testing.T) {
 			mails[0].Status != StatusPending || mails[0].MessageID != "<"+mails[0].ID+"@test.local>" {
 			t.Fatalf("outbox: %+v %v", mails, err)
 		}
-		subs, err := s.DigestUsers(ctx)
+		subs, err := s.DigestUsers(ctx, ChannelEmail)
 		if err != nil || !slices.Equal(subs, []string{"daily"}) {
 			t.Fatalf("digest users: %v %v", subs, err)
 		}
@@ -342,7 +342,7 @@ func TestClaimLeases(t *testing.T) {
 		for w := range 4 {
 			owner := "worker-" + string(rune('0'+w))
 			wg.Go(func() {
-				rows, err := s.Claim(ctx, owner, n, time.Minute)
+				rows, err := s.Claim(ctx, ChannelEmail, owner, n, time.Minute)
 				if err != nil {
 					t.Error(err)
 					return
@@ -364,27 +364,25 @@ func TestClaimLeases(t *testing.T) {
 		if len(seen) != n {
 			t.Fatalf("claimed %d rows, want %d", len(seen), n)
 		}
-		if rows, err := s.Claim(ctx, "late", n, time.Minute); err != nil || len(rows) != 0 {
+		if rows, err := s.Claim(ctx, ChannelEmail, "late", n, time.Minute); err != nil || len(rows) != 0 {
 			t.Fatalf("claim while leased: %d %v", len(rows), err)
 		}
 		// The leases expire (their owners crashed): the rows are due again,
 		// and the old owner can no longer mark them.
 		c.add(time.Minute + time.Second)
-		rows, err := s.Claim(ctx, "rescuer", 1, time.Minute)
+		rows, err := s.Claim(ctx, ChannelEmail, "rescuer", 1, time.Minute)
 		if err != nil || len(rows) != 1 || rows[0].Attempts != 2 {
 			t.Fatalf("claim after expiry: %+v %v", rows, err)
 		}
-		stale := rows[0]
-		stale.LeaseOwner = seen[stale.ID]
-		if ok, err := s.MarkSent(ctx, stale); err != nil || ok {
+		if ok, err := s.MarkSent(ctx, rows[0].ID, seen[rows[0].ID]); err != nil || ok {
 			t.Fatalf("stale owner marked sent: %v %v", ok, err)
 		}
-		if ok, err := s.MarkSent(ctx, rows[0]); err != nil || !ok {
+		if ok, err := s.MarkSent(ctx, rows[0].ID, "rescuer"); err != nil || !ok {
 			t.Fatalf("owner mark sent: %v %v", ok, err)
 		}
 		depth, err := s.OutboxDepth(ctx)
-		if err != nil || depth != n-1 {
-			t.Fatalf("depth %d %v", depth, err)
+		if err != nil || depth[ChannelEmail] != n-1 || depth[ChannelTeams] != 0 {
+			t.Fatalf("depth %v %v", depth, err)
 		}
 	})
 }
@@ -397,7 +395,7 @@ func TestBackoffDeadLetterAndRetry(t *testing.T) {
 		id := create(t, s, notification("k", client.Recipients{Users: []string{"alice"}})).ID
 		claim := func() []OutboxRow {
 			t.Helper()
-			rows, err := s.Claim(ctx, "w", 10, time.Minute)
+			rows, err := s.Claim(ctx, ChannelEmail, "w", 10, time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -407,8 +405,8 @@ func TestBackoffDeadLetterAndRetry(t *testing.T) {
 		if len(rows) != 1 {
 			t.Fatalf("claim: %+v", rows)
 		}
-		if err := s.MarkFailed(ctx, rows[0], "451 try later", c.now().Add(30*time.Second), false); err != nil {
-			t.Fatal(err)
+		if ok, err := s.MarkFailed(ctx, rows[0].ID, "w", Failure{Cause: "451 try later", Delay: 30 * time.Second}); err != nil || !ok {
+			t.Fatalf("mark failed: %v %v", ok, err)
 		}
 		if rows := claim(); len(rows) != 0 {
 			t.Fatalf("claimed during backoff: %+v", rows)
@@ -418,8 +416,8 @@ func TestBackoffDeadLetterAndRetry(t *testing.T) {
 		if len(rows) != 1 || rows[0].Attempts != 2 {
 			t.Fatalf("claim after backoff: %+v", rows)
 		}
-		if err := s.MarkFailed(ctx, rows[0], "550 no such user", c.now(), true); err != nil {
-			t.Fatal(err)
+		if ok, err := s.MarkFailed(ctx, rows[0].ID, "w", Failure{Cause: "550 no such user", Dead: true}); err != nil || !ok {
+			t.Fatalf("mark dead: %v %v", ok, err)
 		}
 		if rows := claim(); len(rows) != 0 {
 			t.Fatalf("dead letter claimed: %+v", rows)
@@ -432,8 +430,8 @@ func TestBackoffDeadLetterAndRetry(t *testing.T) {
 		if d.NotificationID != id || d.To != "alice@example.org" || d.Attempts != 2 || d.LastError != "550 no such user" || d.DeadAt.IsZero() {
 			t.Fatalf("dead letter: %+v", d)
 		}
-		if depth, err := s.OutboxDepth(ctx); err != nil || depth != 0 {
-			t.Fatalf("depth %d %v", depth, err)
+		if depth, err := s.OutboxDepth(ctx); err != nil || depth[ChannelEmail] != 0 {
+			t.Fatalf("depth %v %v", depth, err)
 		}
 		r, err := s.Retry(ctx, d.ID)
 		if err != nil || r.Status != StatusPending || r.Attempts != 0 || r.DeadAt != nil {
@@ -475,16 +473,16 @@ func TestDigestQueuesOneMailPerUser(t *testing.T) {
 		if rows, _ := s.Outbox(ctx, ""); len(rows) != 0 {
 			t.Fatalf("immediate e-mails for daily users: %+v", rows)
 		}
-		subs, err := s.DigestUsers(ctx)
+		subs, err := s.DigestUsers(ctx, ChannelEmail)
 		if err != nil || !slices.Equal(subs, []string{"alice", "bob"}) {
 			t.Fatalf("digest users %v %v", subs, err)
 		}
 		for _, sub := range subs {
-			if ok, err := s.QueueDigest(ctx, sub); err != nil || !ok {
+			if ok, err := s.QueueDigest(ctx, ChannelEmail, sub); err != nil || !ok {
 				t.Fatalf("queue %s: %v %v", sub, ok, err)
 			}
 		}
-		if ok, err := s.QueueDigest(ctx, "alice"); err != nil || ok {
+		if ok, err := s.QueueDigest(ctx, ChannelEmail, "alice"); err != nil || ok {
 			t.Fatalf("queue again: %v %v", ok, err)
 		}
 		rows, err := s.Outbox(ctx, "")
@@ -500,7 +498,7 @@ func TestDigestQueuesOneMailPerUser(t *testing.T) {
 				t.Fatalf("content order: %v", content)
 			}
 		}
-		if subs, err := s.DigestUsers(ctx); err != nil || len(subs) != 0 {
+		if subs, err := s.DigestUsers(ctx, ChannelEmail); err != nil || len(subs) != 0 {
 			t.Fatalf("digest users after queueing: %v %v", subs, err)
 		}
 	})
