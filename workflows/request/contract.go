@@ -67,6 +67,10 @@ type Actor struct {
 	Name string `json:"name,omitempty"`
 	Role string `json:"role"`
 	Org  string `json:"org,omitempty"`
+	// EntraID is the person's Microsoft Entra object id, from their token, when they have
+	// one: the workflow adds them to the request's private Teams channel and recognises
+	// their replies there. It stays out of the request's history.
+	EntraID string `json:"entraId,omitempty"`
 }
 
 // Roles, as the platform's tokens carry them.
@@ -227,6 +231,7 @@ type TeamsChannel struct {
 	ChannelID string `json:"channelId"`
 	WebURL    string `json:"webUrl"`
 	Name      string `json:"name"`
+	Private   bool   `json:"private,omitempty"` // only its members see it
 }
 
 // Resume is the workflow's private state carried across continue-as-new.
@@ -266,6 +271,10 @@ type TeamsState struct {
 	Posts                 []Notice     `json:"posts,omitempty"` // events not posted yet, in order
 	Inbox                 []TeamsReply `json:"inbox,omitempty"` // replies signalled, not recorded yet
 	Seen                  []string     `json:"seen,omitempty"`  // ids of the messages posted or signalled already
+	// People are the request's people Teams knows (with an Entra id): their replies in the
+	// channel are theirs, and a private channel lists them.
+	People  []Actor  `json:"people,omitempty"`
+	Joining []string `json:"joining,omitempty"` // Entra ids to add to the private channel, in order
 }
 
 // Output is how a request ended.
@@ -474,6 +483,7 @@ const (
 	FindingPublicationRefused      = "publication_refused"       // the referential refused the change set as a whole
 	FindingTeamsUnavailable        = "teams_unavailable"         // Microsoft Graph refused the request's channel
 	FindingTeamsRepliesUnavailable = "teams_replies_unavailable" // Graph refused the subscription: replies in Teams do not come back
+	FindingTeamsMemberNotAdded     = "teams_member_not_added"    // Graph refused to add a person to the private channel
 )
 
 // SystemActor is the actor of what the workflow does by itself (checks, timers).

@@ -139,13 +139,18 @@ func (w *lifecycle) audience(n request.Notice) (event notifclient.Event, to noti
 		return notifclient.EventQuestion, partner, true
 	case request.EventQuestionAnswered:
 		return notifclient.EventAnswer, assignee, true
-	case request.EventMessagePosted:
-		if n.Actor.Role == request.RolePartner {
-			return notifclient.EventMessage, assignee, true
+	case request.EventMessagePosted, request.EventTeamsReply:
+		event = notifclient.EventMessage
+		if n.Type == request.EventTeamsReply {
+			event = notifclient.EventTeamsReply
 		}
-		return notifclient.EventMessage, partner, true
-	case request.EventTeamsReply: // a Teams user's side is unknown: both sides learn of it
-		return notifclient.EventTeamsReply, both, true
+		switch n.Actor.Role {
+		case request.RolePartner:
+			return event, assignee, true
+		case request.RoleTeams: // someone the platform does not know: both sides learn of it
+			return event, both, true
+		}
+		return event, partner, true
 	case request.EventReminder, request.EventEscalation:
 		event = notifclient.EventReminder
 		if n.Type == request.EventEscalation {
@@ -184,7 +189,7 @@ func (w *lifecycle) notification(n request.Notice) notifclient.Notification {
 	return notifclient.Notification{
 		Key: noticeKey(w.req.ID, n.Seq), Event: event, RequestID: w.req.ID, CodeRome: w.req.CodeRome, Org: w.req.Org,
 		Title: fmt.Sprintf("%s: %s", w.subject(), headline(n)), Text: text, Link: w.link,
-		Actor: notifclient.Actor(n.Actor), To: to, ExcludeUsers: []string{n.Actor.Sub},
+		Actor: notifclient.Actor{Sub: n.Actor.Sub, Name: n.Actor.Name, Role: n.Actor.Role, Org: n.Actor.Org}, To: to, ExcludeUsers: []string{n.Actor.Sub},
 	}
 }
 

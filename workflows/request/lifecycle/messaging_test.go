@@ -211,3 +211,73 @@ func TestOldRunsStayWithoutMessaging(t *testing.T) {
 		t.Errorf("an old run notified %d times, created %d channels", len(h.notified), len(h.teams.created))
 	}
 }
+
+// People with an Entra id: a private channel lists the submitter from the start and each
+// person who acts later, once; a person Graph refuses is a finding; a reply written in
+// Teams by someone of the request is theirs and reaches the other side only; Entra ids
+// stay out of the history.
+func TestPrivateChannelMembersAndKnownRepliers(t *testing.T) {
+	h := newHarness(t, options{})
+	h.teams.private = true
+	h.teams.strangers = []string{"aad-colleen"}
+	aliceAAD, modAAD, colleenAAD := alice, mod, colleen
+	aliceAAD.EntraID, modAAD.EntraID, colleenAAD.EntraID = "aad-alice", "aad-mod", "aad-colleen"
+	h.teams.message("t-1", "aad-alice", "Alice Martin (OPCO 2i)", "Here are the sources", at(150*time.Minute))
+	h.update(1*time.Hour, request.UpdateAssign, request.AssignInput{Actor: modAAD, Moderator: "mod-1"})
+	h.update(2*time.Hour, request.UpdateAsk, request.AskInput{Actor: modAAD, Text: "Sources?"})
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(request.SignalTeamsReply, request.TeamsReply{ChannelID: fakeChannel, MessageID: "t-1"})
+	}, 150*time.Minute)
+	h.update(3*time.Hour, request.UpdateMessage, request.MessageInput{Actor: colleenAAD, Text: "Colleen here"})
+	h.update(4*time.Hour, request.UpdateWithdraw, request.WithdrawInput{Actor: aliceAAD})
+	req := newRequest()
+	req.SubmittedBy = aliceAAD
+	out := h.run(request.Input{Request: req, Teams: teamsConfig})
+
+	if out.Request.Status != request.StatusWithdrawn || out.Request.Teams == nil || !out.Request.Teams.Private {
+		t.Fatalf("ended %s with channel %+v: %v", out.Request.Status, out.Request.Teams, h.env.GetWorkflowError())
+	}
+	f := h.teams
+	if len(f.created) != 1 || !slices.Equal(f.created[0].Members, []string{"aad-alice"}) {
+		t.Errorf("created %+v", f.created)
+	}
+	if len(f.added) != 1 || f.added[0] != (teams.AddMemberInput{ChannelID: fakeChannel, UserID: "aad-mod"}) {
+		t.Errorf("added %+v, want the moderator once", f.added)
+	}
+	if !slices.ContainsFunc(out.Request.Findings, func(f request.Finding) bool {
+		return f.Code == request.FindingTeamsMemberNotAdded && strings.HasPrefix(f.Message, "Colleen could not be added") && strings.Contains(f.Message, "404")
+	}) {
+		t.Errorf("findings %+v", out.Request.Findings)
+	}
+	reply := h.event(request.EventTeamsReply, 0)
+	if reply.Actor != alice {
+		t.Errorf("reply by %+v, want %+v", reply.Actor, alice)
+	}
+	for _, n := range h.notified {
+		if n.Event == notifclient.EventTeamsReply && (!slices.Equal(n.To.Users, []string{"mod-1"}) || len(n.To.Orgs) != 0 || !slices.Equal(n.ExcludeUsers, []string{"alice"})) {
+			t.Errorf("reply notification %+v: the assignee only", n)
+		}
+	}
+	for _, e := range h.events {
+		if e.Actor.EntraID != "" || e.Request.SubmittedBy.EntraID != "" {
+			t.Fatalf("event %d carries an Entra id: %+v", e.Seq, e.Actor)
+		}
+	}
+	h.checkHistory(1, &out.Request)
+}
+
+// A standard channel is the whole team's: nobody is added to it.
+func TestStandardChannelAddsNobody(t *testing.T) {
+	h := newHarness(t, options{})
+	modAAD := mod
+	modAAD.EntraID = "aad-mod"
+	h.update(time.Hour, request.UpdateAssign, request.AssignInput{Actor: modAAD, Moderator: "mod-1"})
+	h.update(2*time.Hour, request.UpdateWithdraw, request.WithdrawInput{Actor: alice})
+	out := h.run(request.Input{Request: newRequest(), Teams: teamsConfig})
+	if out.Request.Status != request.StatusWithdrawn || out.Request.Teams == nil || out.Request.Teams.Private {
+		t.Fatalf("ended %s with channel %+v: %v", out.Request.Status, out.Request.Teams, h.env.GetWorkflowError())
+	}
+	if len(h.teams.added) != 0 {
+		t.Errorf("added %+v to a standard channel", h.teams.added)
+	}
+}

@@ -50,7 +50,7 @@ func (w *lifecycle) runChannel(ctx workflow.Context) {
 	if t.SubscriptionID == "" {
 		w.subscribe(ctx)
 	}
-	due := func() bool { return len(t.Posts) > 0 || w.closing }
+	due := func() bool { return len(t.Joining) > 0 || len(t.Posts) > 0 || w.closing }
 	for {
 		if t.SubscriptionID != "" && !due() {
 			left := t.SubscriptionExpiresAt.Sub(workflow.Now(ctx)) - renewMargin
@@ -65,6 +65,13 @@ func (w *lifecycle) runChannel(ctx workflow.Context) {
 		}
 		if err := workflow.Await(ctx, due); err != nil {
 			return
+		}
+		if len(t.Joining) > 0 { // people first, so that they see the lines about them
+			if !w.addMember(actx, t.Joining[0]) {
+				return
+			}
+			t.Joining = t.Joining[1:]
+			continue
 		}
 		if len(t.Posts) > 0 {
 			if !w.post(actx, t.Posts[0]) {
@@ -87,11 +94,12 @@ func (w *lifecycle) runChannel(ctx workflow.Context) {
 // whether the channel exists.
 func (w *lifecycle) createChannel(ctx workflow.Context) bool {
 	t := w.resume.Teams
+	members := entraIDs(t.People)
 	var out teams.CreateChannelOutput
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, teamsOptions), teamsActs.CreateChannel,
 		teams.CreateChannelInput{RequestID: w.req.ID, CodeRome: w.req.CodeRome, Title: w.req.Title,
 			Summary: fmt.Sprintf("%s, submitted by %s (%s): %s", w.subject(), w.req.SubmittedBy.Name, w.req.Org, w.req.Justification),
-			Link:    w.link}).Get(ctx, &out)
+			Link:    w.link, Members: members}).Get(ctx, &out)
 	if temporal.IsCanceledError(err) || w.mu.Lock(ctx) != nil {
 		return false
 	}
@@ -101,10 +109,66 @@ func (w *lifecycle) createChannel(ctx workflow.Context) bool {
 		w.warnTeams(ctx, request.FindingTeamsUnavailable, "the request has no Teams channel: Microsoft Teams refused it: "+err.Error())
 		return false
 	}
-	w.req.Teams = &request.TeamsChannel{ChannelID: out.ChannelID, WebURL: out.WebURL, Name: out.Name}
+	w.req.Teams = &request.TeamsChannel{ChannelID: out.ChannelID, WebURL: out.WebURL, Name: out.Name, Private: out.Private}
+	if out.Private { // the people who acted while the channel was being created
+		t.Joining = append(t.Joining, entraIDs(t.People[len(members):])...)
+	}
 	if err := w.commit(ctx, request.EventTeamsChannelCreated, request.SystemActor, request.EventData{Teams: w.req.Teams}); err != nil {
 		return false
 	}
+	return true
+}
+
+// join remembers a person Teams knows (by their Entra id), once, and queues them for the
+// private channel's member list. The caller holds w.mu or runs before any coroutine.
+func (w *lifecycle) join(a request.Actor) {
+	t := w.resume.Teams
+	if t == nil || a.EntraID == "" {
+		return
+	}
+	if _, known := w.person(a.EntraID); known {
+		return
+	}
+	t.People = append(t.People, a)
+	if ch := w.req.Teams; ch != nil && ch.Private && !t.Unavailable {
+		t.Joining = append(t.Joining, a.EntraID)
+	}
+}
+
+// person is the request's person Teams knows by entraID.
+func (w *lifecycle) person(entraID string) (request.Actor, bool) {
+	people := w.resume.Teams.People
+	if i := slices.IndexFunc(people, func(p request.Actor) bool { return p.EntraID == entraID }); i >= 0 {
+		return people[i], true
+	}
+	return request.Actor{}, false
+}
+
+func entraIDs(people []request.Actor) []string {
+	ids := make([]string, len(people))
+	for i, p := range people {
+		ids[i] = p.EntraID
+	}
+	return ids
+}
+
+// addMember adds a person to the private channel; when Graph refuses, the moderator is
+// told with a warning finding. It returns false when the workflow is cancelled.
+func (w *lifecycle) addMember(actx workflow.Context, entraID string) bool {
+	err := workflow.ExecuteActivity(actx, teamsActs.AddMember,
+		teams.AddMemberInput{ChannelID: w.req.Teams.ChannelID, UserID: entraID}).Get(actx, nil)
+	if err == nil {
+		return true
+	}
+	if temporal.IsCanceledError(err) || w.mu.Lock(actx) != nil {
+		return false
+	}
+	defer w.mu.Unlock()
+	name := entraID
+	if p, ok := w.person(entraID); ok {
+		name = p.Name
+	}
+	w.warnTeams(actx, request.FindingTeamsMemberNotAdded, name+" could not be added to the request's private Teams channel: "+err.Error())
 	return true
 }
 
@@ -257,5 +321,8 @@ func (w *lifecycle) recordReply(ctx workflow.Context, r request.TeamsReply) bool
 	}
 	defer w.mu.Unlock()
 	actor := request.Actor{Sub: "teams:" + m.From.ID, Name: m.From.DisplayName, Role: request.RoleTeams}
+	if p, ok := w.person(m.From.ID); ok {
+		actor = p // someone of the request: their reply is theirs
+	}
 	return w.commit(ctx, request.EventTeamsReply, actor, request.EventData{MessageID: r.MessageID, Text: m.Text}) == nil
 }

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/stretchr/testify/mock"
@@ -14,17 +15,20 @@ import (
 // fakeTeams is Microsoft Graph as the teams activities see it: channels, messages
 // (idempotent by key) and subscriptions, with outages and refusals.
 type fakeTeams struct {
-	h        *harness
-	created  []teams.CreateChannelInput
-	posts    []teams.PostMessageInput // posted once each
-	closed   []teams.CloseChannelInput
-	subs     []teams.EnsureSubscriptionInput
-	renewals []teams.RenewSubscriptionInput
-	gets     []teams.GetMessageInput
-	messages map[string]teams.GetMessageOutput // what GetMessage answers, by id
-	down     int                               // calls that fail (Graph unavailable) before the first success
-	refuse   bool                              // CreateChannel is refused for good
-	noSubs   bool                              // EnsureSubscription is refused for good
+	h         *harness
+	created   []teams.CreateChannelInput
+	posts     []teams.PostMessageInput // posted once each
+	closed    []teams.CloseChannelInput
+	added     []teams.AddMemberInput
+	subs      []teams.EnsureSubscriptionInput
+	renewals  []teams.RenewSubscriptionInput
+	gets      []teams.GetMessageInput
+	messages  map[string]teams.GetMessageOutput // what GetMessage answers, by id
+	down      int                               // calls that fail (Graph unavailable) before the first success
+	refuse    bool                              // CreateChannel is refused for good
+	noSubs    bool                              // EnsureSubscription is refused for good
+	private   bool                              // channels are private
+	strangers []string                          // Entra ids AddMember refuses for good (not in the team)
 }
 
 const fakeChannel = "19:r1@thread.tacv2"
@@ -51,7 +55,19 @@ func newFakeTeams(h *harness) *fakeTeams {
 					teams.ErrTypeRejected, nil, teams.GraphError{Status: 403, Code: "Forbidden"})
 			}
 			f.created = append(f.created, in)
-			return teams.CreateChannelOutput{ChannelID: fakeChannel, WebURL: "https://teams.example/r1", Name: "r1 M1805 Rust developers"}, nil
+			return teams.CreateChannelOutput{ChannelID: fakeChannel, WebURL: "https://teams.example/r1", Name: "r1 M1805 Rust developers",
+				Private: f.private}, nil
+		})
+	env.OnActivity(teamsActs.AddMember, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in teams.AddMemberInput) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if slices.Contains(f.strangers, in.UserID) {
+				return temporal.NewNonRetryableApplicationError("teams: add member: HTTP 404 NotFound",
+					teams.ErrTypeRejected, nil, teams.GraphError{Status: 404, Code: "NotFound"})
+			}
+			f.added = append(f.added, in)
+			return nil
 		})
 	env.OnActivity(teamsActs.PostMessage, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in teams.PostMessageInput) (teams.PostMessageOutput, error) {

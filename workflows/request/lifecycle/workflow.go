@@ -148,7 +148,9 @@ func (w *lifecycle) setup(ctx workflow.Context, in request.Input) error {
 	w.teamsDone = w.teams == nil
 	if w.teams != nil && w.resume.Teams == nil {
 		w.resume.Teams = &request.TeamsState{}
+		w.join(w.req.SubmittedBy)
 	}
+	w.req.SubmittedBy.EntraID = "" // kept in Resume, out of the history
 	if err := w.validateInput(); err != nil {
 		return err
 	}
@@ -326,6 +328,8 @@ func (w *lifecycle) record(ctx workflow.Context, typ string, actor request.Actor
 	if err != nil {
 		return err
 	}
+	w.join(actor)
+	actor.EntraID = ""
 	w.resume.Seq++
 	e := request.Event{RequestID: w.req.ID, Seq: w.resume.Seq, Type: typ, At: workflow.Now(ctx), Actor: actor, Data: raw, Request: w.req}
 	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), intakeActs.RecordEvent,

@@ -170,7 +170,7 @@ func principal(c *gin.Context) auth.Principal {
 
 // actorOf names the caller in the request's history.
 func actorOf(p auth.Principal) request.Actor {
-	return request.Actor{Sub: p.Subject, Name: p.Name, Role: string(p.Role), Org: p.Org}
+	return request.Actor{Sub: p.Subject, Name: p.Name, Role: string(p.Role), Org: p.Org, EntraID: p.EntraID}
 }
 
 // writeJSON answers with a document already encoded.
