@@ -215,6 +215,37 @@ func TestDeadLetters(t *testing.T) {
 	}
 }
 
+func TestDispatcherLeavesTeamsToTheWorker(t *testing.T) {
+	r := newRig(t)
+	r.user("alice", client.Channels{InApp: true, Email: true, Teams: true, Frequency: client.Immediate})
+	if err := r.store.TouchUser(context.Background(), store.User{Sub: "alice", Role: "moderator", EntraID: "oid-alice"}); err != nil {
+		t.Fatal(err)
+	}
+	n := r.notify("k1", "Both channels", "alice")
+	d := r.dispatcher("w1")
+	r.tick(d, 1)
+	r.tick(d, 0)
+	rows, err := r.store.Outbox(context.Background(), n.ID)
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("outbox: %+v %v", rows, err)
+	}
+	for _, row := range rows {
+		switch row.Channel {
+		case store.ChannelEmail:
+			if row.Status != store.StatusSent {
+				t.Fatalf("e-mail: %+v", row)
+			}
+		case store.ChannelTeams:
+			if row.Status != store.StatusPending || row.Attempts != 0 || row.LeaseOwner != "" {
+				t.Fatalf("the dispatcher touched the Teams row: %+v", row)
+			}
+		}
+	}
+	if msgs := r.sink.Messages(); len(msgs) != 1 || msgs[0].To[0] != "alice@example.org" {
+		t.Fatalf("messages: %+v", msgs)
+	}
+}
+
 func TestConcurrentDispatchersSendEachOnce(t *testing.T) {
 	r := newRig(t)
 	const n = 12
