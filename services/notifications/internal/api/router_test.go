@@ -44,7 +44,8 @@ func devSetup(t *testing.T) (*auth.DevIssuer, *gin.Engine) {
 		t.Fatal(err)
 	}
 	down := httpx.Check{Name: "temporal", Run: func(context.Context) error { return errors.New("down") }}
-	return dev, Router(Deps{Verifier: v, Checks: []httpx.Check{down}, Store: testStore(t)})
+	st := testStore(t)
+	return dev, Router(Deps{Verifier: v, Checks: []httpx.Check{down}, Store: st, Teams: testTeams(t, st)})
 }
 
 func get(t *testing.T, h http.Handler, path, token string) (int, map[string]any) {

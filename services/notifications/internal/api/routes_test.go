@@ -12,6 +12,7 @@ import (
 
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/services/notifications/client"
+	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 )
 
 // env is the router on a fresh SQLite store, checking real JWTs of a dev
@@ -20,6 +21,7 @@ type env struct {
 	t      *testing.T
 	srv    *httptest.Server
 	issuer *auth.DevIssuer
+	store  *store.Store
 }
 
 func newEnv(t *testing.T) *env {
@@ -32,14 +34,21 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(Router(Deps{Verifier: v, Store: testStore(t)}))
+	st := testStore(t)
+	srv := httptest.NewServer(Router(Deps{Verifier: v, Store: st, Teams: testTeams(t, st)}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, issuer: issuer}
+	return &env{t: t, srv: srv, issuer: issuer, store: st}
 }
 
 func (e *env) token(sub string, role auth.Role, org string) string {
 	e.t.Helper()
-	tok, _, err := e.issuer.Mint(auth.Principal{Subject: sub, Name: sub, Role: role, Org: org})
+	return e.mint(auth.Principal{Subject: sub, Name: sub, Role: role, Org: org})
+}
+
+// mint is a token saying what p says, e.g. an e-mail and an Entra object id.
+func (e *env) mint(p auth.Principal) string {
+	e.t.Helper()
+	tok, _, err := e.issuer.Mint(p)
 	if err != nil {
 		e.t.Fatal(err)
 	}
