@@ -31,6 +31,7 @@ import (
 	intakeclient "github.com/plateforme-rome/rome/services/intake/client"
 	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
 	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/services/worker/internal/teamsfeed"
 	"github.com/plateforme-rome/rome/workflows/request"
 	"github.com/plateforme-rome/rome/workflows/request/lifecycle"
 )
@@ -104,7 +105,15 @@ func run(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	lifecycle.RegisterMessaging(w, &notifications.Activities{Client: notifclient.New(notificationsURL, httpClient)}, teamsActs)
+	notifs := notifclient.New(notificationsURL, httpClient)
+	lifecycle.RegisterMessaging(w, &notifications.Activities{Client: notifs}, teamsActs)
+	if teamsActs != nil {
+		feed, err := teamsFeed(notifs, teamsActs, log)
+		if err != nil {
+			return err
+		}
+		go feed.Run(ctx)
+	}
 	if err := startWhenReachable(ctx, log, tc, w); err != nil {
 		return err
 	}
@@ -130,6 +139,26 @@ func teamsActivities() (*teams.Activities, error) {
 		return nil, err
 	}
 	return teams.New(cfg)
+}
+
+// teamsFeed is the loop delivering the notifications service's Teams outbox to people's
+// activity feeds: TEAMS_FEED_BATCH deliveries per claim (default 20), a claim every
+// TEAMS_FEED_POLL (default 2s) while the outbox is empty.
+func teamsFeed(notifs *notifclient.Client, acts *teams.Activities, log *slog.Logger) (*teamsfeed.Loop, error) {
+	batch, err := config.Int("TEAMS_FEED_BATCH", 20)
+	if err != nil {
+		return nil, err
+	}
+	if batch < 1 || batch > 100 {
+		return nil, fmt.Errorf("TEAMS_FEED_BATCH must be between 1 and 100, got %d", batch)
+	}
+	poll, err := config.Duration("TEAMS_FEED_POLL", 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	owner := fmt.Sprintf("worker-%s-%d", host, os.Getpid())
+	return teamsfeed.New(notifs, teams.NewActivityFeed(acts), teamsfeed.Config{Owner: owner, Batch: batch, Poll: poll}, log), nil
 }
 
 // startWhenReachable starts the worker once Temporal answers, retrying meanwhile, so the
