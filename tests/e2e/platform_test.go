@@ -235,10 +235,14 @@ func wantProblem(t *testing.T, method, url, token string, body any, wantStatus i
 }
 
 // devToken asks intake for a dev token (ROME_DEV_MODE only).
+// entraID is the Entra object id the e2e people have.
+func entraID(sub string) string { return "aad-" + sub }
+
 func devToken(t *testing.T, p *platform, sub, role, org string) string {
 	t.Helper()
 	status, _, b := call(t, http.MethodPost, p.Intake+"/dev/token", "",
-		map[string]string{"sub": sub, "name": "E2E " + role, "role": role, "org": org})
+		// Every person has an Entra object id, as in a Microsoft 365 tenant.
+		map[string]string{"sub": sub, "name": "E2E " + role, "role": role, "org": org, "oid": entraID(sub)})
 	var out struct {
 		Token string `json:"token"`
 	}

@@ -129,15 +129,29 @@ func testTeamsChannel(t *testing.T, p *platform) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
-	// Someone answers in Teams: Graph notifies the intake, the workflow records it once.
+	// The channel is private: the ROME team owns it, the partner was in it from the start,
+	// the moderator joined when they acted.
+	ch = channelOf(t, p, who.partner, r.ID)
+	if ch.MembershipType != "private" || !hasMember(ch, "aad-rome-team", "owner") || !hasMember(ch, entraID("partner-teams"), "") ||
+		!hasMember(ch, entraID(who.moderSub), "") || len(ch.Members) != 3 {
+		t.Errorf("channel members %+v", ch.Members)
+	}
+
+	// The partner answers in Teams: Graph notifies the intake, the workflow records it once,
+	// as the partner's.
 	graphCall(t, p, http.MethodPost, "/_emulator/teams/rome-team/channels/"+ch.ID+"/messages",
-		map[string]any{"from": map[string]string{"id": "aad-alice", "displayName": "Alice Martin"}, "text": "Environ 300 par mois."})
+		map[string]any{"from": map[string]string{"id": entraID("partner-teams"), "displayName": "Alice Martin"}, "text": "Environ 300 par mois."})
 	deadline = time.Now().Add(30 * time.Second)
 	for count(types(history(t, p, who.partner, r.ID)), "teams_reply") != 1 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the Teams reply is not in the history once: %v", types(history(t, p, who.partner, r.ID)))
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	for _, e := range history(t, p, who.partner, r.ID) {
+		if e.Type == "teams_reply" && (e.Actor.Sub != "partner-teams" || e.Actor.Role != "partner") {
+			t.Errorf("the reply is recorded as %+v, not the partner's", e.Actor)
+		}
 	}
 
 	act(t, p, who.partner, r.ID, "withdraw", map[string]any{"reason": "Doublon."}, http.StatusOK)
@@ -148,6 +162,16 @@ func testTeamsChannel(t *testing.T, p *platform) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// hasMember tells whether the channel lists the user, with the role ("" for a member).
+func hasMember(c graphemu.ChannelState, userID, role string) bool {
+	for _, m := range c.Members {
+		if m.UserID == userID && (role == "" && len(m.Roles) == 0 || len(m.Roles) == 1 && m.Roles[0] == role) {
+			return true
+		}
+	}
+	return false
 }
 
 func channelHas(c graphemu.ChannelState, text string) bool {

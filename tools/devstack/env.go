@@ -39,6 +39,8 @@ const (
 	devGraphSecret      = "rome-dev-secret"
 	devGraphTeam        = "rome-team"
 	devGraphClientState = "rome-dev-client-state"
+	// devGraphOwner owns the private channels: the ROME team's account in dev.
+	devGraphOwner = "aad-rome-team"
 )
 
 // graphCertFile is where the Graph emulator writes its self-signed certificate.
@@ -119,6 +121,9 @@ func (o Options) childEnv(base []string) []string {
 	set("GRAPH_AUTHORITY_HOST", graph)
 	set("GRAPH_CA_FILE", o.graphCertFile())
 	set("GRAPH_CLIENT_STATE", devGraphClientState)
+	// Private channels, so that their member lists can be seen in the emulator.
+	set("GRAPH_PRIVATE_CHANNELS", "true")
+	set("GRAPH_CHANNEL_OWNERS", devGraphOwner)
 	set("INTAKE_PUBLIC_URL", localURL(o.Ports.Intake))
 	set("SMTP_ADDR", "127.0.0.1:"+strconv.Itoa(o.Ports.SMTP))
 	set("SMTP_FROM", "plateforme-rome@localhost")
