@@ -28,11 +28,12 @@ type Config struct {
 }
 
 // Dispatcher sends the e-mails of the outbox: it claims due rows with a
-// lease, sends each, and marks it sent, or failed as its RetryPolicy says. A row is sent at most once per successful claim; the
-// one window for a duplicate is a crash (or lost database) between the
-// SMTP server's acceptance and the mark, after which the lease expires and
-// the row is sent again, with the same Message-ID header so that mail
-// clients show it once.
+// lease, sends each, and marks it sent, or failed as its RetryPolicy says.
+// A row is sent at most once per successful claim; the one window for a
+// duplicate is a crash (or lost database) between the SMTP server's
+// acceptance and the mark, after which the lease expires and the row is
+// sent again, with the same Message-ID header so that mail clients show it
+// once.
 type Dispatcher struct {
 	store  *store.Store
 	sender Sender
