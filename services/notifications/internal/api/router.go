@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -37,7 +38,7 @@ type Deps struct {
 // (delivery.Teams): it claims due deliveries and reports each attempt.
 // Report answers store.ErrNotFound for an id that is not a Teams delivery.
 type TeamsDeliveries interface {
-	Claim(ctx context.Context, owner string, max int) ([]client.TeamsDelivery, error)
+	Claim(ctx context.Context, owner string, limit int) ([]client.TeamsDelivery, error)
 	Report(ctx context.Context, id string, r client.TeamsResult) (client.TeamsOutcome, error)
 }
 
@@ -385,8 +386,8 @@ func validOwner(owner string) []httpx.FieldError {
 	switch {
 	case strings.TrimSpace(owner) == "":
 		return []httpx.FieldError{{Field: "owner", Message: "is required: the claiming worker, e.g. its host name"}}
-	case len(owner) > maxOwner || strings.ContainsFunc(owner, unicode.IsControl):
-		return []httpx.FieldError{{Field: "owner", Message: "is at most 200 bytes, without control characters"}}
+	case utf8.RuneCountInString(owner) > maxOwner || strings.ContainsFunc(owner, unicode.IsControl):
+		return []httpx.FieldError{{Field: "owner", Message: "is at most 200 characters, without control characters"}}
 	}
 	return nil
 }

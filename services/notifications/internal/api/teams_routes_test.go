@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/plateforme-rome/rome/platform/auth"
@@ -63,6 +64,7 @@ func TestTeamsRoutesValidation(t *testing.T) {
 		{map[string]any{}, "owner"},
 		{map[string]any{"owner": "  ", "max": 5}, "owner"},
 		{map[string]any{"owner": "worker\n1"}, "owner"},
+		{map[string]any{"owner": strings.Repeat("w", 201)}, "owner"},
 		{map[string]any{"owner": "w", "max": 0}, "max"},
 		{map[string]any{"owner": "w", "max": 101}, "max"},
 	}

@@ -39,10 +39,11 @@ func NewTeams(s *store.Store, cfg TeamsConfig, m *Metrics, log *slog.Logger) *Te
 	return &Teams{store: s, cfg: cfg, m: m, log: log}
 }
 
-// Claim leases up to max due Teams deliveries to owner, as store.Claim does
-// for e-mails. Rows claimed before an error come back when their lease ends.
-func (t *Teams) Claim(ctx context.Context, owner string, max int) ([]client.TeamsDelivery, error) {
-	rows, err := t.store.Claim(ctx, store.ChannelTeams, owner, max, t.cfg.Lease)
+// Claim leases up to limit due Teams deliveries to owner, as store.Claim
+// does for e-mails. Rows claimed before an error come back when their lease
+// ends.
+func (t *Teams) Claim(ctx context.Context, owner string, limit int) ([]client.TeamsDelivery, error) {
+	rows, err := t.store.Claim(ctx, store.ChannelTeams, owner, limit, t.cfg.Lease)
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,7 @@ func TestMigrationV2KeepsV1Data(t *testing.T) {
 			t.Fatal(err)
 		}
 		at := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
-		err := database.ExecAll(db.Session(&gorm.Session{}),
+		err := database.ExecAll(db,
 			`INSERT INTO users (sub, name, role, org, token_email, pref_email, updated_at)
 				VALUES ('alice', 'Alice', 'moderator', '', 'alice@example.org', '', '2026-03-01 08:00:00')`,
 			`INSERT INTO notifications (id, idem_key, body_hash, event, request_id, code_rome, org, title, text, link, actor, recipients, created_at)
