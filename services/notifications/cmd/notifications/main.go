@@ -106,7 +106,8 @@ type settings struct {
 // Microsoft Teams activity-feed notifications, sent by the worker through
 // POST /internal/v1/teams-deliveries/claim and …/{id}/result:
 //
-//	TEAMS_DELIVERY_LEASE  how long a worker holds the deliveries it claimed before they are handed out again (2m)
+//	TEAMS_DELIVERY_LEASE  how long a worker holds the deliveries it claimed before they are handed out again:
+//	                      long enough to send a claim's worth (2m; positive)
 //	TEAMS_MAX_ATTEMPTS    attempts before the dead-letter list (8)
 //	TEAMS_RETRY_BASE      delay after the first failure, doubled after each next one (30s)
 //	TEAMS_RETRY_MAX       cap of that delay (1h); Graph's Retry-After, when longer, wins
