@@ -48,6 +48,7 @@ func TestPlatform(t *testing.T) {
 		{"WorkerRestart", testWorkerRestart},
 		{"TeamsChannel", testTeamsChannel},
 		{"Notifications", testNotifications},
+		{"NotificationPreferences", testNotificationPreferences},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, p) })
 		select {
@@ -107,6 +108,9 @@ func startPlatform(t *testing.T) *platform {
 		ExtraEnv: []string{
 			"REQUEST_PARTNER_REMINDER=" + partnerReminder.String(),
 			"REQUEST_QUESTION_EXPIRY=" + questionExpiry.String(),
+			// Digests every few seconds, and Teams deliveries retried within a test.
+			"DIGEST_INTERVAL=3s",
+			"TEAMS_RETRY_BASE=1s",
 		},
 	}
 	for _, port := range []*int{&opts.Ports.Intake, &opts.Ports.Referential, &opts.Ports.Notifications, &opts.Ports.Worker, &opts.Ports.TemporalUI,
