@@ -44,7 +44,7 @@ func feedOf(t *testing.T, p *platform, userID, requestID string) []graphemu.Acti
 // Preferences are honoured end to end: a moderator who wants submissions in Teams and not
 // by e-mail gets one activity-feed notification (even though Graph throttles and fails for
 // a while) and no e-mail; a partner who wants questions in a daily digest gets a digest
-// with the question, and no e-mail of its own.
+// with the question, and no e-mail of its own for it.
 func testNotificationPreferences(t *testing.T, p *platform) {
 	who := cast(t, p, "prefs")
 	const moderatorMail, partnerMail = "moderator-prefs@example.org", "partner-prefs@example.org"
@@ -83,9 +83,9 @@ func testNotificationPreferences(t *testing.T, p *platform) {
 	if !strings.Contains(digest.Body, "question from") {
 		t.Errorf("the digest does not carry the question:\n%s", digest.Body)
 	}
-	for _, m := range mailsTo(t, p, partnerMail) {
-		if !strings.Contains(m.Subject, "digest") {
-			t.Errorf("the partner got an e-mail of its own: %s", m.Subject)
+	for _, m := range mailsTo(t, p, partnerMail) { // (reminders come at once: the shortened timers send some)
+		if strings.Contains(m.Subject, "question from") {
+			t.Errorf("the partner got the question in an e-mail of its own: %s", m.Subject)
 		}
 	}
 	if n := len(feedOf(t, p, entraID(who.moderSub), r.ID)); n != 1 {
