@@ -56,16 +56,23 @@ func (r *rig) dispatcher(owner string) *Dispatcher {
 // channels ch.
 func (r *rig) user(sub string, ch client.Channels) {
 	r.t.Helper()
+	addUser(r.t, r.store, store.User{Sub: sub, Name: sub, Role: "moderator"}, ch)
+}
+
+// addUser records u as the API does from a token, with the address
+// <sub>@example.org and, for every event, the channels ch.
+func addUser(t *testing.T, st *store.Store, u store.User, ch client.Channels) {
+	t.Helper()
 	ctx := context.Background()
-	if err := r.store.TouchUser(ctx, store.User{Sub: sub, Name: sub, Role: "moderator"}); err != nil {
-		r.t.Fatal(err)
+	if err := st.TouchUser(ctx, u); err != nil {
+		t.Fatal(err)
 	}
-	p := client.Preferences{Email: sub + "@example.org", Events: map[client.Event]client.Channels{}}
+	p := client.Preferences{Email: u.Sub + "@example.org", Events: map[client.Event]client.Channels{}}
 	for _, e := range client.Events {
 		p.Events[e] = ch
 	}
-	if _, err := r.store.SetPreferences(ctx, sub, p); err != nil {
-		r.t.Fatal(err)
+	if _, err := st.SetPreferences(ctx, u.Sub, p); err != nil {
+		t.Fatal(err)
 	}
 }
 

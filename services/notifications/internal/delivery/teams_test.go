@@ -81,17 +81,7 @@ func newTeamsRig(t *testing.T, db *gorm.DB, lease time.Duration) *teamsRig {
 // e-mail address and, for every event, the channels ch.
 func (r *teamsRig) user(sub string, ch client.Channels) {
 	r.t.Helper()
-	ctx := context.Background()
-	if err := r.store.TouchUser(ctx, store.User{Sub: sub, Name: sub, Role: "moderator", EntraID: "oid-" + sub}); err != nil {
-		r.t.Fatal(err)
-	}
-	p := client.Preferences{Email: sub + "@example.org", Events: map[client.Event]client.Channels{}}
-	for _, e := range client.Events {
-		p.Events[e] = ch
-	}
-	if _, err := r.store.SetPreferences(ctx, sub, p); err != nil {
-		r.t.Fatal(err)
-	}
+	addUser(r.t, r.store, store.User{Sub: sub, Name: sub, Role: "moderator", EntraID: "oid-" + sub}, ch)
 }
 
 func (r *teamsRig) create(n client.Notification) client.Created {
