@@ -27,7 +27,7 @@ import (
 )
 
 // t0 is when every test workflow starts.
-var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+var t0 = time.Date(2037, 3, 2, 9, 0, 0, 0, time.UTC)
 
 var (
 	alice   = request.Actor{Sub: "alice", Name: "Alice Martin", Role: request.RolePartner, Org: "opco-2i"}

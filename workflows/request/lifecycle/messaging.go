@@ -68,13 +68,12 @@ func (w *lifecycle) tell(n request.Notice) {
 // deliverNotifications sends the outbox in order. An item leaves the outbox once the
 // service has it, so an undelivered one is carried across continue-as-new.
 func (w *lifecycle) deliverNotifications(ctx workflow.Context) {
-	actx := workflow.WithActivityOptions(ctx, notifyOptions)
 	for {
 		if err := workflow.Await(ctx, func() bool { return len(w.resume.Outbox) > 0 }); err != nil {
 			return
 		}
 		n := w.notification(w.resume.Outbox[0])
-		err := workflow.ExecuteActivity(actx, notifyActs.Notify, notifications.NotifyInput{Notification: n}).Get(ctx, nil)
+		err := w.call(ctx, notifyOptions, notifyActs.Notify, notifications.NotifyInput{Notification: n}).Get(ctx, nil)
 		if temporal.IsCanceledError(err) {
 			return
 		}

@@ -32,10 +32,9 @@ func (w *lifecycle) check(ctx workflow.Context, ops []request.Operation) (checkR
 		return checkResult{fatal: reason, findings: []request.Finding{{Code: request.FindingOperationsRequired,
 			Severity: request.SeverityError, Field: "operations", Message: reason}}}, nil
 	}
-	actx := workflow.WithActivityOptions(ctx, callOptions)
-	validation := workflow.ExecuteActivity(actx, refActs.ValidateChangeSet,
+	validation := w.call(ctx, callOptions, refActs.ValidateChangeSet,
 		referential.ValidateInput{ChangeSet: refclient.ChangeSet{CodeRome: w.req.CodeRome, Operations: ops}})
-	overlaps := workflow.ExecuteActivity(actx, intakeActs.FindOverlaps,
+	overlaps := w.call(ctx, callOptions, intakeActs.FindOverlaps,
 		intake.FindOverlapsInput{Query: request.OverlapQuery{RequestID: w.req.ID, CodeRome: w.req.CodeRome, Elements: request.ElementsOf(ops)}})
 	var v referential.ValidateOutput
 	var o intake.FindOverlapsOutput

@@ -6,6 +6,7 @@ package lifecycle
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -75,6 +76,7 @@ type lifecycle struct {
 	timers request.Timers
 	resume request.Resume
 	fresh  bool                 // the first run: the submission is not recorded yet
+	local  bool                 // short calls run as local activities (localCallsChange)
 	link   string               // the request's page (request.Input.Link)
 	teams  *request.TeamsConfig // nil: no Teams channel
 
@@ -133,8 +135,52 @@ var (
 // again once their activity gave up (the referential or the intake was down).
 const retryPause = 10 * time.Minute
 
+// The change that makes the short calls to the platform's services (history records,
+// checks, notifications) try a local activity first: a marker in the workflow task that
+// made the call, instead of an activity task and another workflow task through the server,
+// which was what bounded the requests processed per second. Runs recorded before it replay
+// with activities.
+const (
+	localCallsChange  = "local-short-calls"
+	localCallsVersion = 1
+)
+
+// call runs a short call to a platform service. Since localCallsChange it is tried once as
+// a local activity; when that attempt fails and may succeed later (the service is down, or
+// slower than opts' timeout), the call goes on as an activity with opts' retry policy, so
+// that a long outage waits on the server's durable retries, as before the change.
+func (w *lifecycle) call(ctx workflow.Context, opts workflow.ActivityOptions, activity any, args ...any) workflow.Future {
+	if !w.local {
+		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, args...)
+	}
+	result, settable := workflow.NewFuture(ctx)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		once := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: opts.StartToCloseTimeout, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}}), activity, args...)
+		if err := once.Get(ctx, nil); err == nil || !retryable(err, opts.RetryPolicy) {
+			settable.Chain(once)
+			return
+		}
+		settable.Chain(workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, args...))
+	})
+	return result
+}
+
+// retryable tells whether a failed call may succeed if tried again under policy.
+func retryable(err error, policy *temporal.RetryPolicy) bool {
+	if temporal.IsCanceledError(err) {
+		return false
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && (app.NonRetryable() || policy != nil && slices.Contains(policy.NonRetryableErrorTypes, app.Type())) {
+		return false
+	}
+	return true
+}
+
 func (w *lifecycle) setup(ctx workflow.Context, in request.Input) error {
 	w.req, w.timers, w.fresh = in.Request, withDefaults(in.Timers), in.Resume == nil
+	w.local = workflow.GetVersion(ctx, localCallsChange, workflow.DefaultVersion, localCallsVersion) == localCallsVersion
 	w.link, w.teams = in.Link, in.Teams
 	if in.Resume != nil {
 		w.resume = *in.Resume // a continued run keeps the messaging version of the first
@@ -332,8 +378,7 @@ func (w *lifecycle) record(ctx workflow.Context, typ string, actor request.Actor
 	actor.EntraID = ""
 	w.resume.Seq++
 	e := request.Event{RequestID: w.req.ID, Seq: w.resume.Seq, Type: typ, At: workflow.Now(ctx), Actor: actor, Data: raw, Request: w.req}
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), intakeActs.RecordEvent,
-		intake.RecordEventInput{Event: e}).Get(ctx, nil); err != nil {
+	if err := w.call(ctx, recordOptions, intakeActs.RecordEvent, intake.RecordEventInput{Event: e}).Get(ctx, nil); err != nil {
 		return err
 	}
 	w.tell(request.Notice{Seq: e.Seq, Type: typ, Actor: actor, Data: data, Assignee: w.req.Assignee})

@@ -5,7 +5,9 @@
 // It needs the Temporal CLI that `make dev` builds (.dev/bin/temporal) and nothing else: the
 // referential is a small fake HTTP server behind the real activities and client, the
 // intake an in-memory history. Run it from workflows/ to add scenarios, never to paper over
-// a replay failure:
+// a replay failure. Before recording again after a change of the workflow, rename the files of
+// the earlier recording after the change they predate (before-messaging-*.json): they stay
+// replayed.
 //
 //	go run ./request/lifecycle/internal/recordhistory
 package main
@@ -35,7 +37,9 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/plateforme-rome/rome/activities/intake"
+	"github.com/plateforme-rome/rome/activities/notifications"
 	"github.com/plateforme-rome/rome/activities/referential"
+	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
 	refclient "github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/workflows/request"
 	"github.com/plateforme-rome/rome/workflows/request/lifecycle"
@@ -77,9 +81,12 @@ func run(temporalBin, out string) error {
 
 	ref := newReferential()
 	defer ref.Close()
+	notifs := newNotifications()
+	defer notifs.Close()
 	history := &memoryIntake{}
 	w := worker.New(c, request.TaskQueue, worker.Options{})
 	lifecycle.Register(w, &referential.Activities{Client: refclient.New(ref.URL, nil)}, &intake.Activities{Intake: history})
+	lifecycle.RegisterMessaging(w, &notifications.Activities{Client: notifclient.New(notifs.URL, nil)}, nil)
 	if err := w.Start(); err != nil {
 		return err
 	}
@@ -392,6 +399,31 @@ func newReferential() *httptest.Server {
 			BaseVersion: cs.BaseVersion, Version: 61, PublishedAt: time.Now().UTC(), Results: []refclient.Result{}, Changes: []refclient.Change{}})
 	})
 	return httptest.NewServer(mux)
+}
+
+// newNotifications is a notifications service that is unavailable for the first attempt
+// of each submission's notification, so that the histories hold a short call that went on
+// as an activity.
+func newNotifications() *httptest.Server {
+	var mu sync.Mutex
+	tried := map[string]bool{}
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n notifclient.Notification
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/notifications" || json.NewDecoder(r.Body).Decode(&n) != nil {
+			http.Error(w, "unexpected call", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		first := !tried[n.Key]
+		tried[n.Key] = true
+		mu.Unlock()
+		if first && n.Event == notifclient.EventSubmitted {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		writeJSON(w, http.StatusCreated, notifclient.Created{ID: "ntf-" + n.Key, Key: n.Key, Event: n.Event, Recipients: []string{},
+			CreatedAt: time.Now().UTC()})
+	}))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
