@@ -60,6 +60,16 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	worker.SetStickyWorkflowCacheSize(cacheSize)
+	// A workflow stays in memory while its task or its local activities run, beyond the
+	// cache: the SDK's defaults (1,000 of each) let a backlog of thousands of requests pin
+	// that many at once, for no gain on a few cores.
+	concurrency, err := config.Int("TEMPORAL_WORKER_CONCURRENCY", 100)
+	if err != nil {
+		return err
+	}
+	if concurrency < 2 {
+		return fmt.Errorf("TEMPORAL_WORKER_CONCURRENCY must be at least 2, got %d", concurrency)
+	}
 	shutdown, err := telemetry.Setup(ctx, "worker")
 	if err != nil {
 		return err
@@ -97,7 +107,11 @@ func run(ctx context.Context, log *slog.Logger) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpx.Serve(ctx, addr, r) }()
 
-	w := worker.New(tc, taskQueue, worker.Options{})
+	w := worker.New(tc, taskQueue, worker.Options{
+		MaxConcurrentWorkflowTaskExecutionSize:  concurrency,
+		MaxConcurrentLocalActivityExecutionSize: concurrency,
+		MaxConcurrentActivityExecutionSize:      concurrency,
+	})
 	lifecycle.Register(w,
 		&referential.Activities{Client: refclient.New(referentialURL, httpClient)},
 		&intake.Activities{Intake: intakeclient.New(intakeURL, httpClient)})
