@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -28,28 +29,19 @@ type EnsureSubscriptionOutput struct {
 	ExpiresAt      time.Time `json:"expiresAt"`
 }
 
-// EnsureSubscription reuses a live subscription of this application to the channel's messages
-// with the same notification URL (a retry after a lost answer), or creates one; Graph checks
-// the notification URL with the validation handshake before answering.
+// EnsureSubscription creates a subscription of this application to the channel's messages;
+// Graph checks the notification URL with the validation handshake before answering. A retry
+// (an earlier attempt's answer may have been lost) first reuses a live subscription to the
+// same resource and URL. Only retries list: Graph cannot filter subscriptions, so a listing
+// costs as much as the application has channels.
 func (a *Activities) EnsureSubscription(ctx context.Context, in EnsureSubscriptionInput) (EnsureSubscriptionOutput, error) {
 	if in.ClientState == "" {
 		in.ClientState = a.cfg.ClientState
 	}
 	resource := a.messagesResource(in.ChannelID)
-	list, err := a.graph.Subscriptions().Get(ctx, nil)
-	if err != nil {
-		return EnsureSubscriptionOutput{}, classify("list subscriptions", err)
-	}
-	for _, s := range list.GetValue() {
-		if strings.EqualFold(strings.TrimPrefix(deref(s.GetResource()), "/"), strings.TrimPrefix(resource, "/")) &&
-			deref(s.GetNotificationUrl()) == in.NotificationURL && deref(s.GetClientState()) == in.ClientState {
-			out, err := a.renew(ctx, deref(s.GetId()))
-			if err == nil {
-				return EnsureSubscriptionOutput{SubscriptionID: deref(s.GetId()), ExpiresAt: out}, nil
-			}
-			if !isNotFound(err) {
-				return EnsureSubscriptionOutput{}, err
-			}
+	if activity.GetInfo(ctx).Attempt > 1 {
+		if out, found, err := a.reuseSubscription(ctx, resource, in); found || err != nil {
+			return out, err
 		}
 	}
 	body := models.NewSubscription()
@@ -65,6 +57,28 @@ func (a *Activities) EnsureSubscription(ctx context.Context, in EnsureSubscripti
 		return EnsureSubscriptionOutput{}, classify("create subscription", err)
 	}
 	return EnsureSubscriptionOutput{SubscriptionID: deref(s.GetId()), ExpiresAt: deref(s.GetExpirationDateTime()).UTC()}, nil
+}
+
+// reuseSubscription renews and returns a live subscription to resource with in's URL and
+// client state, when there is one.
+func (a *Activities) reuseSubscription(ctx context.Context, resource string, in EnsureSubscriptionInput) (EnsureSubscriptionOutput, bool, error) {
+	list, err := a.graph.Subscriptions().Get(ctx, nil)
+	if err != nil {
+		return EnsureSubscriptionOutput{}, false, classify("list subscriptions", err)
+	}
+	for _, s := range list.GetValue() {
+		if strings.EqualFold(strings.TrimPrefix(deref(s.GetResource()), "/"), strings.TrimPrefix(resource, "/")) &&
+			deref(s.GetNotificationUrl()) == in.NotificationURL && deref(s.GetClientState()) == in.ClientState {
+			expires, err := a.renew(ctx, deref(s.GetId()))
+			if err == nil {
+				return EnsureSubscriptionOutput{SubscriptionID: deref(s.GetId()), ExpiresAt: expires}, true, nil
+			}
+			if !isNotFound(err) {
+				return EnsureSubscriptionOutput{}, false, err
+			}
+		}
+	}
+	return EnsureSubscriptionOutput{}, false, nil
 }
 
 func (a *Activities) messagesResource(channelID string) string {

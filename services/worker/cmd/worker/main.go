@@ -1,5 +1,7 @@
 // Command worker runs the platform's Temporal workflows and activities on the request task
-// queue, and serves /healthz and /readyz on WORKER_PORT (default 8084) for orchestrators.
+// queue, and serves /healthz and /readyz on WORKER_PORT (default 8084) for orchestrators, and
+// Go's profiles under /debug/pprof/ when WORKER_PPROF=true (off by default: they are not
+// authenticated, so only on a port that stays inside the cluster).
 package main
 
 import (
@@ -7,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // registers /debug/pprof on http.DefaultServeMux, served only with WORKER_PPROF
 	"net"
 	"os"
 	"os/signal"
@@ -14,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"golang.org/x/oauth2"
@@ -95,6 +100,13 @@ func run(ctx context.Context, log *slog.Logger) error {
 	// Health first, so orchestrators see the worker while it waits for Temporal.
 	r := httpx.NewEngine("worker")
 	httpx.Health(r, httpx.TemporalCheck(tc))
+	profiles, err := config.Bool("WORKER_PPROF", false)
+	if err != nil {
+		return err
+	}
+	if profiles {
+		r.Any("/debug/pprof/*profile", gin.WrapH(http.DefaultServeMux))
+	}
 	dev, err := config.DevMode()
 	if err != nil {
 		return err
