@@ -9,9 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	_ "net/http/pprof" // registers /debug/pprof on http.DefaultServeMux, served only with WORKER_PPROF
-	"net"
 	"os"
 	"os/signal"
 	"strconv"
