@@ -12,12 +12,11 @@ import (
 	"time"
 
 	"github.com/plateforme-rome/rome/tools/graphemu"
-	"github.com/plateforme-rome/rome/tools/smtpsink"
 )
 
-// graphState reads the Graph emulator's state over its HTTPS endpoint (self-signed
-// certificate written in the stack's state dir).
-func graphState(t *testing.T, p *platform) graphemu.State {
+// graphClient trusts the Graph emulator's self-signed certificate, written in the stack's
+// state dir.
+func graphClient(t *testing.T, p *platform) *http.Client {
 	t.Helper()
 	pem, err := os.ReadFile(filepath.Join(p.stack.Options.StateDir, "graphemu-cert.pem"))
 	if err != nil {
@@ -25,8 +24,14 @@ func graphState(t *testing.T, p *platform) graphemu.State {
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
-	res, err := c.Get(p.Graph + "/_emulator/state")
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+}
+
+// graphState reads the Graph emulator's state over its HTTPS endpoint (self-signed
+// certificate written in the stack's state dir).
+func graphState(t *testing.T, p *platform) graphemu.State {
+	t.Helper()
+	res, err := graphClient(t, p).Get(p.Graph + "/_emulator/state")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,14 +45,10 @@ func graphState(t *testing.T, p *platform) graphemu.State {
 
 func graphCall(t *testing.T, p *platform, method, path string, body any) {
 	t.Helper()
-	pem, _ := os.ReadFile(filepath.Join(p.stack.Options.StateDir, "graphemu-cert.pem"))
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(pem)
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
 	raw, _ := json.Marshal(body)
 	req, _ := http.NewRequest(method, p.Graph+path, strings.NewReader(string(raw)))
 	req.Header.Set("Content-Type", "application/json")
-	res, err := c.Do(req)
+	res, err := graphClient(t, p).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,13 +122,9 @@ func testTeamsChannel(t *testing.T, p *platform) {
 
 	act(t, p, who.moder, r.ID, "assign", map[string]any{"moderator": who.moderSub}, http.StatusOK)
 	callJSON(t, http.MethodPost, p.Intake+"/v1/requests/"+r.ID+"/questions", who.moder, map[string]any{"text": "Quel volume d'offres ?"}, http.StatusCreated, nil)
-	deadline := time.Now().Add(30 * time.Second)
-	for !channelHas(channelOf(t, p, who.partner, r.ID), "Quel volume d") {
-		if time.Now().After(deadline) {
-			t.Fatal("the question was not posted to the channel")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	eventually(t, 30*time.Second, "the question was not posted to the channel", func() bool {
+		return channelHas(channelOf(t, p, who.partner, r.ID), "Quel volume d")
+	})
 
 	// The channel is private: the ROME team owns it, the partner was in it from the start,
 	// the moderator joined when they acted.
@@ -141,13 +138,9 @@ func testTeamsChannel(t *testing.T, p *platform) {
 	// as the partner's.
 	graphCall(t, p, http.MethodPost, "/_emulator/teams/rome-team/channels/"+ch.ID+"/messages",
 		map[string]any{"from": map[string]string{"id": entraID("partner-teams"), "displayName": "Alice Martin"}, "text": "Environ 300 par mois."})
-	deadline = time.Now().Add(30 * time.Second)
-	for count(types(history(t, p, who.partner, r.ID)), "teams_reply") != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the Teams reply is not in the history once: %v", types(history(t, p, who.partner, r.ID)))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	eventually(t, 30*time.Second, "the Teams reply is not in the history once", func() bool {
+		return count(types(history(t, p, who.partner, r.ID)), "teams_reply") == 1
+	})
 	for _, e := range history(t, p, who.partner, r.ID) {
 		if e.Type == "teams_reply" && (e.Actor.Sub != "partner-teams" || e.Actor.Role != "partner") {
 			t.Errorf("the reply is recorded as %+v, not the partner's", e.Actor)
@@ -155,13 +148,9 @@ func testTeamsChannel(t *testing.T, p *platform) {
 	}
 
 	act(t, p, who.partner, r.ID, "withdraw", map[string]any{"reason": "Doublon."}, http.StatusOK)
-	deadline = time.Now().Add(30 * time.Second)
-	for !channelOf(t, p, who.partner, r.ID).IsArchived {
-		if time.Now().After(deadline) {
-			t.Fatal("the channel of a closed request is not archived")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	eventually(t, 30*time.Second, "the channel of a closed request is not archived", func() bool {
+		return channelOf(t, p, who.partner, r.ID).IsArchived
+	})
 }
 
 // hasMember tells whether the channel lists the user, with the role ("" for a member).
@@ -219,13 +208,9 @@ func testNotifications(t *testing.T, p *platform) {
 	}
 	deadline = time.Now().Add(30 * time.Second)
 	for {
-		var mail struct {
-			Items []smtpsink.Message `json:"items"`
-		}
-		callJSON(t, http.MethodGet, p.Mail+"/messages", "", nil, http.StatusOK, &mail)
 		sent := 0
-		for _, m := range mail.Items {
-			if strings.Contains(strings.Join(m.To, ","), "moderator-notif@example.org") && strings.Contains(m.Body, r.ID) {
+		for _, m := range mailsTo(t, p, "moderator-notif@example.org") {
+			if strings.Contains(m.Body, r.ID) {
 				sent++
 			}
 		}
