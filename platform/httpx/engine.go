@@ -55,9 +55,15 @@ func isProbe(path string) bool {
 	return path == "/healthz" || path == "/readyz"
 }
 
+const quietKey = "httpx.quiet"
+
+// Quiet logs the requests of a route at debug level, like the probes: for routes other
+// processes poll every few seconds.
+func Quiet(c *gin.Context) { c.Set(quietKey, true) }
+
 // accessLog assigns the request id (the caller's when it is sane, so a trace
 // can follow a request across services) and logs one line per request.
-// Probes log at debug level so they do not drown the rest.
+// Probes and Quiet routes log at debug level so they do not drown the rest.
 func accessLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
@@ -74,7 +80,7 @@ func accessLog() gin.HandlerFunc {
 		status := c.Writer.Status()
 		level := slog.LevelInfo
 		switch {
-		case isProbe(c.Request.URL.Path):
+		case isProbe(c.Request.URL.Path), c.GetBool(quietKey) && status < 500:
 			// Failing checks log their own cause.
 			level = slog.LevelDebug
 		case status >= 500:

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -379,4 +380,30 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return buf.String()
+}
+
+// Polled routes marked Quiet log at debug level, like the probes, unless they fail.
+func TestQuietRoutesLogAtDebug(t *testing.T) {
+	var buf bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	r := NewEngine("test")
+	r.POST("/poll", Quiet, func(c *gin.Context) { c.Status(http.StatusOK) })
+	r.POST("/poll-broken", Quiet, func(c *gin.Context) { c.Status(http.StatusInternalServerError) })
+	r.POST("/act", func(c *gin.Context) { c.Status(http.StatusOK) })
+	levels := map[string]string{}
+	for _, path := range []string{"/poll", "/poll-broken", "/act"} {
+		buf.Reset()
+		r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, path, nil))
+		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			var rec struct{ Level, Msg, Path string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "http request" {
+				levels[rec.Path] = rec.Level
+			}
+		}
+	}
+	if levels["/poll"] != "DEBUG" || levels["/poll-broken"] != "ERROR" || levels["/act"] != "INFO" {
+		t.Fatalf("access log levels %v", levels)
+	}
 }

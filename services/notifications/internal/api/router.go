@@ -70,7 +70,7 @@ func Router(d Deps) *gin.Engine {
 
 	// Routes of the platform's own processes (the worker), not of people.
 	internal := r.Group("/internal/v1", auth.Authenticate(d.Verifier), auth.RequireRole(auth.RoleService))
-	internal.POST("/teams-deliveries/claim", h.claimTeams)
+	internal.POST("/teams-deliveries/claim", httpx.Quiet, h.claimTeams) // the worker polls it
 	internal.POST("/teams-deliveries/:id/result", h.reportTeams)
 	return r
 }
