@@ -39,6 +39,11 @@ func New(service, baseURL string, hc *http.Client) *Client {
 // Do sends body (nil for none) as JSON and decodes a 2xx answer into out (nil to ignore
 // it). A non-2xx answer is an *Error.
 func (c *Client) Do(ctx context.Context, method, path string, body, out any) error {
+	return c.DoWithHeader(ctx, method, path, nil, body, out)
+}
+
+// DoWithHeader is Do with extra request headers (e.g. an Idempotency-Key).
+func (c *Client) DoWithHeader(ctx context.Context, method, path string, header http.Header, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -50,6 +55,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

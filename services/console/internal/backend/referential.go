@@ -1,0 +1,201 @@
+package backend
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/plateforme-rome/rome/platform/apiclient"
+	refclient "github.com/plateforme-rome/rome/services/referential/client"
+)
+
+// Referential reads the ROME and dry-runs change sets.
+type Referential struct {
+	api *apiclient.Client
+}
+
+// Ref is a code with its label.
+type Ref struct {
+	Code    string `json:"code"`
+	Libelle string `json:"libelle"`
+}
+
+// Item is a compétence, savoir or contexte of a fiche.
+type Item struct {
+	CodeOgr     string  `json:"codeOgr"`
+	Libelle     string  `json:"libelle"`
+	CoeurMetier *string `json:"coeurMetier"`
+}
+
+// Appellation is a job title of a fiche.
+type Appellation struct {
+	CodeOgr        string `json:"codeOgr"`
+	Libelle        string `json:"libelle"`
+	LibelleCourt   string `json:"libelleCourt"`
+	Classification string `json:"classification"`
+	PeuUsite       bool   `json:"peuUsite"`
+}
+
+// MacroCompetence groups a fiche's compétences.
+type MacroCompetence struct {
+	CodeOgr     string  `json:"codeOgr"`
+	Code        string  `json:"code"`
+	Libelle     string  `json:"libelle"`
+	Linked      bool    `json:"linked"`
+	CoeurMetier *string `json:"coeurMetier"`
+	Competences []Item  `json:"competences"`
+}
+
+// SavoirCategorie groups a fiche's savoirs.
+type SavoirCategorie struct {
+	Categorie string `json:"categorie"`
+	Savoirs   []Item `json:"savoirs"`
+}
+
+// ContexteType groups a fiche's contextes de travail.
+type ContexteType struct {
+	Code      string `json:"code"`
+	Libelle   string `json:"libelle"`
+	Contextes []Item `json:"contextes"`
+}
+
+// Mobilite is a career move to another fiche.
+type Mobilite struct {
+	CodeRome string `json:"codeRome"`
+	Libelle  string `json:"libelle"`
+	Rang     int    `json:"rang"`
+}
+
+// Tags are the fiche's flags; nil is "not filled in".
+type Tags struct {
+	TransitionEcologique    string `json:"transitionEcologique"`
+	TransitionNumerique     *bool  `json:"transitionNumerique"`
+	TransitionDemographique *bool  `json:"transitionDemographique"`
+	EmploiReglemente        *bool  `json:"emploiReglemente"`
+	EmploiCadre             *bool  `json:"emploiCadre"`
+}
+
+// Fiche is what the console shows of a fiche métier (GET /v1/fiches/{code}).
+type Fiche struct {
+	CodeRome             string `json:"codeRome"`
+	Libelle              string `json:"libelle"`
+	GrandDomaine         Ref    `json:"grandDomaine"`
+	DomaineProfessionnel Ref    `json:"domaineProfessionnel"`
+	Tags                 Tags   `json:"tags"`
+	Definition           string `json:"definition"`
+	AccesEmploi          string `json:"accesEmploi"`
+	Appellations         []Appellation `json:"appellations"`
+	Competences          struct {
+		SavoirFaire              []MacroCompetence `json:"savoirFaire"`
+		SavoirEtreProfessionnels []MacroCompetence `json:"savoirEtreProfessionnels"`
+	} `json:"competences"`
+	Savoirs          []SavoirCategorie `json:"savoirs"`
+	ContextesTravail []ContexteType    `json:"contextesTravail"`
+	Mobilites        []Mobilite        `json:"mobilites"`
+	Version          int               `json:"version"`
+}
+
+// Fiche reads a fiche at the current version, or at version when it is positive.
+func (c *Referential) Fiche(ctx context.Context, codeRome string, version int) (*Fiche, error) {
+	path := "/v1/fiches/" + url.PathEscape(codeRome)
+	if version > 0 {
+		path += "?version=" + strconv.Itoa(version)
+	}
+	var f Fiche
+	err := c.api.Do(ctx, http.MethodGet, path, nil, &f)
+	return &f, err
+}
+
+// FicheSummary is a line of the fiches' list.
+type FicheSummary struct {
+	CodeRome             string `json:"codeRome"`
+	Libelle              string `json:"libelle"`
+	GrandDomaine         Ref    `json:"grandDomaine"`
+	DomaineProfessionnel Ref    `json:"domaineProfessionnel"`
+}
+
+// Fiches lists the fiches whose label matches q (all when empty), limit at most.
+func (c *Referential) Fiches(ctx context.Context, q string, limit int) ([]FicheSummary, error) {
+	v := url.Values{"limit": {strconv.Itoa(limit)}}
+	if q != "" {
+		v.Set("q", q)
+	}
+	var out struct {
+		Items []FicheSummary `json:"items"`
+	}
+	err := c.api.Do(ctx, http.MethodGet, "/v1/fiches?"+v.Encode(), nil, &out)
+	return out.Items, err
+}
+
+// Hit is a search result.
+type Hit struct {
+	CodeOgr         string  `json:"codeOgr"`
+	Libelle         string  `json:"libelle"`
+	CodeRome        string  `json:"codeRome"`
+	Score           float64 `json:"score"`
+	Fiche           *Ref    `json:"fiche"`
+	MacroCompetence *Ref    `json:"macroCompetence"`
+	Categorie       string  `json:"categorie"`
+}
+
+// Search kinds.
+const (
+	SearchAppellations = "appellations"
+	SearchCompetences  = "competences"
+	SearchSavoirs      = "savoirs"
+)
+
+// Search ranks the appellations, compétences or savoirs that match q.
+func (c *Referential) Search(ctx context.Context, kind, q string, limit int) ([]Hit, error) {
+	v := url.Values{"q": {q}, "limit": {strconv.Itoa(limit)}}
+	var out struct {
+		Items []Hit `json:"items"`
+	}
+	err := c.api.Do(ctx, http.MethodGet, "/v1/search/"+kind+"?"+v.Encode(), nil, &out)
+	return out.Items, err
+}
+
+// HistoryEntry is one change to a fiche, with the version and request that made it.
+type HistoryEntry struct {
+	Version     int              `json:"version"`
+	ChangesetID string           `json:"changesetId"`
+	RequestID   string           `json:"requestId"`
+	Change      refclient.Change `json:"change"`
+}
+
+// FicheHistory lists every change made to a fiche since the import.
+func (c *Referential) FicheHistory(ctx context.Context, codeRome string) ([]HistoryEntry, error) {
+	var out struct {
+		Items []HistoryEntry `json:"items"`
+	}
+	err := c.api.Do(ctx, http.MethodGet, "/v1/fiches/"+url.PathEscape(codeRome)+"/history", nil, &out)
+	return out.Items, err
+}
+
+// Version is one version of the referential.
+type Version struct {
+	Version     int       `json:"version"`
+	Label       string    `json:"label"`
+	Source      string    `json:"source"`
+	PublishedAt time.Time `json:"publishedAt"`
+	ChangesetID string    `json:"changesetId"`
+	RequestID   string    `json:"requestId"`
+}
+
+// Versions lists the referential's versions.
+func (c *Referential) Versions(ctx context.Context) ([]Version, error) {
+	var out struct {
+		Items []Version `json:"items"`
+	}
+	err := c.api.Do(ctx, http.MethodGet, "/v1/versions", nil, &out)
+	return out.Items, err
+}
+
+// Validate dry-runs operations on a fiche (the preview of a request being written).
+func (c *Referential) Validate(ctx context.Context, cs refclient.ChangeSet) (*refclient.Validation, error) {
+	var v refclient.Validation
+	err := c.api.Do(ctx, http.MethodPost, "/v1/changesets:validate", cs, &v)
+	return &v, err
+}

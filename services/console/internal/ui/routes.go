@@ -1,0 +1,91 @@
+// Package ui is the console's web interface: server-rendered French pages that work
+// without JavaScript (htmx only enhances them), one small file per page or action, every
+// route listed here.
+package ui
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/httpx"
+)
+
+// Router builds the console's HTTP handler.
+func Router(d Deps) http.Handler {
+	r := httpx.NewEngine("console")
+	httpx.Health(r, d.Checks...)
+	h := newHandlers(d)
+	d.Assets.Register(r)
+	r.Use(securityHeaders)
+	r.NoRoute(h.loadSession, func(c *gin.Context) { h.notFound(c) })
+	r.NoMethod(h.loadSession, func(c *gin.Context) { h.errorPage(c, http.StatusMethodNotAllowed, pageError{}) })
+
+	r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, d.Assets.URL("dsfr/favicon/favicon.ico")) })
+
+	// Signing in and out.
+	pub := r.Group("/", h.loadSession)
+	pub.GET("/connexion", h.signInPage)
+	pub.POST("/connexion/dev", h.devSignIn)
+	pub.GET("/connexion/oidc", h.oidcStart)
+	pub.GET("/connexion/retour", h.oidcCallback)
+	pub.POST("/deconnexion", h.signOut)
+
+	var (
+		signedIn   = r.Group("/", h.loadSession, h.requireSignIn)
+		contribute = h.requireRole(auth.RolePartner, auth.RoleModerator, auth.RoleAdmin)
+		partner    = h.requireRole(auth.RolePartner)
+		staff      = h.requireRole(auth.RoleModerator, auth.RoleAdmin)
+		admin      = h.requireRole(auth.RoleAdmin)
+	)
+	signedIn.GET("/", h.dashboard)
+
+	// Requests.
+	signedIn.GET("/demandes", contribute, h.requestList)
+	signedIn.GET("/demandes/nouvelle", partner, h.newRequest)
+	signedIn.POST("/demandes/nouvelle", partner, h.newRequestPost)
+	signedIn.POST("/demandes/nouvelle/apercu", partner, h.newRequestPreview)
+	signedIn.GET("/demandes/:id", contribute, h.requestPage)
+	signedIn.GET("/demandes/:id/etat", contribute, h.requestStatusFragment)
+	signedIn.POST("/demandes/:id/prise-en-charge", staff, h.requestAssign)
+	signedIn.POST("/demandes/:id/questions", staff, h.requestAsk)
+	signedIn.POST("/demandes/:id/questions/:questionId/reponse", partner, h.requestAnswer)
+	signedIn.POST("/demandes/:id/messages", contribute, h.requestMessage)
+	signedIn.POST("/demandes/:id/decision", staff, h.requestDecide)
+	signedIn.POST("/demandes/:id/retrait", partner, h.requestWithdraw)
+	signedIn.POST("/demandes/:id/suivi", contribute, h.requestFollow)
+
+	// Moderation.
+	signedIn.GET("/moderation", staff, h.moderationQueue)
+
+	// The referential.
+	signedIn.GET("/referentiel", h.referentialSearch)
+	signedIn.GET("/referentiel/fiches/:code", h.fichePage)
+	signedIn.GET("/referentiel/fiches/:code/historique", h.ficheHistory)
+	signedIn.GET("/referentiel/fiches/:code/comparaison", h.ficheCompare)
+	signedIn.POST("/referentiel/fiches/:code/suivi", contribute, h.ficheFollow)
+	signedIn.GET("/referentiel/recherche", h.pickerSearch) // the pickers' live results (htmx)
+
+	// Notifications.
+	signedIn.GET("/notifications", h.notificationsPage)
+	signedIn.POST("/notifications/:id/lue", h.notificationRead)
+	signedIn.POST("/notifications/preferences", h.notificationPreferences)
+	signedIn.POST("/notifications/suivis/retrait", h.unfollow)
+
+	// Administration.
+	signedIn.GET("/administration", admin, h.adminPage)
+	signedIn.POST("/administration/envois/:id/relance", admin, h.adminRetry)
+	return r
+}
+
+// securityHeaders: no third-party origin may load anything into the console's pages, and
+// no other site may frame them.
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "+
+		"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+}

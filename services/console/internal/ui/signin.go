@@ -1,0 +1,181 @@
+package ui
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/services/console/internal/backend"
+	"github.com/plateforme-rome/rome/services/console/internal/session"
+	"github.com/plateforme-rome/rome/services/console/internal/signin"
+)
+
+// devForm is what the dev sign-in form holds.
+type devForm struct{ Sub, Name, Role, Org string }
+
+type signInData struct {
+	OIDC, Dev bool
+	Return    string
+	CSRF      string // the pre-session token (no session yet)
+	Form      devForm
+	Errors    fieldErrors
+	Error     string
+	Roles     []auth.Role
+}
+
+// signInRoles are the roles the dev form offers (console.md): people, not services.
+var signInRoles = []auth.Role{auth.RolePartner, auth.RoleModerator, auth.RoleAdmin}
+
+func (h *handlers) signInPage(c *gin.Context) {
+	if _, ok := session.From(c); ok {
+		c.Redirect(http.StatusSeeOther, localPath(c.Query("retour")))
+		return
+	}
+	h.renderSignIn(c, http.StatusOK, devForm{Role: string(auth.RolePartner)}, nil, "")
+}
+
+func (h *handlers) renderSignIn(c *gin.Context, status int, f devForm, errs fieldErrors, problem string) {
+	h.render(c, status, "signin", view{Title: "Connexion", Data: signInData{
+		OIDC: h.OIDC != nil, Dev: h.DevSignIn, Return: localPath(c.Request.FormValue("retour")),
+		CSRF: h.Cookies.PreSessionCSRF(c.Writer, c.Request), Form: f, Errors: errs, Error: problem, Roles: signInRoles,
+	}})
+}
+
+// devSignIn signs in with a token from the intake's dev issuer (dev mode only).
+func (h *handlers) devSignIn(c *gin.Context) {
+	if !h.DevSignIn {
+		h.notFound(c)
+		return
+	}
+	f := devForm{
+		Sub: strings.TrimSpace(c.PostForm("sub")), Name: strings.TrimSpace(c.PostForm("name")),
+		Role: c.PostForm("role"), Org: strings.TrimSpace(c.PostForm("org")),
+	}
+	if !h.Cookies.CheckPreSessionCSRF(c.Request) {
+		h.renderSignIn(c, http.StatusForbidden, f, nil, "Ce formulaire a expiré : envoyez-le à nouveau.")
+		return
+	}
+	errs := fieldErrors{}
+	if f.Sub == "" {
+		errs.add("sub", "Saisissez un identifiant.")
+	}
+	if f.Name == "" {
+		f.Name = f.Sub
+	}
+	switch auth.Role(f.Role) {
+	case auth.RolePartner:
+		if f.Org == "" {
+			errs.add("org", "Un partenaire appartient à une organisation : saisissez-la.")
+		}
+	case auth.RoleModerator, auth.RoleAdmin:
+	default:
+		errs.add("role", "Choisissez partner, moderator ou admin.")
+	}
+	if errs.Any() {
+		h.renderSignIn(c, http.StatusUnprocessableEntity, f, errs, "")
+		return
+	}
+	ctx := c.Request.Context()
+	token, expiresAt, err := h.Backend.Intake.DevToken(ctx, backend.DevTokenRequest{Sub: f.Sub, Name: f.Name, Role: f.Role, Org: f.Org})
+	if e, ok := backend.AsError(err); ok && e.Status == http.StatusUnprocessableEntity {
+		h.renderSignIn(c, http.StatusUnprocessableEntity, f, fromProblem(e, func(field string) string { return field }), "")
+		return
+	}
+	if err != nil {
+		slog.WarnContext(ctx, "dev token not issued", "error", err)
+		h.renderSignIn(c, http.StatusServiceUnavailable, f, nil, "Le service d'identité de développement (intake) ne répond pas. Réessayez dans un instant.")
+		return
+	}
+	h.startSession(c, token, "", expiresAt, c.PostForm("retour"))
+}
+
+// startSession verifies the token as the services will, then opens the session.
+func (h *handlers) startSession(c *gin.Context, token, refresh string, expiry time.Time, returnTo string) {
+	ctx := c.Request.Context()
+	p, err := h.Verifier.Verify(ctx, token)
+	if err != nil {
+		slog.WarnContext(ctx, "sign-in token refused", "error", err)
+		h.renderSignIn(c, http.StatusForbidden, devForm{}, nil, "Votre compte n'a pas de rôle sur la plateforme, ou son jeton n'est pas valide. Contactez l'équipe ROME.")
+		return
+	}
+	if p.Role == auth.RoleService {
+		h.renderSignIn(c, http.StatusForbidden, devForm{}, nil, "Un compte de service ne se connecte pas à la console.")
+		return
+	}
+	s, err := h.Sessions.Create(ctx, p, token, refresh, expiry, h.SessionMaxAge)
+	if err != nil {
+		slog.ErrorContext(ctx, "session not created", "error", err)
+		h.errorPage(c, http.StatusServiceUnavailable, pageError{Detail: "La session n'a pas pu être ouverte."})
+		return
+	}
+	slog.InfoContext(ctx, "signed in", "sub", p.Subject, "role", p.Role, "org", p.Org)
+	h.Cookies.Set(c.Writer, s)
+	c.Redirect(http.StatusSeeOther, localPath(returnTo))
+}
+
+// oidcCookie keeps the sign-in in progress (state, nonce, PKCE verifier) for ten minutes.
+const oidcCookie = "rome_oidc"
+
+func (h *handlers) oidcStart(c *gin.Context) {
+	if h.OIDC == nil {
+		h.notFound(c)
+		return
+	}
+	authURL, pending := h.OIDC.Start(localPath(c.Query("retour")))
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name: oidcCookie, Value: pending.Encode(), Path: "/connexion", MaxAge: 600,
+		HttpOnly: true, Secure: h.Cookies.Secure, SameSite: http.SameSiteLaxMode,
+	})
+	c.Redirect(http.StatusFound, authURL)
+}
+
+func (h *handlers) oidcCallback(c *gin.Context) {
+	if h.OIDC == nil {
+		h.notFound(c)
+		return
+	}
+	ck, err := c.Request.Cookie(oidcCookie)
+	http.SetCookie(c.Writer, &http.Cookie{Name: oidcCookie, Path: "/connexion", MaxAge: -1, HttpOnly: true, Secure: h.Cookies.Secure})
+	if err != nil {
+		h.renderSignIn(c, http.StatusBadRequest, devForm{}, nil, "La connexion a expiré ou a été ouverte dans un autre navigateur : recommencez.")
+		return
+	}
+	pending, err := signin.DecodePending(ck.Value)
+	if err != nil {
+		h.renderSignIn(c, http.StatusBadRequest, devForm{}, nil, "La connexion a expiré : recommencez.")
+		return
+	}
+	tokens, err := h.OIDC.Finish(c.Request.Context(), pending, c.Request.URL.Query())
+	var perr *signin.ProviderError
+	switch {
+	case errors.As(err, &perr):
+		h.renderSignIn(c, http.StatusForbidden, devForm{}, nil, "Le fournisseur d'identité a refusé la connexion ("+perr.Code+").")
+		return
+	case err != nil:
+		slog.WarnContext(c.Request.Context(), "OpenID Connect sign-in failed", "error", err)
+		h.renderSignIn(c, http.StatusBadRequest, devForm{}, nil, "La connexion n'a pas abouti : recommencez.")
+		return
+	}
+	h.startSession(c, tokens.Bearer, tokens.Refresh, tokens.Expiry, pending.ReturnTo)
+}
+
+// signOut ends the session (the CSRF check ran in loadSession), and the provider's too
+// when it has an end-session endpoint.
+func (h *handlers) signOut(c *gin.Context) {
+	if s, ok := session.From(c); ok {
+		if err := h.Sessions.Delete(c.Request.Context(), s.ID); err != nil {
+			slog.ErrorContext(c.Request.Context(), "session not deleted", "error", err)
+		}
+	}
+	h.Cookies.Clear(c.Writer)
+	if h.OIDC != nil && h.OIDC.EndSessionURL() != "" {
+		c.Redirect(http.StatusSeeOther, h.OIDC.EndSessionURL())
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/connexion?message=deconnecte")
+}
