@@ -2,13 +2,15 @@
 // worker's activities use to notify people and to send the Teams
 // activity-feed notifications the service queues, and its public contract
 // (the request and response types of its API). Its *http.Client carries the bearer
-// token of the role service (an oauth2 transport, see auth.NewTokenSource).
+// token of the role service (an oauth2 transport, see auth.NewTokenSource), or, for
+// Users, an admin's token.
 package client
 
 import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/plateforme-rome/rome/platform/apiclient"
 )
@@ -54,6 +56,26 @@ func (c *Client) ClaimTeamsDeliveries(ctx context.Context, owner string, max int
 func (c *Client) ReportTeamsDelivery(ctx context.Context, id string, r TeamsResult) (TeamsOutcome, error) {
 	var out TeamsOutcome
 	err := c.api.Do(ctx, http.MethodPost, "/internal/v1/teams-deliveries/"+url.PathEscape(id)+"/result", r, &out)
+	return out, err
+}
+
+// Users lists the people the service knows (role admin: the client's token must be an
+// admin's), by subject: limit per page (1 to 200; 0 asks for the service's default, 50),
+// from the page whose NextCursor is cursor (empty: the first).
+func (c *Client) Users(ctx context.Context, limit int, cursor string) (Users, error) {
+	q := url.Values{}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	path := "/v1/users"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out Users
+	err := c.api.Do(ctx, http.MethodGet, path, nil, &out)
 	return out, err
 }
 

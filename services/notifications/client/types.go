@@ -163,6 +163,27 @@ type DeadLetters struct {
 	NextCursor string       `json:"nextCursor,omitempty"`
 }
 
+// User is a person the service knows: someone who called its API (a partner, moderator
+// or admin; services are not recorded), as their latest token described them. Only known
+// users receive role and organisation notifications, e-mails and Teams notifications.
+type User struct {
+	Sub   string `json:"sub"`
+	Name  string `json:"name"`  // empty when the token named nobody
+	Role  string `json:"role"`  // partner, moderator, admin
+	Org   string `json:"org"`   // a partner's organisation; empty for the other roles
+	Email string `json:"email"` // where e-mails go: the user's preferences' address, else the token's; empty: no e-mail
+	// HasEntraID tells whether the token carried a Microsoft Entra object id, without
+	// which the user gets no Teams notification.
+	HasEntraID bool      `json:"hasEntraId"`
+	LastSeenAt time.Time `json:"lastSeenAt"` // the user's latest call (or change of preferences)
+}
+
+// Users is a page of GET /v1/users, by subject.
+type Users struct {
+	Items      []User `json:"items"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
 // TeamsDelivery is a Microsoft Teams activity-feed notification the worker sends.
 type TeamsDelivery struct {
 	ID        string `json:"id"`        // the outbox row

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -17,6 +18,10 @@ type Config struct {
 	// PublicURL is where people and Microsoft Graph reach the intake (INTAKE_PUBLIC_URL,
 	// default http://127.0.0.1:<INTAKE_PORT>).
 	PublicURL string
+	// ConsoleURL is the web console's address (CONSOLE_URL, e.g. http://127.0.0.1:8080; empty
+	// by default). When set, notifications and Teams link to a request's page there
+	// (CONSOLE_URL/demandes/{id}); otherwise to the API (PublicURL/v1/requests/{id}).
+	ConsoleURL string
 	// Teams is set when GRAPH_CLIENT_STATE is: the secret Graph's change notifications
 	// must carry, and the webhook they go to.
 	Teams *request.TeamsConfig
@@ -33,6 +38,12 @@ func ConfigFromEnv() (Config, error) {
 		TaskQueue:      config.String("TEMPORAL_TASK_QUEUE", request.TaskQueue),
 		ReferentialURL: config.String("REFERENTIAL_URL", "http://127.0.0.1:8082"),
 		PublicURL:      strings.TrimSuffix(config.String("INTAKE_PUBLIC_URL", fmt.Sprintf("http://127.0.0.1:%d", port)), "/"),
+	}
+	if u := strings.TrimSuffix(config.String("CONSOLE_URL", ""), "/"); u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.RawQuery != "" || p.Fragment != "" {
+			return Config{}, fmt.Errorf("CONSOLE_URL=%s: must be an absolute http(s) URL, e.g. http://127.0.0.1:8080", u)
+		}
+		cfg.ConsoleURL = u
 	}
 	if state := config.String("GRAPH_CLIENT_STATE", ""); state != "" {
 		cfg.Teams = &request.TeamsConfig{NotificationURL: cfg.PublicURL + "/webhooks/graph", ClientState: state}

@@ -12,11 +12,11 @@ var timerEnv = []string{"REQUEST_TRIAGE_REMINDER", "REQUEST_TRIAGE_ESCALATION", 
 	"REQUEST_DECISION_ESCALATION", "REQUEST_PARTNER_REMINDER", "REQUEST_QUESTION_EXPIRY"}
 
 func TestConfigFromEnv(t *testing.T) {
-	for _, k := range append(timerEnv, "TEMPORAL_TASK_QUEUE", "REFERENTIAL_URL") {
+	for _, k := range append(timerEnv, "TEMPORAL_TASK_QUEUE", "REFERENTIAL_URL", "CONSOLE_URL") {
 		t.Setenv(k, "")
 	}
 	cfg, err := ConfigFromEnv()
-	if err != nil || cfg.Timers != request.DefaultTimers || cfg.TaskQueue != request.TaskQueue || cfg.ReferentialURL != "http://127.0.0.1:8082" {
+	if err != nil || cfg.Timers != request.DefaultTimers || cfg.TaskQueue != request.TaskQueue || cfg.ReferentialURL != "http://127.0.0.1:8082" || cfg.ConsoleURL != "" {
 		t.Fatalf("defaults: %+v %v", cfg, err)
 	}
 
@@ -34,6 +34,25 @@ func TestConfigFromEnv(t *testing.T) {
 	for _, bad := range []string{"3 days", "-1h", "0s"} {
 		t.Setenv("REQUEST_DECISION_ESCALATION", bad)
 		if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), "REQUEST_DECISION_ESCALATION") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+func TestConsoleURL(t *testing.T) {
+	t.Setenv("INTAKE_PORT", "")
+	t.Setenv("CONSOLE_URL", "http://127.0.0.1:8080/")
+	cfg, err := ConfigFromEnv()
+	if err != nil || cfg.ConsoleURL != "http://127.0.0.1:8080" {
+		t.Fatalf("console URL: %q %v", cfg.ConsoleURL, err)
+	}
+	t.Setenv("CONSOLE_URL", "https://rome.example.org/console")
+	if cfg, err := ConfigFromEnv(); err != nil || cfg.ConsoleURL != "https://rome.example.org/console" {
+		t.Fatalf("console URL with a path: %q %v", cfg.ConsoleURL, err)
+	}
+	for _, bad := range []string{"127.0.0.1:8080", "/console", "ftp://rome.example.org", "http://", "https://rome.example.org/?x=1"} {
+		t.Setenv("CONSOLE_URL", bad)
+		if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), "CONSOLE_URL") {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}

@@ -28,12 +28,35 @@ type env struct {
 	wf    *fakeWorkflows
 	ref   *fakeReferential
 	dev   *auth.DevIssuer
+	clock *testClock
+}
+
+// testClock is the router's clock: the real time until a test sets it.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.t.IsZero() {
+		return time.Now()
+	}
+	return c.t
+}
+
+func (c *testClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
 }
 
 var testTimers = request.Timers{TriageReminder: time.Hour, TriageEscalation: 2 * time.Hour, DecisionReminder: 3 * time.Hour,
 	DecisionEscalation: 4 * time.Hour, PartnerReminder: 5 * time.Hour, QuestionExpiry: 6 * time.Hour}
 
-func newEnv(t *testing.T) *env {
+// newEnv builds the router; options change its Deps.
+func newEnv(t *testing.T, options ...func(*Deps)) *env {
 	t.Helper()
 	setEnv(t, map[string]string{"ROME_DEV_MODE": "true", "INTAKE_PORT": "8081"})
 	d, err := NewDeps(true, 8081, nil)
@@ -44,9 +67,12 @@ func newEnv(t *testing.T) *env {
 	if err := st.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{store: st, wf: &fakeWorkflows{}, ref: &fakeReferential{}, dev: d.Dev}
-	d.Requests, d.Workflows, d.Referential, d.Timers = st, e.wf, e.ref, testTimers
+	e := &env{store: st, wf: &fakeWorkflows{}, ref: &fakeReferential{}, dev: d.Dev, clock: &testClock{}}
+	d.Requests, d.Workflows, d.Referential, d.Timers, d.Now = st, e.wf, e.ref, testTimers, e.clock.now
 	d.PublicURL, d.Teams = "https://rome.example", &request.TeamsConfig{NotificationURL: "https://rome.example/webhooks/graph", ClientState: testClientState}
+	for _, o := range options {
+		o(&d)
+	}
 	e.h = Router(d)
 	return e
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -52,7 +53,7 @@ func (h *handlers) submit(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	req := body.request(id, actorOf(p), time.Now().UTC().Truncate(time.Millisecond))
+	req := body.request(id, actorOf(p), h.now().UTC().Truncate(time.Millisecond))
 	doc, err := store.Document(req)
 	if err != nil {
 		_ = c.Error(err)
@@ -123,8 +124,7 @@ func (h *handlers) start(c *gin.Context, req request.Request) bool {
 		// The client state stays with the intake and the worker, out of the history.
 		teams = &request.TeamsConfig{NotificationURL: h.teams.NotificationURL}
 	}
-	err := h.workflows.Start(ctx, request.Input{Request: req, Timers: h.timers, Teams: teams,
-		Link: h.publicURL + "/v1/requests/" + req.ID})
+	err := h.workflows.Start(ctx, request.Input{Request: req, Timers: h.timers, Teams: teams, Link: h.link(req.ID)})
 	if err == nil {
 		return true
 	}
@@ -138,6 +138,15 @@ func (h *handlers) start(c *gin.Context, req request.Request) bool {
 	}
 	_ = c.Error(unavailable("The request could not be started; nothing was recorded. Retry later (with the same Idempotency-Key)."))
 	return false
+}
+
+// link is the request's page for people, where notifications and Teams lead: the web
+// console's when it is configured, else the request in the API.
+func (h *handlers) link(id string) string {
+	if h.consoleURL != "" {
+		return h.consoleURL + "/demandes/" + url.PathEscape(id)
+	}
+	return h.publicURL + "/v1/requests/" + url.PathEscape(id)
 }
 
 func unavailable(detail string) *httpx.Problem {
@@ -180,6 +189,13 @@ func (h *handlers) list(c *gin.Context) {
 	if n := utf8.RuneCountInString(f.Text); n > maxQuery {
 		errs.add("q", "must have at most %d characters", maxQuery)
 	}
+	switch c.Query("overdue") {
+	case "", "false":
+	case "true":
+		f.Waits = h.overdue()
+	default:
+		errs.add("overdue", "must be true or false")
+	}
 	if s, ok := c.GetQuery("limit"); ok {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxLimit {
@@ -204,11 +220,23 @@ func (h *handlers) list(c *gin.Context) {
 	out := struct {
 		Items      []json.RawMessage `json:"items"`
 		NextCursor *string           `json:"nextCursor"`
-	}{Items: page.Items}
+		Total      int64             `json:"total"`
+	}{Items: page.Items, Total: page.Total}
 	if page.NextCursor != "" {
 		out.NextCursor = &page.NextCursor
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// overdue selects the open requests that have waited in their status longer than the
+// first reminder of that wait: triage, the moderator's decision, the partner's answer.
+func (h *handlers) overdue() []store.Wait {
+	now := h.now()
+	return []store.Wait{
+		{Status: request.StatusAwaitingTriage, Since: now.Add(-h.timers.TriageReminder)},
+		{Status: request.StatusInReview, Since: now.Add(-h.timers.DecisionReminder)},
+		{Status: request.StatusAwaitingPartner, Since: now.Add(-h.timers.PartnerReminder)},
+	}
 }
 
 // visible loads the request of the route, answering 404 when it does not exist or

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	refclient "github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/workflows/request"
@@ -244,6 +245,16 @@ func TestListRequests(t *testing.T) {
 	if got := ids(call(t, e.h, "GET", "/v1/requests", "", who.partner)); !slices.Equal(got, []string{third, mine}) {
 		t.Errorf("partner sees %v", got)
 	}
+	// The total counts every page, within what the caller may see.
+	if res := call(t, e.h, "GET", "/v1/requests?limit=1", "", who.partner); res.body["total"] != float64(2) {
+		t.Errorf("partner's total: %s", res.raw)
+	}
+	if res := call(t, e.h, "GET", "/v1/requests?status=SUBMITTED", "", who.admin); res.body["total"] != float64(2) {
+		t.Errorf("submitted total: %s", res.raw)
+	}
+	if res := call(t, e.h, "GET", "/v1/requests?assignee=nobody", "", who.admin); res.body["total"] != float64(0) || res.raw == "" {
+		t.Errorf("empty listing's total: %s", res.raw)
+	}
 	if got := ids(call(t, e.h, "GET", "/v1/requests?org=opco-ep", "", who.partner)); len(got) != 0 {
 		t.Errorf("partner sees another organisation through the filter: %v", got)
 	}
@@ -268,22 +279,105 @@ func TestListRequests(t *testing.T) {
 
 	page := call(t, e.h, "GET", "/v1/requests?limit=2", "", who.moderator)
 	next, _ := page.body["nextCursor"].(string)
-	if got := ids(page); !slices.Equal(got, []string{third, theirs}) || next == "" {
-		t.Fatalf("first page %v next %q", got, next)
+	if got := ids(page); !slices.Equal(got, []string{third, theirs}) || next == "" || page.body["total"] != float64(3) {
+		t.Fatalf("first page %v next %q total %v", got, next, page.body["total"])
 	}
 	page = call(t, e.h, "GET", "/v1/requests?limit=2&cursor="+next, "", who.moderator)
-	if got := ids(page); !slices.Equal(got, []string{mine}) || page.body["nextCursor"] != nil {
-		t.Fatalf("last page %v next %v", got, page.body["nextCursor"])
+	if got := ids(page); !slices.Equal(got, []string{mine}) || page.body["nextCursor"] != nil || page.body["total"] != float64(3) {
+		t.Fatalf("last page %v next %v total %v", got, page.body["nextCursor"], page.body["total"])
 	}
 
 	for q, field := range map[string]string{
 		"status=DONE": "status", "kind=other": "kind", "codeRome=m1805": "codeRome", "limit=0": "limit", "limit=201": "limit",
 		"limit=ten": "limit", "cursor=bogus": "cursor", "q=" + strings.Repeat("a", 201): "q",
+		"overdue=yes": "overdue", "overdue=1": "overdue", "overdue=TRUE": "overdue",
 	} {
 		wantProblem(t, call(t, e.h, "GET", "/v1/requests?"+q, "", who.moderator), 422, "invalid_query", field)
 	}
 	wantProblem(t, call(t, e.h, "GET", "/v1/requests", "", who.service), 403, "forbidden_role")
 	wantProblem(t, call(t, e.h, "GET", "/v1/requests", "", ""), 401, "unauthenticated")
+}
+
+// Overdue requests wait in their status longer than its first reminder (testTimers:
+// triage 1h, decision 3h, partner 5h).
+func TestListOverdue(t *testing.T) {
+	e := newEnv(t)
+	who := e.cast(t)
+	t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	e.clock.set(t0)
+	ids := func(res result) []string {
+		t.Helper()
+		if res.status != 200 {
+			t.Fatalf("list: %d %s", res.status, res.raw)
+		}
+		var out []string
+		for _, it := range res.body["items"].([]any) {
+			out = append(out, it.(map[string]any)["id"].(string))
+		}
+		if res.body["total"] != float64(len(out)) {
+			t.Fatalf("total %v for %d items", res.body["total"], len(out))
+		}
+		return out
+	}
+	overdue := func(token string, query ...string) []string {
+		t.Helper()
+		return ids(call(t, e.h, "GET", "/v1/requests?overdue=true"+strings.Join(query, ""), "", token))
+	}
+
+	submitted := e.submit(t, who.partner) // stays SUBMITTED: no reminder for that
+	triage := e.submit(t, who.partner)
+	e.record(t, triage, 1, request.EventChecked, request.StatusAwaitingTriage) // t0+1m
+	review := e.submit(t, who.outsider)
+	e.record(t, review, 1, request.EventChecked, request.StatusAwaitingTriage)
+	e.record(t, review, 2, request.EventAssigned, request.StatusInReview) // t0+2m
+	partner := e.submit(t, who.colleague)
+	e.record(t, partner, 1, request.EventChecked, request.StatusAwaitingTriage)
+	e.record(t, partner, 2, request.EventAssigned, request.StatusInReview)
+	e.record(t, partner, 3, request.EventQuestionAsked, request.StatusAwaitingPartner) // t0+3m
+	closed := e.submit(t, who.partner)
+	e.record(t, closed, 1, request.EventWithdrawn, request.StatusWithdrawn)
+
+	for _, step := range []struct {
+		at   time.Duration
+		want []string
+	}{
+		{time.Hour, nil},
+		{time.Hour + time.Minute + time.Second, []string{triage}},
+		{3*time.Hour + 2*time.Minute + time.Second, []string{review, triage}},
+		{5*time.Hour + 3*time.Minute, []string{review, triage}},
+		{5*time.Hour + 3*time.Minute + time.Second, []string{partner, review, triage}},
+		{900 * time.Hour, []string{partner, review, triage}},
+	} {
+		e.clock.set(t0.Add(step.at))
+		if got := overdue(who.moderator); !slices.Equal(got, step.want) {
+			t.Errorf("at t0+%s: overdue %v, want %v", step.at, got, step.want)
+		}
+	}
+	// Partners count their organisation's only; the filter combines with the others.
+	if got := overdue(who.partner); !slices.Equal(got, []string{partner, triage}) {
+		t.Errorf("partner's overdue: %v", got)
+	}
+	if got := overdue(who.admin, "&status=IN_REVIEW"); !slices.Equal(got, []string{review}) {
+		t.Errorf("overdue in review: %v", got)
+	}
+	if got := overdue(who.admin, "&status=SUBMITTED"); len(got) != 0 {
+		t.Errorf("overdue submitted: %v", got)
+	}
+	// Answered at t0+4m: the partner's request is back in review, and its decision wait
+	// starts again from the answer (not from its first review, at t0+2m).
+	e.record(t, partner, 4, request.EventQuestionAnswered, request.StatusInReview)
+	e.clock.set(t0.Add(3*time.Hour + 3*time.Minute))
+	if got := overdue(who.moderator); !slices.Equal(got, []string{review, triage}) {
+		t.Errorf("after the answer: %v", got)
+	}
+	e.clock.set(t0.Add(3*time.Hour + 4*time.Minute + time.Second))
+	if got := overdue(who.moderator); !slices.Equal(got, []string{partner, review, triage}) {
+		t.Errorf("3h after the answer: %v", got)
+	}
+	// overdue=false does not filter.
+	if got := ids(call(t, e.h, "GET", "/v1/requests?overdue=false", "", who.moderator)); !slices.Equal(got, []string{closed, partner, review, triage, submitted}) {
+		t.Errorf("overdue=false: %v", got)
+	}
 }
 
 func TestReadRequestAndHistory(t *testing.T) {

@@ -37,8 +37,14 @@ type Deps struct {
 	Referential Referential
 	// Timers are given to every new request's workflow.
 	Timers request.Timers
-	// PublicURL is where people reach the intake (links in notifications and Teams).
+	// PublicURL is where people reach the intake: links in notifications and Teams lead to
+	// PublicURL/v1/requests/{id}, unless ConsoleURL is set.
 	PublicURL string
+	// ConsoleURL is the web console's address; when set, links lead to the request's page
+	// there (ConsoleURL/demandes/{id}).
+	ConsoleURL string
+	// Now is the clock (submission times, the overdue filter); nil is time.Now.
+	Now func() time.Time
 	// Teams configures the requests' Teams channels; nil runs requests without Teams.
 	Teams *request.TeamsConfig
 }
@@ -68,7 +74,9 @@ type handlers struct {
 	referential Referential
 	timers      request.Timers
 	publicURL   string
+	consoleURL  string
 	teams       *request.TeamsConfig
+	now         func() time.Time
 }
 
 // Router builds the intake's HTTP handler.
@@ -77,7 +85,10 @@ func Router(d Deps) *gin.Engine {
 	httpx.Health(r, d.Checks...)
 	r.GET("/openapi.json", httpx.OpenAPI(openAPI))
 	h := &handlers{requests: d.Requests, workflows: d.Workflows, referential: d.Referential, timers: d.Timers,
-		publicURL: d.PublicURL, teams: d.Teams}
+		publicURL: d.PublicURL, consoleURL: d.ConsoleURL, teams: d.Teams, now: d.Now}
+	if h.now == nil {
+		h.now = time.Now
+	}
 	// Microsoft Graph posts change notifications here; it carries no token, the
 	// subscription's client state authenticates it.
 	r.POST("/webhooks/graph", h.graphWebhook)
@@ -136,8 +147,9 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	d.Workflows = &TemporalWorkflows{Client: rt.Temporal, TaskQueue: cfg.TaskQueue}
 	d.Referential = refclient.New(cfg.ReferentialURL, hc)
 	d.Timers = cfg.Timers
-	d.PublicURL, d.Teams = cfg.PublicURL, cfg.Teams
-	rt.Logger.InfoContext(ctx, "request routes ready", "taskQueue", cfg.TaskQueue, "referential", cfg.ReferentialURL, "teams", cfg.Teams != nil)
+	d.PublicURL, d.ConsoleURL, d.Teams = cfg.PublicURL, cfg.ConsoleURL, cfg.Teams
+	rt.Logger.InfoContext(ctx, "request routes ready", "taskQueue", cfg.TaskQueue, "referential", cfg.ReferentialURL,
+		"teams", cfg.Teams != nil, "console", cfg.ConsoleURL)
 	return Router(d), nil
 }
 

@@ -76,3 +76,12 @@ func TestStartInputKeepsTheClientStateOut(t *testing.T) {
 		t.Errorf("link %q", in.Link)
 	}
 }
+
+// With the web console configured, notifications and Teams lead to the request's page there.
+func TestStartInputLinksToTheConsole(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.ConsoleURL = "https://console.rome.example" })
+	id := e.submit(t, e.cast(t).partner)
+	if in := e.wf.starts[0]; in.Link != "https://console.rome.example/demandes/"+id {
+		t.Errorf("link %q", in.Link)
+	}
+}

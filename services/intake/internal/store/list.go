@@ -7,6 +7,9 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/plateforme-rome/rome/workflows/request"
 )
@@ -24,27 +27,65 @@ type Filter struct {
 	Org       string
 	Assignee  string
 	// Text: every word must appear in the title or justification (case and accents ignored).
-	Text   string
+	Text string
+	// Waits, when not empty, keeps only the requests that have been waiting in one of
+	// these statuses since before its time (the overdue requests).
+	Waits  []Wait
 	Limit  int
 	Cursor string // from a previous Page
+}
+
+// Wait selects the requests that entered Status before Since and are still in it.
+type Wait struct {
+	Status request.Status
+	Since  time.Time
 }
 
 // Page is one page of a listing, newest first.
 type Page struct {
 	Items      []json.RawMessage // request.Request documents
 	NextCursor string            // empty on the last page
+	Total      int64             // the requests matching the filter, on every page
 }
 
-// List returns the requests matching f, newest first, f.Limit at most.
+// List returns the requests matching f, newest first, f.Limit at most, and how many match
+// in all.
 func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
-	q := s.db.WithContext(ctx).Table("requests").Select("pos, state")
+	var before int64
 	if f.Cursor != "" {
-		before, err := decodeCursor(f.Cursor)
-		if err != nil {
+		var err error
+		if before, err = decodeCursor(f.Cursor); err != nil {
 			return Page{}, err
 		}
+	}
+	var total int64
+	if err := where(s.db.WithContext(ctx).Table("requests"), f).Count(&total).Error; err != nil {
+		return Page{}, err
+	}
+	q := where(s.db.WithContext(ctx).Table("requests").Select("pos, state"), f)
+	if before > 0 {
 		q = q.Where("pos < ?", before)
 	}
+	var rows []struct {
+		Pos   int64
+		State string
+	}
+	if err := q.Order("pos DESC").Limit(f.Limit + 1).Scan(&rows).Error; err != nil {
+		return Page{}, err
+	}
+	p := Page{Items: make([]json.RawMessage, 0, min(len(rows), f.Limit)), Total: total}
+	for i, r := range rows {
+		if i == f.Limit {
+			p.NextCursor = encodeCursor(rows[i-1].Pos)
+			break
+		}
+		p.Items = append(p.Items, json.RawMessage(r.State))
+	}
+	return p, nil
+}
+
+// where adds f's conditions (all but the cursor) to q.
+func where(q *gorm.DB, f Filter) *gorm.DB {
 	for _, eq := range [][2]string{
 		{"org", f.VisibleTo}, {"org", f.Org}, {"status", string(f.Status)}, {"kind", string(f.Kind)},
 		{"code_rome", f.CodeRome}, {"assignee", f.Assignee},
@@ -56,22 +97,16 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	for _, w := range strings.Fields(request.Fold(f.Text)) {
 		q = q.Where("search_text LIKE ?", "%"+w+"%") // folded words hold letters and digits only
 	}
-	var rows []struct {
-		Pos   int64
-		State string
-	}
-	if err := q.Order("pos DESC").Limit(f.Limit + 1).Scan(&rows).Error; err != nil {
-		return Page{}, err
-	}
-	p := Page{Items: make([]json.RawMessage, 0, min(len(rows), f.Limit))}
-	for i, r := range rows {
-		if i == f.Limit {
-			p.NextCursor = encodeCursor(rows[i-1].Pos)
-			break
+	if len(f.Waits) > 0 {
+		conds := make([]string, len(f.Waits))
+		args := make([]any, 0, 2*len(f.Waits))
+		for i, w := range f.Waits {
+			conds[i] = "(status = ? AND status_since < ?)"
+			args = append(args, string(w.Status), w.Since.UTC())
 		}
-		p.Items = append(p.Items, json.RawMessage(r.State))
+		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
 	}
-	return p, nil
+	return q
 }
 
 // A cursor is the position of the last request of the previous page.

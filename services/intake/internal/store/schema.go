@@ -19,6 +19,7 @@ const Component = "intake"
 var Migrations = []database.Migration{
 	{Version: 1, Name: "request history, projection, elements and idempotency keys", Up: migrationV1},
 	{Version: 2, Name: "the Teams channel of a request, for Graph change notifications", Up: migrationV2},
+	{Version: 3, Name: "when each request entered its current status, for the overdue filter", Up: migrationV3},
 }
 
 // Migrate brings the schema up to date.
@@ -87,4 +88,22 @@ func migrationV2(tx *gorm.DB, _ database.Dialect) error {
 		`ALTER TABLE requests ADD COLUMN teams_channel_id TEXT NOT NULL DEFAULT ''`,
 		`CREATE INDEX requests_teams_channel ON requests (teams_channel_id)`,
 	)
+}
+
+// migrationV3 adds requests.status_since, the moment the request entered its current
+// status (what the overdue filter measures). Existing requests get their updated_at: the
+// last change of a request is the latest its status can have changed, so none of them looks
+// overdue sooner than it is. The constant default only lets the column be added NOT NULL to
+// existing rows (SQLite needs one); PostgreSQL drops it afterwards, and every write sets the
+// column anyway.
+func migrationV3(tx *gorm.DB, d database.Dialect) error {
+	stmts := []string{
+		`ALTER TABLE requests ADD COLUMN status_since ` + d.Timestamp() + ` NOT NULL DEFAULT '1970-01-01 00:00:00+00:00'`,
+		`UPDATE requests SET status_since = updated_at`,
+		`CREATE INDEX requests_status_since ON requests (status, status_since)`,
+	}
+	if d == database.Postgres {
+		stmts = append(stmts, `ALTER TABLE requests ALTER COLUMN status_since DROP DEFAULT`)
+	}
+	return database.ExecAll(tx, stmts...)
 }

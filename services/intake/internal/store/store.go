@@ -70,7 +70,7 @@ func (s *Store) Create(ctx context.Context, r request.Request, key *Idempotency)
 				return ErrKeyTaken
 			}
 		}
-		_, err := upsertProjection(tx, r, 0)
+		_, err := upsertProjection(tx, r, 0, r.UpdatedAt)
 		return err
 	})
 }
@@ -108,7 +108,11 @@ func (s *Store) RecordEvent(ctx context.Context, e request.Event) error {
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
-		_, err := upsertProjection(tx, e.Request, e.Seq)
+		at := e.At
+		if at.IsZero() {
+			at = e.Request.UpdatedAt
+		}
+		_, err := upsertProjection(tx, e.Request, e.Seq, at)
 		return err
 	})
 }
@@ -116,22 +120,25 @@ func (s *Store) RecordEvent(ctx context.Context, e request.Event) error {
 // upsertProjection writes r as the projection of its request at history position seq,
 // unless the projection already holds that position or a later one. When it writes, it
 // refreshes the elements the request touches, or drops them once the request is closed.
-func upsertProjection(tx *gorm.DB, r request.Request, seq int) (applied bool, err error) {
+// at is when r was recorded: it becomes the request's status_since when r's status differs
+// from the one stored (or when the row is new); the same status keeps the time it was entered.
+func upsertProjection(tx *gorm.DB, r request.Request, seq int, at time.Time) (applied bool, err error) {
 	state, err := Document(r)
 	if err != nil {
 		return false, err
 	}
 	res := tx.Exec(`INSERT INTO requests
-			(id, kind, code_rome, title, status, org, submitted_by, assignee, search_text, created_at, updated_at, last_seq, state, teams_channel_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(id, kind, code_rome, title, status, org, submitted_by, assignee, search_text, created_at, updated_at, last_seq, state, teams_channel_id, status_since)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET
 			kind = excluded.kind, code_rome = excluded.code_rome, title = excluded.title, status = excluded.status,
 			org = excluded.org, submitted_by = excluded.submitted_by, assignee = excluded.assignee,
 			search_text = excluded.search_text, created_at = excluded.created_at, updated_at = excluded.updated_at,
-			last_seq = excluded.last_seq, state = excluded.state, teams_channel_id = excluded.teams_channel_id
+			last_seq = excluded.last_seq, state = excluded.state, teams_channel_id = excluded.teams_channel_id,
+			status_since = CASE WHEN requests.status = excluded.status THEN requests.status_since ELSE excluded.status_since END
 		WHERE requests.last_seq < excluded.last_seq`,
 		r.ID, string(r.Kind), r.CodeRome, r.Title, string(r.Status), r.Org, r.SubmittedBy.Sub, r.Assignee,
-		searchText(r), r.CreatedAt.UTC(), r.UpdatedAt.UTC(), seq, string(state), teamsChannel(r))
+		searchText(r), r.CreatedAt.UTC(), r.UpdatedAt.UTC(), seq, string(state), teamsChannel(r), at.UTC())
 	if res.Error != nil || res.RowsAffected == 0 {
 		return false, res.Error
 	}

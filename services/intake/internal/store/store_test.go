@@ -329,8 +329,8 @@ func TestList(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := ids(t, p.Items); !slices.Equal(got, tc.want) || p.NextCursor != "" {
-					t.Fatalf("got %v (next %q), want %v", got, p.NextCursor, tc.want)
+				if got := ids(t, p.Items); !slices.Equal(got, tc.want) || p.NextCursor != "" || p.Total != int64(len(tc.want)) {
+					t.Fatalf("got %v (next %q, total %d), want %v", got, p.NextCursor, p.Total, tc.want)
 				}
 			})
 		}
@@ -344,6 +344,9 @@ func TestList(t *testing.T) {
 				t.Fatal(err)
 			}
 			all = append(all, ids(t, p.Items)...)
+			if p.Total != 7 {
+				t.Errorf("page %d: total %d, want 7 (every page counts all the matches)", pages+1, p.Total)
+			}
 			if p.NextCursor == "" {
 				if pages != 2 {
 					t.Errorf("%d pages for 7 requests by 3", pages+1)
@@ -360,8 +363,8 @@ func TestList(t *testing.T) {
 			t.Fatalf("first filtered page %v %q %v", ids(t, p.Items), p.NextCursor, err)
 		}
 		p, err = s.List(ctx, store.Filter{Org: "opco-2i", Limit: 2, Cursor: p.NextCursor})
-		if err != nil || !slices.Equal(ids(t, p.Items), []string{"r2", "r1"}) || p.NextCursor != "" {
-			t.Fatalf("second filtered page %v %q %v", ids(t, p.Items), p.NextCursor, err)
+		if err != nil || !slices.Equal(ids(t, p.Items), []string{"r2", "r1"}) || p.NextCursor != "" || p.Total != 4 {
+			t.Fatalf("second filtered page %v %q total %d %v", ids(t, p.Items), p.NextCursor, p.Total, err)
 		}
 		for _, bad := range []string{"zz", "cDA", "cC0x", "!!"} {
 			if _, err := s.List(ctx, store.Filter{Limit: 2, Cursor: bad}); !errors.Is(err, store.ErrBadCursor) {
@@ -382,4 +385,143 @@ func ids(t *testing.T, docs []json.RawMessage) []string {
 		out = append(out, r.ID)
 	}
 	return out
+}
+
+// at records the event of seq moving r to status at the given time.
+func at(t *testing.T, s *store.Store, r request.Request, seq int, status request.Status, when time.Time) {
+	t.Helper()
+	r.Status, r.UpdatedAt = status, when
+	e := request.Event{RequestID: r.ID, Seq: seq, Type: request.EventMessagePosted, At: when, Actor: request.SystemActor, Request: r}
+	if err := s.RecordEvent(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitingSince lists the requests waiting in status since before the time given.
+func waitingSince(t *testing.T, s *store.Store, f store.Filter, waits ...store.Wait) ([]string, int64) {
+	t.Helper()
+	f.Waits, f.Limit = waits, 50
+	p, err := s.List(t.Context(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids(t, p.Items), p.Total
+}
+
+func TestWaitsMeasureTheTimeInTheCurrentStatus(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		t.Parallel()
+		s := open(t, db)
+		h := time.Hour
+		triaged := newRequest("triaged", "opco-2i", "M1805", "A")   // awaiting triage since t0+1h
+		chatty := newRequest("chatty", "opco-2i", "M1805", "B")     // the same, with later events in that status
+		reviewed := newRequest("reviewed", "opco-ep", "M1805", "C") // awaiting triage, then in review since t0+5h
+		back := newRequest("back", "opco-ep", "M1805", "D")         // in review, awaiting the partner, in review again at t0+6h
+		closed := newRequest("closed", "opco-2i", "M1805", "E")     // withdrawn long ago
+		for _, r := range []request.Request{triaged, chatty, reviewed, back, closed} {
+			if err := s.Create(t.Context(), r, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		at(t, s, triaged, 1, request.StatusAwaitingTriage, t0.Add(1*h))
+		at(t, s, chatty, 1, request.StatusAwaitingTriage, t0.Add(1*h))
+		at(t, s, chatty, 2, request.StatusAwaitingTriage, t0.Add(3*h)) // a message: the wait goes on
+		at(t, s, chatty, 3, request.StatusAwaitingTriage, t0.Add(4*h))
+		at(t, s, reviewed, 1, request.StatusAwaitingTriage, t0.Add(1*h))
+		at(t, s, reviewed, 2, request.StatusInReview, t0.Add(5*h))
+		at(t, s, back, 1, request.StatusInReview, t0.Add(1*h))
+		at(t, s, back, 2, request.StatusAwaitingPartner, t0.Add(2*h))
+		at(t, s, back, 3, request.StatusInReview, t0.Add(6*h))
+		at(t, s, back, 2, request.StatusAwaitingPartner, t0.Add(2*h)) // a retried activity changes nothing
+		at(t, s, closed, 1, request.StatusWithdrawn, t0.Add(1*h))
+
+		triage := func(since time.Time) store.Wait {
+			return store.Wait{Status: request.StatusAwaitingTriage, Since: since}
+		}
+		review := func(since time.Time) store.Wait { return store.Wait{Status: request.StatusInReview, Since: since} }
+		for _, tc := range []struct {
+			name  string
+			f     store.Filter
+			waits []store.Wait
+			want  []string
+		}{
+			{"the first status change starts the wait", store.Filter{}, []store.Wait{triage(t0.Add(1*h + time.Second))}, []string{"chatty", "triaged"}},
+			{"waiting since exactly then is not before", store.Filter{}, []store.Wait{triage(t0.Add(1 * h))}, nil},
+			{"a new status starts a new wait", store.Filter{}, []store.Wait{review(t0.Add(5*h + time.Second))}, []string{"reviewed"}},
+			{"coming back to a status starts it again", store.Filter{}, []store.Wait{review(t0.Add(6*h + time.Second))}, []string{"back", "reviewed"}},
+			{"waits combine (OR)", store.Filter{}, []store.Wait{triage(t0.Add(2 * h)), review(t0.Add(5*h + time.Minute))}, []string{"reviewed", "chatty", "triaged"}},
+			{"with the other filters (AND)", store.Filter{VisibleTo: "opco-2i"}, []store.Wait{triage(t0.Add(2 * h)), review(t0.Add(7 * h))}, []string{"chatty", "triaged"}},
+			{"a closed request waits for nothing", store.Filter{}, []store.Wait{triage(t0.Add(9 * h)), review(t0.Add(9 * h))}, []string{"back", "reviewed", "chatty", "triaged"}},
+		} {
+			if got, total := waitingSince(t, s, tc.f, tc.waits...); !slices.Equal(got, tc.want) || total != int64(len(tc.want)) {
+				t.Errorf("%s: %v (total %d), want %v", tc.name, got, total, tc.want)
+			}
+		}
+
+		// A submission waits from its submission; its first event in another status restarts it.
+		fresh := newRequest("fresh", "opco-2i", "M1805", "F")
+		fresh.CreatedAt, fresh.UpdatedAt = t0.Add(8*h), t0.Add(8*h)
+		if err := s.Create(t.Context(), fresh, nil); err != nil {
+			t.Fatal(err)
+		}
+		submitted := store.Wait{Status: request.StatusSubmitted, Since: t0.Add(8*h + time.Second)}
+		if got, _ := waitingSince(t, s, store.Filter{}, submitted); !slices.Equal(got, []string{"fresh"}) {
+			t.Fatalf("submitted at t0+8h: %v", got)
+		}
+		at(t, s, fresh, 1, request.StatusAwaitingTriage, t0.Add(9*h))
+		if got, _ := waitingSince(t, s, store.Filter{}, triage(t0.Add(9*h))); slices.Contains(got, "fresh") {
+			t.Fatalf("awaiting triage since t0+9h, found before: %v", got)
+		}
+		if got, _ := waitingSince(t, s, store.Filter{}, triage(t0.Add(9*h+time.Second))); !slices.Contains(got, "fresh") {
+			t.Fatalf("awaiting triage since t0+9h, not found after: %v", got)
+		}
+	})
+}
+
+// Migration v3 on v2 data: the requests already there wait since their last change.
+func TestMigrationV3BackfillsStatusSince(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		t.Parallel()
+		ctx := t.Context()
+		if err := database.Migrate(ctx, db, store.Component, store.Migrations[:2]); err != nil {
+			t.Fatal(err)
+		}
+		old := newRequest("old", "opco-2i", "M1805", "Déjà là")
+		old.Status = request.StatusInReview
+		doc, err := store.Document(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Exec(`INSERT INTO requests (id, kind, code_rome, title, status, org, submitted_by, assignee, search_text,
+			created_at, updated_at, last_seq, state) VALUES ('old', 'modify_fiche', 'M1805', 'Déjà là', 'IN_REVIEW', 'opco-2i',
+			'alice-opco-2i', 'bob', 'deja la', ?, ?, 3, ?)`, t0, t0.Add(2*time.Hour), string(doc)).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := store.New(db)
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("v3 on v2 data: %v", err)
+		}
+		var since time.Time
+		if err := db.Raw(`SELECT status_since FROM requests WHERE id = 'old'`).Scan(&since).Error; err != nil || !since.Equal(t0.Add(2*time.Hour)) {
+			t.Fatalf("status_since %v (%v), want updated_at %v", since, err, t0.Add(2*time.Hour))
+		}
+		review := func(since time.Time) store.Wait { return store.Wait{Status: request.StatusInReview, Since: since} }
+		if got, _ := waitingSince(t, s, store.Filter{}, review(t0.Add(2*time.Hour+time.Second))); !slices.Equal(got, []string{"old"}) {
+			t.Fatalf("migrated request: %v", got)
+		}
+		if got, _ := waitingSince(t, s, store.Filter{}, review(t0.Add(2*time.Hour))); len(got) != 0 {
+			t.Fatalf("migrated request waits since before its last change: %v", got)
+		}
+		// The migrated row follows its workflow as before: the same status keeps its time.
+		at(t, s, old, 4, request.StatusInReview, t0.Add(5*time.Hour))
+		if got, _ := waitingSince(t, s, store.Filter{}, review(t0.Add(2*time.Hour+time.Second))); !slices.Equal(got, []string{"old"}) {
+			t.Fatalf("after an event in the same status: %v", got)
+		}
+		if err := s.Create(ctx, newRequest("new", "opco-2i", "M1805", "Nouveau"), nil); err != nil {
+			t.Fatalf("create after v3: %v", err)
+		}
+	})
 }

@@ -64,6 +64,7 @@ func Router(d Deps) *gin.Engine {
 	v1.PUT("/notifications/preferences", people, h.setPreferences)
 	v1.GET("/notifications/dead-letters", auth.RequireRole(auth.RoleAdmin), h.deadLetters)
 	v1.POST("/notifications/dead-letters/:id/retry", auth.RequireRole(auth.RoleAdmin), h.retry)
+	v1.GET("/users", auth.RequireRole(auth.RoleAdmin), h.users)
 	v1.GET("/follows", people, h.follows)
 	v1.POST("/follows", people, h.follow)
 	v1.DELETE("/follows", people, h.unfollow)
@@ -180,16 +181,25 @@ func (h handlers) create(c *gin.Context) {
 	c.JSON(http.StatusCreated, created)
 }
 
-// page reads ?limit= (default 50, max 200) and ?cursor=.
-func page(c *gin.Context) (int, int64, error) {
+// limitOf reads ?limit= (default 50, max 200).
+func limitOf(c *gin.Context) (int, error) {
 	limit := 50
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 200 {
-			return 0, 0, httpx.Unprocessable("invalid_query", "The query is invalid.",
+			return 0, httpx.Unprocessable("invalid_query", "The query is invalid.",
 				httpx.FieldError{Field: "limit", Message: "must be an integer from 1 to 200"})
 		}
 		limit = n
+	}
+	return limit, nil
+}
+
+// page reads ?limit= (default 50, max 200) and ?cursor=.
+func page(c *gin.Context) (int, int64, error) {
+	limit, err := limitOf(c)
+	if err != nil {
+		return 0, 0, err
 	}
 	var cursor int64
 	if s := c.Query("cursor"); s != "" {
@@ -210,6 +220,26 @@ func (h handlers) inbox(c *gin.Context) {
 		return
 	}
 	out, err := h.store.Inbox(c.Request.Context(), principal(c).Subject, limit, cursor)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// users lists the people the service knows, for admins.
+func (h handlers) users(c *gin.Context) {
+	limit, err := limitOf(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	out, err := h.store.Users(c.Request.Context(), limit, c.Query("cursor"))
+	if errors.Is(err, store.ErrBadCursor) {
+		_ = c.Error(httpx.Unprocessable("invalid_query", "The query is invalid.",
+			httpx.FieldError{Field: "cursor", Message: "is not a cursor of this list"}))
+		return
+	}
 	if err != nil {
 		_ = c.Error(err)
 		return

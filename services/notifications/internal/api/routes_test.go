@@ -323,3 +323,95 @@ func TestClientAgainstRouter(t *testing.T) {
 		t.Fatalf("service down: %v", err)
 	}
 }
+
+func TestUsersAdminOnly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin := e.mint(auth.Principal{Subject: "root", Name: "Root", Role: auth.RoleAdmin, Email: "root@rome.example"})
+	e.do("GET", "/v1/me", e.alice(), nil) // alice (partner, e-mail and Entra id) and bob become known
+	e.do("GET", "/v1/me", e.token("bob", auth.RoleModerator, ""), nil)
+	for _, tok := range []string{e.token("mod", auth.RoleModerator, ""), e.token("w", auth.RoleService, ""), e.alice()} {
+		e.do("GET", "/v1/users", tok, nil).problem(t, 403, "forbidden_role")
+	}
+	e.do("GET", "/v1/users", "", nil).problem(t, 401, "unauthenticated")
+
+	r := e.do("GET", "/v1/users", admin, nil)
+	items, _ := r.body["items"].([]any)
+	if r.status != 200 || len(items) != 4 || r.body["nextCursor"] != nil {
+		t.Fatalf("users: %d %v", r.status, r.body)
+	}
+	alice := items[0].(map[string]any)
+	if alice["sub"] != "alice" || alice["name"] != "Alice" || alice["role"] != "partner" || alice["org"] != "opco-a" ||
+		alice["email"] != "alice@opco-a.fr" || alice["hasEntraId"] != true || alice["lastSeenAt"] == nil {
+		t.Fatalf("alice: %v", alice)
+	}
+	var subs []string
+	for _, it := range items {
+		subs = append(subs, it.(map[string]any)["sub"].(string))
+	}
+	// The refused moderator "mod" was seen too: every person calling the API is recorded.
+	if !slices.Equal(subs, []string{"alice", "bob", "mod", "root"}) {
+		t.Fatalf("users %v", subs)
+	}
+	if bob := items[1].(map[string]any); bob["email"] != "" || bob["hasEntraId"] != false || bob["org"] != "" {
+		t.Fatalf("bob: %v", bob)
+	}
+
+	page := e.do("GET", "/v1/users?limit=3", admin, nil)
+	next, _ := page.body["nextCursor"].(string)
+	if items, _ := page.body["items"].([]any); len(items) != 3 || next == "" {
+		t.Fatalf("first page: %v", page.body)
+	}
+	page = e.do("GET", "/v1/users?limit=3&cursor="+next, admin, nil)
+	if items, _ := page.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["sub"] != "root" || page.body["nextCursor"] != nil {
+		t.Fatalf("last page: %v", page.body)
+	}
+	e.do("GET", "/v1/users?limit=0", admin, nil).problem(t, 422, "invalid_query", "limit")
+	e.do("GET", "/v1/users?limit=201", admin, nil).problem(t, 422, "invalid_query", "limit")
+	e.do("GET", "/v1/users?cursor=!!", admin, nil).problem(t, 422, "invalid_query", "cursor")
+}
+
+func TestUsersThroughClient(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, sub := range []string{"alice", "bob", "carol"} {
+		e.do("GET", "/v1/me", e.token(sub, auth.RolePartner, "opco-a"), nil)
+	}
+	admin := client.New(e.srv.URL, &http.Client{Transport: bearer{e.token("root", auth.RoleAdmin, "")}})
+	var subs []string
+	cursor := ""
+	for pages := 1; ; pages++ {
+		p, err := admin.Users(ctx, 3, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range p.Items {
+			subs = append(subs, u.Sub)
+			if u.Role != "partner" && u.Sub != "root" || u.LastSeenAt.IsZero() {
+				t.Errorf("user %+v", u)
+			}
+		}
+		if p.NextCursor == "" {
+			if pages != 2 {
+				t.Errorf("%d pages of 3 for 4 users", pages)
+			}
+			break
+		}
+		cursor = p.NextCursor
+	}
+	if !slices.Equal(subs, []string{"alice", "bob", "carol", "root"}) {
+		t.Fatalf("users %v", subs)
+	}
+	if p, err := admin.Users(ctx, 0, ""); err != nil || len(p.Items) != 4 {
+		t.Fatalf("default limit: %+v %v", p, err)
+	}
+	var ce *client.Error
+	if _, err := admin.Users(ctx, 500, ""); !errors.As(err, &ce) || ce.Status != 422 || ce.Code != "invalid_query" || ce.Errors[0].Field != "limit" {
+		t.Fatalf("limit 500: %v", err)
+	}
+	partner := client.New(e.srv.URL, &http.Client{Transport: bearer{e.token("alice", auth.RolePartner, "opco-a")}})
+	if _, err := partner.Users(ctx, 0, ""); !errors.As(err, &ce) || ce.Status != 403 || ce.Code != "forbidden_role" {
+		t.Fatalf("partner: %v", err)
+	}
+}

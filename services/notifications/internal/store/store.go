@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,8 @@ var (
 	ErrKeyReused = errors.New("notification key reused with another body")
 	// ErrNotDead: the outbox row is not in the dead-letter list.
 	ErrNotDead = errors.New("not a dead letter")
+	// ErrBadCursor: the cursor was not issued by the listing.
+	ErrBadCursor = errors.New("invalid cursor")
 )
 
 // Outbox statuses.
@@ -220,6 +223,36 @@ func (s *Store) User(ctx context.Context, sub string) (User, error) {
 		return u, ErrNotFound
 	}
 	return u, err
+}
+
+// Users lists the people the service knows, by subject, limit at most, after the page
+// whose NextCursor is cursor (empty: from the first). A cursor Users did not issue is
+// ErrBadCursor.
+func (s *Store) Users(ctx context.Context, limit int, cursor string) (client.Users, error) {
+	q := s.db.WithContext(ctx).Model(&User{})
+	if cursor != "" {
+		after, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(after) == 0 {
+			return client.Users{}, ErrBadCursor
+		}
+		q = q.Where("sub > ?", string(after))
+	}
+	var rows []User
+	if err := q.Order("sub").Limit(limit + 1).Find(&rows).Error; err != nil {
+		return client.Users{}, err
+	}
+	out := client.Users{Items: make([]client.User, 0, min(len(rows), limit))}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(rows[limit-1].Sub))
+	}
+	for _, u := range rows {
+		out.Items = append(out.Items, client.User{
+			Sub: u.Sub, Name: u.Name, Role: u.Role, Org: u.Org, Email: u.Address(), HasEntraID: u.EntraID != "",
+			LastSeenAt: u.UpdatedAt.UTC(),
+		})
+	}
+	return out, nil
 }
 
 // defaultChannels are the settings of an event a user never changed: in-app

@@ -503,3 +503,65 @@ func TestDigestQueuesOneMailPerUser(t *testing.T) {
 		}
 	})
 }
+
+func TestUsersPages(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		t.Parallel()
+		s, c := newStore(t, db)
+		ctx := context.Background()
+		if none, err := s.Users(ctx, 2, ""); err != nil || none.Items == nil || len(none.Items) != 0 || none.NextCursor != "" {
+			t.Fatalf("nobody known: %+v %v", none, err)
+		}
+		seen := c.now()
+		for _, u := range []User{
+			{Sub: "carol", Name: "Carol", Role: "moderator", TokenEmail: "carol@rome.example", EntraID: "oid-carol"},
+			{Sub: "alice", Name: "Alice", Role: "partner", Org: "opco-a", TokenEmail: "alice@opco-a.fr"},
+			{Sub: "bob", Role: "admin"},
+			{Sub: "dave", Name: "Dave", Role: "partner", Org: "opco-b"},
+		} {
+			if err := s.TouchUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.add(time.Hour)
+		// Seen again: the latest token wins, and the preferences' address overrides it.
+		if err := s.TouchUser(ctx, User{Sub: "alice", Name: "Alice Martin", Role: "partner", Org: "opco-a", TokenEmail: "alice@opco-a.fr", EntraID: "oid-alice"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetPreferences(ctx, "dave", client.Preferences{Email: "dave@opco-b.fr"}); err != nil {
+			t.Fatal(err)
+		}
+
+		first, err := s.Users(ctx, 2, "")
+		if err != nil || len(first.Items) != 2 || first.NextCursor == "" {
+			t.Fatalf("first page: %+v %v", first, err)
+		}
+		want := []client.User{
+			{Sub: "alice", Name: "Alice Martin", Role: "partner", Org: "opco-a", Email: "alice@opco-a.fr", HasEntraID: true, LastSeenAt: seen.Add(time.Hour)},
+			{Sub: "bob", Role: "admin", LastSeenAt: seen},
+		}
+		if !slices.Equal(first.Items, want) {
+			t.Fatalf("first page %+v\nwant %+v", first.Items, want)
+		}
+		second, err := s.Users(ctx, 2, first.NextCursor)
+		if err != nil || len(second.Items) != 2 || second.NextCursor != "" {
+			t.Fatalf("second page: %+v %v", second, err)
+		}
+		if u := second.Items[0]; u != (client.User{Sub: "carol", Name: "Carol", Role: "moderator", Email: "carol@rome.example", HasEntraID: true, LastSeenAt: seen}) {
+			t.Fatalf("carol: %+v", u)
+		}
+		if u := second.Items[1]; u.Sub != "dave" || u.Email != "dave@opco-b.fr" || u.HasEntraID {
+			t.Fatalf("dave: %+v", u)
+		}
+		all, err := s.Users(ctx, 50, "")
+		if err != nil || len(all.Items) != 4 || all.NextCursor != "" {
+			t.Fatalf("one page: %+v %v", all, err)
+		}
+		for _, bad := range []string{"!!", "="} {
+			if _, err := s.Users(ctx, 2, bad); !errors.Is(err, ErrBadCursor) {
+				t.Errorf("cursor %q: %v", bad, err)
+			}
+		}
+	})
+}
