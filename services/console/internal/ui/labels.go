@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/services/console/internal/assets"
+	refclient "github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -147,29 +147,32 @@ func plural(n int, unit string) string {
 
 func templateFuncs(set *assets.Set) template.FuncMap {
 	return template.FuncMap{
-		"asset":          set.URL,
-		"statusLabel":    func(s request.Status) string { return orRaw(statusLabels[s], string(s)) },
-		"kindLabel":      func(k request.Kind) string { return orRaw(kindLabels[k], string(k)) },
-		"opLabel":        func(op string) string { return orRaw(opLabels[op], op) },
-		"decisionLabel":  func(d string) string { return orRaw(decisionLabels[d], d) },
-		"roleLabel":      func(r string) string { return orRaw(roleLabels[r], r) },
-		"eventLabel":     func(e string) string { return orRaw(eventLabels[e], e) },
-		"severityLabel":  func(s string) string { return orRaw(severityLabels[s], s) },
-		"changeAction":   func(a string) string { return orRaw(changeActions[a], a) },
-		"changeEntity":   func(e string) string { return orRaw(changeEntities[e], e) },
-		"date":           frenchDate,
-		"ago":            func(t time.Time) string { return age(time.Now(), t) },
-		"isoDate":        func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"statusClass":    statusClass,
-		"deref":          func(p *string) string { return deref(p) },
-		"derefInt":       func(p *int) int { return derefInt(p) },
-		"join":           strings.Join,
-		"add":            func(a, b int) int { return a + b },
-		"statusOptions":  func() []request.Status { return statusOrder },
-		"kindOptions":    func() []request.Kind { return kindOrder },
-		"closed":         func(s request.Status) bool { return s.Closed() },
-		"truncate":       truncate,
-		"dict":           dict,
+		"asset":         set.URL,
+		"statusLabel":   func(s request.Status) string { return orRaw(statusLabels[s], string(s)) },
+		"kindLabel":     func(k request.Kind) string { return orRaw(kindLabels[k], string(k)) },
+		"opLabel":       func(op string) string { return orRaw(opLabels[op], op) },
+		"decisionLabel": func(d string) string { return orRaw(decisionLabels[d], d) },
+		"roleLabel":     func(r string) string { return orRaw(roleLabels[r], r) },
+		"eventLabel":    func(e string) string { return orRaw(eventLabels[e], e) },
+		"severityLabel": func(s string) string { return orRaw(severityLabels[s], s) },
+		"changeAction":  func(a string) string { return orRaw(changeActions[a], a) },
+		"changeEntity":  func(e string) string { return orRaw(changeEntities[e], e) },
+		"date":          frenchDate,
+		"ago":           func(t time.Time) string { return age(time.Now(), t) },
+		"isoDate":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"statusClass":   statusClass,
+		"deref":         func(p *string) string { return deref(p) },
+		"derefInt":      func(p *int) int { return derefInt(p) },
+		"join":          strings.Join,
+		"add":           func(a, b int) int { return a + b },
+		"statusOptions": func() []request.Status { return statusOrder },
+		"kindOptions":   func() []request.Kind { return kindOrder },
+		"closed":        func(s request.Status) bool { return s.Closed() },
+		"truncate":      truncate,
+		"dict":          dict,
+		"list":          func(v ...string) []string { return v },
+		"describe":      describeOp,
+		"amendable":     amendable,
 	}
 }
 

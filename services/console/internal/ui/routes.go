@@ -22,7 +22,9 @@ func Router(d Deps) http.Handler {
 	r.NoRoute(h.loadSession, func(c *gin.Context) { h.notFound(c) })
 	r.NoMethod(h.loadSession, func(c *gin.Context) { h.errorPage(c, http.StatusMethodNotAllowed, pageError{}) })
 
-	r.GET("/favicon.ico", func(c *gin.Context) { c.Redirect(http.StatusMovedPermanently, d.Assets.URL("dsfr/favicon/favicon.ico")) })
+	r.GET("/favicon.ico", func(c *gin.Context) {
+		c.Redirect(http.StatusMovedPermanently, d.Assets.URL("dsfr/favicon/favicon.ico"))
+	})
 
 	// Signing in and out.
 	pub := r.Group("/", h.loadSession)

@@ -1,0 +1,189 @@
+package ui
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/services/console/internal/backend"
+	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+// allowed are the actions the person may take on the request now. They mirror the
+// workflow's rules (workflows/request/lifecycle/updates.go), which stay authoritative: a
+// button shown by mistake gets the workflow's refusal, explained.
+type allowed struct {
+	Assign, Ask, Answer, Amend, Decide, Withdraw, Message bool
+}
+
+func allowedActions(p auth.Principal, r request.Request) allowed {
+	staff := p.Role == auth.RoleModerator || p.Role == auth.RoleAdmin
+	partner := p.Role == auth.RolePartner && p.Org == r.Org
+	in := func(statuses ...request.Status) bool { return slices.Contains(statuses, r.Status) }
+	return allowed{
+		Assign: staff && (r.Status == request.StatusAwaitingTriage ||
+			(in(request.StatusInReview, request.StatusAwaitingPartner) && r.Assignee != p.Subject)),
+		Ask:    staff && r.Status == request.StatusInReview,
+		Answer: partner && r.Status == request.StatusAwaitingPartner,
+		Amend:  partner && in(request.StatusInReview, request.StatusAwaitingPartner),
+		Decide: staff && r.Status == request.StatusInReview && r.SubmittedBy.Sub != p.Subject,
+		Withdraw: partner && in(request.StatusSubmitted, request.StatusChecking, request.StatusAwaitingTriage,
+			request.StatusInReview, request.StatusAwaitingPartner),
+		Message: (staff || partner) && !r.Status.Closed(),
+	}
+}
+
+// opView is an operation with what concerns it: findings, preview result, decision form.
+type opView struct {
+	request.RequestOperation
+	Number   int
+	Details  []detail
+	Findings []request.Finding
+	Result   *refclient.Result
+	// The decision form's values, kept when the form comes back with errors.
+	Choice, Rationale string
+}
+
+// pageForm is what the person typed in the request page's forms, kept when one comes
+// back with an error.
+type pageForm struct {
+	Question, Answer, Message, WithdrawReason string
+	Key                                       string // the idempotency key of every form on the page
+}
+
+type requestPageData struct {
+	R            request.Request
+	Ops          []opView
+	Findings     []request.Finding // about the whole request
+	Timeline     []backend.HistoryItem
+	Messages     []backend.HistoryItem
+	Preview      *refclient.Validation
+	PreviewError string
+	OpenQuestion *request.Question
+	Can          allowed
+	Form         pageForm
+	Errors       fieldErrors
+	// Refreshing tells the page to refresh its state while the workflow works on its own.
+	Refreshing bool
+	Submitter  bool // the signed-in person submitted it
+	TemporalUI string
+}
+
+// loadRequestPage reads everything the request page shows. The request must be read first
+// (a 404 ends there); the history and the preview come in parallel.
+func (h *handlers) loadRequestPage(c *gin.Context, id string) (*requestPageData, error) {
+	ctx := c.Request.Context()
+	r, err := h.Backend.Intake.Request(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	p := person(c)
+	d := &requestPageData{R: r, Can: allowedActions(p, r), Errors: fieldErrors{}, Form: pageForm{Key: newFormKey()},
+		Submitter: r.SubmittedBy.Sub == p.Subject, TemporalUI: h.TemporalUI}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		d.Timeline, err = h.Backend.Intake.History(gctx, id)
+		return err
+	})
+	if !r.Status.Closed() && len(r.Operations) > 0 {
+		g.Go(func() error {
+			v, err := h.Backend.Intake.Preview(gctx, id)
+			if err != nil {
+				// The preview is a help, not the page: say why it is missing.
+				d.PreviewError = "L'aperçu de la fiche après la demande n'est pas disponible pour le moment."
+				if e, ok := backend.AsError(err); ok && e.Code == "nothing_to_preview" {
+					d.PreviewError = "Toutes les opérations de cette demande ont été refusées : rien à prévisualiser."
+				}
+				return nil
+			}
+			d.Preview = v
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	d.arrange()
+	return d, nil
+}
+
+// arrange puts each finding and preview result next to its operation, and picks the
+// messages and the open question out of the request's history.
+func (d *requestPageData) arrange() {
+	r := d.R
+	results := map[string]*refclient.Result{}
+	if d.Preview != nil {
+		for i := range d.Preview.Results {
+			results[d.Preview.Results[i].OperationID] = &d.Preview.Results[i]
+		}
+	}
+	byOp := map[string][]request.Finding{}
+	for _, f := range r.Findings {
+		if f.OperationID != "" && slices.ContainsFunc(r.Operations, func(o request.RequestOperation) bool { return o.ID == f.OperationID }) {
+			byOp[f.OperationID] = append(byOp[f.OperationID], f)
+		} else {
+			d.Findings = append(d.Findings, f)
+		}
+	}
+	for i, op := range r.Operations {
+		v := opView{RequestOperation: op, Number: i + 1, Details: describeOp(op.Operation), Findings: byOp[op.ID], Result: results[op.ID], Choice: request.DecisionAccepted}
+		d.Ops = append(d.Ops, v)
+	}
+	for _, e := range d.Timeline {
+		if e.Type == request.EventMessagePosted || e.Type == request.EventTeamsReply {
+			d.Messages = append(d.Messages, e)
+		}
+	}
+	for i := range r.Questions {
+		if r.Questions[i].Answer == nil {
+			d.OpenQuestion = &r.Questions[i]
+		}
+	}
+	switch r.Status {
+	case request.StatusSubmitted, request.StatusChecking, request.StatusPublishing:
+		d.Refreshing = true
+	}
+}
+
+// requestPage shows a request to the people who may see it (the intake decides: a
+// partner of another organisation gets its 404).
+func (h *handlers) requestPage(c *gin.Context) {
+	d, err := h.loadRequestPage(c, c.Param("id"))
+	if err != nil {
+		h.backendFailed(c, err)
+		return
+	}
+	h.renderRequest(c, http.StatusOK, d, "")
+}
+
+func (h *handlers) renderRequest(c *gin.Context, status int, d *requestPageData, alert string) {
+	h.render(c, status, "request", view{Title: "Demande « " + truncate(80, d.R.Title) + " »", Section: "demandes",
+		Alert: alert, Unread: h.unread(c), Data: d})
+}
+
+// requestStatusFragment is the request's status block, which the page refreshes while the
+// workflow checks or publishes the request on its own (htmx); without JavaScript the
+// page offers a link to reload.
+func (h *handlers) requestStatusFragment(c *gin.Context) {
+	if c.GetHeader("HX-Request") != "true" {
+		c.Redirect(http.StatusSeeOther, "/demandes/"+c.Param("id"))
+		return
+	}
+	r, err := h.Backend.Intake.Request(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		h.backendFailed(c, err)
+		return
+	}
+	d := &requestPageData{R: r}
+	d.arrange()
+	if !d.Refreshing {
+		// The state changed: reload the whole page, whose actions changed too.
+		c.Header("HX-Refresh", "true")
+	}
+	c.Request.Header.Set("HX-Target", "statut")
+	h.render(c, http.StatusOK, "request", view{Data: d})
+}
