@@ -20,40 +20,48 @@ BENCH_PKGS ?= $(sort $(patsubst %/,./%,$(dir $(shell grep -rl --include='*_test.
 UNIT_TIMEOUT ?= 10m
 E2E_TIMEOUT ?= 15m
 
-.PHONY: help dev build test test-unit test-e2e vet lint bench bench-load generate clean
+.PHONY: help dev assets build test test-unit test-e2e vet lint bench bench-load generate clean
 
 help:
-	@echo "make dev        run the whole platform locally (Temporal dev server, data import, 4 services)"
-	@echo "make test       go vet + unit and integration tests of every module + end-to-end tests"
+	@echo "make dev        run the whole platform locally (Temporal dev server, data import, the console and the 4 other services)"
+	@echo "make test       go vet + unit and integration tests of every module + end-to-end tests (browser tests need chromium)"
 	@echo "make build      build every module; the service binaries go to bin/"
+	@echo "make assets     install the console's front-end packages (npm ci, from the lockfile) and copy them where its binary embeds them"
 	@echo "make lint       gofmt check + go vet"
 	@echo "make bench      run the benchmarks of every package that has some"
 	@echo "make bench-load measure the referential over HTTP (BENCHMARKS.md): import times, req/s, latency, RSS"
 	@echo "make generate   regenerate generated files (deploy/temporal/register-search-attributes.sh)"
 	@echo "make clean CONFIRM=1   delete $(STATE_DIR) (Temporal history, SQLite databases, logs)"
 
+# The console's static files (DSFR, htmx) and the browser tests' axe-core, from npm: the
+# console's binary embeds them, so everything that compiles it depends on this. npm ci runs
+# only when the lockfile changed (npm is needed then: apt-get install -y npm).
+assets:
+	bash services/console/web/build.sh
+
 # Built, then exec'd rather than `go run`, so Ctrl-C and SIGTERM reach devstack itself,
 # which stops the children in order.
-dev:
+dev: assets
 	go build -o $(STATE_DIR)/bin/devstack ./tools/devstack/cmd/devstack
 	exec $(STATE_DIR)/bin/devstack
 
-build:
+build: assets
 	go build $(PKGS) $(E2E_PKGS)
 	go build -o bin/ $(SERVICE_CMDS)
 
 test: vet test-unit test-e2e
 
 # Unit and integration tests (PostgreSQL at TEST_DATABASE_URL, and SQLite).
-test-unit:
+test-unit: assets
 	go test -count=1 -timeout $(UNIT_TIMEOUT) $(PKGS)
 
-# The real stack: Temporal dev server, services and worker, driven over HTTP.
-test-e2e:
+# The real stack: Temporal dev server, services and worker, driven over HTTP, and the
+# console in Chromium (CHROMIUM_PATH, or chromium on PATH).
+test-e2e: assets
 	go test -count=1 -timeout $(E2E_TIMEOUT) $(E2E_PKGS)
 
 # go vet, then workflowcheck: the workflow code must be deterministic.
-vet:
+vet: assets
 	go vet $(PKGS) $(E2E_PKGS)
 	cd workflows && go run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./...
 
@@ -61,7 +69,7 @@ lint: vet
 	@unformatted=$$(gofmt -l $(MODULE_DIRS)); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
-bench:
+bench: assets
 	@if [ -z "$(strip $(BENCH_PKGS))" ]; then echo "no benchmarks in the workspace"; exit 0; fi
 	go test -count=1 -run '^$$' -bench . -benchmem $(BENCH_PKGS)
 

@@ -1,6 +1,7 @@
 // Package e2e drives the real platform, started by devstack exactly as `make dev` starts it
 // (Temporal dev server, referential loaded with the official ROME data, intake,
-// notifications and worker), over HTTP and gRPC as partners, moderators and ops would.
+// notifications, console and worker), over HTTP and gRPC as partners, moderators and ops
+// would, and the console in a real browser (browser_test.go).
 package e2e
 
 import (
@@ -49,6 +50,8 @@ func TestPlatform(t *testing.T) {
 		{"TeamsChannel", testTeamsChannel},
 		{"Notifications", testNotifications},
 		{"NotificationPreferences", testNotificationPreferences},
+		// The console, in Chromium (browser_test.go).
+		{"Console/SignInPage", testConsoleSignInPage},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, p) })
 		select {
@@ -113,7 +116,7 @@ func startPlatform(t *testing.T) *platform {
 			"TEAMS_RETRY_BASE=1s",
 		},
 	}
-	for _, port := range []*int{&opts.Ports.Intake, &opts.Ports.Referential, &opts.Ports.Notifications, &opts.Ports.Worker, &opts.Ports.TemporalUI,
+	for _, port := range []*int{&opts.Ports.Console, &opts.Ports.Intake, &opts.Ports.Referential, &opts.Ports.Notifications, &opts.Ports.Worker, &opts.Ports.TemporalUI,
 		&opts.Ports.Graph, &opts.Ports.SMTP, &opts.Ports.Mail} {
 		*port = freePort(t)
 	}

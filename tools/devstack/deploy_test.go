@@ -24,6 +24,7 @@ import (
 var composeEnv = []string{
 	"AUTH_ISSUER=https://login.example.org/realms/rome",
 	"AUTH_AUDIENCE=rome-platform",
+	"CONSOLE_OIDC_CLIENT_ID=rome-console",
 }
 
 func loadCompose(t *testing.T, env []string) (*types.Project, error) {
@@ -36,9 +37,10 @@ func loadCompose(t *testing.T, env []string) (*types.Project, error) {
 	return opts.LoadProject(context.Background())
 }
 
-// Production mode has no dev issuer: without a real one, compose must refuse to start.
+// Production mode has no dev issuer nor dev sign-in form: without a real identity provider
+// and the console's client there, compose must refuse to start.
 func TestComposeRefusesToStartWithoutAnIdentityProvider(t *testing.T) {
-	for i, key := range []string{"AUTH_ISSUER", "AUTH_AUDIENCE"} {
+	for i, key := range []string{"AUTH_ISSUER", "AUTH_AUDIENCE", "CONSOLE_OIDC_CLIENT_ID"} {
 		env := slices.Delete(slices.Clone(composeEnv), i, i+1)
 		if _, err := loadCompose(t, env); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("loading without %s: err = %v, want one naming it", key, err)
@@ -53,7 +55,7 @@ func TestComposeFile(t *testing.T) {
 		t.Fatalf("docker-compose.yml does not load: %v", err)
 	}
 	want := []string{"postgres", "temporal-schema", "temporal", "temporal-search-attributes", "temporal-ui",
-		"otel-collector", "jaeger", "referential-import", "intake", "referential", "notifications", "worker"}
+		"otel-collector", "jaeger", "referential-import", "console", "intake", "referential", "notifications", "worker"}
 	for _, name := range want {
 		if _, ok := p.Services[name]; !ok {
 			t.Errorf("service %s is missing", name)
@@ -173,6 +175,111 @@ func TestComposeJobs(t *testing.T) {
 	}
 }
 
+// The console: its public URL is where every link to a page leads (the intake's, the
+// notifications'), its OIDC client comes from the environment, and it starts once the
+// services it calls are healthy.
+func TestComposeConsole(t *testing.T) {
+	env := func(p *types.Project, svc, key string) string {
+		t.Helper()
+		v := p.Services[svc].Environment[key]
+		if v == nil {
+			t.Errorf("%s: %s is not set", svc, key)
+			return ""
+		}
+		return *v
+	}
+	for _, tc := range []struct {
+		env  []string
+		want string
+	}{
+		{composeEnv, "http://localhost:8080"},
+		{append(slices.Clone(composeEnv), "CONSOLE_PUBLIC_URL=https://console.rome.example.org"), "https://console.rome.example.org"},
+	} {
+		p, err := loadCompose(t, tc.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := env(p, "console", "CONSOLE_PUBLIC_URL"); got != tc.want {
+			t.Errorf("console CONSOLE_PUBLIC_URL = %q, want %q", got, tc.want)
+		}
+		if got := env(p, "intake", "CONSOLE_URL"); got != tc.want {
+			t.Errorf("intake CONSOLE_URL = %q, want the console's public URL %q", got, tc.want)
+		}
+		if got := env(p, "notifications", "PUBLIC_URL"); got != tc.want {
+			t.Errorf("notifications PUBLIC_URL = %q, want the console's public URL %q", got, tc.want)
+		}
+		if got := env(p, "notifications", "INBOX_URL"); got != "/notifications" {
+			t.Errorf("notifications INBOX_URL = %q, want the console's /notifications", got)
+		}
+	}
+
+	p, err := loadCompose(t, append(slices.Clone(composeEnv), "CONSOLE_OIDC_CLIENT_SECRET=s3cret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env(p, "console", "CONSOLE_OIDC_CLIENT_ID") != "rome-console" || env(p, "console", "CONSOLE_OIDC_CLIENT_SECRET") != "s3cret" {
+		t.Error("the console does not take its OIDC client from the environment")
+	}
+	console := p.Services["console"]
+	if console.Build == nil || console.Build.Args["SERVICE"] == nil || *console.Build.Args["SERVICE"] != "console" {
+		t.Errorf("console is not built from deploy/Dockerfile with SERVICE=console: %+v", console.Build)
+	}
+	for _, dep := range []string{"intake", "referential", "notifications"} {
+		if console.DependsOn[dep].Condition != types.ServiceConditionHealthy {
+			t.Errorf("console starts before %s is healthy: %+v", dep, console.DependsOn)
+		}
+	}
+}
+
+// The images build the console's assets (web/build.sh, with node) before the Go build,
+// from a context that leaves out the local node_modules and built assets.
+func TestDockerfileBuildsTheConsoleAssets(t *testing.T) {
+	root := repoRoot(t)
+	b, err := os.ReadFile(filepath.Join(root, "deploy", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stage, assetsStage := "", ""
+	var copied, built bool
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 2 && strings.EqualFold(f[0], "FROM"):
+			stage = "" // the final, unnamed stage
+			if len(f) >= 4 && strings.EqualFold(f[2], "AS") {
+				stage = f[3]
+			}
+			if strings.HasPrefix(f[1], "node:") {
+				assetsStage = stage
+			}
+		case strings.Contains(line, "web/build.sh") && stage == assetsStage && assetsStage != "":
+			built = true
+		case len(f) >= 2 && f[0] == "COPY" && f[1] == "--from="+assetsStage && strings.Contains(line, "internal/assets/dist"):
+			copied = true
+			if stage != "build" {
+				t.Errorf("the assets are copied into stage %s, not the Go build stage", stage)
+			}
+		case strings.Contains(line, "go build") && stage == "build" && !copied:
+			t.Error("the Go build runs before the console's assets are copied in")
+		}
+	}
+	if assetsStage == "" || !built || !copied {
+		t.Errorf("deploy/Dockerfile: a node stage running services/console/web/build.sh (%q, ran %v) whose dist the build stage copies (%v)", assetsStage, built, copied)
+	}
+	if _, err := os.Stat(filepath.Join(root, "services", "console", "web", "build.sh")); err != nil {
+		t.Error(err)
+	}
+	ignore, err := os.ReadFile(filepath.Join(root, "deploy", "Dockerfile.dockerignore"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"services/console/web/node_modules", "services/console/internal/assets/dist/*", "!services/console/internal/assets/dist/README.md"} {
+		if !slices.Contains(strings.Split(string(ignore), "\n"), want) {
+			t.Errorf("Dockerfile.dockerignore lacks %q", want)
+		}
+	}
+}
+
 // collectorConfig is the part of an OpenTelemetry collector config that wires components.
 type collectorConfig struct {
 	Receivers  map[string]any `yaml:"receivers"`
@@ -244,8 +351,9 @@ type k8sObject struct {
 		Name   string            `yaml:"name"`
 		Labels map[string]string `yaml:"labels"`
 	} `yaml:"metadata"`
-	Spec yaml.Node         `yaml:"spec"`
-	Data map[string]string `yaml:"data"`
+	Spec       yaml.Node         `yaml:"spec"`
+	Data       map[string]string `yaml:"data"`
+	StringData map[string]string `yaml:"stringData"`
 }
 
 type podSpec struct {
@@ -265,6 +373,10 @@ type podSpec struct {
 				Name string `yaml:"name"`
 			} `yaml:"secretRef"`
 		} `yaml:"envFrom"`
+		Env []struct {
+			Name  string `yaml:"name"`
+			Value string `yaml:"value"`
+		} `yaml:"env"`
 		ReadinessProbe *probe `yaml:"readinessProbe"`
 		LivenessProbe  *probe `yaml:"livenessProbe"`
 		Resources      struct {
@@ -478,6 +590,34 @@ func TestKubernetesManifests(t *testing.T) {
 		if len(ss.Ports) != 1 || ss.Ports[0].Port != port || !portNames[ss.Ports[0].TargetPort] {
 			t.Errorf("Service/%s ports = %+v, want %d to the container's port", s.name, ss.Ports, port)
 		}
+	}
+
+	// The console: its public URL, its OIDC client (the secret in rome-secrets), and the
+	// links of the intake and of the notifications service, which lead to it.
+	if u := config["CONSOLE_PUBLIC_URL"]; !strings.HasPrefix(u, "https://") {
+		t.Errorf("rome-config CONSOLE_PUBLIC_URL = %q, want an https URL", u)
+	} else if config["CONSOLE_URL"] != u {
+		t.Errorf("rome-config CONSOLE_URL = %q, want CONSOLE_PUBLIC_URL %q (the intake's links)", config["CONSOLE_URL"], u)
+	}
+	if config["CONSOLE_OIDC_CLIENT_ID"] == "" {
+		t.Error("rome-config has no CONSOLE_OIDC_CLIENT_ID")
+	}
+	if _, ok := objs["Secret/rome-secrets"].StringData["CONSOLE_OIDC_CLIENT_SECRET"]; !ok {
+		t.Error("rome-secrets has no CONSOLE_OIDC_CLIENT_SECRET")
+	}
+	if _, ok := config["CONSOLE_OIDC_CLIENT_SECRET"]; ok {
+		t.Error("CONSOLE_OIDC_CLIENT_SECRET is in the ConfigMap: it belongs in rome-secrets")
+	}
+	var notif workloadSpec
+	decodeSpec(t, objs["Deployment/notifications"], &notif)
+	notifEnv := map[string]string{}
+	for _, c := range notif.Template.Spec.Containers {
+		for _, e := range c.Env {
+			notifEnv[e.Name] = e.Value
+		}
+	}
+	if notifEnv["PUBLIC_URL"] != "$(CONSOLE_PUBLIC_URL)" || notifEnv["INBOX_URL"] != "/notifications" {
+		t.Errorf("notifications env = %v, want PUBLIC_URL=$(CONSOLE_PUBLIC_URL) and INBOX_URL=/notifications", notifEnv)
 	}
 
 	var imp workloadSpec

@@ -11,14 +11,17 @@ import (
 type service struct {
 	name   string
 	port   portVar
-	urlEnv string // how the others reach its API; the worker has none
+	urlEnv string // how the other services reach its API; "" when none calls it
 }
 
-// Intake comes first: it serves the dev JWKS the other services verify tokens with.
+// Intake comes first: it serves the dev JWKS the other services verify tokens with. The
+// console calls intake, referential and notifications with the signed-in person's token;
+// nothing calls it, but every link to a page is built from its public URL (CONSOLE_URL).
 var services = []service{
 	{"intake", intakePort, "INTAKE_URL"},
 	{"referential", referentialPort, "REFERENTIAL_URL"},
 	{"notifications", notificationsPort, "NOTIFICATIONS_URL"},
+	{"console", consolePort, ""},
 	{"worker", workerPort, ""},
 }
 
@@ -63,7 +66,8 @@ func localURL(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port)
 
 // Endpoints are where a started stack answers.
 type Endpoints struct {
-	Intake          string // base URLs, no trailing slash
+	Console         string // base URLs, no trailing slash
+	Intake          string
 	Referential     string
 	Notifications   string
 	Worker          string
@@ -76,6 +80,7 @@ type Endpoints struct {
 // Endpoints derives the stack's addresses from resolved options.
 func (o Options) Endpoints() Endpoints {
 	return Endpoints{
+		Console:         localURL(o.Ports.Console),
 		Intake:          localURL(o.Ports.Intake),
 		Referential:     localURL(o.Ports.Referential),
 		Notifications:   localURL(o.Ports.Notifications),
@@ -90,10 +95,14 @@ func (o Options) Endpoints() Endpoints {
 // childEnv is the environment of a process started from a service binary (referential
 // migrate and import included): the caller's environment, then the stack's settings, then
 // ExtraEnv. os/exec keeps the last value of a repeated key, so later entries win.
+// serviceEnv adds what only one service reads.
 //
 // No AUTH_* is set: in dev mode, platform/auth derives the dev issuer, its JWKS and the
 // token endpoint from INTAKE_PORT; a caller's AUTH_* still passes through.
-func (o Options) childEnv(base []string) []string {
+func (o Options) childEnv(base []string) []string { return o.serviceEnv("", base) }
+
+// serviceEnv is childEnv for the service named name ("" for none in particular).
+func (o Options) serviceEnv(name string, base []string) []string {
 	env := append([]string(nil), base...)
 	set := func(k, v string) { env = append(env, k+"="+v) }
 	set("ROME_STATE_DIR", o.StateDir)
@@ -125,8 +134,23 @@ func (o Options) childEnv(base []string) []string {
 	set("GRAPH_PRIVATE_CHANNELS", "true")
 	set("GRAPH_CHANNEL_OWNERS", devGraphOwner)
 	set("INTAKE_PUBLIC_URL", localURL(o.Ports.Intake))
+	// Where people open the console: the links of notifications and e-mails lead there
+	// (the intake's to /demandes/{id}).
+	console := localURL(o.Ports.Console)
+	set("CONSOLE_PUBLIC_URL", console)
+	set("CONSOLE_URL", console)
 	set("SMTP_ADDR", "127.0.0.1:"+strconv.Itoa(o.Ports.SMTP))
 	set("SMTP_FROM", "plateforme-rome@localhost")
+	if name == "console" {
+		// The request page links ops to the request's workflow there.
+		set("TEMPORAL_UI_URL", localURL(o.Ports.TemporalUI))
+	}
+	if name == "notifications" {
+		// Relative links and the digests' inbox lead to the console's pages. Generic names,
+		// so set for the notifications service only.
+		set("PUBLIC_URL", console)
+		set("INBOX_URL", "/notifications")
+	}
 	if lookup(base, "LOG_FORMAT") == "" {
 		set("LOG_FORMAT", "text") // read by people in a terminal
 	}

@@ -12,7 +12,7 @@ func testOptions(t *testing.T) Options {
 		StateDir:    "/state",
 		DataDir:     "/data/rome4",
 		DatabaseURL: "postgres://postgres@127.0.0.1:5432/rome_e2e?sslmode=disable",
-		Ports:       Ports{Intake: 1001, Referential: 1002, Notifications: 1003, Worker: 1004, TemporalUI: 1005},
+		Ports:       Ports{Intake: 1001, Referential: 1002, Notifications: 1003, Worker: 1004, TemporalUI: 1005, Console: 1006},
 		DevMode:     true,
 	}
 	if err := o.resolve(); err != nil {
@@ -37,12 +37,15 @@ func TestChildEnvOverridesTheCallersEnvironment(t *testing.T) {
 		"NOTIFICATIONS_PORT":  "1003",
 		"WORKER_PORT":         "1004",
 		"TEMPORAL_UI_PORT":    "1005",
+		"CONSOLE_PORT":        "1006",
 		"INTAKE_URL":          "http://127.0.0.1:1001",
 		"REFERENTIAL_URL":     "http://127.0.0.1:1002",
 		"NOTIFICATIONS_URL":   "http://127.0.0.1:1003",
 		"TEMPORAL_ADDRESS":    "127.0.0.1:7233",
 		"TEMPORAL_NAMESPACE":  "default",
 		"TEMPORAL_TASK_QUEUE": "rome-requests",
+		"CONSOLE_PUBLIC_URL":  "http://127.0.0.1:1006",
+		"CONSOLE_URL":         "http://127.0.0.1:1006",
 		"FEATURE_X":           "on",
 		"LOG_LEVEL":           "debug",
 		"LOG_FORMAT":          "json",
@@ -88,6 +91,7 @@ func TestChildEnvAuth(t *testing.T) {
 func TestEndpoints(t *testing.T) {
 	e := testOptions(t).Endpoints()
 	want := Endpoints{
+		Console:         "http://127.0.0.1:1006",
 		Intake:          "http://127.0.0.1:1001",
 		Referential:     "http://127.0.0.1:1002",
 		Notifications:   "http://127.0.0.1:1003",
@@ -99,6 +103,69 @@ func TestEndpoints(t *testing.T) {
 	}
 	if e != want {
 		t.Errorf("Endpoints = %+v, want %+v", e, want)
+	}
+}
+
+// Each service gets the common settings plus its own; the caller's ExtraEnv still wins.
+func TestServiceEnv(t *testing.T) {
+	o := testOptions(t)
+	console := "http://127.0.0.1:1006"
+	for _, tc := range []struct {
+		service string
+		want    map[string]string // "" means unset
+	}{
+		// The console calls the three APIs and knows its own public address.
+		{"console", map[string]string{"CONSOLE_PORT": "1006", "CONSOLE_PUBLIC_URL": console, "INTAKE_URL": "http://127.0.0.1:1001",
+			"REFERENTIAL_URL": "http://127.0.0.1:1002", "NOTIFICATIONS_URL": "http://127.0.0.1:1003", "TEMPORAL_UI_URL": "http://127.0.0.1:1005", "PUBLIC_URL": "", "INBOX_URL": ""}},
+		// The intake links notifications to the console's /demandes/{id}.
+		{"intake", map[string]string{"CONSOLE_URL": console, "PUBLIC_URL": "", "INBOX_URL": ""}},
+		// The notifications' links and digests lead to the console's pages.
+		{"notifications", map[string]string{"PUBLIC_URL": console, "INBOX_URL": "/notifications", "CONSOLE_URL": console}},
+		{"worker", map[string]string{"PUBLIC_URL": "", "INBOX_URL": ""}},
+	} {
+		env := o.serviceEnv(tc.service, []string{"PUBLIC_URL=", "INBOX_URL="})
+		for key, want := range tc.want {
+			if got := lookup(env, key); got != want {
+				t.Errorf("%s: %s = %q, want %q", tc.service, key, got, want)
+			}
+		}
+	}
+	o.ExtraEnv = []string{"INBOX_URL=/elsewhere"}
+	if got := lookup(o.serviceEnv("notifications", nil), "INBOX_URL"); got != "/elsewhere" {
+		t.Errorf("INBOX_URL = %q, want ExtraEnv's /elsewhere", got)
+	}
+}
+
+// The console is started with the others once the intake is ready, and stopped by name.
+func TestServicesIncludeTheConsole(t *testing.T) {
+	var names []string
+	for _, s := range services {
+		names = append(names, s.name)
+	}
+	if got, want := strings.Join(names, " "), "intake referential notifications console worker"; got != want {
+		t.Errorf("services = %s, want %s (intake first: the others need its JWKS)", got, want)
+	}
+	for _, s := range services {
+		if s.name == "console" && (s.port.env != "CONSOLE_PORT" || s.port.def != 8080 || s.pkg() != "./services/console/cmd/console") {
+			t.Errorf("console service = %+v (%s)", s, s.pkg())
+		}
+	}
+}
+
+func TestSummaryShowsTheConsoleFirst(t *testing.T) {
+	o := testOptions(t)
+	s := &Stack{Options: o, Endpoints: o.Endpoints()}
+	got := s.Summary()
+	first := strings.Index(got, "Console: open http://127.0.0.1:1006\n")
+	if first < 0 || first > strings.Index(got, "http://127.0.0.1:1001") {
+		t.Errorf("the summary does not open with the console's URL:\n%s", got)
+	}
+	if !strings.Contains(got, "http://127.0.0.1:1006/connexion") || !strings.Contains(got, "Identifiant") {
+		t.Errorf("the summary lacks the dev sign-in hint:\n%s", got)
+	}
+	s.Options.DevMode = false
+	if got := s.Summary(); strings.Contains(got, "/connexion with the dev form") || strings.Contains(got, "/dev/token -H") {
+		t.Errorf("dev mode off, but the summary offers the dev sign-in:\n%s", got)
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package devstack runs the whole platform on one machine: a Temporal dev server, the
-// referential loaded with the ROME data, and the four services built from this checkout.
+// referential loaded with the ROME data, and the services (the console included) built
+// from this checkout.
 // `make dev` (cmd/devstack) and the end-to-end tests (tests/e2e) both start it through Start.
 package devstack
 
@@ -18,6 +19,7 @@ import (
 
 // Ports are the HTTP ports the stack listens on, all on 127.0.0.1.
 type Ports struct {
+	Console       int // the web console, what people open in a browser
 	Intake        int
 	Referential   int
 	Notifications int
@@ -36,6 +38,7 @@ type portVar struct {
 }
 
 var (
+	consolePort       = portVar{"CONSOLE_PORT", 8080, func(p *Ports) *int { return &p.Console }}
 	intakePort        = portVar{"INTAKE_PORT", 8081, func(p *Ports) *int { return &p.Intake }}
 	referentialPort   = portVar{"REFERENTIAL_PORT", 8082, func(p *Ports) *int { return &p.Referential }}
 	notificationsPort = portVar{"NOTIFICATIONS_PORT", 8083, func(p *Ports) *int { return &p.Notifications }}
@@ -44,7 +47,7 @@ var (
 	graphPort         = portVar{"GRAPH_EMULATOR_PORT", 8090, func(p *Ports) *int { return &p.Graph }}
 	smtpPort          = portVar{"SMTP_SINK_PORT", 2525, func(p *Ports) *int { return &p.SMTP }}
 	mailPort          = portVar{"SMTP_SINK_HTTP_PORT", 8025, func(p *Ports) *int { return &p.Mail }}
-	portVars          = []portVar{intakePort, referentialPort, notificationsPort, workerPort, temporalUIPort, graphPort, smtpPort, mailPort}
+	portVars          = []portVar{consolePort, intakePort, referentialPort, notificationsPort, workerPort, temporalUIPort, graphPort, smtpPort, mailPort}
 )
 
 // Options configure a stack. Zero fields take the documented defaults, except DataDir

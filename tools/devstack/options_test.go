@@ -13,7 +13,7 @@ import (
 // caller's environment cannot leak into a test.
 func setEnv(t *testing.T, m map[string]string) {
 	for _, k := range []string{"ROME_STATE_DIR", "ROME_DATA_DIR", "DATABASE_URL", "ROME_DEV_MODE", "TEMPORAL_ADDRESS",
-		"TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "INTAKE_PORT", "REFERENTIAL_PORT", "NOTIFICATIONS_PORT", "WORKER_PORT", "TEMPORAL_UI_PORT",
+		"TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "CONSOLE_PORT", "INTAKE_PORT", "REFERENTIAL_PORT", "NOTIFICATIONS_PORT", "WORKER_PORT", "TEMPORAL_UI_PORT",
 		"GRAPH_EMULATOR_PORT", "SMTP_SINK_PORT", "SMTP_SINK_HTTP_PORT"} {
 		t.Setenv(k, m[k])
 	}
@@ -41,7 +41,7 @@ func TestOptionsFromEnvDefaults(t *testing.T) {
 	if want := DefaultDataDir(root); o.DataDir != want {
 		t.Errorf("DataDir = %q, want %q", o.DataDir, want)
 	}
-	want := Ports{Intake: 8081, Referential: 8082, Notifications: 8083, Worker: 8084, TemporalUI: 8233, Graph: 8090, SMTP: 2525, Mail: 8025}
+	want := Ports{Console: 8080, Intake: 8081, Referential: 8082, Notifications: 8083, Worker: 8084, TemporalUI: 8233, Graph: 8090, SMTP: 2525, Mail: 8025}
 	if o.Ports != want {
 		t.Errorf("Ports = %+v, want %+v", o.Ports, want)
 	}
@@ -62,6 +62,7 @@ func TestOptionsFromEnvOverrides(t *testing.T) {
 		"ROME_DATA_DIR":       "/data/rome4",
 		"DATABASE_URL":        "postgres://u@db:5432/rome",
 		"ROME_DEV_MODE":       "false",
+		"CONSOLE_PORT":        "9080",
 		"INTAKE_PORT":         "9081",
 		"REFERENTIAL_PORT":    "9082",
 		"NOTIFICATIONS_PORT":  "9083",
@@ -85,7 +86,7 @@ func TestOptionsFromEnvOverrides(t *testing.T) {
 	if o.DataDir != "/data/rome4" || o.DatabaseURL != "postgres://u@db:5432/rome" || o.DevMode {
 		t.Errorf("DataDir %q, DatabaseURL %q, DevMode %v", o.DataDir, o.DatabaseURL, o.DevMode)
 	}
-	want := Ports{Intake: 9081, Referential: 9082, Notifications: 9083, Worker: 9084, TemporalUI: 9233, Graph: 9090, SMTP: 3525, Mail: 9025}
+	want := Ports{Console: 9080, Intake: 9081, Referential: 9082, Notifications: 9083, Worker: 9084, TemporalUI: 9233, Graph: 9090, SMTP: 3525, Mail: 9025}
 	if o.Ports != want {
 		t.Errorf("Ports = %+v, want %+v", o.Ports, want)
 	}
@@ -97,6 +98,7 @@ func TestOptionsFromEnvOverrides(t *testing.T) {
 func TestOptionsFromEnvRejectsBadValues(t *testing.T) {
 	for _, tc := range []struct{ env, value string }{
 		{"INTAKE_PORT", "abc"},
+		{"CONSOLE_PORT", "http"},
 		{"REFERENTIAL_PORT", "0"},
 		{"WORKER_PORT", "70000"},
 		{"TEMPORAL_UI_PORT", "-1"},
@@ -171,9 +173,17 @@ func TestCheckPortsFree(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	s.Options.Ports.Notifications = l.Addr().(*net.TCPAddr).Port
+	busy := s.Options.Ports
+	busy.Notifications = l.Addr().(*net.TCPAddr).Port
+	s.Options.Ports = busy
 	err = s.checkPortsFree()
 	if err == nil || !strings.Contains(err.Error(), "NOTIFICATIONS_PORT") {
 		t.Fatalf("busy notifications port: err = %v, want one naming NOTIFICATIONS_PORT", err)
+	}
+	s.Options.Ports = o.Ports
+	s.Options.Ports.Console = l.Addr().(*net.TCPAddr).Port
+	err = s.checkPortsFree()
+	if err == nil || !strings.Contains(err.Error(), "CONSOLE_PORT") {
+		t.Fatalf("busy console port: err = %v, want one naming CONSOLE_PORT", err)
 	}
 }

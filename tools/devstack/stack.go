@@ -143,8 +143,12 @@ func (s *Stack) checkPortsFree() error {
 	return nil
 }
 
-// buildServices compiles the four binaries in one go build, which shares the work.
+// buildServices builds the console's assets, which its binary embeds, then compiles the
+// binaries in one go build, which shares the work.
 func (s *Stack) buildServices(ctx context.Context) error {
+	if err := s.buildConsoleAssets(ctx); err != nil {
+		return err
+	}
 	s.logf("building the services into %s", s.binDir)
 	args := []string{"build", "-o", s.binDir + string(filepath.Separator)}
 	for _, svc := range services {
@@ -159,6 +163,26 @@ func (s *Stack) buildServices(ctx context.Context) error {
 		return fmt.Errorf("go build the services: %w\n%s", err, out)
 	}
 	return nil
+}
+
+// consoleAssetsScript installs the console's front-end packages (npm ci from the lockfile,
+// only when it changed) and copies them where the console's binary embeds them.
+const consoleAssetsScript = "services/console/web/build.sh"
+
+// buildConsoleAssets runs consoleAssetsScript (make assets). npm is needed the first time
+// and whenever the lockfile changes; the script says so, and so does the error.
+func (s *Stack) buildConsoleAssets(ctx context.Context) error {
+	s.logf("building the console's assets (%s)", consoleAssetsScript)
+	cmd := exec.CommandContext(ctx, "bash", consoleAssetsScript)
+	cmd.Dir = s.Options.RepoRoot
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	if _, lookErr := exec.LookPath("npm"); lookErr != nil {
+		return fmt.Errorf("the console's assets need npm, which is not on PATH (Debian: apt-get install -y npm): %s failed: %w\n%s", consoleAssetsScript, err, out)
+	}
+	return fmt.Errorf("%s (the console's assets): %w\n%s", consoleAssetsScript, err, out)
 }
 
 // runReferential runs a referential subcommand to completion, logged as ref-<subcommand>.
@@ -183,7 +207,7 @@ func (s *Stack) startServices(ctx context.Context, svcs []service) error {
 	defer cancel()
 	started := make([]*process, 0, len(svcs))
 	for _, svc := range svcs {
-		p, err := s.launch(svc.name, s.bin(svc.name), s.Options.childEnv(os.Environ()))
+		p, err := s.launch(svc.name, s.bin(svc.name), s.Options.serviceEnv(svc.name, os.Environ()))
 		if err != nil {
 			return err
 		}

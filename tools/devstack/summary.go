@@ -12,6 +12,13 @@ func (s *Stack) Summary() string {
 	var b strings.Builder
 	line := func(name, value string) { fmt.Fprintf(&b, "  %-15s %s\n", name, value) }
 	b.WriteString("\nPlateforme du ROME: the dev stack is up\n\n")
+	fmt.Fprintf(&b, "  Console: open %s\n", e.Console)
+	if o.DevMode {
+		fmt.Fprintf(&b, "    sign in at %s/connexion with the dev form: any Identifiant and Nom, Rôle partner,\n"+
+			"    moderator or admin, and an Organisation for partners (e.g. opco-2i)\n\n", e.Console)
+	} else {
+		b.WriteString("    sign in through the identity provider configured for the console (CONSOLE_OIDC_*)\n\n")
+	}
 	line("intake", e.Intake)
 	line("referential", e.Referential)
 	line("notifications", e.Notifications)

@@ -52,6 +52,9 @@ func (h *handlers) loadSession(c *gin.Context) {
 	}
 	session.Put(c, s)
 	c.Request = c.Request.WithContext(backend.WithToken(ctx, s.Token))
+	if c.Request.Method == http.MethodGet && c.GetHeader("HX-Request") != "true" {
+		h.startUnread(c)
+	}
 }
 
 func (h *handlers) refresh(ctx context.Context, s session.Session) (session.Session, error) {

@@ -67,6 +67,9 @@ func (h *handlers) render(c *gin.Context, status int, page string, v view) {
 		p := s.Person
 		v.Person, v.CSRF = &p, s.CSRF
 	}
+	if v.Person != nil && v.Unread == 0 {
+		v.Unread = unread(c)
+	}
 	if v.Message == "" {
 		v.Message = confirmations[c.Query("message")]
 	}

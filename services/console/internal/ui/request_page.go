@@ -162,7 +162,7 @@ func (h *handlers) requestPage(c *gin.Context) {
 
 func (h *handlers) renderRequest(c *gin.Context, status int, d *requestPageData, alert string) {
 	h.render(c, status, "request", view{Title: "Demande « " + truncate(80, d.R.Title) + " »", Section: "demandes",
-		Alert: alert, Unread: h.unread(c), Data: d})
+		Alert: alert, Data: d})
 }
 
 // requestStatusFragment is the request's status block, which the page refreshes while the

@@ -17,16 +17,29 @@ import (
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
-// unread is the person's unread notifications, for the header; the page still shows when
-// the notifications service does not answer.
-func (h *handlers) unread(ctx context.Context) int64 {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	in, err := h.Backend.Notifications.Inbox(ctx, 1, "")
-	if err != nil {
+const unreadKey = "console.unread"
+
+// startUnread reads the person's unread notifications for the header while the page's own
+// calls run; render collects it. The page still shows when the notifications service does
+// not answer.
+func (h *handlers) startUnread(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	count := make(chan int64, 1)
+	go func() {
+		defer cancel()
+		in, _ := h.Backend.Notifications.Inbox(ctx, 1, "")
+		count <- in.UnreadCount // 0 when the call failed
+	}()
+	c.Set(unreadKey, count)
+}
+
+// unread is what startUnread read, if it was started.
+func unread(c *gin.Context) int64 {
+	v, ok := c.Get(unreadKey)
+	if !ok {
 		return 0
 	}
-	return in.UnreadCount
+	return <-v.(chan int64)
 }
 
 // queueTab is one tab of the moderators' queue: a filter of the requests list.
@@ -158,7 +171,7 @@ func (h *handlers) requestList(c *gin.Context) {
 		d.Errors.add("codeRome", "Saisissez un code ROME : une lettre de A à N et quatre chiffres, par exemple M1805.")
 	}
 	if d.Errors.Any() {
-		h.render(c, http.StatusUnprocessableEntity, "requests", view{Title: "Demandes", Section: "demandes", Unread: h.unread(c), Data: d})
+		h.render(c, http.StatusUnprocessableEntity, "requests", view{Title: "Demandes", Section: "demandes", Data: d})
 		return
 	}
 	q := url.Values{}
@@ -178,7 +191,7 @@ func (h *handlers) requestList(c *gin.Context) {
 	page, err := h.Backend.Intake.Requests(c, q)
 	if e, ok := backend.AsError(err); ok && e.Status == http.StatusUnprocessableEntity {
 		d.Errors = fromProblem(e, func(field string) string { return field })
-		h.render(c, http.StatusUnprocessableEntity, "requests", view{Title: "Demandes", Section: "demandes", Unread: h.unread(c), Data: d})
+		h.render(c, http.StatusUnprocessableEntity, "requests", view{Title: "Demandes", Section: "demandes", Data: d})
 		return
 	}
 	if err != nil {
@@ -193,7 +206,7 @@ func (h *handlers) requestList(c *gin.Context) {
 	}
 	q.Del("cursor")
 	d.FirstURL = "/demandes?" + q.Encode()
-	h.render(c, http.StatusOK, "requests", view{Title: "Demandes", Section: "demandes", Unread: h.unread(c), Data: d})
+	h.render(c, http.StatusOK, "requests", view{Title: "Demandes", Section: "demandes", Data: d})
 }
 
 type moderationData struct {
@@ -249,5 +262,5 @@ func (h *handlers) moderationQueue(c *gin.Context) {
 	if page.NextCursor != "" {
 		d.NextURL = "/moderation?" + url.Values{"onglet": {key}, "cursor": {page.NextCursor}}.Encode()
 	}
-	h.render(c, http.StatusOK, "moderation", view{Title: "Modération – " + d.Current.Label, Section: "moderation", Unread: h.unread(c), Data: d})
+	h.render(c, http.StatusOK, "moderation", view{Title: "Modération – " + d.Current.Label, Section: "moderation", Data: d})
 }

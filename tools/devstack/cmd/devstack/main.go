@@ -1,5 +1,5 @@
 // Command devstack runs the platform locally (`make dev`): Temporal dev server, referential
-// loaded with the ROME data, intake, notifications and worker. Ctrl-C stops it all.
+// loaded with the ROME data, intake, notifications, the console and the worker. Ctrl-C stops it all.
 //
 //	devstack                          run the stack (configured by the environment, see README)
 //	devstack search-attributes-script FILE...  write the search-attribute registration script (go generate)

@@ -58,7 +58,7 @@ func main() {
 	defer os.RemoveAll(state)
 	opts := devstack.Options{RepoRoot: root, StateDir: state, ToolsDir: filepath.Join(root, ".dev", "bin"),
 		DataDir: devstack.DefaultDataDir(root), DatabaseURL: *dbURL, DevMode: true, Log: os.Stderr}
-	for _, port := range []*int{&opts.Ports.Intake, &opts.Ports.Referential, &opts.Ports.Notifications, &opts.Ports.Worker, &opts.Ports.TemporalUI,
+	for _, port := range []*int{&opts.Ports.Console, &opts.Ports.Intake, &opts.Ports.Referential, &opts.Ports.Notifications, &opts.Ports.Worker, &opts.Ports.TemporalUI,
 		&opts.Ports.Graph, &opts.Ports.SMTP, &opts.Ports.Mail} {
 		if *port, err = devstack.FreePort(); err != nil {
 			fail(err)
