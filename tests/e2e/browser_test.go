@@ -674,10 +674,11 @@ func libCall[T any](b *browser, what, fn string, args ...any) T {
 var dateLike = map[string]bool{"date": true, "datetime-local": true, "time": true, "month": true, "week": true, "color": true, "range": true}
 
 // fillByLabel types value into the input or textarea whose accessible name is label,
-// replacing what it held (a select: use selectByLabel).
-func (b *browser) fillByLabel(label, value string) {
+// within the element matching the CSS selector within (optional), replacing what it held
+// (a select: use selectByLabel).
+func (b *browser) fillByLabel(label, value string, within ...string) {
 	b.t.Helper()
-	f := b.find("field", label, "")
+	f := b.find("field", label, strings.Join(within, " "))
 	switch {
 	case f.Disabled:
 		b.fatalf("field %q is disabled", label)

@@ -52,6 +52,10 @@ func TestPlatform(t *testing.T) {
 		{"NotificationPreferences", testNotificationPreferences},
 		// The console, in Chromium (browser_test.go).
 		{"Console/SignInPage", testConsoleSignInPage},
+		{"Console/PartnerAndModerator", testConsolePartnerAndModerator},
+		{"Console/OtherOrganisation", testConsoleOtherOrganisation},
+		{"Console/Withdrawal", testConsoleWithdrawal},
+		{"Console/AdminPages", testConsoleAdminPages},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, p) })
 		select {

@@ -28,6 +28,16 @@ grep -o 'url(icons/[^)]*)' "$dsfr/dsfr.min.css" | sed 's/^url(//; s/)$//' | sort
   mkdir -p "$tmp/dsfr/$(dirname "$icon")"
   cp "$dsfr/$icon" "$tmp/dsfr/$icon"
 done
+# The DSFR's icon classes the templates use (its whole icon sheet is 350 KB), with their SVGs.
+mkdir -p "$tmp/dsfr/utility/icons"
+for icon in $(grep -rhoE 'fr-icon-[a-z0-9-]+' ../internal/ui/templates | sort -u); do
+  rule=$(grep -oE "\.${icon}:after,\.${icon}:before\{-webkit-mask-image[^}]*\}" "$dsfr/utility/icons/icons.min.css" | head -n 1)
+  [ -n "$rule" ] || { echo "console assets: no DSFR icon $icon" >&2; exit 1; }
+  echo "$rule"
+  svg=$(echo "$rule" | grep -oE 'icons/[^)]+\.svg' | head -n 1)
+  mkdir -p "$tmp/dsfr/$(dirname "$svg")"
+  cp "$dsfr/$svg" "$tmp/dsfr/$svg"
+done > "$tmp/dsfr/utility/icons/icons.css"
 cp node_modules/htmx.org/dist/htmx.min.js "$tmp/htmx/"
 cp -r src/. "$tmp/"
 cp "$dist/README.md" "$tmp/README.md"

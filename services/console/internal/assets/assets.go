@@ -29,7 +29,7 @@ const Prefix = "/static/"
 
 // required are the files every page links to: a binary built without web/build.sh lacks
 // them and must not start.
-var required = []string{"dsfr/dsfr.min.css", "dsfr/dsfr.module.min.js", "htmx/htmx.min.js", "console.css", "console.js"}
+var required = []string{"dsfr/dsfr.min.css", "dsfr/utility/icons/icons.css", "dsfr/dsfr.module.min.js", "htmx/htmx.min.js", "console.css", "console.js"}
 
 // file is one asset, kept with its gzip encoding when that is smaller.
 type file struct {

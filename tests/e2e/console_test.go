@@ -1,0 +1,195 @@
+package e2e
+
+// The console's scenarios: partners and moderators doing their work in a real browser, each
+// page checked with axe-core as each role, screenshots of the main pages at 1280 and 320 px.
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// statusWait bounds how long a request page may take to show the workflow's next status
+// (checks, publication).
+const statusWait = 60 * time.Second
+
+// requestID is the id of the request whose page the browser shows.
+func (b *browser) requestID() string {
+	b.t.Helper()
+	id, ok := strings.CutPrefix(b.path(), "/demandes/")
+	if !ok || id == "" || strings.Contains(id, "/") {
+		b.fatalf("not on a request page")
+	}
+	return id
+}
+
+// waitRequestStatus reloads the request page until it shows the status label (console.md).
+func (b *browser) waitRequestStatus(label string) {
+	b.t.Helper()
+	path := b.path()
+	deadline := time.Now().Add(statusWait)
+	for {
+		if got := b.text(".console-status"); got == label {
+			return
+		} else if time.Now().After(deadline) {
+			b.fatalf("the request's status is %q after %s, want %q", got, statusWait, label)
+		}
+		time.Sleep(500 * time.Millisecond)
+		b.visit(path)
+	}
+}
+
+// operation is the selector of the request page's block of operation n (from 1).
+func operation(n int) string { return fmt.Sprintf(".console-ops > li:nth-child(%d)", n) }
+
+// testConsolePartnerAndModerator is the two paths of console.md's tests: a partner files a
+// modify_fiche request with an added appellation and a mobilité, a moderator takes it and
+// asks a question, the partner answers, the moderator accepts one operation and rejects the
+// other, and both see the version it was published in.
+func testConsolePartnerAndModerator(t *testing.T, p *platform) {
+	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
+	appellation := "Développeur / Développeuse Zig " + suffix
+	partner := newBrowser(t, p, 1280)
+	partner.signIn("claire-"+suffix, "Claire Dubois", "partner", "opco-console")
+	partner.wantPageBasics()
+	partner.checkAxe("partenaire : tableau de bord")
+	partner.screenshot("tableau-de-bord-partenaire")
+
+	partner.visit("/demandes/nouvelle")
+	partner.wantPageBasics()
+	partner.checkAxe("partenaire : nouvelle demande")
+	partner.choose("Modifier une fiche")
+	partner.fillByLabel("Code ROME", "M1805")
+	partner.fillByLabel("Titre", "Développeur Zig "+suffix)
+	partner.fillByLabel("Justification", "Offres 2026 : le langage Zig apparaît dans 120 annonces par mois.")
+	partner.clickButton("Ajouter une appellation")
+	partner.fillByLabel("Libellé de l'appellation", appellation)
+	partner.clickButton("Ajouter une mobilité")
+	partner.fillByLabel("Fiche cible (code ROME)", "M1801")
+	partner.fillByLabel("Rang", "1")
+	partner.clickButton("Prévisualiser")
+	partner.waitText(appellation)
+	partner.checkAxe("partenaire : nouvelle demande avec aperçu")
+	partner.screenshot("formulaire-de-demande")
+	partner.clickButton("Soumettre la demande")
+	id := partner.requestID()
+	partner.waitRequestStatus("À prendre en charge")
+	partner.checkAxe("partenaire : page de la demande")
+	partner.screenshot("page-de-la-demande-partenaire")
+
+	moderator := newBrowser(t, p, 1280)
+	moderator.signIn("mod-"+suffix, "Bruno Leroy", "moderator", "")
+	moderator.checkAxe("modérateur : tableau de bord")
+	moderator.visit("/moderation")
+	moderator.wantPageBasics()
+	moderator.waitText("Développeur Zig " + suffix)
+	moderator.checkAxe("modérateur : file de modération")
+	moderator.screenshot("file-de-moderation")
+	moderator.clickLink("Développeur Zig " + suffix)
+	if got := moderator.requestID(); got != id {
+		t.Fatalf("the queue's link opened request %s, want %s", got, id)
+	}
+	moderator.clickButton("Prendre en charge")
+	moderator.waitRequestStatus("En instruction")
+	moderator.fillByLabel("Question", "Quelles sources pour ces 120 annonces ?")
+	moderator.clickButton("Poser la question")
+	moderator.waitRequestStatus("En attente du partenaire")
+
+	partner.visit("/demandes/" + id)
+	partner.waitText("Quelles sources pour ces 120 annonces ?")
+	partner.fillByLabel("Réponse", "Les offres publiées sur francetravail.fr entre janvier et octobre 2026.")
+	partner.clickButton("Répondre")
+	partner.waitRequestStatus("En instruction")
+
+	moderator.visit("/demandes/" + id)
+	moderator.waitText("Les offres publiées sur francetravail.fr")
+	moderator.checkAxe("modérateur : page de la demande à décider")
+	moderator.screenshot("page-de-la-demande-moderateur")
+	moderator.choose("Accepter", operation(1))
+	moderator.choose("Refuser", operation(2))
+	moderator.fillByLabel("Motif", "La mobilité vers M1801 existe déjà sous une autre forme.", operation(2))
+	moderator.clickButton("Enregistrer la décision")
+	moderator.waitRequestStatus("Publiée")
+	version := moderator.text("#apercu strong")
+	if !strings.HasPrefix(version, "version ") {
+		t.Fatalf("the published request names %q, want its version", version)
+	}
+	moderator.checkAxe("modérateur : demande publiée")
+
+	partner.visit("/demandes/" + id)
+	partner.waitRequestStatus("Publiée")
+	partner.waitText(version)
+	partner.clickLink("Voir la fiche M1805 dans la " + version)
+	partner.waitText(appellation)
+	partner.checkAxe("partenaire : fiche publiée")
+}
+
+// testConsoleOtherOrganisation: a partner of another organisation gets the console's 404
+// page for a request, exactly as the intake answers it, and cannot act on it.
+func testConsoleOtherOrganisation(t *testing.T, p *platform) {
+	who := cast(t, p, "console-404")
+	r := submit(t, p, who.partner, map[string]any{
+		"kind": "modify_fiche", "codeRome": "K2111", "title": "Formateur IA", "justification": "Besoins 2026.",
+		"operations": []map[string]any{{"op": "add_appellation", "libelle": "Formateur / Formatrice en IA générative"}},
+	})
+	outsider := newBrowser(t, p, 1280)
+	outsider.signIn("outsider-console-404", "Olivier Autre", "partner", "other-console-404")
+	outsider.visit("/demandes/" + r.ID)
+	if h1 := outsider.wantStatusPage(http.StatusNotFound); h1 != "Page introuvable" {
+		t.Errorf("the 404 page's heading is %q", h1)
+	}
+	outsider.checkAxe("partenaire d'une autre organisation : 404")
+	outsider.visit("/demandes")
+	if strings.Contains(outsider.pageText(), "Formateur IA") {
+		t.Error("the other organisation's request is listed")
+	}
+}
+
+// testConsoleWithdrawal: a partner withdraws their request from its page.
+func testConsoleWithdrawal(t *testing.T, p *platform) {
+	who := cast(t, p, "console-withdraw")
+	r := submit(t, p, who.partner, map[string]any{
+		"kind": "modify_fiche", "codeRome": "K2111", "title": "Retrait console", "justification": "Essai.",
+		"operations": []map[string]any{{"op": "add_appellation", "libelle": "Formateur / Formatrice console"}},
+	})
+	waitStatus(t, p, who.partner, r.ID, "AWAITING_TRIAGE", statusWait)
+	b := newBrowser(t, p, 320)
+	b.signIn("partner-console-withdraw", "Paul Retrait", "partner", who.org)
+	b.visit("/demandes/" + r.ID)
+	b.clickButton("Retirer la demande")
+	if b.status() != http.StatusUnprocessableEntity || b.text("#motif-retrait-error") == "" {
+		t.Fatalf("withdrawing without a reason: HTTP %d, error %q", b.status(), b.text("#motif-retrait-error"))
+	}
+	b.checkAxe("partenaire : retrait sans motif (422)")
+	b.fillByLabel("Motif du retrait", "Doublon d'une autre demande.")
+	b.clickButton("Retirer la demande")
+	b.waitRequestStatus("Retirée")
+	b.checkAxe("partenaire : demande retirée (320 px)")
+	b.screenshot("demande-retiree")
+	if got := getRequest(t, p, who.partner, r.ID).Status; got != "WITHDRAWN" {
+		t.Fatalf("the intake says %s", got)
+	}
+}
+
+// testConsoleAdminPages: every page an admin can open passes axe-core.
+func testConsoleAdminPages(t *testing.T, p *platform) {
+	for _, width := range []int{1280, 320} {
+		b := newBrowser(t, p, width)
+		b.signIn("admin-console", "Agnès Admin", "admin", "")
+		for _, page := range []struct{ path, name string }{
+			{"/", "accueil"}, {"/demandes", "demandes"}, {"/moderation", "moderation"},
+			{"/referentiel?q=boulanger", "referentiel"}, {"/referentiel/fiches/M1805", "fiche"},
+			{"/referentiel/fiches/M1805/historique", "historique-de-fiche"},
+			{"/referentiel/fiches/M1805/comparaison", "comparaison-de-versions"},
+			{"/notifications", "notifications"}, {"/administration", "administration"},
+		} {
+			b.visit(page.path)
+			b.wantStatus(http.StatusOK)
+			b.wantPageBasics()
+			b.checkAxe("admin : " + page.name)
+			b.screenshot("admin-" + page.name)
+		}
+	}
+}
