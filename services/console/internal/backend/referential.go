@@ -79,13 +79,13 @@ type Tags struct {
 
 // Fiche is what the console shows of a fiche métier (GET /v1/fiches/{code}).
 type Fiche struct {
-	CodeRome             string `json:"codeRome"`
-	Libelle              string `json:"libelle"`
-	GrandDomaine         Ref    `json:"grandDomaine"`
-	DomaineProfessionnel Ref    `json:"domaineProfessionnel"`
-	Tags                 Tags   `json:"tags"`
-	Definition           string `json:"definition"`
-	AccesEmploi          string `json:"accesEmploi"`
+	CodeRome             string        `json:"codeRome"`
+	Libelle              string        `json:"libelle"`
+	GrandDomaine         Ref           `json:"grandDomaine"`
+	DomaineProfessionnel Ref           `json:"domaineProfessionnel"`
+	Tags                 Tags          `json:"tags"`
+	Definition           string        `json:"definition"`
+	AccesEmploi          string        `json:"accesEmploi"`
 	Appellations         []Appellation `json:"appellations"`
 	Competences          struct {
 		SavoirFaire              []MacroCompetence `json:"savoirFaire"`
@@ -198,4 +198,54 @@ func (c *Referential) Validate(ctx context.Context, cs refclient.ChangeSet) (*re
 	var v refclient.Validation
 	err := c.api.Do(ctx, http.MethodPost, "/v1/changesets:validate", cs, &v)
 	return &v, err
+}
+
+// CurrentVersion is the referential's current version (GET /v1/version).
+type CurrentVersion struct {
+	Version          int       `json:"version"`
+	Label            string    `json:"label"`
+	PublishedAt      time.Time `json:"publishedAt"`
+	LastModifiedDate time.Time `json:"lastModifiedDate"`
+}
+
+// Version reads the referential's current version.
+func (c *Referential) Version(ctx context.Context) (CurrentVersion, error) {
+	var v CurrentVersion
+	err := c.api.Do(ctx, http.MethodGet, "/v1/version", nil, &v)
+	return v, err
+}
+
+// SearchHit is a search result with the fiches that hold the item (compétences and
+// savoirs: the first ten).
+type SearchHit struct {
+	Hit
+	Fiches []Ref `json:"fiches"`
+}
+
+// SearchWithFiches is Search, keeping the fiches each compétence or savoir belongs to.
+func (c *Referential) SearchWithFiches(ctx context.Context, kind, q string, limit int) ([]SearchHit, error) {
+	v := url.Values{"q": {q}, "limit": {strconv.Itoa(limit)}}
+	var out struct {
+		Items []SearchHit `json:"items"`
+	}
+	err := c.api.Do(ctx, http.MethodGet, "/v1/search/"+url.PathEscape(kind)+"?"+v.Encode(), nil, &out)
+	return out.Items, err
+}
+
+// ContexteTravail is a contexte de travail of the referential.
+type ContexteTravail struct {
+	CodeOgr   string `json:"codeOgr"`
+	Libelle   string `json:"libelle"`
+	Type      Ref    `json:"type"`
+	Categorie string `json:"categorie"`
+}
+
+// ContextesTravail lists every contexte de travail (a few hundred), e.g. to pick one to add
+// to a fiche.
+func (c *Referential) ContextesTravail(ctx context.Context) ([]ContexteTravail, error) {
+	var out struct {
+		Items []ContexteTravail `json:"items"`
+	}
+	err := c.api.Do(ctx, http.MethodGet, "/v1/contextes-travail", nil, &out)
+	return out.Items, err
 }

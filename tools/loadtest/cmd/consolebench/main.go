@@ -2,9 +2,11 @@
 // reports them: concurrent signed-in people (half partners, half moderators), each in a
 // closed loop over the pages of their role (dashboard, request list or queue, a request's
 // page, a fiche), against a running stack (`make dev`). It prints each page's latency
-// percentiles (the services' calls included) and HTML size.
+// percentiles (the services' calls included) and HTML size. With -think, each person
+// pauses between pages as people do; without, every person asks for the next page at once
+// (the saturation throughput of the machine).
 //
-//	go run ./tools/loadtest/cmd/consolebench [-console http://127.0.0.1:8080 -intake http://127.0.0.1:8081 -users 20 -d 30s]
+//	go run ./tools/loadtest/cmd/consolebench [-console http://127.0.0.1:8080 -intake http://127.0.0.1:8081 -users 20 -d 30s -think 1s]
 package main
 
 import (
@@ -35,15 +37,16 @@ func main() {
 		dur        = flag.Duration("d", 30*time.Second, "measured duration")
 		warmup     = flag.Duration("warmup", 3*time.Second, "load before measuring")
 		fiche      = flag.String("fiche", "M1805", "the fiche whose page is read")
+		think      = flag.Duration("think", 0, "pause of each person between two pages (0: none)")
 	)
 	flag.Parse()
-	if err := run(*consoleURL, *intakeURL, *users, *dur, *warmup, *fiche); err != nil {
+	if err := run(*consoleURL, *intakeURL, *users, *dur, *warmup, *think, *fiche); err != nil {
 		fmt.Fprintln(os.Stderr, "consolebench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(consoleURL, intakeURL string, users int, dur, warmup time.Duration, fiche string) error {
+func run(consoleURL, intakeURL string, users int, dur, warmup, think time.Duration, fiche string) error {
 	ctx := context.Background()
 	id, err := fileRequest(ctx, intakeURL, fiche)
 	if err != nil {
@@ -95,12 +98,13 @@ func run(consoleURL, intakeURL string, users int, dur, warmup time.Duration, fic
 					sizes[key] = n
 				}
 				mu.Unlock()
+				time.Sleep(think)
 			}
 		})
 	}
 	wg.Wait()
 
-	fmt.Printf("%d people (%d partners, %d moderators), %s measured after %s of warm-up\n", users, (users+1)/2, users/2, dur, warmup)
+	fmt.Printf("%d people (%d partners, %d moderators), think time %s, %s measured after %s of warm-up\n", users, (users+1)/2, users/2, think, dur, warmup)
 	fmt.Printf("%-44s %8s %8s %8s %8s %8s %6s\n", "page", "requests", "p50", "p95", "p99", "HTML", "errors")
 	keys := make([]string, 0, len(samples))
 	for k := range samples {
