@@ -41,6 +41,20 @@ func (b *browser) waitRequestStatus(label string) {
 	}
 }
 
+// maxPageHTML is the bound of a page's HTML (console.md).
+const maxPageHTML = 60 << 10
+
+// wantSmallHTML checks that the page's HTML, as the console sends it, is within the bound.
+func (b *browser) wantSmallHTML() {
+	b.t.Helper()
+	size := eval[int](b, "measure the page's HTML", `(() => {
+		const x = new XMLHttpRequest(); x.open('GET', location.href, false); x.send();
+		return new Blob([x.responseText]).size })()`)
+	if size > maxPageHTML || size == 0 {
+		b.errorf("the page's HTML is %d bytes, want at most %d", size, maxPageHTML)
+	}
+}
+
 // operation is the selector of the request page's block of operation n (from 1).
 func operation(n int) string { return fmt.Sprintf(".console-ops > li:nth-child(%d)", n) }
 
@@ -181,6 +195,7 @@ func testConsoleAdminPages(t *testing.T, p *platform) {
 		for _, page := range []struct{ path, name string }{
 			{"/", "accueil"}, {"/demandes", "demandes"}, {"/moderation", "moderation"},
 			{"/referentiel?q=boulanger", "referentiel"}, {"/referentiel/fiches/M1805", "fiche"},
+			{"/referentiel/fiches/H1206", "fiche-la-plus-longue"},
 			{"/referentiel/fiches/M1805/historique", "historique-de-fiche"},
 			{"/referentiel/fiches/M1805/comparaison", "comparaison-de-versions"},
 			{"/notifications", "notifications"}, {"/administration", "administration"},
@@ -188,6 +203,7 @@ func testConsoleAdminPages(t *testing.T, p *platform) {
 			b.visit(page.path)
 			b.wantStatus(http.StatusOK)
 			b.wantPageBasics()
+			b.wantSmallHTML()
 			b.checkAxe("admin : " + page.name)
 			b.screenshot("admin-" + page.name)
 		}

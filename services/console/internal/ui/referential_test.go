@@ -6,10 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -608,31 +605,3 @@ func readAll(r *http.Request) string {
 	return strings.TrimSpace(string(b))
 }
 
-// With ROME_REFERENTIAL_URL naming a running referential (the real ROME), the fiches of
-// ROME_FICHES (default: M1805 and the largest, H1206) must fit in 60 KB.
-func TestRealFichePageSize(t *testing.T) {
-	base := os.Getenv("ROME_REFERENTIAL_URL")
-	if base == "" {
-		t.Skip("ROME_REFERENTIAL_URL is not set")
-	}
-	target, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ui := newPagesUI(t, httputil.NewSingleHostReverseProxy(target), emptyNotifications())
-	v := ui.as(auth.RolePartner, "alice", "opco-2i")
-	codes := strings.Fields(os.Getenv("ROME_FICHES"))
-	if len(codes) == 0 {
-		codes = []string{"M1805", "H1206"}
-	}
-	for _, code := range codes {
-		w := v.get("/referentiel/fiches/" + code)
-		if w.Code != 200 || w.Body.Len() > maxPageBytes {
-			t.Errorf("%s: status %d, %d bytes", code, w.Code, w.Body.Len())
-		}
-		t.Logf("%s: %d bytes", code, w.Body.Len())
-		if dir := os.Getenv("ROME_PAGES_DIR"); dir != "" {
-			_ = os.WriteFile(filepath.Join(dir, code+".html"), w.Body.Bytes(), 0o644)
-		}
-	}
-}

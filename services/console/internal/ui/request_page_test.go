@@ -1,0 +1,242 @@
+package ui
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/services/console/internal/backend"
+	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+// fakeIntake answers a request's reads like the intake, and records the changes it is sent;
+// refuse, when set, answers them instead.
+type fakeIntake struct {
+	mu      sync.Mutex
+	req     request.Request
+	calls   []intakeCall
+	refuse  func(path string) (int, string)
+	history []map[string]any
+}
+
+type intakeCall struct {
+	Method, Path, Key string
+	Body              map[string]any
+}
+
+func (f *fakeIntake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	base := "/v1/requests/" + f.req.ID
+	write := func(status int, v any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == base:
+		write(http.StatusOK, f.req)
+	case r.Method == http.MethodGet && r.URL.Path == base+"/history":
+		write(http.StatusOK, map[string]any{"items": f.history})
+	case r.Method == http.MethodGet && r.URL.Path == base+"/preview":
+		write(http.StatusOK, refclient.Validation{Applies: true, Results: []refclient.Result{{OperationID: "op-1", Applies: true}, {OperationID: "op-2", Applies: false, Reason: "la fiche M1801 n'existe pas"}},
+			Diff: []refclient.Change{{OperationID: "op-1", Action: "added", Entity: "appellation", Libelle: "Développeur / Développeuse Zig"}}})
+	case strings.HasPrefix(r.URL.Path, base) && r.Method != http.MethodGet:
+		var body map[string]any
+		b, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(b, &body)
+		f.calls = append(f.calls, intakeCall{r.Method, strings.TrimPrefix(r.URL.Path, base), r.Header.Get("Idempotency-Key"), body})
+		if f.refuse != nil {
+			if status, problem := f.refuse(r.URL.Path); status != 0 {
+				w.Header().Set("Content-Type", "application/problem+json")
+				w.WriteHeader(status)
+				_, _ = io.WriteString(w, problem)
+				return
+			}
+		}
+		write(http.StatusOK, f.req)
+	default:
+		write(http.StatusNotFound, map[string]any{"status": 404, "code": "request_not_found", "detail": "no such request"})
+	}
+}
+
+func inReview() request.Request {
+	rank := 1
+	now := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	return request.Request{
+		ID: "r-1", Kind: request.KindModifyFiche, CodeRome: "M1805", Title: "Développeur Zig", Justification: "Offres 2026.",
+		Status: request.StatusInReview, Org: "opco-2i", SubmittedBy: request.Actor{Sub: "alice", Name: "Alice Martin", Role: "partner", Org: "opco-2i"},
+		Assignee: "bob",
+		Operations: []request.RequestOperation{
+			{Operation: refclient.Operation{ID: "op-1", Op: refclient.OpAddAppellation, Libelle: "Développeur / Développeuse Zig"}},
+			{Operation: refclient.Operation{ID: "op-2", Op: refclient.OpAddMobilite, ToCodeRome: "M1801", Rank: &rank}},
+		},
+		Findings:  []request.Finding{{Code: "overlapping_request", Severity: "warning", OperationID: "op-2", Message: "Une autre demande touche cette mobilité."}},
+		Questions: []request.Question{},
+		CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+func TestAllowedActions(t *testing.T) {
+	t.Parallel()
+	alice := auth.Principal{Subject: "alice", Role: auth.RolePartner, Org: "opco-2i"}
+	other := auth.Principal{Subject: "olivier", Role: auth.RolePartner, Org: "autre"}
+	bob := auth.Principal{Subject: "bob", Role: auth.RoleModerator}
+	carol := auth.Principal{Subject: "carol", Role: auth.RoleModerator}
+	r := inReview()
+	for _, tc := range []struct {
+		name   string
+		p      auth.Principal
+		status request.Status
+		want   allowed
+	}{
+		{"the partner, in review", alice, request.StatusInReview, allowed{Amend: true, Withdraw: true, Message: true}},
+		{"the partner, asked", alice, request.StatusAwaitingPartner, allowed{Answer: true, Amend: true, Withdraw: true, Message: true}},
+		{"the partner, published", alice, request.StatusPublished, allowed{}},
+		{"another organisation", other, request.StatusAwaitingPartner, allowed{}},
+		{"the assignee", bob, request.StatusInReview, allowed{Ask: true, Decide: true, Message: true}},
+		{"another moderator takes it over", carol, request.StatusInReview, allowed{Assign: true, Ask: true, Decide: true, Message: true}},
+		{"to triage", carol, request.StatusAwaitingTriage, allowed{Assign: true, Message: true}},
+		{"being checked", carol, request.StatusChecking, allowed{Message: true}},
+	} {
+		r.Status = tc.status
+		if got := allowedActions(tc.p, r); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+	// Nobody decides on a request they submitted (a moderator may have filed it).
+	r.Status, r.SubmittedBy.Sub = request.StatusInReview, "bob"
+	if allowedActions(bob, r).Decide {
+		t.Error("the submitter may decide")
+	}
+}
+
+func TestRequestPageShowsEachFindingAndResultNextToItsOperation(t *testing.T) {
+	t.Parallel()
+	intake := &fakeIntake{req: inReview(), history: []map[string]any{
+		{"seq": 1, "at": "2026-12-04T10:00:00Z", "actor": map[string]any{"sub": "alice", "name": "Alice Martin", "role": "partner"}, "type": "submitted", "data": map[string]any{}},
+		{"seq": 2, "at": "2026-12-04T10:05:00Z", "actor": map[string]any{"sub": "bob", "name": "Bruno", "role": "moderator"}, "type": "message_posted", "data": map[string]any{"text": "Bonjour Alice"}},
+	}}
+	u := newTestUI(t, intake, nil, nil)
+	w := u.signIn(auth.Principal{Subject: "bob", Name: "Bruno", Role: auth.RoleModerator}).get("/demandes/r-1")
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET: %d %s", w.Code, w.Body)
+	}
+	page := w.Body.String()
+	op2 := page[strings.Index(page, `id="operation-op-2"`):]
+	op2 = op2[:strings.Index(op2, "</li>")]
+	for _, want := range []string{"Une autre demande touche cette mobilité.", "Ne s'applique pas", "la fiche M1801 n&#39;existe pas", `name="decision-op-2"`, "Motif"} {
+		if !strings.Contains(op2, want) {
+			t.Errorf("operation 2's block lacks %q", want)
+		}
+	}
+	for _, want := range []string{`data-status="IN_REVIEW">En instruction<`, "Bonjour Alice", "Demande soumise", "Enregistrer la décision", "Poser la question", "ajout</strong> – appellation « Développeur / Développeuse Zig »"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "Prendre en charge") || strings.Contains(page, "Retirer la demande") {
+		t.Error("the assignee is offered to take the request or to withdraw it")
+	}
+}
+
+func TestDecisionFormAmendsAndNeedsItsRationales(t *testing.T) {
+	t.Parallel()
+	intake := &fakeIntake{req: inReview()}
+	u := newTestUI(t, intake, nil, nil)
+	bob := u.signIn(auth.Principal{Subject: "bob", Name: "Bruno", Role: auth.RoleModerator})
+
+	// Rejecting without a rationale comes back with the message next to its field, choices kept.
+	w := bob.post("/demandes/r-1/decision", url.Values{"decision-op-1": {"accepted"}, "decision-op-2": {"rejected"}, "cle": {"console-aaaaaaaaaaaaaaaaaaaa"}})
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), `id="motif-op-2-error"`) ||
+		!strings.Contains(w.Body.String(), `id="decision-op-2-rejected" name="decision-op-2" value="rejected" checked`) {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if len(intake.calls) != 0 {
+		t.Fatalf("the intake was called: %+v", intake.calls)
+	}
+
+	// Amending the rank: the partner's operation with the new value, the form's key as the
+	// Idempotency-Key, and a redirect to the page with a confirmation.
+	w = bob.post("/demandes/r-1/decision", url.Values{
+		"decision-op-1": {"accepted"}, "decision-op-2": {"amended"}, "motif-op-2": {"Rang 2 plutôt."},
+		"amender-op-2-toCodeRome": {"M1801"}, "amender-op-2-rank": {"2"}, "cle": {"console-bbbbbbbbbbbbbbbbbbbb"},
+	})
+	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/demandes/r-1?message=decision" {
+		t.Fatalf("%d %v %s", w.Code, w.Header(), w.Body)
+	}
+	call := intake.calls[0]
+	decisions := call.Body["decisions"].([]any)
+	amended := decisions[1].(map[string]any)
+	if call.Path != "/decision" || call.Key != "console-bbbbbbbbbbbbbbbbbbbb" || amended["decision"] != "amended" ||
+		amended["amendment"].(map[string]any)["rank"] != float64(2) || amended["amendment"].(map[string]any)["op"] != "add_mobilite" {
+		t.Fatalf("the intake got %+v", call)
+	}
+}
+
+func TestActionsExplainTheIntakesRefusals(t *testing.T) {
+	t.Parallel()
+	intake := &fakeIntake{req: inReview()}
+	intake.refuse = func(path string) (int, string) {
+		switch {
+		case strings.HasSuffix(path, "/questions"):
+			return http.StatusConflict, `{"status":409,"code":"invalid_transition","detail":"cannot ask","currentStatus":"AWAITING_PARTNER"}`
+		case strings.HasSuffix(path, "/messages"):
+			return http.StatusUnprocessableEntity, `{"status":422,"code":"invalid_body","detail":"invalid","errors":[{"field":"text","message":"is at most 10000 characters"}]}`
+		}
+		return 0, ""
+	}
+	u := newTestUI(t, intake, nil, nil)
+	bob := u.signIn(auth.Principal{Subject: "bob", Name: "Bruno", Role: auth.RoleModerator})
+
+	// A 409: the current state, what changed, and the question typed kept.
+	w := bob.post("/demandes/r-1/questions", url.Values{"question": {"Quelles sources ?"}})
+	body := w.Body.String()
+	if w.Code != http.StatusConflict || !strings.Contains(body, "« En attente du partenaire »") || !strings.Contains(body, "Quelles sources ?</textarea>") {
+		t.Fatalf("%d %s", w.Code, body)
+	}
+	// A 422: the service's message next to the field, in French, the text kept.
+	w = bob.post("/demandes/r-1/messages", url.Values{"message": {"Bonjour"}})
+	body = w.Body.String()
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="message-error">Ce champ compte au plus 10000 caractères.`) || !strings.Contains(body, "Bonjour</textarea>") {
+		t.Fatalf("%d %s", w.Code, body)
+	}
+	// An empty question never reaches the intake.
+	n := len(intake.calls)
+	if w := bob.post("/demandes/r-1/questions", url.Values{"question": {"  "}}); w.Code != http.StatusUnprocessableEntity || len(intake.calls) != n {
+		t.Fatalf("an empty question: %d, %d calls", w.Code, len(intake.calls)-n)
+	}
+}
+
+func TestAnotherOrganisationsRequestIsNotFound(t *testing.T) {
+	t.Parallel()
+	u := newTestUI(t, &fakeIntake{req: inReview()}, nil, nil)
+	w := u.signIn(auth.Principal{Subject: "olivier", Name: "Olivier", Role: auth.RolePartner, Org: "autre"}).get("/demandes/r-2")
+	if w.Code != http.StatusNotFound || !strings.Contains(w.Body.String(), "Page introuvable") {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+}
+
+func TestDecisionProblemField(t *testing.T) {
+	t.Parallel()
+	decisions := []backend.Decision{{OperationID: "op-1"}, {OperationID: "op-7"}}
+	for field, want := range map[string]string{
+		"decisions[1].rationale":      "motif-op-7",
+		"decisions[0].decision":       "decision-op-1",
+		"decisions[1].amendment.rank": "amender-op-7-rank",
+		"decisions[1].amendment":      "amendement-op-7",
+		"decisions[5].rationale":      "",
+		"decisions":                   "",
+	} {
+		if got := decisionProblemField(field, decisions); got != want {
+			t.Errorf("%s → %q, want %q", field, got, want)
+		}
+	}
+}
