@@ -18,7 +18,8 @@ const statusWait = 60 * time.Second
 // requestID is the id of the request whose page the browser shows.
 func (b *browser) requestID() string {
 	b.t.Helper()
-	id, ok := strings.CutPrefix(b.path(), "/demandes/")
+	path, _, _ := strings.Cut(b.path(), "?")
+	id, ok := strings.CutPrefix(path, "/demandes/")
 	if !ok || id == "" || strings.Contains(id, "/") {
 		b.fatalf("not on a request page")
 	}
@@ -28,7 +29,7 @@ func (b *browser) requestID() string {
 // waitRequestStatus reloads the request page until it shows the status label (console.md).
 func (b *browser) waitRequestStatus(label string) {
 	b.t.Helper()
-	path := b.path()
+	path := "/demandes/" + b.requestID()
 	deadline := time.Now().Add(statusWait)
 	for {
 		if got := b.text(".console-status"); got == label {
