@@ -210,3 +210,95 @@ func testConsoleAdminPages(t *testing.T, p *platform) {
 		}
 	}
 }
+
+// testConsoleCreateFicheFromNewAppellation: a partner proposes a new fiche from an
+// appellation the ROME does not know; the request is checked and waits for a moderator.
+func testConsoleCreateFicheFromNewAppellation(t *testing.T, p *platform) {
+	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
+	b := newBrowser(t, p, 320)
+	b.signIn("nadia-"+suffix, "Nadia Benali", "partner", "opco-atlas")
+	b.visit("/demandes/nouvelle")
+	b.choose("Créer une fiche depuis une nouvelle appellation")
+	b.fillByLabel("Titre", "Opérateur de recyclage de batteries "+suffix)
+	b.fillByLabel("Justification", "Filière en forte croissance : 40 sites ouverts en 2026.")
+	b.fillByLabel("Libellé de la nouvelle appellation principale", "Opérateur / Opératrice de recyclage de batteries "+suffix)
+	b.fillByLabel("Domaine professionnel", "H25")
+	b.fillByLabel("Définition du métier", "Démonte, trie et prépare les batteries usagées en vue de leur recyclage.")
+	b.fillByLabel("Accès à l'emploi", "Accessible avec un CAP ou un Bac professionnel dans les métiers de l'industrie.")
+	b.clickButton("Prévisualiser")
+	b.checkAxe("partenaire : création de fiche, aperçu (320 px)")
+	b.screenshot("creation-de-fiche")
+	b.clickButton("Soumettre la demande")
+	b.waitRequestStatus("À prendre en charge")
+	b.waitText("Créer une fiche depuis une nouvelle appellation")
+	b.waitText("Opérateur / Opératrice de recyclage de batteries " + suffix)
+	b.checkAxe("partenaire : demande de création de fiche")
+}
+
+// testConsoleFormErrors: a form sent with mistakes comes back with each message next to
+// its field (422) and everything typed kept.
+func testConsoleFormErrors(t *testing.T, p *platform) {
+	b := newBrowser(t, p, 1280)
+	b.signIn("erreurs-console", "Eric Erreur", "partner", "opco-console")
+	b.visit("/demandes/nouvelle")
+	b.choose("Modifier une fiche")
+	b.fillByLabel("Code ROME", "Z9999")
+	b.fillByLabel("Justification", "Une justification qui doit rester.")
+	b.clickButton("Ajouter une appellation")
+	b.clickButton("Soumettre la demande")
+	// The answer is a 422 (the unit tests check it); htmx swapped it into the page.
+	b.waitText("à corriger avant de soumettre la demande")
+	text := b.pageText()
+	for _, want := range []string{"Titre", "Libellé de l'appellation", "Code ROME"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the page names no error about %q", want)
+		}
+	}
+	if n := b.count(`[aria-invalid="true"]`); n < 3 {
+		t.Errorf("%d fields are marked invalid, want the title, the code ROME and the label at least", n)
+	}
+	if got := eval[string](b, "read the justification", `document.querySelector('textarea[name="justification"]').value`); got != "Une justification qui doit rester." {
+		t.Errorf("the justification typed became %q", got)
+	}
+	b.checkAxe("partenaire : formulaire avec erreurs (422)")
+	b.screenshot("formulaire-avec-erreurs")
+}
+
+// testConsoleKeyboardSubmission: a partner signs in and files a request with the keyboard
+// alone: Tab to move, Space and Enter to act, and typing into fields.
+func testConsoleKeyboardSubmission(t *testing.T, p *platform) {
+	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
+	b := newBrowser(t, p, 1280)
+	b.visit("/connexion")
+	b.tabTo("Identifiant", 20)
+	b.typeText("clavier-" + suffix)
+	b.tabTo("Nom", 5)
+	b.typeText("Karim Clavier")
+	b.tabTo("Organisation", 5)
+	b.typeText("opco-clavier")
+	b.tabTo("Se connecter", 5)
+	b.pressEnter()
+	if b.path() != "/" {
+		t.Fatalf("signed in with the keyboard, the browser is on %s", b.path())
+	}
+
+	b.visit("/demandes/nouvelle")
+	b.tabTo("Modifier une fiche", 60)
+	b.pressSpace()
+	b.tabTo("Code ROME", 10)
+	b.typeText("M1805")
+	b.tabTo("Titre", 20)
+	b.typeText("Clavier " + suffix)
+	b.tabTo("Justification", 5)
+	b.typeText("Saisie au clavier seul.")
+	b.tabTo("Ajouter une appellation", 60)
+	b.pressEnter()
+	if got := b.focusedName(); got != "Libellé de l'appellation" {
+		b.tabTo("Libellé de l'appellation", 60)
+	}
+	b.typeText("Testeur / Testeuse d'accessibilité " + suffix)
+	b.tabTo("Soumettre la demande", 200)
+	b.pressEnter()
+	b.waitRequestStatus("À prendre en charge")
+	b.waitText("Testeur / Testeuse d'accessibilité " + suffix)
+}

@@ -55,6 +55,9 @@ func TestPlatform(t *testing.T) {
 		{"Console/PartnerAndModerator", testConsolePartnerAndModerator},
 		{"Console/OtherOrganisation", testConsoleOtherOrganisation},
 		{"Console/Withdrawal", testConsoleWithdrawal},
+		{"Console/CreateFicheFromNewAppellation", testConsoleCreateFicheFromNewAppellation},
+		{"Console/FormErrors", testConsoleFormErrors},
+		{"Console/KeyboardSubmission", testConsoleKeyboardSubmission},
 		{"Console/AdminPages", testConsoleAdminPages},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, p) })

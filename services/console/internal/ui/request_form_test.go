@@ -878,8 +878,8 @@ func TestNewRequestSubmit(t *testing.T) {
 	mustHave(t, body, `<p class="fr-error-text" id="ops-0-libelle-error">Ce champ est obligatoire.</p>`,
 		`<p class="fr-error-text" id="justification-error">Refusé par la plateforme : must have at most 10000 characters (it has 10001)</p>`,
 		`<a href="#ops-0-libelle">`, `value="refus du serveur"`, `value="Développeur Go"`)
-	// With htmx the errors come back with 200, so that htmx shows them.
-	if w := b.post("/demandes/nouvelle", v, htmx("demande")...); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `id="erreurs"`) {
+	// With htmx too the errors come back as a 422 (the layout's htmx-config swaps it).
+	if w := b.post("/demandes/nouvelle", v, htmx("demande")...); w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), `id="erreurs"`) {
 		t.Errorf("htmx 422: %d", w.Code)
 	}
 

@@ -225,11 +225,8 @@ func (h *handlers) showRequestForm(c *gin.Context, f *requestForm, st formState)
 		}
 	}
 	page := x.page(f, preview, st)
-	status := st.status
-	if reqHTMX(c) {
-		status = http.StatusOK // htmx swaps only successful answers: the form shows its errors itself
-	}
-	h.render(c, status, "request_new", view{Title: "Nouvelle demande", Section: "nouvelle", Data: page})
+	// htmx swaps 409 and 422 answers too (the layout's htmx-config): the form shows its errors.
+	h.render(c, st.status, "request_new", view{Title: "Nouvelle demande", Section: "nouvelle", Data: page})
 }
 
 // loadFormFiche reads the fiche being modified, for its elements' lists; the note says why
