@@ -604,4 +604,3 @@ func readAll(r *http.Request) string {
 	b, _ := io.ReadAll(r.Body)
 	return strings.TrimSpace(string(b))
 }
-
