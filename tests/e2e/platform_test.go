@@ -55,6 +55,7 @@ func TestPlatform(t *testing.T) {
 		{"Console/PartnerAndModerator", testConsolePartnerAndModerator},
 		{"Console/OtherOrganisation", testConsoleOtherOrganisation},
 		{"Console/Withdrawal", testConsoleWithdrawal},
+		{"Console/Amendment", testConsoleAmendment},
 		{"Console/CreateFicheFromNewAppellation", testConsoleCreateFicheFromNewAppellation},
 		{"Console/FormErrors", testConsoleFormErrors},
 		{"Console/KeyboardSubmission", testConsoleKeyboardSubmission},

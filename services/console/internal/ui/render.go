@@ -102,6 +102,7 @@ var confirmations = map[string]string{
 	"message":         "Votre message a été publié.",
 	"decision":        "La décision a été enregistrée.",
 	"retiree":         "La demande a été retirée.",
+	"operations":      "Les opérations ont été modifiées : les vérifications automatiques reprennent.",
 	"suivie":          "Vous suivez désormais cet élément : vous serez notifié de ses évolutions.",
 	"plus-suivie":     "Vous ne suivez plus cet élément.",
 	"preferences":     "Vos préférences de notification ont été enregistrées.",

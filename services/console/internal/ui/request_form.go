@@ -14,6 +14,8 @@ package ui
 //	ops.<i>.op, ops.<i>.<field>            the other operations, in order (libelle, codeOgr,
 //	                                       new.libelle, toCodeRome, rank…)
 //	ops.<i>.source                         existant | nouveau (add_competence, add_savoir)
+//	ops.<i>.id, fiche.id                   an existing operation's id (the amendment of a request's
+//	                                       operations, /demandes/{id}/operations)
 //	<field>.q                              a field's search picker: the query
 //	<field>.pick                           the search result picked ("code|codeRome|libellé")
 //	<field>.label                          what the value chosen is ("code|codeRome|libellé")
@@ -637,7 +639,9 @@ func validateOp(prefix string, spec opSpec, o opForm, kind request.Kind, errs fi
 // operation is the API's operation for this block (kind decides the principal appellation
 // of create_fiche).
 func (o opForm) operation(kind request.Kind) refclient.Operation {
-	op := refclient.Operation{Op: o.Op}
+	// The id of an existing operation (an amendment of the request's operations) keeps its
+	// findings and decisions attached to it; a new one gets its id from the intake.
+	op := refclient.Operation{ID: o.get("id"), Op: o.Op}
 	g := o.get
 	switch o.Op {
 	case refclient.OpCreateFiche:
@@ -766,8 +770,8 @@ func parseOpForm(form url.Values, prefix, op string) opForm {
 	return o
 }
 
-// opFormFrom is the block of an existing operation (a moderator's amendment starts from the
-// partner's operation).
+// opFormFrom is the block of an existing operation, its id kept (a moderator's amendment
+// starts from the partner's operation; the partner amends the request's operations).
 func opFormFrom(op refclient.Operation) opForm {
 	o := newOpForm(op.Op)
 	set := func(k, v string) {
@@ -775,6 +779,7 @@ func opFormFrom(op refclient.Operation) opForm {
 			o.V[k] = v
 		}
 	}
+	set("id", op.ID)
 	set("codeOgr", op.CodeOgr)
 	set("libelle", op.Libelle)
 	set("libelleCourt", op.LibelleCourt)

@@ -33,6 +33,32 @@ const (
 	pickerHits    = 10
 )
 
+// formEditor is a page that edits operations with the request form: the new request, or
+// the amendment of a request's operations (request_amend.go). Its handlers share the
+// form's buttons (applyButton), its rendering (showEditor), its live preview
+// (previewEditor) and its sending (sendEditor).
+type formEditor struct {
+	Page, Title, Section string // the page's template, title and navigation entry
+	URL                  string // where every button of the form posts
+	PreviewURL           string // the live preview (htmx)
+	FormID               string // the form's id: the htmx target of its re-renders
+	Purpose              string // what the submit button does ("de soumettre la demande"), for the error summary
+	PreviewTitle         string
+	// Request is the request whose operations are amended (nil for a new request): its kind,
+	// code ROME, title and justification are not the form's to change.
+	Request *request.Request
+	// unsaved is the alert when the platform did not answer the submission.
+	unsaved string
+	// conflict words a 409 answer to the submission (nil: a form that expects none).
+	conflict func(ctx context.Context, e *backend.Error) string
+}
+
+var newRequestEditor = &formEditor{Page: "request_new", Title: "Nouvelle demande", Section: "nouvelle",
+	URL: newRequestURL, PreviewURL: newRequestURL + "/apercu", FormID: newRequestID,
+	Purpose: "de soumettre la demande", PreviewTitle: "Aperçu avant soumission",
+	unsaved: "La demande n'a pas été enregistrée : la plateforme ne répond pas pour le moment. Réessayez dans un instant ; " +
+		"tout ce que vous avez saisi est conservé, et un nouvel envoi ne crée pas de doublon."}
+
 // newRequest shows an empty form; ?type= and ?codeRome= prefill it (a fiche's page links
 // here to propose a change to it).
 func (h *handlers) newRequest(c *gin.Context) {
@@ -53,12 +79,21 @@ func (h *handlers) newRequest(c *gin.Context) {
 // the others change the form and show it again.
 func (h *handlers) newRequestPost(c *gin.Context) {
 	f, action := parseRequestForm(reqPostedForm(c))
+	st := f.applyButton(action)
+	if action == "submit" {
+		h.submitRequest(c, f)
+		return
+	}
+	h.showRequestForm(c, f, st)
+}
+
+// applyButton applies the button pressed (action) other than the submit button, after the
+// search results picked, and says how to show the form again.
+func (f *requestForm) applyButton(action string) formState {
 	st := formState{status: http.StatusOK}
 	st.focus, st.live = f.applyPicks()
 	switch {
 	case action == "submit":
-		h.submitRequest(c, f)
-		return
 	case action == "preview":
 		f.Previewed, st.focus = true, "apercu-titre"
 	case strings.HasPrefix(action, "search:"):
@@ -70,59 +105,78 @@ func (h *handlers) newRequestPost(c *gin.Context) {
 			st.focus, st.live, st.alert = focus, live, refused
 		}
 	}
-	h.showRequestForm(c, f, st)
+	return st
 }
 
 // newRequestPreview refreshes the preview as the partner edits (htmx); without htmx it
 // shows the whole form with its preview.
 func (h *handlers) newRequestPreview(c *gin.Context) {
 	f, _ := parseRequestForm(reqPostedForm(c))
+	h.previewEditor(c, newRequestEditor, f)
+}
+
+// previewEditor answers an editor's live preview (htmx: the preview alone); without htmx
+// it shows the whole form with its preview.
+func (h *handlers) previewEditor(c *gin.Context, e *formEditor, f *requestForm) {
 	f.applyPicks()
 	f.Previewed = true
 	if reqHTMX(c) {
-		h.showRequestForm(c, f, formState{status: http.StatusOK, previewOnly: true})
+		h.showEditor(c, e, f, formState{status: http.StatusOK, previewOnly: true})
 		return
 	}
-	h.showRequestForm(c, f, formState{status: http.StatusOK, focus: "apercu-titre"})
+	h.showEditor(c, e, f, formState{status: http.StatusOK, focus: "apercu-titre"})
 }
 
 // submitRequest checks the form, then files the request with the intake.
 func (h *handlers) submitRequest(c *gin.Context, f *requestForm) {
+	h.sendEditor(c, newRequestEditor, f, func(ctx context.Context) (string, error) {
+		created, err := h.Backend.Intake.Submit(ctx, f.submission(), f.Key)
+		return "/demandes/" + url.PathEscape(created.ID) + "?message=soumise", err
+	})
+}
+
+// sendEditor checks an editor's form, then sends it (send answers where to go next): the
+// service's refusal comes back next to the fields (422) or explained (409), with
+// everything typed; the platform out of reach keeps it all too.
+func (h *handlers) sendEditor(c *gin.Context, e *formEditor, f *requestForm, send func(ctx context.Context) (string, error)) {
 	ctx := c.Request.Context()
 	st := formState{status: http.StatusUnprocessableEntity, focus: "erreurs", errors: f.validate()}
 	var missing bool
 	st.fiche, st.ficheNote, missing = h.loadFormFiche(ctx, f)
 	st.ficheLoaded = true
-	if missing && f.Kind == request.KindModifyFiche {
+	if missing && f.Kind == request.KindModifyFiche && e.Request == nil {
 		st.errors.add("codeRome", st.ficheNote)
 	}
 	if st.errors.Any() {
-		h.showRequestForm(c, f, st)
+		h.showEditor(c, e, f, st)
 		return
 	}
-	created, err := h.Backend.Intake.Submit(ctx, f.submission(), f.Key)
-	e, isProblem := backend.AsError(err)
+	target, err := send(ctx)
+	p, isProblem := backend.AsError(err)
 	switch {
 	case err == nil:
-	case isProblem && e.Status == http.StatusUnprocessableEntity:
-		st.errors = fromProblem(e, f.formField)
-		h.showRequestForm(c, f, st)
+	case isProblem && p.Status == http.StatusUnprocessableEntity:
+		st.errors = fromProblem(p, f.formField)
+		h.showEditor(c, e, f, st)
 		return
-	case isProblem && (e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden):
+	case isProblem && p.Status == http.StatusConflict && e.conflict != nil:
+		st = formState{status: http.StatusConflict, fiche: st.fiche, ficheNote: st.ficheNote, ficheLoaded: true, focus: "alerte",
+			alert: e.conflict(ctx, p)}
+		h.showEditor(c, e, f, st)
+		return
+	case isProblem && (p.Status == http.StatusUnauthorized || p.Status == http.StatusForbidden || p.Status == http.StatusNotFound):
 		h.backendFailed(c, err)
 		return
 	default:
-		slog.WarnContext(ctx, "request not submitted", "error", err)
+		slog.WarnContext(ctx, "form not sent", "page", e.Page, "error", err)
 		st = formState{status: http.StatusServiceUnavailable, fiche: st.fiche, ficheNote: st.ficheNote, ficheLoaded: true, focus: "alerte",
-			alert: "La demande n'a pas été enregistrée : la plateforme ne répond pas pour le moment. Réessayez dans un instant ; " +
-				"tout ce que vous avez saisi est conservé, et un nouvel envoi ne crée pas de doublon."}
+			alert: e.unsaved}
 		if errors.Is(err, context.DeadlineExceeded) {
 			st.status = http.StatusGatewayTimeout
 		}
-		h.showRequestForm(c, f, st)
+		h.showEditor(c, e, f, st)
 		return
 	}
-	target := "/demandes/" + url.PathEscape(created.ID) + "?message=soumise"
 	if reqHTMX(c) {
 		c.Header("HX-Redirect", target)
 		c.Status(http.StatusOK)
@@ -175,18 +229,32 @@ type formState struct {
 	ficheLoaded        bool
 }
 
-// showRequestForm loads what the form shows (the fiche to modify, the searches, the
-// preview) and renders it.
+// showRequestForm shows the new request's form.
 func (h *handlers) showRequestForm(c *gin.Context, f *requestForm, st formState) {
+	h.showEditor(c, newRequestEditor, f, st)
+}
+
+// showEditor loads what an editor's form shows (the fiche to modify, the searches, the
+// preview) and renders it.
+func (h *handlers) showEditor(c *gin.Context, e *formEditor, f *requestForm, st formState) {
 	ctx := c.Request.Context()
 	if st.errors == nil {
 		st.errors = fieldErrors{}
 	}
+	if e.Request != nil {
+		// An amendment does not show the request's own fields: their errors go to the summary.
+		for _, name := range []string{"kind", "codeRome", "title", "justification"} {
+			if msg, ok := st.errors[name]; ok {
+				delete(st.errors, name)
+				st.errors.add("", f.fieldLabel(name)+" : "+msg)
+			}
+		}
+	}
 	if !st.ficheLoaded && !st.previewOnly {
 		st.fiche, st.ficheNote, _ = h.loadFormFiche(ctx, f)
 	}
-	x := &opBlockCtx{Kind: f.Kind, Errors: st.errors, Fiche: st.fiche, Focus: st.focus, FormURL: newRequestURL, FormID: newRequestID,
-		Searches: map[string]*pickerView{}}
+	x := &opBlockCtx{Kind: f.Kind, KindFixed: e.Request != nil, Errors: st.errors, Fiche: st.fiche, Focus: st.focus,
+		FormURL: e.URL, FormID: e.FormID, Searches: map[string]*pickerView{}}
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -225,8 +293,12 @@ func (h *handlers) showRequestForm(c *gin.Context, f *requestForm, st formState)
 		}
 	}
 	page := x.page(f, preview, st)
+	page.Editor = e
+	if !f.creates() && e.Request != nil {
+		page.Create = opBlock{} // an amendment shows only what its request has
+	}
 	// htmx swaps 409 and 422 answers too (the layout's htmx-config): the form shows its errors.
-	h.render(c, st.status, "request_new", view{Title: "Nouvelle demande", Section: "nouvelle", Data: page})
+	h.render(c, st.status, e.Page, view{Title: e.Title, Section: e.Section, Data: page})
 }
 
 // loadFormFiche reads the fiche being modified, for its elements' lists; the note says why
@@ -496,8 +568,9 @@ func (h *handlers) allContextes(ctx context.Context) ([]backend.ContexteTravail,
 
 // --- the views -------------------------------------------------------------------------
 
-// newRequestPage is what request_new.html shows.
+// newRequestPage is what request_new.html shows (and request_amend.html: the same editor).
 type newRequestPage struct {
+	Editor               *formEditor
 	Form                 *requestForm
 	Kinds                []kindChoice
 	KindError            string
@@ -542,11 +615,16 @@ type opBlockCtx struct {
 	Focus    string                   // the id of the element that gets the focus
 	FormURL  string                   // where a picked result re-renders the form with htmx
 	FormID   string
+
+	// KindFixed: the request's kind does not change (an amendment); the blocks show only
+	// the fields of that kind, not those the form hides for the other kinds.
+	KindFixed bool
 }
 
 // opBlock is an operation block: the partial "operation-fields" renders it.
 type opBlock struct {
 	Name, ID, Op, Title string
+	OpID                string // an existing operation's id, sent back in <Name>.id
 	Index               int
 	Source              *sourceView
 	Fields              []fieldView
@@ -713,7 +791,7 @@ var sourceLabels = map[string][3]string{
 // its position for "Retirer cette opération" (-1: not removable).
 func (x *opBlockCtx) block(prefix string, o opForm, title string, index int) opBlock {
 	spec := formOpSpecByOp[o.Op]
-	v := opBlock{Name: prefix, ID: formID(prefix), Op: o.Op, Title: title, Index: index, Error: x.Errors[prefix], Removable: index >= 0}
+	v := opBlock{Name: prefix, ID: formID(prefix), Op: o.Op, OpID: o.get("id"), Title: title, Index: index, Error: x.Errors[prefix], Removable: index >= 0}
 	if r := x.Results[prefix]; r != nil {
 		v.Result = r
 	} else {
@@ -732,6 +810,9 @@ func (x *opBlockCtx) block(prefix string, o opForm, title string, index int) opB
 		v.Source = sv
 	}
 	for _, d := range spec.Fields {
+		if x.KindFixed && (d.Group == groupKnownAppel || d.Group == groupNewAppel) && !o.shows(d, x.Kind) {
+			continue
+		}
 		v.Fields = append(v.Fields, x.field(prefix, d, o))
 	}
 	return v
