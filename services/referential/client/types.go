@@ -2,6 +2,7 @@
 // (typed operations, results, semantic changes, publications) and an HTTP client. The
 // intake and the request workflow's activities use it; the service's internals build on the
 // same types.
+// It also includes the fiche document served by GET /v1/fiches/{code} (fiche.go).
 package client
 
 import (

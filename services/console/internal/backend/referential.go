@@ -16,86 +16,19 @@ type Referential struct {
 	api *apiclient.Client
 }
 
-// Ref is a code with its label.
-type Ref struct {
-	Code    string `json:"code"`
-	Libelle string `json:"libelle"`
-}
-
-// Item is a compétence, savoir or contexte of a fiche.
-type Item struct {
-	CodeOgr     string  `json:"codeOgr"`
-	Libelle     string  `json:"libelle"`
-	CoeurMetier *string `json:"coeurMetier"`
-}
-
-// Appellation is a job title of a fiche.
-type Appellation struct {
-	CodeOgr        string `json:"codeOgr"`
-	Libelle        string `json:"libelle"`
-	LibelleCourt   string `json:"libelleCourt"`
-	Classification string `json:"classification"`
-	PeuUsite       bool   `json:"peuUsite"`
-}
-
-// MacroCompetence groups a fiche's compétences.
-type MacroCompetence struct {
-	CodeOgr     string  `json:"codeOgr"`
-	Code        string  `json:"code"`
-	Libelle     string  `json:"libelle"`
-	Linked      bool    `json:"linked"`
-	CoeurMetier *string `json:"coeurMetier"`
-	Competences []Item  `json:"competences"`
-}
-
-// SavoirCategorie groups a fiche's savoirs.
-type SavoirCategorie struct {
-	Categorie string `json:"categorie"`
-	Savoirs   []Item `json:"savoirs"`
-}
-
-// ContexteType groups a fiche's contextes de travail.
-type ContexteType struct {
-	Code      string `json:"code"`
-	Libelle   string `json:"libelle"`
-	Contextes []Item `json:"contextes"`
-}
-
-// Mobilite is a career move to another fiche.
-type Mobilite struct {
-	CodeRome string `json:"codeRome"`
-	Libelle  string `json:"libelle"`
-	Rang     int    `json:"rang"`
-}
-
-// Tags are the fiche's flags; nil is "not filled in".
-type Tags struct {
-	TransitionEcologique    string `json:"transitionEcologique"`
-	TransitionNumerique     *bool  `json:"transitionNumerique"`
-	TransitionDemographique *bool  `json:"transitionDemographique"`
-	EmploiReglemente        *bool  `json:"emploiReglemente"`
-	EmploiCadre             *bool  `json:"emploiCadre"`
-}
-
-// Fiche is what the console shows of a fiche métier (GET /v1/fiches/{code}).
-type Fiche struct {
-	CodeRome             string        `json:"codeRome"`
-	Libelle              string        `json:"libelle"`
-	GrandDomaine         Ref           `json:"grandDomaine"`
-	DomaineProfessionnel Ref           `json:"domaineProfessionnel"`
-	Tags                 Tags          `json:"tags"`
-	Definition           string        `json:"definition"`
-	AccesEmploi          string        `json:"accesEmploi"`
-	Appellations         []Appellation `json:"appellations"`
-	Competences          struct {
-		SavoirFaire              []MacroCompetence `json:"savoirFaire"`
-		SavoirEtreProfessionnels []MacroCompetence `json:"savoirEtreProfessionnels"`
-	} `json:"competences"`
-	Savoirs          []SavoirCategorie `json:"savoirs"`
-	ContextesTravail []ContexteType    `json:"contextesTravail"`
-	Mobilites        []Mobilite        `json:"mobilites"`
-	Version          int               `json:"version"`
-}
+// The fiche document of GET /v1/fiches/{code} is the referential's contract (refclient).
+type (
+	Ref             = refclient.Ref
+	Item            = refclient.Item
+	Appellation     = refclient.Appellation
+	MacroCompetence = refclient.MacroCompetence
+	SavoirCategorie = refclient.SavoirCategorie
+	Savoir          = refclient.Savoir
+	ContexteType    = refclient.ContexteType
+	Mobilite        = refclient.Mobilite
+	Tags            = refclient.Tags
+	Fiche           = refclient.Fiche
+)
 
 // Fiche reads a fiche at the current version, or at version when it is positive.
 func (c *Referential) Fiche(ctx context.Context, codeRome string, version int) (*Fiche, error) {

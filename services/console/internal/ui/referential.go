@@ -314,6 +314,15 @@ func ficheItems(in []backend.Item) []ficheItemLine {
 	return out
 }
 
+// savoirItems are the items of savoirs (a Savoir embeds its Item).
+func savoirItems(ss []backend.Savoir) []backend.Item {
+	out := make([]backend.Item, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, s.Item)
+	}
+	return out
+}
+
 func ficheMacroGroups(ms []backend.MacroCompetence) []ficheItemGroup {
 	out := make([]ficheItemGroup, 0, len(ms))
 	for _, m := range ms {
@@ -425,7 +434,7 @@ func (h *handlers) fichePage(c *gin.Context) {
 		FollowKnown: followErr == nil, Partner: person(c).Role == auth.RolePartner,
 	}
 	for _, s := range f.Savoirs {
-		d.Savoirs = append(d.Savoirs, ficheItemGroup{Libelle: s.Categorie, Items: ficheItems(s.Savoirs)})
+		d.Savoirs = append(d.Savoirs, ficheItemGroup{Libelle: s.Categorie, Items: ficheItems(savoirItems(s.Savoirs))})
 	}
 	for _, t := range f.ContextesTravail {
 		d.Contextes = append(d.Contextes, ficheItemGroup{Libelle: t.Libelle, Items: ficheItems(t.Contextes)})

@@ -195,7 +195,7 @@ func testFiche(version int) *backend.Fiche {
 			{CodeOgr: "38584", Libelle: "Développeur / Développeuse web", LibelleCourt: "Développeur / Développeuse web", Classification: "PRINCIPALE"},
 			{CodeOgr: "10944", Libelle: "Analyste développeur / Analyste développeuse", LibelleCourt: "Analyste développeur / développeuse", Classification: "SYNONYME"},
 		},
-		Savoirs: []backend.SavoirCategorie{{Categorie: "Domaines d'expertise", Savoirs: []backend.Item{{CodeOgr: "102788", Libelle: "HTML"}}}},
+		Savoirs: []backend.SavoirCategorie{{Categorie: "Domaines d'expertise", Savoirs: []backend.Savoir{{Item: backend.Item{CodeOgr: "102788", Libelle: "HTML"}}}}},
 		ContextesTravail: []backend.ContexteType{{Code: "1", Libelle: "Conditions de travail et risques professionnels",
 			Contextes: []backend.Item{{CodeOgr: "300799", Libelle: "Possibilité de télétravail"}}}},
 		Mobilites: []backend.Mobilite{{CodeRome: "M1806", Libelle: "Conseil et maîtrise d'ouvrage en systèmes d'information", Rang: 2},
@@ -479,7 +479,7 @@ func TestFichePageSize(t *testing.T) {
 	for c := range 5 {
 		sc := backend.SavoirCategorie{Categorie: fmt.Sprintf("Catégorie de savoirs %d", c)}
 		for s := range 12 {
-			sc.Savoirs = append(sc.Savoirs, backend.Item{CodeOgr: fmt.Sprint(100000 + c*100 + s), Libelle: fmt.Sprintf("Logiciels de conception assistée par ordinateur %d", s)})
+			sc.Savoirs = append(sc.Savoirs, backend.Savoir{Item: backend.Item{CodeOgr: fmt.Sprint(100000 + c*100 + s), Libelle: fmt.Sprintf("Logiciels de conception assistée par ordinateur %d", s)}})
 		}
 		big.Savoirs = append(big.Savoirs, sc)
 	}

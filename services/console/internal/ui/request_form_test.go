@@ -386,7 +386,7 @@ func formTestFiche() *backend.Fiche {
 	}
 	f.Competences.SavoirFaire = []backend.MacroCompetence{{CodeOgr: "20001", Libelle: "Concevoir une application", Linked: true,
 		Competences: []backend.Item{{CodeOgr: "20002", Libelle: "Analyser les besoins"}, {CodeOgr: "20003", Libelle: "Rédiger des spécifications"}}}}
-	f.Savoirs = []backend.SavoirCategorie{{Categorie: "Techniques professionnelles", Savoirs: []backend.Item{{CodeOgr: "30001", Libelle: "Langage Go"}}}}
+	f.Savoirs = []backend.SavoirCategorie{{Categorie: "Techniques professionnelles", Savoirs: []backend.Savoir{{Item: backend.Item{CodeOgr: "30001", Libelle: "Langage Go"}}}}}
 	f.ContextesTravail = []backend.ContexteType{{Code: "1", Libelle: "Conditions de travail", Contextes: []backend.Item{{CodeOgr: "40001", Libelle: "Travail en équipe"}}}}
 	f.Mobilites = []backend.Mobilite{{CodeRome: "M1806", Libelle: "Conseil et maîtrise d'ouvrage en SI", Rang: 1}}
 	return f

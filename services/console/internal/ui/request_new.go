@@ -951,7 +951,7 @@ func ficheOptions(f *backend.Fiche, set, value string) []optGroup {
 		macros(f.Competences.SavoirEtreProfessionnels, " (savoir-être)")
 	case ficheOptSavoirs:
 		for _, s := range f.Savoirs {
-			items(s.Categorie, s.Savoirs)
+			items(s.Categorie, savoirItems(s.Savoirs))
 		}
 	case ficheOptContextes:
 		for _, t := range f.ContextesTravail {

@@ -121,11 +121,11 @@ func Build(v refdata.View, code string, version int) (f *Fiche, ok bool) {
 	}
 	if d, ok := v.Get(romecsv.FicheDomaine, code); ok {
 		const D = romecsv.FicheDomaine
-		f.GrandDomaine = Ref{col(D, d, "code_grand_domaine"), col(D, d, "libelle_grand_domaine")}
-		f.DomaineProfessionnel = Ref{col(D, d, "code_domaine_professionel"), col(D, d, "libelle_domaine_professionel")}
+		f.GrandDomaine = Ref{Code: col(D, d, "code_grand_domaine"), Libelle: col(D, d, "libelle_grand_domaine")}
+		f.DomaineProfessionnel = Ref{Code: col(D, d, "code_domaine_professionel"), Libelle: col(D, d, "libelle_domaine_professionel")}
 	}
 	if r, ok := v.Get(romecsv.FicheRiasec, code); ok {
-		f.Riasec = Riasec{col(romecsv.FicheRiasec, r, "riasec_majeur"), col(romecsv.FicheRiasec, r, "riasec_mineur")}
+		f.Riasec = Riasec{Majeur: col(romecsv.FicheRiasec, r, "riasec_majeur"), Mineur: col(romecsv.FicheRiasec, r, "riasec_mineur")}
 	}
 	buildTexts(v, f)
 	buildLinks(v, f)
@@ -173,7 +173,7 @@ func buildLinks(v refdata.View, f *Fiche) {
 			m.Code, m.Libelle, m.SousCategorie = col(C, r, "code_macro_comp"), col(C, r, "libelle_competence"), col(C, r, "sous_cat_comp")
 		}
 		if r, ok := v.Get(romecsv.MacroRiasec, ogr); ok {
-			m.Riasec = Riasec{col(romecsv.MacroRiasec, r, "riasec_majeur"), col(romecsv.MacroRiasec, r, "riasec_mineur")}
+			m.Riasec = Riasec{Majeur: col(romecsv.MacroRiasec, r, "riasec_majeur"), Mineur: col(romecsv.MacroRiasec, r, "riasec_mineur")}
 		}
 		macros[ogr] = m
 		macroOrder = append(macroOrder, ogr)
@@ -199,7 +199,7 @@ func buildLinks(v refdata.View, f *Fiche) {
 			}
 			if col(C, r, "nature") == "Compétence" {
 				m := macroOf(col(C, r, "code_ogr_macro_comp"))
-				m.Competences = append(m.Competences, Item{ogr, col(C, r, "libelle_competence"), coeur(v, f.CodeRome, ogr)})
+				m.Competences = append(m.Competences, Item{CodeOgr: ogr, Libelle: col(C, r, "libelle_competence"), CoeurMetier: coeur(v, f.CodeRome, ogr)})
 			} else {
 				m := macroOf(ogr)
 				m.Linked, m.CoeurMetier = true, coeur(v, f.CodeRome, ogr)
@@ -211,7 +211,7 @@ func buildLinks(v refdata.View, f *Fiche) {
 		case "5/3":
 			if r, ok := v.Get(S, ogr); ok {
 				cat := col(S, r, "categorie_savoir")
-				savoirs[cat] = append(savoirs[cat], Savoir{Item{ogr, col(S, r, "libelle_savoir"), coeur(v, f.CodeRome, ogr)}, col(S, r, "sous_categorie_savoir")})
+				savoirs[cat] = append(savoirs[cat], Savoir{Item: Item{CodeOgr: ogr, Libelle: col(S, r, "libelle_savoir"), CoeurMetier: coeur(v, f.CodeRome, ogr)}, SousCategorie: col(S, r, "sous_categorie_savoir")})
 			}
 		case "6/":
 			r, ok := v.Get(X, ogr)
@@ -224,7 +224,7 @@ func buildLinks(v refdata.View, f *Fiche) {
 				ct = &ContexteType{Code: t, Libelle: col(X, r, "libelle_type_cont_trav"), Categorie: ContexteCategories[t], Contextes: []Item{}}
 				contextes[t] = ct
 			}
-			ct.Contextes = append(ct.Contextes, Item{ogr, col(X, r, "libelle_cont_travail"), coeur(v, f.CodeRome, ogr)})
+			ct.Contextes = append(ct.Contextes, Item{CodeOgr: ogr, Libelle: col(X, r, "libelle_cont_travail"), CoeurMetier: coeur(v, f.CodeRome, ogr)})
 		}
 	}
 	isSavoirEtre := map[string]bool{}
@@ -239,7 +239,7 @@ func buildLinks(v refdata.View, f *Fiche) {
 	}
 	for _, cat := range SavoirCategories {
 		if s := savoirs[cat]; len(s) > 0 {
-			f.Savoirs = append(f.Savoirs, SavoirCategorie{cat, s})
+			f.Savoirs = append(f.Savoirs, SavoirCategorie{Categorie: cat, Savoirs: s})
 		}
 	}
 	types := make([]string, 0, len(contextes))
@@ -274,13 +274,13 @@ func buildSecteurs(v refdata.View, f *Fiche) {
 			s.Definition = col(romecsv.SecteurActivite, d, "definition_sect_activite")
 		}
 		if ss := col(SA, r, "code_ss_sect_activite"); ss != "" {
-			s.SousSecteur = &Ref{ss, col(SA, r, "libelle_ss_sect_activite")}
+			s.SousSecteur = &Ref{Code: ss, Libelle: col(SA, r, "libelle_ss_sect_activite")}
 		}
 		f.SecteursActivite = append(f.SecteursActivite, s)
 	}
 	const N = romecsv.FicheSecteurNaf
 	for _, r := range v.ForRome(N, f.CodeRome) {
-		f.SecteursNaf = append(f.SecteursNaf, Ref{col(N, r, "code_secteur_naf"), col(N, r, "libelle_secteur_naf")})
+		f.SecteursNaf = append(f.SecteursNaf, Ref{Code: col(N, r, "code_secteur_naf"), Libelle: col(N, r, "libelle_secteur_naf")})
 	}
 	const CI = romecsv.FicheCentreInteret
 	for _, r := range v.ForRome(CI, f.CodeRome) {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -81,6 +82,9 @@ func run(consoleURL, intakeURL string, users int, dur, warmup, think time.Durati
 	var wg sync.WaitGroup
 	for _, p := range people {
 		wg.Go(func() {
+			// People do not click in step: each starts at a random moment of a think time
+			// and pauses between half and one and a half of it.
+			time.Sleep(jitter(think))
 			for i := 0; time.Now().Before(end); i++ {
 				path := p.pages[i%len(p.pages)]
 				t0 := time.Now()
@@ -98,7 +102,7 @@ func run(consoleURL, intakeURL string, users int, dur, warmup, think time.Durati
 					sizes[key] = n
 				}
 				mu.Unlock()
-				time.Sleep(think)
+				time.Sleep(think/2 + jitter(think))
 			}
 		})
 	}
@@ -120,6 +124,14 @@ func run(consoleURL, intakeURL string, users int, dur, warmup, think time.Durati
 	fmt.Printf("%-44s %8d %8s %8s %8s\n", "all pages", len(all), pct(all, 50), pct(all, 95), pct(all, 99))
 	fmt.Printf("throughput: %.0f pages/s\n", float64(len(all))/dur.Seconds())
 	return nil
+}
+
+// jitter is a random duration in [0, d).
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d)
 }
 
 // template names a page without the request's id.
