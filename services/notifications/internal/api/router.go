@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -45,6 +46,7 @@ type TeamsDeliveries interface {
 type handlers struct {
 	store *store.Store
 	teams TeamsDeliveries
+	seen  *seenUsers
 }
 
 // Router builds the notifications service's HTTP handler.
@@ -53,7 +55,7 @@ func Router(d Deps) *gin.Engine {
 	httpx.Health(r, d.Checks...)
 	r.GET("/openapi.json", httpx.OpenAPI(openAPI))
 
-	h := handlers{store: d.Store, teams: d.Teams}
+	h := handlers{store: d.Store, teams: d.Teams, seen: newSeenUsers(time.Now)}
 	v1 := r.Group("/v1", auth.Authenticate(d.Verifier), h.touchUser)
 	v1.GET("/me", auth.Me)
 	people := auth.RequireRole(auth.RolePartner, auth.RoleModerator, auth.RoleAdmin)
@@ -85,10 +87,15 @@ func (h handlers) touchUser(c *gin.Context) {
 		return
 	}
 	u := store.User{Sub: p.Subject, Name: p.Name, Role: string(p.Role), Org: p.Org, TokenEmail: p.Email, EntraID: p.EntraID}
+	if h.seen.recent(u) {
+		return
+	}
 	if err := h.store.TouchUser(c.Request.Context(), u); err != nil {
 		_ = c.Error(err)
 		c.Abort()
+		return
 	}
+	h.seen.remember(u)
 }
 
 func principal(c *gin.Context) auth.Principal {
