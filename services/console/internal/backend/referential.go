@@ -126,6 +126,13 @@ func (c *Referential) Versions(ctx context.Context) ([]Version, error) {
 	return out.Items, err
 }
 
+// ChangeSet reads a published change set: its version and changes.
+func (c *Referential) ChangeSet(ctx context.Context, id string) (*refclient.Publication, error) {
+	var p refclient.Publication
+	err := c.api.Do(ctx, http.MethodGet, "/v1/changesets/"+url.PathEscape(id), nil, &p)
+	return &p, err
+}
+
 // Validate dry-runs operations on a fiche (the preview of a request being written).
 func (c *Referential) Validate(ctx context.Context, cs refclient.ChangeSet) (*refclient.Validation, error) {
 	var v refclient.Validation

@@ -97,6 +97,7 @@ func (h *handlers) render(c *gin.Context, status int, page string, v view) {
 var confirmations = map[string]string{
 	"soumise":         "Votre demande a été soumise. Les vérifications automatiques sont en cours.",
 	"prise":           "Vous avez pris en charge cette demande.",
+	"confiee":         "La demande a été confiée au modérateur indiqué.",
 	"question":        "Votre question a été envoyée au partenaire.",
 	"reponse":         "Votre réponse a été envoyée à l'équipe ROME.",
 	"message":         "Votre message a été publié.",

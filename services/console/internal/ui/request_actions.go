@@ -97,11 +97,27 @@ func text(c *gin.Context, name, field string, errs fieldErrors, empty string) st
 // sameField keeps the intake's field names (the form uses them: "text", "reason"…).
 func sameField(f string) string { return f }
 
+// requestAssign takes the request (no moderator named) or hands it over to the moderator
+// named in the form.
 func (h *handlers) requestAssign(c *gin.Context) {
-	h.runRequestAction(c, requestAction{message: "prise", anchor: "#actions", field: sameField,
-		read: func(*gin.Context, *pageForm, fieldErrors) {},
-		call: func(h *handlers, c *gin.Context, id, key string, _ pageForm) error {
-			_, err := h.Backend.Intake.Assign(c, id, key, person(c).Subject)
+	to := strings.TrimSpace(c.PostForm("moderateur"))
+	message := "prise"
+	if to != "" && to != person(c).Subject {
+		message = "confiee"
+	}
+	h.runRequestAction(c, requestAction{message: message, anchor: "#actions", field: func(string) string { return "moderateur" },
+		read: func(c *gin.Context, f *pageForm, errs fieldErrors) {
+			f.Moderator = to
+			if len(to) > 200 {
+				errs.add("moderateur", "Un identifiant compte au plus 200 caractères.")
+			}
+		},
+		call: func(h *handlers, c *gin.Context, id, key string, f pageForm) error {
+			moderator := f.Moderator
+			if moderator == "" {
+				moderator = person(c).Subject
+			}
+			_, err := h.Backend.Intake.Assign(c, id, key, moderator)
 			return err
 		}})
 }

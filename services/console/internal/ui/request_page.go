@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/http"
 	"slices"
 
@@ -17,7 +18,7 @@ import (
 // workflow's rules (workflows/request/lifecycle/updates.go), which stay authoritative: a
 // button shown by mistake gets the workflow's refusal, explained.
 type allowed struct {
-	Assign, Ask, Answer, Amend, Decide, Withdraw, Message bool
+	Assign, Reassign, Ask, Answer, Amend, Decide, Withdraw, Message bool
 }
 
 func allowedActions(p auth.Principal, r request.Request) allowed {
@@ -27,10 +28,12 @@ func allowedActions(p auth.Principal, r request.Request) allowed {
 	return allowed{
 		Assign: staff && (r.Status == request.StatusAwaitingTriage ||
 			(in(request.StatusInReview, request.StatusAwaitingPartner) && r.Assignee != p.Subject)),
-		Ask:    staff && r.Status == request.StatusInReview,
-		Answer: partner && r.Status == request.StatusAwaitingPartner,
-		Amend:  partner && in(request.StatusInReview, request.StatusAwaitingPartner),
-		Decide: staff && r.Status == request.StatusInReview && r.SubmittedBy.Sub != p.Subject,
+		// The ROME team hands a request over to one of its own.
+		Reassign: staff && in(request.StatusAwaitingTriage, request.StatusInReview, request.StatusAwaitingPartner),
+		Ask:      staff && r.Status == request.StatusInReview,
+		Answer:   partner && r.Status == request.StatusAwaitingPartner,
+		Amend:    partner && in(request.StatusInReview, request.StatusAwaitingPartner),
+		Decide:   staff && r.Status == request.StatusInReview && r.SubmittedBy.Sub != p.Subject,
 		Withdraw: partner && in(request.StatusSubmitted, request.StatusChecking, request.StatusAwaitingTriage,
 			request.StatusInReview, request.StatusAwaitingPartner),
 		Message: (staff || partner) && !r.Status.Closed(),
@@ -51,8 +54,8 @@ type opView struct {
 // pageForm is what the person typed in the request page's forms, kept when one comes
 // back with an error.
 type pageForm struct {
-	Question, Answer, Message, WithdrawReason string
-	Key                                       string // the idempotency key of every form on the page
+	Question, Answer, Message, WithdrawReason, Moderator string
+	Key                                                  string // the idempotency key of every form on the page
 }
 
 type requestPageData struct {
@@ -71,6 +74,9 @@ type requestPageData struct {
 	Refreshing bool
 	Submitter  bool // the signed-in person submitted it
 	TemporalUI string
+	// PublishedFiche is the fiche the publication changed: the request's own, or the one
+	// it created.
+	PublishedFiche string
 }
 
 // loadRequestPage reads everything the request page shows. The request must be read first
@@ -89,6 +95,13 @@ func (h *handlers) loadRequestPage(c *gin.Context, id string) (*requestPageData,
 		d.Timeline, err = h.Backend.Intake.History(gctx, id)
 		return err
 	})
+	d.PublishedFiche = r.CodeRome
+	if r.PublishedVersion != nil && r.CodeRome == "" && r.ChangeSetID != "" {
+		g.Go(func() error {
+			d.PublishedFiche = createdFiche(gctx, h.Backend.Referential, r.ChangeSetID)
+			return nil
+		})
+	}
 	if !r.Status.Closed() && len(r.Operations) > 0 {
 		g.Go(func() error {
 			v, err := h.Backend.Intake.Preview(gctx, id)
@@ -109,6 +122,21 @@ func (h *handlers) loadRequestPage(c *gin.Context, id string) (*requestPageData,
 	}
 	d.arrange()
 	return d, nil
+}
+
+// createdFiche is the code ROME of the fiche a published change set created, empty when
+// it cannot be read (the page then shows the version without the link).
+func createdFiche(ctx context.Context, ref *backend.Referential, changeSetID string) string {
+	p, err := ref.ChangeSet(ctx, changeSetID)
+	if err != nil {
+		return ""
+	}
+	for _, ch := range p.Changes {
+		if ch.Entity == "fiche" && ch.Action == "created" {
+			return ch.CodeRome
+		}
+	}
+	return ""
 }
 
 // arrange puts each finding and preview result next to its operation, and picks the

@@ -101,9 +101,9 @@ func TestAllowedActions(t *testing.T) {
 		{"the partner, asked", alice, request.StatusAwaitingPartner, allowed{Answer: true, Amend: true, Withdraw: true, Message: true}},
 		{"the partner, published", alice, request.StatusPublished, allowed{}},
 		{"another organisation", other, request.StatusAwaitingPartner, allowed{}},
-		{"the assignee", bob, request.StatusInReview, allowed{Ask: true, Decide: true, Message: true}},
-		{"another moderator takes it over", carol, request.StatusInReview, allowed{Assign: true, Ask: true, Decide: true, Message: true}},
-		{"to triage", carol, request.StatusAwaitingTriage, allowed{Assign: true, Message: true}},
+		{"the assignee", bob, request.StatusInReview, allowed{Reassign: true, Ask: true, Decide: true, Message: true}},
+		{"another moderator takes it over", carol, request.StatusInReview, allowed{Assign: true, Reassign: true, Ask: true, Decide: true, Message: true}},
+		{"to triage", carol, request.StatusAwaitingTriage, allowed{Assign: true, Reassign: true, Message: true}},
 		{"being checked", carol, request.StatusChecking, allowed{Message: true}},
 	} {
 		r.Status = tc.status
@@ -212,6 +212,42 @@ func TestActionsExplainTheIntakesRefusals(t *testing.T) {
 	n := len(intake.calls)
 	if w := bob.post("/demandes/r-1/questions", url.Values{"question": {"  "}}); w.Code != http.StatusUnprocessableEntity || len(intake.calls) != n {
 		t.Fatalf("an empty question: %d, %d calls", w.Code, len(intake.calls)-n)
+	}
+}
+
+func TestModeratorsTakeOrHandOverARequest(t *testing.T) {
+	t.Parallel()
+	intake := &fakeIntake{req: inReview()}
+	u := newTestUI(t, intake, nil, nil)
+	carol := u.signIn(auth.Principal{Subject: "carol", Name: "Carole", Role: auth.RoleModerator})
+	if w := carol.post("/demandes/r-1/prise-en-charge", url.Values{}); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/demandes/r-1?message=prise#actions" {
+		t.Fatalf("take: %d %v", w.Code, w.Header())
+	}
+	if w := carol.post("/demandes/r-1/prise-en-charge", url.Values{"moderateur": {" dan "}}); w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/demandes/r-1?message=confiee#actions" {
+		t.Fatalf("hand over: %d %v", w.Code, w.Header())
+	}
+	if got := []any{intake.calls[0].Body["moderator"], intake.calls[1].Body["moderator"]}; got[0] != "carol" || got[1] != "dan" {
+		t.Fatalf("the intake was asked to assign %v", got)
+	}
+}
+
+func TestAPublishedCreationLinksToTheNewFiche(t *testing.T) {
+	t.Parallel()
+	r := inReview()
+	version := 61
+	r.Kind, r.CodeRome, r.Status, r.PublishedVersion, r.ChangeSetID = request.KindCreateFromNew, "", request.StatusPublished, &version, "r-1-decision-1"
+	referential := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path != "/v1/changesets/r-1-decision-1" {
+			http.NotFound(w, req)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(refclient.Publication{ID: "r-1-decision-1", Version: 61,
+			Changes: []refclient.Change{{Action: "created", Entity: "fiche", CodeRome: "H2915"}, {Action: "added", Entity: "appellation", CodeRome: "H2915"}}})
+	})
+	u := newTestUI(t, &fakeIntake{req: r}, referential, nil)
+	w := u.partner().get("/demandes/r-1")
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<a href="/referentiel/fiches/H2915?version=61">Voir la fiche H2915 dans la version 61</a>`) {
+		t.Fatalf("%d %s", w.Code, w.Body)
 	}
 }
 

@@ -118,8 +118,17 @@ func (h *handlers) startSession(c *gin.Context, token, refresh string, expiry ti
 	c.Redirect(http.StatusSeeOther, localPath(returnTo))
 }
 
-// oidcCookie keeps the sign-in in progress (state, nonce, PKCE verifier) for ten minutes.
-const oidcCookie = "rome_oidc"
+// oidcCookie keeps the sign-in in progress (state, nonce, PKCE verifier) for ten minutes
+// (maxAge -1 deletes it). Like the session's, it is Secure and __Host- prefixed (which
+// requires Path=/) outside dev mode.
+func (h *handlers) oidcCookie(value string, maxAge int) *http.Cookie {
+	name := "rome_oidc"
+	if h.Cookies.Secure {
+		name = "__Host-rome_oidc"
+	}
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: h.Cookies.Secure, SameSite: http.SameSiteLaxMode}
+}
 
 func (h *handlers) oidcStart(c *gin.Context) {
 	if h.OIDC == nil {
@@ -127,10 +136,7 @@ func (h *handlers) oidcStart(c *gin.Context) {
 		return
 	}
 	authURL, pending := h.OIDC.Start(localPath(c.Query("retour")))
-	http.SetCookie(c.Writer, &http.Cookie{
-		Name: oidcCookie, Value: pending.Encode(), Path: "/connexion", MaxAge: 600,
-		HttpOnly: true, Secure: h.Cookies.Secure, SameSite: http.SameSiteLaxMode,
-	})
+	http.SetCookie(c.Writer, h.oidcCookie(pending.Encode(), int(signin.PendingTTL/time.Second)))
 	c.Redirect(http.StatusFound, authURL)
 }
 
@@ -139,8 +145,8 @@ func (h *handlers) oidcCallback(c *gin.Context) {
 		h.notFound(c)
 		return
 	}
-	ck, err := c.Request.Cookie(oidcCookie)
-	http.SetCookie(c.Writer, &http.Cookie{Name: oidcCookie, Path: "/connexion", MaxAge: -1, HttpOnly: true, Secure: h.Cookies.Secure})
+	ck, err := c.Request.Cookie(h.oidcCookie("", 0).Name)
+	http.SetCookie(c.Writer, h.oidcCookie("", -1))
 	if err != nil {
 		h.renderSignIn(c, http.StatusBadRequest, devForm{}, nil, "La connexion a expiré ou a été ouverte dans un autre navigateur : recommencez.")
 		return
