@@ -122,10 +122,12 @@ func (s *Store) Get(ctx context.Context, id string) (Session, error) {
 	return sess, nil
 }
 
-// UpdateToken stores a refreshed token.
-func (s *Store) UpdateToken(ctx context.Context, id, token, refreshToken string, expiry time.Time) error {
+// UpdateToken stores a refreshed token and what it says of the person (their role or
+// organisation may have changed since they signed in).
+func (s *Store) UpdateToken(ctx context.Context, id string, person auth.Principal, token, refreshToken string, expiry time.Time) error {
 	return s.db.WithContext(ctx).Model(&row{}).Where("id_hash = ?", hash(id)).
-		Updates(map[string]any{"token": token, "refresh_token": refreshToken, "token_expiry": expiry.UTC()}).Error
+		Updates(map[string]any{"token": token, "refresh_token": refreshToken, "token_expiry": expiry.UTC(),
+			"name": person.Name, "role": string(person.Role), "org": person.Org}).Error
 }
 
 // Delete ends a session (sign-out); ending it twice is not an error.

@@ -54,10 +54,12 @@ func TestStore(t *testing.T) {
 		if err != nil || !long.ExpiresAt.Equal(clk.now.Add(10*time.Hour)) {
 			t.Fatalf("refreshable session %+v, %v", long, err)
 		}
-		if err := s.UpdateToken(ctx, long.ID, "token-3", "refresh-3", clk.now.Add(2*time.Hour)); err != nil {
+		promoted := alice
+		promoted.Org = "opco-atlas"
+		if err := s.UpdateToken(ctx, long.ID, promoted, "token-3", "refresh-3", clk.now.Add(2*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := s.Get(ctx, long.ID); err != nil || got.Token != "token-3" || got.RefreshToken != "refresh-3" || !got.TokenExpiry.Equal(clk.now.Add(2*time.Hour)) {
+		if got, err := s.Get(ctx, long.ID); err != nil || got.Token != "token-3" || got.RefreshToken != "refresh-3" || !got.TokenExpiry.Equal(clk.now.Add(2*time.Hour)) || got.Person != promoted {
 			t.Fatalf("after the refresh: %+v, %v", got, err)
 		}
 

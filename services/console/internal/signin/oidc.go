@@ -220,6 +220,21 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 // sign-out), empty if it has none.
 func (o *OIDC) EndSessionURL() string { return o.endSession }
 
+// SignOutURL is where to send the browser to end the provider's session too, asking it
+// to come back to afterwards (an absolute URL registered with the provider); empty when
+// the provider has no end-session endpoint.
+func (o *OIDC) SignOutURL(afterwards string) string {
+	if o.endSession == "" {
+		return ""
+	}
+	q := url.Values{"client_id": {o.oauth.ClientID}, "post_logout_redirect_uri": {afterwards}}
+	sep := "?"
+	if strings.Contains(o.endSession, "?") {
+		sep = "&"
+	}
+	return o.endSession + sep + q.Encode()
+}
+
 // Pending is what the console keeps between Start and Finish, in a
 // short-lived HttpOnly cookie (see Encode). Verifier is the PKCE secret: it
 // must never reach the page or the logs.

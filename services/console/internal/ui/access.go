@@ -38,12 +38,21 @@ func (h *handlers) loadSession(c *gin.Context) {
 		return
 	}
 	if s.RefreshToken != "" && h.OIDC != nil && h.Now().Add(time.Minute).After(s.TokenExpiry) {
-		if s, err = h.refresh(ctx, s); err != nil {
+		refreshed, err := h.refresh(ctx, s)
+		if err != nil {
+			// Another request of the same person (a page and an htmx refresh) may have
+			// used the refresh token first: the session then holds its new token.
+			if again, gerr := h.Sessions.Get(ctx, id); gerr == nil && again.TokenExpiry.After(s.TokenExpiry) {
+				refreshed, err = again, nil
+			}
+		}
+		if err != nil {
 			slog.InfoContext(ctx, "token not refreshed: the person signs in again", "error", err)
 			_ = h.Sessions.Delete(ctx, id)
 			h.Cookies.Clear(c.Writer)
 			return
 		}
+		s = refreshed
 	}
 	if err := session.CheckCSRF(c, s); err != nil {
 		h.errorPage(c, http.StatusForbidden, pageError{Detail: "Ce formulaire a expiré ou ne vient pas de la console. Rechargez la page et recommencez : ce que vous aviez saisi n'a pas été envoyé."})
@@ -62,14 +71,15 @@ func (h *handlers) refresh(ctx context.Context, s session.Session) (session.Sess
 	if err != nil {
 		return s, err
 	}
-	if _, err := h.Verifier.Verify(ctx, t.Bearer); err != nil {
+	p, err := h.Verifier.Verify(ctx, t.Bearer)
+	if err != nil {
 		return s, err
 	}
 	if t.Refresh == "" {
 		t.Refresh = s.RefreshToken
 	}
-	s.Token, s.RefreshToken, s.TokenExpiry = t.Bearer, t.Refresh, t.Expiry
-	return s, h.Sessions.UpdateToken(ctx, s.ID, s.Token, s.RefreshToken, s.TokenExpiry)
+	s.Person, s.Token, s.RefreshToken, s.TokenExpiry = p, t.Bearer, t.Refresh, t.Expiry
+	return s, h.Sessions.UpdateToken(ctx, s.ID, s.Person, s.Token, s.RefreshToken, s.TokenExpiry)
 }
 
 // requireSignIn sends people who are not signed in to the sign-in page, and back here after.

@@ -160,7 +160,7 @@ func (h *handlers) oidcCallback(c *gin.Context) {
 	var perr *signin.ProviderError
 	switch {
 	case errors.As(err, &perr):
-		h.renderSignIn(c, http.StatusForbidden, devForm{}, nil, "Le fournisseur d'identité a refusé la connexion ("+perr.Code+").")
+		h.renderSignIn(c, http.StatusForbidden, devForm{}, nil, providerRefusal(perr.Code))
 		return
 	case err != nil:
 		slog.WarnContext(c.Request.Context(), "OpenID Connect sign-in failed", "error", err)
@@ -179,9 +179,27 @@ func (h *handlers) signOut(c *gin.Context) {
 		}
 	}
 	h.Cookies.Clear(c.Writer)
-	if h.OIDC != nil && h.OIDC.EndSessionURL() != "" {
-		c.Redirect(http.StatusSeeOther, h.OIDC.EndSessionURL())
-		return
+	if h.OIDC != nil {
+		if out := h.OIDC.SignOutURL(h.PublicURL + "/connexion?message=deconnecte"); out != "" {
+			c.Redirect(http.StatusSeeOther, out)
+			return
+		}
 	}
 	c.Redirect(http.StatusSeeOther, "/connexion?message=deconnecte")
+}
+
+// providerRefusal says in French why the identity provider refused the sign-in
+// (OAuth 2.0 and OpenID Connect error codes).
+func providerRefusal(code string) string {
+	switch code {
+	case "access_denied":
+		return "La connexion a été refusée ou annulée auprès du fournisseur d'identité."
+	case "login_required", "interaction_required", "consent_required":
+		return "Le fournisseur d'identité demande de vous connecter à nouveau : recommencez."
+	case "invalid_grant":
+		return "La connexion a expiré avant d'aboutir : recommencez."
+	case "temporarily_unavailable", "server_error":
+		return "Le fournisseur d'identité est momentanément indisponible : réessayez dans un instant."
+	}
+	return "Le fournisseur d'identité a refusé la connexion (" + code + "). Si cela persiste, contactez l'équipe ROME."
 }

@@ -33,6 +33,9 @@ type Deps struct {
 	DevSignIn bool
 	// SessionMaxAge bounds a session, however long its token lives.
 	SessionMaxAge time.Duration
+	// PublicURL is where people reach the console (the provider sends them back there after
+	// signing out).
+	PublicURL string
 	// TemporalUI is the Temporal UI's address, linked from the request page for ops; empty hides it.
 	TemporalUI string
 	Now        func() time.Time
@@ -88,6 +91,7 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 			Timeout:          timeout,
 		}),
 		Assets:        set,
+		PublicURL:     publicURL,
 		DevSignIn:     rt.DevMode,
 		SessionMaxAge: maxAge,
 		TemporalUI:    config.String("TEMPORAL_UI_URL", ""),
