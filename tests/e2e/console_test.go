@@ -139,6 +139,25 @@ func testConsolePartnerAndModerator(t *testing.T, p *platform) {
 	partner.clickLink("Voir la fiche M1805 dans la " + version)
 	partner.waitText(appellation)
 	partner.checkAxe("partenaire : fiche publiée")
+
+	// The main pages at 320 px, as each role.
+	smallPartner := newBrowser(t, p, 320)
+	smallPartner.signIn("claire-"+suffix, "Claire Dubois", "partner", "opco-console")
+	smallModerator := newBrowser(t, p, 320)
+	smallModerator.signIn("mod-"+suffix, "Bruno Leroy", "moderator", "")
+	for _, pg := range []struct {
+		b          *browser
+		path, name string
+	}{
+		{smallPartner, "/", "tableau-de-bord-partenaire"}, {smallPartner, "/demandes/nouvelle", "formulaire-de-demande"},
+		{smallPartner, "/demandes/" + id, "page-de-la-demande-partenaire"},
+		{smallModerator, "/moderation", "file-de-moderation"}, {smallModerator, "/demandes/" + id, "page-de-la-demande-moderateur"},
+	} {
+		pg.b.visit(pg.path)
+		pg.b.wantStatus(http.StatusOK)
+		pg.b.checkAxe(pg.name + " (320 px)")
+		pg.b.screenshot(pg.name)
+	}
 }
 
 // testConsoleOtherOrganisation: a partner of another organisation gets the console's 404

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"sync"
@@ -78,15 +79,19 @@ func build(ctx context.Context, rt *service.Runtime, background *sync.WaitGroup)
 	teams := delivery.NewTeams(st, set.teams, m, rt.Logger)
 	background.Go(func() { dispatcher.Run(ctx) })
 	background.Go(func() { digests.Run(ctx) })
-	return api.Router(api.Deps{Checks: rt.Checks(), Verifier: v, Store: st, Teams: teams}), nil
+	targets := api.NewServiceTargets(set.intakeURL, set.referentialURL, nil)
+	return api.Router(api.Deps{Checks: rt.Checks(), Verifier: v, Store: st, Teams: teams, Targets: targets}), nil
 }
 
-// settings configure the delivery channels and the digests.
+// settings configure the delivery channels and the digests, and where the
+// services that follows are checked against are.
 type settings struct {
 	smtp     delivery.SMTP
 	mail     delivery.Config
 	teams    delivery.TeamsConfig
 	schedule delivery.Schedule
+
+	intakeURL, referentialURL string
 }
 
 // deliverySettings reads the variables below (defaults in parentheses).
@@ -119,6 +124,12 @@ type settings struct {
 //	                      absolute or relative to PUBLIC_URL (/v1/notifications)
 //	DIGEST_TIME           when the daily digests are queued, HH:MM local time (07:00)
 //	DIGEST_INTERVAL       queue them at this interval instead, for tests and demos (unset)
+//
+// Follows (POST /v1/follows) are recorded only for what they may name, checked
+// each time (5s timeout; unreachable: 503, nothing recorded):
+//
+//	INTAKE_URL            the intake, asked with the caller's token whether they may see the request (http://127.0.0.1:8081)
+//	REFERENTIAL_URL       the referential, asked whether the fiche exists (http://127.0.0.1:8082)
 func deliverySettings() (settings, error) {
 	var (
 		set  settings
@@ -167,5 +178,16 @@ func deliverySettings() (settings, error) {
 	set.schedule.Hour, set.schedule.Minute, err = delivery.ParseTime(config.String("DIGEST_TIME", "07:00"))
 	errs = append(errs, err)
 	set.schedule.Interval = duration("DIGEST_INTERVAL", 0)
+	set.intakeURL = serviceURL("INTAKE_URL", "http://127.0.0.1:8081", &errs)
+	set.referentialURL = serviceURL("REFERENTIAL_URL", "http://127.0.0.1:8082", &errs)
 	return set, errors.Join(errs...)
+}
+
+// serviceURL reads the base URL of another service: http or https, with a host.
+func serviceURL(key, def string, errs *[]error) string {
+	v := config.String(key, def)
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		*errs = append(*errs, fmt.Errorf("%s must be an http(s) URL such as %s, not %q", key, def, v))
+	}
+	return v
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -33,7 +34,26 @@ type Deps struct {
 	Verifier *auth.Verifier
 	Store    *store.Store
 	Teams    TeamsDeliveries
+	// Targets checks that a follow names a request the caller may see and a
+	// fiche that exists (ServiceTargets: the intake and the referential).
+	Targets Targets
 }
+
+// Targets checks what POST /v1/follows names before it is recorded.
+// RequestVisible asks with the caller's own bearer token, so that the
+// intake applies its visibility rules (a partner sees only their
+// organisation's requests). Both answer nil when the target is there,
+// ErrTargetNotFound when it does not exist or is not visible, and any
+// other error when the service that knows cannot tell (unreachable,
+// failing): the follow is then refused with a 503.
+type Targets interface {
+	RequestVisible(ctx context.Context, token, id string) error
+	FicheExists(ctx context.Context, code string) error
+}
+
+// ErrTargetNotFound is a Targets answer: no such request visible to the
+// caller, or no such fiche.
+var ErrTargetNotFound = errors.New("follow target not found")
 
 // TeamsDeliveries is the outbox's Teams channel as the worker drives it
 // (delivery.Teams): it claims due deliveries and reports each attempt.
@@ -44,18 +64,22 @@ type TeamsDeliveries interface {
 }
 
 type handlers struct {
-	store *store.Store
-	teams TeamsDeliveries
-	seen  *seenUsers
+	store   *store.Store
+	teams   TeamsDeliveries
+	targets Targets
+	seen    *seenUsers
 }
 
 // Router builds the notifications service's HTTP handler.
 func Router(d Deps) *gin.Engine {
+	if d.Targets == nil {
+		panic("api: Deps.Targets is required (follows are checked against the intake and the referential)")
+	}
 	r := httpx.NewEngine("notifications")
 	httpx.Health(r, d.Checks...)
 	r.GET("/openapi.json", httpx.OpenAPI(openAPI))
 
-	h := handlers{store: d.Store, teams: d.Teams, seen: newSeenUsers(time.Now)}
+	h := handlers{store: d.Store, teams: d.Teams, targets: d.Targets, seen: newSeenUsers(time.Now)}
 	v1 := r.Group("/v1", auth.Authenticate(d.Verifier), h.touchUser)
 	v1.GET("/me", auth.Me)
 	people := auth.RequireRole(auth.RolePartner, auth.RoleModerator, auth.RoleAdmin)
@@ -343,6 +367,10 @@ func (h handlers) follow(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
+	if err := h.checkTarget(c, f); err != nil {
+		_ = c.Error(err)
+		return
+	}
 	out, created, err := h.store.Follow(c.Request.Context(), principal(c).Subject, f)
 	if err != nil {
 		_ = c.Error(err)
@@ -353,6 +381,40 @@ func (h handlers) follow(c *gin.Context) {
 		status = http.StatusCreated
 	}
 	c.JSON(status, out)
+}
+
+// checkTarget refuses a follow of a request the caller may not see (asking
+// the intake with the caller's token) or of a fiche that does not exist:
+// 404 naming the field; 503 when the intake or the referential cannot tell.
+func (h handlers) checkTarget(c *gin.Context, f client.Follow) error {
+	ctx := c.Request.Context()
+	if f.RequestID != "" {
+		err := h.targets.RequestVisible(ctx, bearerToken(c), f.RequestID)
+		return targetProblem(c, err, "requestId", "request_not_found", "No request with this id is visible to you.",
+			"intake_unavailable", "The intake cannot tell whether you may see this request; try again later.")
+	}
+	err := h.targets.FicheExists(ctx, f.CodeRome)
+	return targetProblem(c, err, "codeRome", "fiche_not_found", "No fiche with this code ROME in the referential.",
+		"referential_unavailable", "The referential cannot tell whether this fiche exists; try again later.")
+}
+
+func targetProblem(c *gin.Context, err error, field, notFound, notFoundDetail, unavailable, unavailableDetail string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrTargetNotFound):
+		return httpx.NewProblem(http.StatusNotFound, notFound, notFoundDetail,
+			httpx.FieldError{Field: field, Message: "names nothing you may follow"})
+	default:
+		slog.WarnContext(c.Request.Context(), "follow: cannot check the target", "field", field, "error", err)
+		return httpx.NewProblem(http.StatusServiceUnavailable, unavailable, unavailableDetail)
+	}
+}
+
+// bearerToken is the caller's token, which auth.Authenticate has verified.
+func bearerToken(c *gin.Context) string {
+	_, token, _ := strings.Cut(c.GetHeader("Authorization"), " ")
+	return strings.TrimSpace(token)
 }
 
 func (h handlers) unfollow(c *gin.Context) {

@@ -45,7 +45,7 @@ func devSetup(t *testing.T) (*auth.DevIssuer, *gin.Engine) {
 	}
 	down := httpx.Check{Name: "temporal", Run: func(context.Context) error { return errors.New("down") }}
 	st := testStore(t)
-	return dev, Router(Deps{Verifier: v, Checks: []httpx.Check{down}, Store: st, Teams: testTeams(t, st)})
+	return dev, Router(Deps{Verifier: v, Checks: []httpx.Check{down}, Store: st, Teams: testTeams(t, st), Targets: newFakeTargets()})
 }
 
 func get(t *testing.T, h http.Handler, path, token string) (int, map[string]any) {

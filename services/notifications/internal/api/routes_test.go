@@ -18,10 +18,11 @@ import (
 // env is the router on a fresh SQLite store, checking real JWTs of a dev
 // issuer in-process.
 type env struct {
-	t      *testing.T
-	srv    *httptest.Server
-	issuer *auth.DevIssuer
-	store  *store.Store
+	t       *testing.T
+	srv     *httptest.Server
+	issuer  *auth.DevIssuer
+	store   *store.Store
+	targets *fakeTargets
 }
 
 func newEnv(t *testing.T) *env {
@@ -35,9 +36,10 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	st := testStore(t)
-	srv := httptest.NewServer(Router(Deps{Verifier: v, Store: st, Teams: testTeams(t, st)}))
+	targets := newFakeTargets()
+	srv := httptest.NewServer(Router(Deps{Verifier: v, Store: st, Teams: testTeams(t, st), Targets: targets}))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, issuer: issuer, store: st}
+	return &env{t: t, srv: srv, issuer: issuer, store: st, targets: targets}
 }
 
 func (e *env) token(sub string, role auth.Role, org string) string {
@@ -52,6 +54,7 @@ func (e *env) mint(p auth.Principal) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.targets.mint(tok, p)
 	return tok
 }
 
