@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/plateforme-rome/rome/platform v0.0.0
+	github.com/plateforme-rome/rome/workflows v0.0.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
 	gorm.io/gorm v1.31.2
@@ -13,6 +14,7 @@ require (
 require (
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
 	github.com/emersion/go-smtp v0.25.1 // indirect
+	github.com/plateforme-rome/rome/services/referential v0.0.0 // indirect
 )
 
 require (
@@ -116,9 +118,9 @@ require (
 	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
-	golang.org/x/sync v0.23.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
-	golang.org/x/text v0.42.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 	golang.org/x/time v0.3.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect
@@ -136,5 +138,9 @@ require (
 )
 
 replace github.com/plateforme-rome/rome/platform => ../../platform
+
+replace github.com/plateforme-rome/rome/workflows => ../../workflows
+
+replace github.com/plateforme-rome/rome/services/referential => ../referential
 
 replace github.com/plateforme-rome/rome/tools/smtpsink => ../../tools/smtpsink

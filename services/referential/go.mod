@@ -6,6 +6,7 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/jackc/pgx/v5 v5.10.0
 	github.com/plateforme-rome/rome/platform v0.0.0
+	github.com/plateforme-rome/rome/workflows v0.0.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
 	golang.org/x/text v0.44.0
@@ -130,3 +131,5 @@ require (
 )
 
 replace github.com/plateforme-rome/rome/platform => ../../platform
+
+replace github.com/plateforme-rome/rome/workflows => ../../workflows

@@ -55,25 +55,31 @@ func (c *testClock) set(t time.Time) {
 var testTimers = request.Timers{TriageReminder: time.Hour, TriageEscalation: 2 * time.Hour, DecisionReminder: 3 * time.Hour,
 	DecisionEscalation: 4 * time.Hour, PartnerReminder: 5 * time.Hour, QuestionExpiry: 6 * time.Hour}
 
-// newEnv builds the router; options change its Deps.
+// newEnv builds the router on SQLite; options change its Deps.
 func newEnv(t *testing.T, options ...func(*Deps)) *env {
 	t.Helper()
+	return newEnvOn(t, database.SQLite, options...)
+}
+
+// newEnvOn builds the router on a fresh database of dialect d.
+func newEnvOn(t *testing.T, d database.Dialect, options ...func(*Deps)) *env {
+	t.Helper()
 	setEnv(t, map[string]string{"ROME_DEV_MODE": "true", "INTAKE_PORT": "8081"})
-	d, err := NewDeps(true, 8081, nil)
+	deps, err := NewDeps(true, 8081, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.New(dbtest.Open(t, database.SQLite))
+	st := store.New(dbtest.Open(t, d))
 	if err := st.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{store: st, wf: &fakeWorkflows{}, ref: &fakeReferential{}, dev: d.Dev, clock: &testClock{}}
-	d.Requests, d.Workflows, d.Referential, d.Timers, d.Now = st, e.wf, e.ref, testTimers, e.clock.now
-	d.PublicURL, d.Teams = "https://rome.example", &request.TeamsConfig{NotificationURL: "https://rome.example/webhooks/graph", ClientState: testClientState}
+	e := &env{store: st, wf: &fakeWorkflows{}, ref: &fakeReferential{}, dev: deps.Dev, clock: &testClock{}}
+	deps.Requests, deps.Workflows, deps.Referential, deps.Timers, deps.Now = st, e.wf, e.ref, testTimers, e.clock.now
+	deps.PublicURL, deps.Teams = "https://rome.example", &request.TeamsConfig{NotificationURL: "https://rome.example/webhooks/graph", ClientState: testClientState}
 	for _, o := range options {
-		o(&d)
+		o(&deps)
 	}
-	e.h = Router(d)
+	e.h = Router(deps)
 	return e
 }
 

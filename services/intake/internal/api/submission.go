@@ -7,21 +7,22 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/plateforme-rome/rome/platform/httpx"
 	refclient "github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
-// Limits of what a request carries.
+// Limits of what a request carries. The texts' limits are the request contract's
+// (request.CheckText and its rules).
 const (
-	maxTitle       = 200
-	maxText        = 10_000 // justification, questions, answers, messages, reasons, rationales
-	maxOperations  = 100
-	maxOperationID = 64
-	maxShortField  = 200 // moderator subjects
+	maxText       = request.MaxText // justification, questions, answers, messages, reasons, rationales
+	maxOperations = 100
+	maxShortField = 200 // moderator subjects
 )
+
+// moderatorRule is a moderator's subject, named in an assignment.
+var moderatorRule = request.TextRule{Name: "subject", Max: maxShortField}
 
 // submission is the body of POST /v1/requests.
 type submission struct {
@@ -46,7 +47,7 @@ var (
 // validate lists everything wrong with the submission, field by field.
 func (s *submission) validate() []httpx.FieldError {
 	var errs fieldErrors
-	s.Title, s.Justification, s.CodeRome = strings.TrimSpace(s.Title), strings.TrimSpace(s.Justification), strings.TrimSpace(s.CodeRome)
+	s.CodeRome = strings.TrimSpace(s.CodeRome)
 	switch {
 	case !slices.Contains(kinds, s.Kind):
 		errs.add("kind", "must be one of %s, %s, %s", request.KindModifyFiche, request.KindCreateFromKnown, request.KindCreateFromNew)
@@ -57,8 +58,8 @@ func (s *submission) validate() []httpx.FieldError {
 	case s.Kind != request.KindModifyFiche && s.CodeRome != "":
 		errs.add("codeRome", "must be absent when creating a fiche: the referential assigns the code")
 	}
-	errs.length("title", s.Title, 1, maxTitle)
-	errs.length("justification", s.Justification, 1, maxText)
+	errs.text("title", &s.Title, request.TitleRule, true)
+	errs.text("justification", &s.Justification, request.LongTextRule, true)
 	errs.operations("operations", s.Operations, 1)
 	if len(s.Operations) == 0 || len(s.Operations) > maxOperations || !slices.Contains(kinds, s.Kind) {
 		return errs
@@ -126,21 +127,32 @@ func (e *fieldErrors) add(field, format string, args ...any) {
 	*e = append(*e, httpx.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
-// length checks a text's length in characters; min 0 makes it optional.
-func (e *fieldErrors) length(field, s string, min, max int) {
-	switch n := utf8.RuneCountInString(s); {
-	case n < min && strings.TrimSpace(s) == "":
+// text cleans a text field in place by the request contract's rule (request.CheckText:
+// no control or bidirectional characters, at most rule.Max characters, trimmed, NFC), or
+// adds the problem, leaving the field as it was; required refuses an empty text.
+func (e *fieldErrors) text(field string, s *string, rule request.TextRule, required bool) {
+	clean, p := request.CheckText(field, *s, rule)
+	switch {
+	case p != nil:
+		e.add(p.Field, "%s", p.Message)
+	case required && clean == "":
 		e.add(field, "is required")
-	case n < min:
-		e.add(field, "must have at least %d characters", min)
-	case n > max:
-		e.add(field, "must have at most %d characters (it has %d)", max, n)
+	default:
+		*s = clean
+	}
+}
+
+// problems adds the request contract's problems.
+func (e *fieldErrors) problems(ps []request.FieldProblem) {
+	for _, p := range ps {
+		e.add(p.Field, "%s", p.Message)
 	}
 }
 
 // operations checks what makes operations unusable whatever the request: their number,
-// their kind and their ids (unique, short). What an operation means for the fiche is the
-// referential's dry run's business, in the workflow's checks.
+// their kind, their ids (unique, short) and their texts, which it cleans in place
+// (request.CleanOperation). What an operation means for the fiche is the referential's
+// dry run's business, in the workflow's checks.
 func (e *fieldErrors) operations(field string, ops []request.Operation, min int) {
 	switch {
 	case len(ops) < min:
@@ -151,8 +163,9 @@ func (e *fieldErrors) operations(field string, ops []request.Operation, min int)
 		return
 	}
 	seen := map[string]int{}
-	for i, op := range ops {
-		e.operation(fmt.Sprintf("%s[%d]", field, i), op)
+	for i := range ops {
+		e.operation(fmt.Sprintf("%s[%d]", field, i), &ops[i])
+		op := ops[i]
 		if op.ID == "" {
 			continue
 		}
@@ -163,14 +176,14 @@ func (e *fieldErrors) operations(field string, ops []request.Operation, min int)
 	}
 }
 
-func (e *fieldErrors) operation(field string, op request.Operation) {
+// operation checks one operation's kind and cleans its texts in place (the id's length
+// is the request contract's IdentifierRule).
+func (e *fieldErrors) operation(field string, op *request.Operation) {
 	switch {
 	case op.Op == "":
 		e.add(field+".op", "is required")
 	case !slices.Contains(knownOps, op.Op):
 		e.add(field+".op", "%q is not an operation; one of %s", op.Op, strings.Join(knownOps, ", "))
 	}
-	if len(op.ID) > maxOperationID {
-		e.add(field+".id", "must have at most %d characters", maxOperationID)
-	}
+	e.problems(request.CleanOperation(field, op))
 }

@@ -160,28 +160,33 @@ type textBody struct {
 	Text string `json:"text"`
 }
 
+// check cleans the text in place (request.CheckText); whether it may be empty is the
+// workflow's business.
 func (b *textBody) check() fieldErrors {
 	var errs fieldErrors
-	errs.length("text", b.Text, 0, maxText)
+	errs.text("text", &b.Text, request.LongTextRule, false)
 	return errs
 }
 
 type messageBody struct{ textBody }
 
 func (b *messageBody) input(_ *gin.Context, a request.Actor) (any, fieldErrors) {
-	return request.MessageInput{Actor: a, Text: b.Text}, b.check()
+	errs := b.check()
+	return request.MessageInput{Actor: a, Text: b.Text}, errs
 }
 
 type questionBody struct{ textBody }
 
 func (b *questionBody) input(_ *gin.Context, a request.Actor) (any, fieldErrors) {
-	return request.AskInput{Actor: a, Text: b.Text}, b.check()
+	errs := b.check()
+	return request.AskInput{Actor: a, Text: b.Text}, errs
 }
 
 type answerBody struct{ textBody }
 
 func (b *answerBody) input(c *gin.Context, a request.Actor) (any, fieldErrors) {
-	return request.AnswerInput{Actor: a, QuestionID: c.Param("questionId"), Text: b.Text}, b.check()
+	errs := b.check()
+	return request.AnswerInput{Actor: a, QuestionID: c.Param("questionId"), Text: b.Text}, errs
 }
 
 type assignBody struct {
@@ -190,7 +195,7 @@ type assignBody struct {
 
 func (b *assignBody) input(_ *gin.Context, a request.Actor) (any, fieldErrors) {
 	var errs fieldErrors
-	errs.length("moderator", b.Moderator, 0, maxShortField)
+	errs.text("moderator", &b.Moderator, moderatorRule, false)
 	return request.AssignInput{Actor: a, Moderator: b.Moderator}, errs
 }
 
@@ -203,11 +208,14 @@ func (b *decideBody) input(_ *gin.Context, a request.Actor) (any, fieldErrors) {
 	if len(b.Decisions) > maxOperations {
 		errs.add("decisions", "must list at most %d decisions (it has %d)", maxOperations, len(b.Decisions))
 	}
-	for i, d := range b.Decisions {
+	for i := range b.Decisions {
+		d := &b.Decisions[i]
 		field := fmt.Sprintf("decisions[%d]", i)
-		errs.length(field+".rationale", d.Rationale, 0, maxText)
+		errs.text(field+".rationale", &d.Rationale, request.LongTextRule, false)
 		if d.Amendment != nil {
-			errs.operation(field+".amendment", *d.Amendment)
+			amendment := *d.Amendment // a copy: cleaned, it replaces the decoded one
+			errs.operation(field+".amendment", &amendment)
+			d.Amendment = &amendment
 		}
 	}
 	return request.DecideInput{Actor: a, Decisions: b.Decisions}, errs
@@ -219,6 +227,6 @@ type withdrawBody struct {
 
 func (b *withdrawBody) input(_ *gin.Context, a request.Actor) (any, fieldErrors) {
 	var errs fieldErrors
-	errs.length("reason", b.Reason, 0, maxText)
+	errs.text("reason", &b.Reason, request.LongTextRule, false)
 	return request.WithdrawInput{Actor: a, Reason: b.Reason}, errs
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/services/notifications/client"
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
+	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 //go:embed openapi.json
@@ -132,7 +133,10 @@ var (
 	allowedRoles    = map[string]bool{string(auth.RoleModerator): true, string(auth.RoleAdmin): true}
 )
 
-func validateNotification(n client.Notification) []httpx.FieldError {
+// validateNotification lists what is wrong with a notification to create; it cleans its
+// title and text in place by the platform's text rule (request.CheckText: no control or
+// bidirectional characters, not too long; stored trimmed and NFC-normalised).
+func validateNotification(n *client.Notification) []httpx.FieldError {
 	var errs []httpx.FieldError
 	add := func(f, m string) { errs = append(errs, httpx.FieldError{Field: f, Message: m}) }
 	if strings.TrimSpace(n.Key) == "" || len(n.Key) > 200 {
@@ -141,11 +145,17 @@ func validateNotification(n client.Notification) []httpx.FieldError {
 	if !n.Event.Valid() {
 		add("event", "must be one of "+eventList())
 	}
-	if strings.TrimSpace(n.Title) == "" || len(n.Title) > 300 {
+	if title, p := request.CheckText("title", n.Title, request.NotificationTitleRule); p != nil {
+		add(p.Field, p.Message)
+	} else if title == "" {
 		add("title", "is required (at most 300 characters)")
+	} else {
+		n.Title = title
 	}
-	if len(n.Text) > 10000 {
-		add("text", "is at most 10000 characters")
+	if text, p := request.CheckText("text", n.Text, request.LongTextRule); p != nil {
+		add(p.Field, p.Message)
+	} else {
+		n.Text = text
 	}
 	if n.CodeRome != "" && !codeRomePattern.MatchString(n.CodeRome) {
 		add("codeRome", "must be a code ROME such as M1805")
@@ -185,7 +195,7 @@ func (h handlers) create(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	if errs := validateNotification(n); len(errs) > 0 {
+	if errs := validateNotification(&n); len(errs) > 0 {
 		_ = c.Error(httpx.Unprocessable("invalid_notification", "The notification is invalid.", errs...))
 		return
 	}

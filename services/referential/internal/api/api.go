@@ -17,6 +17,7 @@ import (
 	"github.com/plateforme-rome/rome/services/referential/internal/app"
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
 	"github.com/plateforme-rome/rome/services/referential/internal/ftcompat"
+	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 // Deps are what the router needs.
@@ -389,9 +390,47 @@ func (h *handlers) export(c *gin.Context) {
 	c.Data(http.StatusOK, "application/zip", buf.Bytes())
 }
 
+// changeSetIDRule is the change set's own ids (id, requestId): the request workflow's are
+// "<request id>-decision-<round>".
+var changeSetIDRule = request.TextRule{Name: "id", Max: 200}
+
+// cleanChangeSet applies the request contract's text rule (request.CheckText) to every
+// text of a change set, in place, before the engine sees it: a control character, a
+// bidirectional control, invalid UTF-8 or an over-long text is a 422 naming the field
+// ("operations[2].libelle"); the others are trimmed and NFC-normalised.
+func cleanChangeSet(req *app.ChangeSetRequest) error {
+	var errs []httpx.FieldError
+	add := func(ps ...request.FieldProblem) {
+		for _, p := range ps {
+			errs = append(errs, httpx.FieldError{Field: p.Field, Message: p.Message})
+		}
+	}
+	for _, f := range []struct {
+		name string
+		s    *string
+		rule request.TextRule
+	}{{"id", &req.ID, changeSetIDRule}, {"requestId", &req.RequestID, changeSetIDRule}, {"codeRome", &req.CodeRome, request.IdentifierRule}} {
+		clean, p := request.CheckText(f.name, *f.s, f.rule)
+		if p != nil {
+			add(*p)
+			continue
+		}
+		*f.s = clean
+	}
+	add(request.CleanOperations("operations", req.Operations)...)
+	if len(errs) > 0 {
+		return httpx.Unprocessable("invalid_text", "The change set carries text that breaks the platform's text rules.", errs...)
+	}
+	return nil
+}
+
 func (h *handlers) validate(c *gin.Context) {
 	var req app.ChangeSetRequest
 	if err := httpx.BindJSON(c, &req); err != nil {
+		c.Error(err)
+		return
+	}
+	if err := cleanChangeSet(&req); err != nil {
 		c.Error(err)
 		return
 	}
@@ -406,6 +445,10 @@ func (h *handlers) validate(c *gin.Context) {
 func (h *handlers) publish(c *gin.Context) {
 	var req app.ChangeSetRequest
 	if err := httpx.BindJSON(c, &req); err != nil {
+		c.Error(err)
+		return
+	}
+	if err := cleanChangeSet(&req); err != nil {
 		c.Error(err)
 		return
 	}
