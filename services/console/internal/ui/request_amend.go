@@ -2,7 +2,7 @@ package ui
 
 // The partner amends the operations of a request under review: GET/POST
 // /demandes/{id}/operations and its live preview (POST /demandes/{id}/operations/apercu).
-// The editor is the request form's (request_form.go, request_new.go: every kind of
+// The editor is the request form's (request_form.go, form_editor.go: every kind of
 // operation, the pickers, the preview, adding and removing operations, with or without
 // JavaScript), prefilled with the request's operations, each keeping its id (sent back
 // in ops.<i>.id) so that its findings and decisions stay attached. The request's kind,

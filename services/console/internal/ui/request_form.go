@@ -25,8 +25,10 @@ package ui
 //	                                       search:<field>, choose, add:<op>, remove:<i>
 //
 // This file is the form itself (parsing, actions, validation, the operations it makes and
-// the mapping of the services' field paths back to it); request_new.go has the handlers and
-// the views.
+// the mapping of the services' field paths back to it); request_new.go has the handlers,
+// form_editor.go the editor they share with the amendment, form_view.go the views,
+// form_pickers.go the search pickers, form_preview.go the preview and form_fiche.go the
+// fiche being modified.
 
 import (
 	"fmt"

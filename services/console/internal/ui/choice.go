@@ -1,0 +1,4 @@
+package ui
+
+// choice is a choice of a select.
+type choice struct{ Value, Label string }
