@@ -80,11 +80,11 @@ func testNotificationPreferences(t *testing.T, p *platform) {
 		}
 		return false
 	})
-	if !strings.Contains(digest.Body, "question from") {
+	if !strings.Contains(digest.Body, "question de") {
 		t.Errorf("the digest does not carry the question:\n%s", digest.Body)
 	}
 	for _, m := range mailsTo(t, p, partnerMail) { // (reminders come at once: the shortened timers send some)
-		if strings.Contains(m.Subject, "question from") {
+		if strings.Contains(m.Subject, "question de") {
 			t.Errorf("the partner got the question in an e-mail of its own: %s", m.Subject)
 		}
 	}

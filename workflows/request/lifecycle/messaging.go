@@ -187,7 +187,7 @@ func (w *lifecycle) notification(n request.Notice) notifclient.Notification {
 	}
 	return notifclient.Notification{
 		Key: noticeKey(w.req.ID, n.Seq), Event: event, RequestID: w.req.ID, CodeRome: w.req.CodeRome, Org: w.req.Org,
-		Title: fmt.Sprintf("%s: %s", w.subject(), headline(n)), Text: text, Link: w.link,
+		Title: fmt.Sprintf("%s : %s", w.subject(), headline(n)), Text: text, Link: w.link,
 		Actor: notifclient.Actor{Sub: n.Actor.Sub, Name: n.Actor.Name, Role: n.Actor.Role, Org: n.Actor.Org}, To: to, ExcludeUsers: []string{n.Actor.Sub},
 	}
 }
@@ -198,44 +198,55 @@ func noticeKey(requestID string, seq int) string { return fmt.Sprintf("%s-%d", r
 // subject names the request in a notification or a Teams line.
 func (w *lifecycle) subject() string {
 	if w.req.CodeRome == "" {
-		return fmt.Sprintf("Request %s (%s)", w.req.ID, w.req.Title)
+		return fmt.Sprintf("Demande « %s » (nouvelle fiche)", w.req.Title)
 	}
-	return fmt.Sprintf("Request %s on %s (%s)", w.req.ID, w.req.CodeRome, w.req.Title)
+	return fmt.Sprintf("Demande « %s » (%s)", w.req.Title, w.req.CodeRome)
 }
 
-// headline says what happened, in a few words.
+// waitWords say in French what a reminder or an escalation is about.
+var waitWords = map[string]string{
+	request.WaitTriage:   "prise en charge",
+	request.WaitDecision: "décision",
+	request.WaitQuestion: "réponse à la question",
+}
+
+// headline says what happened, in a few words, in French like everything people read.
 func headline(n request.Notice) string {
 	who := n.Actor.Name
 	if who == "" {
 		who = n.Actor.Sub
 	}
+	wait := waitWords[n.Data.Wait]
+	if wait == "" {
+		wait = n.Data.Wait
+	}
 	switch n.Type {
 	case request.EventSubmitted:
-		return "submitted by " + who
+		return "déposée par " + who
 	case request.EventAssigned:
-		return "assigned to " + n.Data.Moderator
+		return "confiée à " + n.Data.Moderator
 	case request.EventQuestionAsked:
-		return "question from " + who
+		return "question de " + who
 	case request.EventQuestionAnswered:
-		return "answer from " + who
+		return "réponse de " + who
 	case request.EventMessagePosted:
-		return "message from " + who
+		return "message de " + who
 	case request.EventTeamsReply:
-		return "reply in Teams from " + who
+		return "réponse dans Teams de " + who
 	case request.EventReminder:
-		return "waiting for " + n.Data.Wait
+		return "en attente de " + wait
 	case request.EventEscalation:
-		return "escalated: waiting too long for " + n.Data.Wait
+		return "escalade : attente trop longue de " + wait
 	case request.EventDecided:
-		return "decided by " + who
+		return "décidée par " + who
 	case request.EventRejectedByChecks:
-		return "rejected by the automated checks"
+		return "refusée par les vérifications automatiques"
 	case request.EventPublished:
-		return fmt.Sprintf("published (version %d)", n.Data.Version)
+		return fmt.Sprintf("publiée (version %d)", n.Data.Version)
 	case request.EventWithdrawn:
-		return "withdrawn by " + who
+		return "retirée par " + who
 	case request.EventExpired:
-		return "expired"
+		return "expirée"
 	}
 	return n.Type
 }

@@ -98,7 +98,7 @@ func (w *lifecycle) createChannel(ctx workflow.Context) bool {
 	var out teams.CreateChannelOutput
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, teamsOptions), teamsActs.CreateChannel,
 		teams.CreateChannelInput{RequestID: w.req.ID, CodeRome: w.req.CodeRome, Title: w.req.Title,
-			Summary: fmt.Sprintf("%s, submitted by %s (%s): %s", w.subject(), w.req.SubmittedBy.Name, w.req.Org, w.req.Justification),
+			Summary: fmt.Sprintf("%s, déposée par %s (%s) : %s", w.subject(), w.req.SubmittedBy.Name, w.req.Org, w.req.Justification),
 			Link:    w.link, Members: members}).Get(ctx, &out)
 	if temporal.IsCanceledError(err) || w.mu.Lock(ctx) != nil {
 		return false

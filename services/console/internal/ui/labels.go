@@ -172,6 +172,8 @@ func templateFuncs(set *assets.Set) template.FuncMap {
 		"dict":          dict,
 		"list":          func(v ...string) []string { return v },
 		"describe":      describeOp,
+		"findingText":   findingText,
+		"refusal":       func(r *refclient.Result) string { return refusalText(*r) },
 		"amendable":     amendable,
 	}
 }

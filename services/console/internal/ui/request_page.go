@@ -124,6 +124,33 @@ func (h *handlers) loadRequestPage(c *gin.Context, id string) (*requestPageData,
 	return d, nil
 }
 
+// workflowFindings word the request workflow's own findings; the others are the
+// referential's reasons (refusalMessages).
+var workflowFindings = map[string]string{
+	request.FindingOverlappingRequest:      "une autre demande en cours touche le même élément de la fiche",
+	request.FindingOperationsRequired:      "la demande n'a aucune opération",
+	request.FindingPublicationConflict:     "cette opération acceptée ne s'applique plus au référentiel publié entre-temps : amendez-la ou refusez-la",
+	request.FindingPublicationRefused:      "le référentiel a refusé la publication de ces opérations",
+	request.FindingTeamsUnavailable:        "le canal Teams de la demande n'a pas pu être créé ; la demande continue sans lui",
+	request.FindingTeamsRepliesUnavailable: "les réponses écrites dans Teams ne reviendront pas dans la demande",
+	request.FindingTeamsMemberNotAdded:     "une personne n'a pas pu être ajoutée au canal Teams privé",
+}
+
+// findingText words a finding in French, keeping the service's own detail after it.
+func findingText(f request.Finding) string {
+	msg, ok := workflowFindings[f.Code]
+	if !ok {
+		msg, ok = refusalMessages[f.Code]
+	}
+	if !ok {
+		return f.Message
+	}
+	if f.Message != "" {
+		msg += " (" + f.Message + ")"
+	}
+	return reqCapitalize(msg) + "."
+}
+
 // createdFiche is the code ROME of the fiche a published change set created, empty when
 // it cannot be read (the page then shows the version without the link).
 func createdFiche(ctx context.Context, ref *backend.Referential, changeSetID string) string {

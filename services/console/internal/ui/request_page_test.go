@@ -46,7 +46,7 @@ func (f *fakeIntake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && r.URL.Path == base+"/history":
 		write(http.StatusOK, map[string]any{"items": f.history})
 	case r.Method == http.MethodGet && r.URL.Path == base+"/preview":
-		write(http.StatusOK, refclient.Validation{Applies: true, Results: []refclient.Result{{OperationID: "op-1", Applies: true}, {OperationID: "op-2", Applies: false, Reason: "la fiche M1801 n'existe pas"}},
+		write(http.StatusOK, refclient.Validation{Applies: true, Results: []refclient.Result{{OperationID: "op-1", Applies: true}, {OperationID: "op-2", Applies: false, Code: "unknown_fiche", Reason: "fiche M1801 does not exist"}},
 			Diff: []refclient.Change{{OperationID: "op-1", Action: "added", Entity: "appellation", Libelle: "Développeur / Développeuse Zig"}}})
 	case strings.HasPrefix(r.URL.Path, base) && r.Method != http.MethodGet:
 		var body map[string]any
@@ -132,7 +132,7 @@ func TestRequestPageShowsEachFindingAndResultNextToItsOperation(t *testing.T) {
 	page := w.Body.String()
 	op2 := page[strings.Index(page, `id="operation-op-2"`):]
 	op2 = op2[:strings.Index(op2, "</li>")]
-	for _, want := range []string{"Une autre demande touche cette mobilité.", "Ne s'applique pas", "la fiche M1801 n&#39;existe pas", `name="decision-op-2"`, "Motif"} {
+	for _, want := range []string{"Une autre demande touche cette mobilité.", "Ne s'applique pas", "Cette fiche n&#39;existe pas dans le référentiel (fiche M1801 does not exist).", "Une autre demande en cours touche le même élément de la fiche", `name="decision-op-2"`, "Motif"} {
 		if !strings.Contains(op2, want) {
 			t.Errorf("operation 2's block lacks %q", want)
 		}
