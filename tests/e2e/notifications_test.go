@@ -33,11 +33,12 @@ func mailsTo(t *testing.T, p *platform, addr string) []smtpsink.Message {
 	return slices.DeleteFunc(mail.Items, func(m smtpsink.Message) bool { return !slices.Contains(m.To, addr) })
 }
 
-// feedOf lists the Teams activity-feed notifications a person received about a request.
+// feedOf lists the Teams activity-feed notifications a person received about a request
+// (their link opens the request's page).
 func feedOf(t *testing.T, p *platform, userID, requestID string) []graphemu.ActivityNotification {
 	t.Helper()
 	return slices.DeleteFunc(graphState(t, p).ActivityFeed, func(n graphemu.ActivityNotification) bool {
-		return n.UserID != userID || !strings.Contains(n.Topic, requestID)
+		return n.UserID != userID || !strings.Contains(n.WebURL, requestID)
 	})
 }
 
@@ -92,7 +93,7 @@ func testNotificationPreferences(t *testing.T, p *platform) {
 		t.Errorf("%d Teams notifications of one submission", n)
 	}
 	for _, m := range mailsTo(t, p, moderatorMail) {
-		if strings.Contains(m.Body, r.ID) && strings.Contains(m.Subject, "submitted") {
+		if strings.Contains(m.Body, r.ID) && strings.Contains(m.Subject, "déposée par") {
 			t.Errorf("the moderator got the submission by e-mail: %s", m.Subject)
 		}
 	}

@@ -78,7 +78,7 @@ func TestSubmitCreatesFiches(t *testing.T) {
 		t.Fatalf("stored %+v", r)
 	}
 	fresh := `{"kind":"create_fiche_from_new_appellation","title":"Pilote de drone","justification":"Métier émergent.",
-		"operations":[{"op":"create_fiche","domaineProfessionnel":"N22","appellationPrincipale":{"libelle":"Pilote de drone"}}]}`
+		"operations":[{"op":"create_fiche","domaineProfessionnel":"N22","definition":"Pilote.","accesEmploi":"Brevet.","appellationPrincipale":{"libelle":"Pilote de drone"}}]}`
 	r = e.requestDoc(t, e.submit(t, who.partner, fresh))
 	if r.Kind != request.KindCreateFromNew || r.Operations[0].AppellationPrincipale.Libelle != "Pilote de drone" || e.wf.startCount() != 2 {
 		t.Fatalf("stored %+v", r)
@@ -127,6 +127,16 @@ func TestSubmitValidation(t *testing.T) {
 		{"long operation id", body("modify_fiche", "M1805", "t", "j", `{"id":"`+strings.Repeat("i", 65)+`","op":"set_tags"}`), "invalid_body", []string{"operations[0].id"}},
 		{"unknown operation field", body("modify_fiche", "M1805", "t", "j", `{"op":"add_appellation","libel":"X"}`), "invalid_body", []string{"operations[0].libel"}},
 		{"wrong type", body("modify_fiche", "M1805", "t", "j", `{"op":"add_mobilite","toCodeRome":"D1104","rank":"1"}`), "invalid_body", []string{"operations[0].rank"}},
+		// The operations' syntax (request.CheckOperation): refused here, not left to findings.
+		{"mobilité rank -5", body("modify_fiche", "M1805", "t", "j", `{"op":"add_mobilite","toCodeRome":"D1104","rank":-5}`), "invalid_body", []string{"operations[0].rank"}},
+		{"mobilité rank 0", body("modify_fiche", "M1805", "t", "j", `{"op":"add_mobilite","toCodeRome":"D1104","rank":0}`), "invalid_body", []string{"operations[0].rank"}},
+		{"mobilité rank 2^62", body("modify_fiche", "M1805", "t", "j", `{"op":"add_mobilite","toCodeRome":"D1104","rank":4611686018427387904}`), "invalid_body", []string{"operations[0].rank"}},
+		{"empty libellé", body("modify_fiche", "M1805", "t", "j", `{"op":"add_appellation","libelle":"  "}`), "invalid_body", []string{"operations[0].libelle"}},
+		{"missing libellé", body("modify_fiche", "M1805", "t", "j", op, `{"op":"add_appellation"}`), "invalid_body", []string{"operations[1].libelle"}},
+		{"set_text on an unknown field", body("modify_fiche", "M1805", "t", "j", `{"op":"set_text","field":"foo","text":"T"}`), "invalid_body", []string{"operations[0].field"}},
+		{"unknown coeurMetier", body("modify_fiche", "M1805", "t", "j", `{"op":"add_competence","codeOgr":"100023","coeurMetier":"SECONDAIRE"}`), "invalid_body", []string{"operations[0].coeurMetier"}},
+		{"malformed code OGR", body("modify_fiche", "M1805", "t", "j", `{"op":"remove_savoir","codeOgr":"abc"}`), "invalid_body", []string{"operations[0].codeOgr"}},
+		{"create_fiche without texts", body("create_fiche_from_new_appellation", "", "t", "j", `{"op":"create_fiche","domaineProfessionnel":"N2","appellationPrincipale":{"libelle":"X"}}`), "invalid_body", []string{"operations[0].domaineProfessionnel", "operations[0].definition", "operations[0].accesEmploi"}},
 		{"every error at once", body("modify_fiche", "", "", "", `{"op":"nope"}`), "invalid_body", []string{"codeRome", "title", "justification", "operations[0].op"}},
 	}
 	for _, tc := range cases {
@@ -137,6 +147,9 @@ func TestSubmitValidation(t *testing.T) {
 	wantProblem(t, call(t, e.h, "POST", "/v1/requests", `{"kind":`, who.partner), 400, "malformed_json")
 	if e.wf.startCount() != 0 {
 		t.Fatal("an invalid submission started a workflow")
+	}
+	if res := call(t, e.h, "GET", "/v1/requests", "", who.partner); res.status != 200 || len(res.body["items"].([]any)) != 0 {
+		t.Fatalf("an invalid submission was stored: %d %s", res.status, res.raw)
 	}
 }
 

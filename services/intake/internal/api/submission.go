@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,7 +16,7 @@ import (
 // (request.CheckText and its rules).
 const (
 	maxText       = request.MaxText // justification, questions, answers, messages, reasons, rationales
-	maxOperations = 100
+	maxOperations = request.MaxOperations
 	maxShortField = 200 // moderator subjects
 )
 
@@ -34,14 +33,8 @@ type submission struct {
 }
 
 var (
-	codeRomePattern = regexp.MustCompile(`^[A-N]\d{4}$`)
+	codeRomePattern = request.CodeRomePattern
 	kinds           = []request.Kind{request.KindModifyFiche, request.KindCreateFromKnown, request.KindCreateFromNew}
-	knownOps        = []string{
-		refclient.OpCreateFiche, refclient.OpAddAppellation, refclient.OpUpdateAppellation, refclient.OpRemoveAppellation,
-		refclient.OpMoveAppellation, refclient.OpAddCompetence, refclient.OpRemoveCompetence, refclient.OpSetCoeurMetier,
-		refclient.OpAddSavoir, refclient.OpRemoveSavoir, refclient.OpAddContexte, refclient.OpRemoveContexte,
-		refclient.OpAddMobilite, refclient.OpRemoveMobilite, refclient.OpSetText, refclient.OpSetTags,
-	}
 )
 
 // validate lists everything wrong with the submission, field by field.
@@ -150,9 +143,10 @@ func (e *fieldErrors) problems(ps []request.FieldProblem) {
 }
 
 // operations checks what makes operations unusable whatever the request: their number,
-// their kind, their ids (unique, short) and their texts, which it cleans in place
-// (request.CleanOperation). What an operation means for the fiche is the referential's
-// dry run's business, in the workflow's checks.
+// their syntax and texts (request.ValidateOperations: a known kind, the fields it requires,
+// valid enums, codes and ranks; texts cleaned in place by the text rule) and their ids
+// (unique). What an operation means for the fiche (the element exists, is already there)
+// is the referential's dry run's business, in the workflow's checks.
 func (e *fieldErrors) operations(field string, ops []request.Operation, min int) {
 	switch {
 	case len(ops) < min:
@@ -162,10 +156,9 @@ func (e *fieldErrors) operations(field string, ops []request.Operation, min int)
 		e.add(field, "must list at most %d operations (it has %d)", maxOperations, len(ops))
 		return
 	}
+	e.problems(request.ValidateOperations(field, ops))
 	seen := map[string]int{}
-	for i := range ops {
-		e.operation(fmt.Sprintf("%s[%d]", field, i), &ops[i])
-		op := ops[i]
+	for i, op := range ops {
 		if op.ID == "" {
 			continue
 		}
@@ -174,16 +167,4 @@ func (e *fieldErrors) operations(field string, ops []request.Operation, min int)
 		}
 		seen[op.ID] = i
 	}
-}
-
-// operation checks one operation's kind and cleans its texts in place (the id's length
-// is the request contract's IdentifierRule).
-func (e *fieldErrors) operation(field string, op *request.Operation) {
-	switch {
-	case op.Op == "":
-		e.add(field+".op", "is required")
-	case !slices.Contains(knownOps, op.Op):
-		e.add(field+".op", "%q is not an operation; one of %s", op.Op, strings.Join(knownOps, ", "))
-	}
-	e.problems(request.CleanOperation(field, op))
 }

@@ -213,8 +213,10 @@ func (b *decideBody) input(_ *gin.Context, a request.Actor) (any, fieldErrors) {
 		field := fmt.Sprintf("decisions[%d]", i)
 		errs.text(field+".rationale", &d.Rationale, request.LongTextRule, false)
 		if d.Amendment != nil {
-			amendment := *d.Amendment // a copy: cleaned, it replaces the decoded one
-			errs.operation(field+".amendment", &amendment)
+			// A copy: cleaned, it replaces the decoded one. It is published as it is, so
+			// it follows the operations' syntax like a submitted operation.
+			amendment := *d.Amendment
+			errs.problems(request.ValidateOperation(field+".amendment", &amendment))
 			d.Amendment = &amendment
 		}
 	}

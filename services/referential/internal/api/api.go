@@ -394,10 +394,14 @@ func (h *handlers) export(c *gin.Context) {
 // "<request id>-decision-<round>".
 var changeSetIDRule = request.TextRule{Name: "id", Max: 200}
 
-// cleanChangeSet applies the request contract's text rule (request.CheckText) to every
-// text of a change set, in place, before the engine sees it: a control character, a
-// bidirectional control, invalid UTF-8 or an over-long text is a 422 naming the field
-// ("operations[2].libelle"); the others are trimmed and NFC-normalised.
+// cleanChangeSet applies the request contract's rules to a change set, in place, before
+// the engine sees it: at most request.MaxOperations operations (too_many_operations), the
+// text rule (request.CheckText) to every text (invalid_text: a control character, a
+// bidirectional control, invalid UTF-8 or an over-long text is refused; the others are
+// trimmed and NFC-normalised), then the operations' syntax (invalid_operations:
+// request.CheckOperations, known kinds, required fields, enums, codes, ranks). Each is a
+// 422 naming the fields ("operations[2].libelle"). What the operations mean for the referential (an unknown
+// code OGR…) stays the engine's results.
 func cleanChangeSet(req *app.ChangeSetRequest) error {
 	var errs []httpx.FieldError
 	add := func(ps ...request.FieldProblem) {
@@ -417,9 +421,20 @@ func cleanChangeSet(req *app.ChangeSetRequest) error {
 		}
 		*f.s = clean
 	}
+	if len(req.Operations) > request.MaxOperations {
+		add(request.CheckOperations("operations", req.Operations)...)
+		return httpx.Unprocessable("too_many_operations", "The change set carries too many operations.", errs...)
+	}
 	add(request.CleanOperations("operations", req.Operations)...)
 	if len(errs) > 0 {
 		return httpx.Unprocessable("invalid_text", "The change set carries text that breaks the platform's text rules.", errs...)
+	}
+	if req.CodeRome != "" && !request.CodeRomePattern.MatchString(req.CodeRome) {
+		errs = append(errs, httpx.FieldError{Field: "codeRome", Message: "must be a code ROME: a letter A to N and four digits, e.g. M1805"})
+	}
+	add(request.CheckOperations("operations", req.Operations)...)
+	if len(errs) > 0 {
+		return httpx.Unprocessable("invalid_operations", "The change set carries operations that break their syntax.", errs...)
 	}
 	return nil
 }
@@ -474,8 +489,6 @@ func changeSetProblem(err error) error {
 		return httpx.Conflict("changeset_conflict", conflict.Error()).With("currentVersion", conflict.Current).With("results", conflict.Results)
 	case errors.Is(err, app.ErrIDReused):
 		return httpx.Unprocessable("changeset_id_reused", err.Error(), httpx.FieldError{Field: "id", Message: "already used for another change set"})
-	case errors.Is(err, app.ErrFutureBase):
-		return httpx.Unprocessable("invalid_base_version", err.Error(), httpx.FieldError{Field: "baseVersion", Message: "newer than the referential"})
 	case errors.Is(err, app.ErrEmpty):
 		return httpx.NewProblem(http.StatusServiceUnavailable, "referential_empty", err.Error())
 	}

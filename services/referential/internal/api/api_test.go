@@ -301,6 +301,51 @@ func TestChangeSets(t *testing.T) {
 		expect(t, r, 422)
 	})
 
+	t.Run("syntax, number of operations and base version are 422 before the engine", func(t *testing.T) {
+		valid := map[string]any{"op": "remove_competence", "codeOgr": "999999"}
+		many := make([]any, 101)
+		for i := range many {
+			many[i] = valid
+		}
+		cases := []struct {
+			name, path, token string
+			body              map[string]any
+			code, field       string
+		}{
+			{"101 operations", "/v1/changesets:validate", partner, map[string]any{"codeRome": "M1805", "operations": many}, "too_many_operations", "operations"},
+			{"101 operations published", "/v1/changesets", service, map[string]any{"id": "cs-many", "baseVersion": 60, "codeRome": "M1805", "operations": many}, "too_many_operations", "operations"},
+			{"rank -5", "/v1/changesets:validate", partner, map[string]any{"codeRome": "M1805", "operations": []any{map[string]any{"op": "add_mobilite", "toCodeRome": "M1402", "rank": -5}}}, "invalid_operations", "operations[0].rank"},
+			{"empty libellé", "/v1/changesets:validate", partner, map[string]any{"codeRome": "M1805", "operations": []any{valid, map[string]any{"op": "add_appellation", "libelle": ""}}}, "invalid_operations", "operations[1].libelle"},
+			{"set_text on an unknown field", "/v1/changesets:validate", partner, map[string]any{"codeRome": "M1805", "operations": []any{map[string]any{"op": "set_text", "field": "foo", "text": "T"}}}, "invalid_operations", "operations[0].field"},
+			{"unknown operation", "/v1/changesets", service, map[string]any{"id": "cs-unknown-op", "baseVersion": 60, "codeRome": "M1805", "operations": []any{map[string]any{"op": "rename_fiche"}}}, "invalid_operations", "operations[0].op"},
+			{"malformed codeRome", "/v1/changesets:validate", partner, map[string]any{"codeRome": "M18055", "operations": []any{valid}}, "invalid_operations", "codeRome"},
+			{"validate base -1", "/v1/changesets:validate", partner, map[string]any{"baseVersion": -1, "codeRome": "M1805", "operations": []any{valid}}, "invalid_base_version", "baseVersion"},
+			{"validate base 2^62", "/v1/changesets:validate", partner, map[string]any{"baseVersion": int64(1) << 62, "codeRome": "M1805", "operations": []any{valid}}, "invalid_base_version", "baseVersion"},
+			{"publish base -1", "/v1/changesets", service, map[string]any{"id": "cs-base-neg", "baseVersion": -1, "codeRome": "M1805", "operations": []any{valid}}, "invalid_base_version", "baseVersion"},
+			{"publish base 2^62", "/v1/changesets", service, map[string]any{"id": "cs-base-big", "baseVersion": int64(1) << 62, "codeRome": "M1805", "operations": []any{valid}}, "invalid_base_version", "baseVersion"},
+			{"publish without base", "/v1/changesets", service, map[string]any{"id": "cs-base-none", "codeRome": "M1805", "operations": []any{valid}}, "invalid_base_version", "baseVersion"},
+		}
+		for _, tc := range cases {
+			r := e.do("POST", tc.path, tc.token, tc.body)
+			expect(t, r, 422)
+			if c := problemCode(t, r); c != tc.code {
+				t.Errorf("%s: code %q, want %q", tc.name, c, tc.code)
+			}
+			if !strings.Contains(string(r.body), `"field":"`+tc.field+`"`) {
+				t.Errorf("%s: errors do not name %s: %s", tc.name, tc.field, r.body)
+			}
+		}
+		// A semantic problem stays a result of the dry run; a current base is accepted.
+		r := e.do("POST", "/v1/changesets:validate", partner, map[string]any{"baseVersion": 60, "codeRome": "M1805", "operations": []any{valid}})
+		expect(t, r, 200)
+		if v := r.json(t); v["applies"] != false || v["results"].([]any)[0].(map[string]any)["code"] != "unknown_competence" {
+			t.Errorf("unknown code OGR: %s", r.body)
+		}
+		if got := e.get("/v1/version").json(t); got["version"] != float64(60) {
+			t.Errorf("a refused change set was published: %v", got)
+		}
+	})
+
 	applicable := ops[:3]
 	cs := map[string]any{"id": "cs-req-42-1", "requestId": "req-42", "baseVersion": 60, "codeRome": "M1805", "operations": applicable}
 

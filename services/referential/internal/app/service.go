@@ -162,6 +162,10 @@ func (s *Service) Validate(ctx context.Context, req ChangeSetRequest, documents 
 	if err := checkShape(req); err != nil {
 		return nil, err
 	}
+	// A dry run runs on the current version: 0 means it; another base must exist.
+	if req.BaseVersion != 0 && (req.BaseVersion < 1 || req.BaseVersion > st.Version()) {
+		return nil, baseVersionError(st.Version())
+	}
 	next, _, err := s.ogrAllocator(ctx)
 	if err != nil {
 		return nil, err
@@ -216,8 +220,11 @@ func (e *ConflictError) Error() string {
 // ErrIDReused is a change-set id sent again with another content.
 var ErrIDReused = errors.New("this change-set id was already used for a different change set")
 
-// ErrFutureBase is a base version the referential does not have yet.
-var ErrFutureBase = errors.New("the base version is newer than the referential")
+// baseVersionError is a base version the referential does not have: not in [1, current].
+func baseVersionError(current int) *InvalidError {
+	return &InvalidError{"baseVersion", "invalid_base_version",
+		fmt.Sprintf("baseVersion must be a version of the referential, between 1 and %d (the current one)", current)}
+}
 
 func hashRequest(req ChangeSetRequest) string {
 	b, _ := json.Marshal(req)
@@ -237,7 +244,7 @@ func (s *Service) Publish(ctx context.Context, req ChangeSetRequest) (pub *Publi
 	switch {
 	case errors.As(err, &conflict):
 		outcome = "conflict"
-	case errors.As(err, &invalid), errors.Is(err, ErrIDReused), errors.Is(err, ErrFutureBase):
+	case errors.As(err, &invalid), errors.Is(err, ErrIDReused):
 		outcome = "invalid"
 	case err != nil:
 		outcome = "error"
@@ -274,8 +281,8 @@ func (s *Service) publish(ctx context.Context, req ChangeSetRequest) (pub *Publi
 	if st == nil {
 		return nil, false, ErrEmpty
 	}
-	if req.BaseVersion > st.Version() {
-		return nil, false, ErrFutureBase
+	if req.BaseVersion < 1 || req.BaseVersion > st.Version() {
+		return nil, false, baseVersionError(st.Version())
 	}
 	// A change set based on an older version is re-run on the current one: it publishes
 	// if every operation still applies, and is a conflict otherwise.

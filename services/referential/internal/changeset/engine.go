@@ -2,6 +2,7 @@ package changeset
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
 	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
+	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 // Deps are what the engine needs beyond the rows.
@@ -513,12 +515,13 @@ func (e *engine) setTags(op Operation) ([]Change, *refusal) {
 	asText := func(v string) any { return v }
 	asFlag := func(v string) any { return fiche.ParseFlag(v) }
 	if op.TransitionEcologique != nil {
-		switch v := *op.TransitionEcologique; v {
-		case "Emploi Blanc", "Emploi Vert", "Emploi Brun", "Emploi stratégique pour la Transition écologique", "":
-			set("transitionEcologique", "transition_eco", v, asText)
-		default:
-			return nil, refuse("invalid_value", "transitionEcologique", `one of "Emploi Blanc", "Emploi Vert", "Emploi Brun", "Emploi stratégique pour la Transition écologique"`)
+		// The values are the operations' syntax's (request.TransitionEcologiqueValues),
+		// checked at the boundary; this guards the engine's other callers.
+		v := *op.TransitionEcologique
+		if v != "" && !slices.Contains(request.TransitionEcologiqueValues, v) {
+			return nil, refuse("invalid_value", "transitionEcologique", "one of "+strings.Join(request.TransitionEcologiqueValues, ", "))
 		}
+		set("transitionEcologique", "transition_eco", v, asText)
 	}
 	flags := []struct {
 		field, col string
