@@ -149,6 +149,18 @@ type Finding struct {
 	OtherID     string `json:"otherRequestId,omitempty"` // the other open request, for overlaps
 }
 
+// BlockingFinding is a finding that keeps the operation from being accepted as it is (it
+// does not apply to the referential, or no longer does after a publication conflict): the
+// moderator amends or rejects it.
+func (r Request) BlockingFinding(operationID string) (Finding, bool) {
+	for _, f := range r.Findings {
+		if f.OperationID == operationID && f.Severity == SeverityError {
+			return f, true
+		}
+	}
+	return Finding{}, false
+}
+
 // Question is a clarification asked by a moderator and, once given, the partner's answer.
 type Question struct {
 	ID         string     `json:"id"`

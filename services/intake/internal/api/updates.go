@@ -48,6 +48,14 @@ func change[B any, PB interface {
 		}
 		p := principal(c)
 		arg, errs := PB(&body).input(c, actorOf(p))
+		if against, ok := any(PB(&body)).(checkedAgainstRequest); ok && len(errs) == 0 {
+			var r request.Request
+			if err := json.Unmarshal(row.State, &r); err != nil {
+				_ = c.Error(err)
+				return
+			}
+			errs = against.against(r)
+		}
 		if len(errs) > 0 {
 			_ = c.Error(httpx.Unprocessable("invalid_body", "The request body is invalid.", errs...))
 			return
@@ -221,6 +229,26 @@ func (b *decideBody) input(_ *gin.Context, a request.Actor) (any, fieldErrors) {
 		}
 	}
 	return request.DecideInput{Actor: a, Decisions: b.Decisions}, errs
+}
+
+// checkedAgainstRequest is a change body with rules about the request's current state,
+// checked here on the projection: the workflow's validators cannot take new rules without
+// breaking the replay of running requests.
+type checkedAgainstRequest interface {
+	against(r request.Request) fieldErrors
+}
+
+// against refuses to accept, as it is, an operation that a blocking finding says cannot
+// apply: the moderator amends or rejects it.
+func (b *decideBody) against(r request.Request) fieldErrors {
+	var errs fieldErrors
+	for i, d := range b.Decisions {
+		if f, blocked := r.BlockingFinding(d.OperationID); blocked && d.Decision == request.DecisionAccepted {
+			errs.add(fmt.Sprintf("decisions[%d].decision", i),
+				"operation %s cannot be accepted as it is (%s: %s): amend or reject it", d.OperationID, f.Code, f.Message)
+		}
+	}
+	return errs
 }
 
 type withdrawBody struct {

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plateforme-rome/rome/workflows/request"
 )
@@ -263,5 +265,32 @@ func TestChangeIdempotencyKey(t *testing.T) {
 	call(t, e.h, "POST", path2, `{"text":"Vu"}`, who.admin, HeaderIdempotencyKey, "k")
 	if two := e.wf.lastUpdate(t).ID; two == one || e.wf.updateCount() != 3 {
 		t.Fatalf("two callers' keys collided: %s %s (%d updates)", one, two, e.wf.updateCount())
+	}
+}
+
+// An operation that a blocking finding says cannot apply is not accepted as it is: the
+// moderator amends or rejects it; a warning does not stop its acceptance.
+func TestDecisionRefusesToAcceptABlockedOperation(t *testing.T) {
+	e := newEnv(t)
+	who := e.cast(t)
+	id, r := inReview(t, e, who)
+	r.Findings = []request.Finding{
+		{Code: "unknown_competence", Severity: request.SeverityError, OperationID: r.Operations[0].ID, Message: "compétence 1 does not exist"},
+		{Code: request.FindingOverlappingRequest, Severity: request.SeverityWarning, OperationID: r.Operations[0].ID, Message: "another request"},
+	}
+	r.UpdatedAt = r.UpdatedAt.Add(time.Minute)
+	if err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: 3, Type: request.EventChecked, At: r.UpdatedAt,
+		Actor: request.SystemActor, Data: json.RawMessage(`{}`), Request: r}); err != nil {
+		t.Fatal(err)
+	}
+	e.wf.result = request.UpdateResult{Request: r}
+	path, op := "/v1/requests/"+id+"/decision", r.Operations[0].ID
+	wantProblem(t, call(t, e.h, "POST", path, `{"decisions":[{"operationId":"`+op+`","decision":"accepted"}]}`, who.moderator),
+		422, "invalid_body", "decisions[0].decision")
+	if e.wf.updateCount() != 0 {
+		t.Fatal("the refused decision reached the workflow")
+	}
+	if res := call(t, e.h, "POST", path, `{"decisions":[{"operationId":"`+op+`","decision":"rejected","rationale":"Inconnue."}]}`, who.moderator); res.status != 200 {
+		t.Fatalf("rejecting it: %d %s", res.status, res.raw)
 	}
 }
