@@ -7,6 +7,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -32,6 +33,20 @@ func Int(key string, def int) (int, error) {
 		return 0, fmt.Errorf("%s=%q: not an integer", key, v)
 	}
 	return n, nil
+}
+
+// Float returns key parsed as a decimal number (e.g. "0.5", "200"), or def when it is
+// unset.
+func Float(key string, def float64) (float64, error) {
+	v, ok := lookup(key)
+	if !ok {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%s=%q: not a number", key, v)
+	}
+	return f, nil
 }
 
 // Bool returns key parsed as a boolean (true/false, 1/0, yes/no, on/off), or

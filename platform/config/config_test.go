@@ -33,6 +33,23 @@ func TestInt(t *testing.T) {
 	}
 }
 
+func TestFloat(t *testing.T) {
+	t.Setenv("ROME_T_FLOAT", "")
+	if f, err := Float("ROME_T_FLOAT", 2.5); err != nil || f != 2.5 {
+		t.Fatalf("default: %v, %v", f, err)
+	}
+	t.Setenv("ROME_T_FLOAT", "0.25")
+	if f, err := Float("ROME_T_FLOAT", 2.5); err != nil || f != 0.25 {
+		t.Fatalf("set: %v, %v", f, err)
+	}
+	for _, bad := range []string{"fast", "NaN", "Inf"} {
+		t.Setenv("ROME_T_FLOAT", bad)
+		if _, err := Float("ROME_T_FLOAT", 2.5); err == nil || !strings.Contains(err.Error(), "ROME_T_FLOAT=") {
+			t.Fatalf("%s: want an error naming the variable, got %v", bad, err)
+		}
+	}
+}
+
 func TestBool(t *testing.T) {
 	for v, want := range map[string]bool{"true": true, "1": true, "YES": true, "on": true, "false": false, "0": false, "no": false, "Off": false} {
 		t.Setenv("ROME_DEV_MODE", v)

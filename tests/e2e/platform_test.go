@@ -122,6 +122,8 @@ func startPlatform(t *testing.T) *platform {
 			// Digests every few seconds, and Teams deliveries retried within a test.
 			"DIGEST_INTERVAL=3s",
 			"TEAMS_RETRY_BASE=1s",
+			// Every client here is 127.0.0.1: the per-client rate limit would throttle the suite.
+			"RATE_LIMIT_RPS=0",
 		},
 	}
 	for _, port := range []*int{&opts.Ports.Console, &opts.Ports.Intake, &opts.Ports.Referential, &opts.Ports.Notifications, &opts.Ports.Worker, &opts.Ports.TemporalUI,

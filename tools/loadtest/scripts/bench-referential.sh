@@ -39,7 +39,8 @@ for dialect in postgres sqlite; do
   echo "import into $dialect (read + check + load, s): ${times[*]} → median $(printf '%s\n' "${times[@]}" | median)"
 done
 
-export DATABASE_URL=${pg/\/postgres\?/\/rome_bench?} ROME_STATE_DIR=$work/state ROME_DEV_MODE=true REFERENTIAL_PORT=$port LOG_LEVEL=warn
+# RATE_LIMIT_RPS=0: the load comes from one client, which the per-client rate limit would throttle.
+export DATABASE_URL=${pg/\/postgres\?/\/rome_bench?} ROME_STATE_DIR=$work/state ROME_DEV_MODE=true REFERENTIAL_PORT=$port LOG_LEVEL=warn RATE_LIMIT_RPS=0
 "$work/referential" serve &
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
 curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { echo "referential did not become ready"; exit 1; }

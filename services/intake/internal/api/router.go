@@ -47,6 +47,9 @@ type Deps struct {
 	Now func() time.Time
 	// Teams configures the requests' Teams channels; nil runs requests without Teams.
 	Teams *request.TeamsConfig
+	// RateLimit throttles each client on the unauthenticated routes (the Graph webhook,
+	// the dev issuer); the zero value is off.
+	RateLimit httpx.RateLimitConfig
 }
 
 // Requests is the request store: history, projection, overlaps and idempotency records.
@@ -91,7 +94,8 @@ func Router(d Deps) *gin.Engine {
 	}
 	// Microsoft Graph posts change notifications here; it carries no token, the
 	// subscription's client state authenticates it.
-	r.POST("/webhooks/graph", h.graphWebhook)
+	limit := httpx.RateLimit(d.RateLimit)
+	r.POST("/webhooks/graph", limit, h.graphWebhook)
 
 	v1 := r.Group("/v1", auth.Authenticate(d.Verifier))
 	v1.GET("/me", auth.Me)
@@ -119,7 +123,7 @@ func Router(d Deps) *gin.Engine {
 	internal.POST("/overlaps", h.findOverlaps)
 
 	if d.Dev != nil {
-		d.Dev.Register(r.Group("/dev"))
+		d.Dev.Register(r.Group("/dev", limit))
 	}
 	return r
 }
@@ -135,6 +139,10 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	}
 	cfg, err := ConfigFromEnv()
 	if err != nil {
+		return nil, err
+	}
+	// The unauthenticated routes get a tight per-client rate.
+	if d.RateLimit, err = httpx.RateLimitFromEnv(5, 20); err != nil {
 		return nil, err
 	}
 	tokens, err := auth.NewTokenSource(ctx, rt.Name)

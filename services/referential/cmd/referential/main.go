@@ -15,12 +15,14 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/config"
 	"github.com/plateforme-rome/rome/platform/database"
+	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/platform/logging"
 	"github.com/plateforme-rome/rome/platform/service"
 	"github.com/plateforme-rome/rome/services/referential/internal/api"
@@ -123,6 +125,11 @@ func serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Consumers bulk-read the referential: a generous per-client rate.
+	limit, err := httpx.RateLimitFromEnv(200, 400)
+	if err != nil {
+		return err
+	}
 	return service.Run(ctx, service.Spec{
 		Name: "referential", PortEnv: "REFERENTIAL_PORT", DefaultPort: 8082, Migrations: store.Migrations,
 		Router: func(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
@@ -138,6 +145,15 @@ func serve(ctx context.Context) error {
 				Authenticate:   auth.Authenticate(verifier),
 				RequireService: auth.RequireRole(auth.RoleService),
 				Checks:         append(rt.Checks(), svc.ReadyCheck()),
+				RateLimit:      limit,
+				SignedIn: func(r *http.Request) bool {
+					token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+					if !ok || token == "" {
+						return false
+					}
+					_, err := verifier.Verify(r.Context(), token)
+					return err == nil
+				},
 			}), nil
 		},
 	})

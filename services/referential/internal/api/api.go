@@ -28,6 +28,13 @@ type Deps struct {
 	// RequireService lets only the `service` role through (after Authenticate).
 	RequireService gin.HandlerFunc
 	Checks         []httpx.Check
+	// RateLimit throttles each client's public reads (not the probes, not the
+	// authenticated change sets); the zero value is off.
+	RateLimit httpx.RateLimitConfig
+	// SignedIn tells whether a request carries a valid token of the platform: such
+	// callers are not throttled by address (the console reads for all its people from
+	// one address, the worker and the intake for all requests). Nil: nobody is.
+	SignedIn func(*http.Request) bool
 }
 
 type handlers struct {
@@ -53,29 +60,38 @@ func Router(d Deps) *gin.Engine {
 	h := &handlers{svc: d.Service}
 	r.GET("/openapi.json", serveOpenAPI)
 
+	throttle := httpx.RateLimit(d.RateLimit)
+	limit := func(c *gin.Context) {
+		if d.SignedIn != nil && d.SignedIn(c.Request) {
+			return
+		}
+		throttle(c)
+	}
+
 	v1 := r.Group("/v1")
-	v1.GET("/version", h.version)
-	v1.GET("/stats", h.stats)
-	v1.GET("/fiches", h.listFiches)
-	v1.GET("/fiches/:code", h.getFiche)
-	v1.GET("/fiches/:code/history", h.ficheHistory)
-	v1.GET("/appellations/:code", h.item("appellation"))
-	v1.GET("/competences/:code", h.item("competence"))
-	v1.GET("/savoirs/:code", h.item("savoir"))
-	v1.GET("/contextes-travail", h.contextes)
-	v1.GET("/search/:kind", h.search)
-	v1.GET("/versions", h.versions)
-	v1.GET("/versions/:n/changes", h.versionChanges)
-	v1.GET("/changesets/:id", h.getChangeSet)
-	v1.GET("/export", h.export)
+	reads := v1.Group("", limit)
+	reads.GET("/version", h.version)
+	reads.GET("/stats", h.stats)
+	reads.GET("/fiches", h.listFiches)
+	reads.GET("/fiches/:code", h.getFiche)
+	reads.GET("/fiches/:code/history", h.ficheHistory)
+	reads.GET("/appellations/:code", h.item("appellation"))
+	reads.GET("/competences/:code", h.item("competence"))
+	reads.GET("/savoirs/:code", h.item("savoir"))
+	reads.GET("/contextes-travail", h.contextes)
+	reads.GET("/search/:kind", h.search)
+	reads.GET("/versions", h.versions)
+	reads.GET("/versions/:n/changes", h.versionChanges)
+	reads.GET("/changesets/:id", h.getChangeSet)
+	reads.GET("/export", h.export)
 	v1.POST(`/changesets\:validate`, d.Authenticate, h.validate)
 	v1.POST("/changesets", d.Authenticate, d.RequireService, h.publish)
 
-	ft := r.Group("/rome-metiers/v1/metiers")
+	ft := r.Group("/rome-metiers/v1/metiers", limit)
 	ft.GET("/metier/:code", h.ftMetier)
 	ft.GET("/version", h.ftVersion)
 	ft.GET("/appellation/:code", h.ftAppellation)
-	r.GET("/rome-fiches-metiers/v1/fiches-rome/fiche-metier/:code", h.ftFicheMetier)
+	r.GET("/rome-fiches-metiers/v1/fiches-rome/fiche-metier/:code", limit, h.ftFicheMetier)
 	return r
 }
 

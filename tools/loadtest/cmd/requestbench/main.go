@@ -57,7 +57,9 @@ func main() {
 	}
 	defer os.RemoveAll(state)
 	opts := devstack.Options{RepoRoot: root, StateDir: state, ToolsDir: filepath.Join(root, ".dev", "bin"),
-		DataDir: devstack.DefaultDataDir(root), DatabaseURL: *dbURL, DevMode: true, Log: os.Stderr}
+		DataDir: devstack.DefaultDataDir(root), DatabaseURL: *dbURL, DevMode: true, Log: os.Stderr,
+		// One client (127.0.0.1) drives the load: the per-client rate limit is off.
+		ExtraEnv: []string{"RATE_LIMIT_RPS=0"}}
 	for _, port := range []*int{&opts.Ports.Console, &opts.Ports.Intake, &opts.Ports.Referential, &opts.Ports.Notifications, &opts.Ports.Worker, &opts.Ports.TemporalUI,
 		&opts.Ports.Graph, &opts.Ports.SMTP, &opts.Ports.Mail} {
 		if *port, err = devstack.FreePort(); err != nil {
