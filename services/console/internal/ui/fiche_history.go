@@ -51,9 +51,11 @@ var changeFieldLabels = map[string]string{
 	"transitionEcologique": "transition écologique", "transitionNumerique": "transition numérique",
 	"transitionDemographique": "transition démographique", "emploiReglemente": "emploi réglementé", "emploiCadre": "emploi cadre",
 	"domaineProfessionnel": "domaine professionnel", "classification": "classification", "rang": "rang",
+	"codeRome": "fiche", "replacedBy": "remplacée par", "reason": "motif", "coeurMetier": "cœur de métier",
 }
 
-// changeValueText words a value of a change (a string, a flag, a mobilité…).
+// changeValueText words a value of a change (a string, a flag, a mobilité…), in the
+// fiche's history and in the request form's preview; a long text is cut at 200 characters.
 func changeValueText(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -69,7 +71,7 @@ func changeValueText(v any) string {
 		case "SYNONYME":
 			return "Synonyme"
 		}
-		return x
+		return truncate(200, x)
 	case bool:
 		if x {
 			return "Oui"
@@ -95,6 +97,13 @@ func changeValueText(v any) string {
 			parts = append(parts, orRaw(changeFieldLabels[k], k)+" : "+changeValueText(x[k]))
 		}
 		return strings.Join(parts, ", ")
+	}
+	if m, ok := v.(map[string]string); ok {
+		values := make(map[string]any, len(m))
+		for k, s := range m {
+			values[k] = s
+		}
+		return changeValueText(values)
 	}
 	b, _ := json.Marshal(v)
 	return string(b)

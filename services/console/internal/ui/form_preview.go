@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -236,65 +235,19 @@ func reqCapitalize(s string) string {
 	return string(unicode.ToUpper(r)) + s[n:]
 }
 
-// changeFields word the fields a change names.
-var changeFields = map[string]string{
-	"libelle": "libellé", "libelleCourt": "libellé court", "definition": "définition", "accesEmploi": "accès à l'emploi",
-	"transitionEcologique": "transition écologique", "transitionNumerique": "transition numérique",
-	"transitionDemographique": "transition démographique", "emploiReglemente": "emploi réglementé", "emploiCadre": "emploi cadre",
-	"codeRome": "fiche", "rang": "rang", "replacedBy": "remplacée par", "reason": "motif", "coeurMetier": "cœur de métier",
-}
-
 func wordChange(ch refclient.Change) changeLine {
 	l := changeLine{Action: reqCapitalize(orRaw(changeActions[ch.Action], ch.Action)), Entity: orRaw(changeEntities[ch.Entity], ch.Entity),
 		Label: ch.Libelle, Code: ch.CodeOgr, CodeRome: ch.CodeRome}
 	var parts []string
 	if ch.Field != "" {
-		parts = append(parts, orRaw(changeFields[ch.Field], ch.Field))
+		parts = append(parts, orRaw(changeFieldLabels[ch.Field], ch.Field))
 	}
 	if ch.Before != nil {
-		parts = append(parts, "avant : "+describeValue(ch.Before))
+		parts = append(parts, "avant : "+changeValueText(ch.Before))
 	}
 	if ch.After != nil {
-		parts = append(parts, "après : "+describeValue(ch.After))
+		parts = append(parts, "après : "+changeValueText(ch.After))
 	}
 	l.Detail = strings.Join(parts, " ; ")
 	return l
-}
-
-// describeValue words a value of the diff (text, flag, code, or an object of them).
-func describeValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "non renseigné"
-	case string:
-		if x == "" {
-			return "vide"
-		}
-		return truncate(200, x)
-	case bool:
-		if x {
-			return "oui"
-		}
-		return "non"
-	case float64:
-		return fmt.Sprint(x)
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, 0, len(keys))
-		for _, k := range keys {
-			parts = append(parts, orRaw(changeFields[k], k)+" "+describeValue(x[k]))
-		}
-		return strings.Join(parts, ", ")
-	case map[string]string:
-		m := make(map[string]any, len(x))
-		for k, s := range x {
-			m[k] = s
-		}
-		return describeValue(m)
-	}
-	return fmt.Sprint(v)
 }

@@ -426,7 +426,7 @@ func TestNewRequestPreview(t *testing.T) {
 		"Aperçu à jour : 1 opération sur 3 ne s&#39;applique pas à la version 60 du référentiel.",
 		"Opération 2 : Ajouter une appellation : Une appellation porte déjà ce libellé (appellation 10001 already has this label).",
 		`<strong>Ajout</strong> – appellation « Développeur Go » (code OGR 900001), fiche M1805`,
-		`<strong>Modification</strong> – indicateurs : transition numérique ; après : oui`,
+		`<strong>Modification</strong> – indicateurs : transition numérique ; après : Oui`,
 		"Développeur Go</li>", "La fiche après ces changements",
 		// The verdict shows in the block, linked to the field it names.
 		`<div id="ops-1-apercu" class="console-op-result"><div class="fr-alert fr-alert--warning fr-alert--sm"><p>Aperçu : cette opération ne s'applique pas.`,
