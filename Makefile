@@ -24,10 +24,10 @@ E2E_TIMEOUT ?= 15m
 
 help:
 	@echo "make dev        run the whole platform locally (Temporal dev server, data import, the console and the 4 other services)"
-	@echo "make test       go vet + unit and integration tests of every module + end-to-end tests (browser tests need chromium)"
+	@echo "make test       make lint + unit and integration tests of every module + end-to-end tests (browser tests need chromium)"
 	@echo "make build      build every module; the service binaries go to bin/"
 	@echo "make assets     install the console's front-end packages (npm ci, from the lockfile) and copy them where its binary embeds them"
-	@echo "make lint       gofmt check + go vet"
+	@echo "make lint       go vet, gofmt check, the imports rule (workflows/ and activities/ import nothing under services/)"
 	@echo "make bench      run the benchmarks of every package that has some"
 	@echo "make bench-load measure the referential over HTTP (BENCHMARKS.md): import times, req/s, latency, RSS"
 	@echo "make generate   regenerate generated files (deploy/temporal/register-search-attributes.sh)"
@@ -49,7 +49,7 @@ build: assets
 	go build $(PKGS) $(E2E_PKGS)
 	go build -o bin/ $(SERVICE_CMDS)
 
-test: vet test-unit test-e2e
+test: lint test-unit test-e2e
 
 # Unit and integration tests (PostgreSQL at TEST_DATABASE_URL, and SQLite).
 test-unit: assets
@@ -65,9 +65,13 @@ vet: assets
 	go vet $(PKGS) $(E2E_PKGS)
 	cd workflows && go run go.temporal.io/sdk/contrib/tools/workflowcheck@v0.6.0 ./...
 
+# gofmt, then the layering rule: the workflows and their activities build on the request
+# contract and the services' public clients (clients/), never on a service's code.
 lint: vet
 	@unformatted=$$(gofmt -l $(MODULE_DIRS)); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	@imported=$$(go list -deps -test ./workflows/... ./activities/... | grep '^github.com/plateforme-rome/rome/services/' || true); \
+	if [ -n "$$imported" ]; then echo "workflows/ and activities/ must not import services/:"; echo "$$imported"; exit 1; fi
 
 bench: assets
 	@if [ -z "$(strip $(BENCH_PKGS))" ]; then echo "no benchmarks in the workspace"; exit 0; fi

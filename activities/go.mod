@@ -11,7 +11,6 @@ require (
 	github.com/microsoftgraph/msgraph-sdk-go v1.89.0
 	github.com/microsoftgraph/msgraph-sdk-go-core v1.4.0
 	github.com/plateforme-rome/rome/platform v0.0.0
-	github.com/plateforme-rome/rome/services/referential v0.0.0
 	go.temporal.io/sdk v1.51.0
 )
 
@@ -76,7 +75,7 @@ require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.31.0 // indirect
 	github.com/nexus-rpc/nexus-proto-annotations v0.1.0 // indirect
 	github.com/nexus-rpc/sdk-go v0.7.0 // indirect
-	github.com/plateforme-rome/rome/services/notifications v0.0.0
+	github.com/plateforme-rome/rome/clients v0.0.0
 	github.com/plateforme-rome/rome/tools/graphemu v0.0.0
 	github.com/plateforme-rome/rome/workflows v0.0.0
 	github.com/robfig/cron v1.2.0 // indirect
@@ -95,14 +94,12 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-replace github.com/plateforme-rome/rome/services/referential => ../services/referential
-
 replace github.com/plateforme-rome/rome/platform => ../platform
 
 replace github.com/plateforme-rome/rome/workflows => ../workflows
 
-replace github.com/plateforme-rome/rome/services/notifications => ../services/notifications
-
 replace github.com/plateforme-rome/rome/tools/smtpsink => ../tools/smtpsink
 
 replace github.com/plateforme-rome/rome/tools/graphemu => ../tools/graphemu
+
+replace github.com/plateforme-rome/rome/clients => ../clients

@@ -5,8 +5,8 @@ package notifications
 import (
 	"context"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/temporalx"
-	"github.com/plateforme-rome/rome/services/notifications/client"
 )
 
 // ErrTypeRefused is the type of the non-retryable application error of a
@@ -16,13 +16,13 @@ const ErrTypeRefused = "NotificationRefused"
 
 // Activities notify through the notifications service.
 type Activities struct {
-	Client *client.Client
+	Client *notifclient.Client
 }
 
 // NotifyInput is the notification to create. Its Key makes retries safe:
 // the service answers a repeated key with the first notification.
 type NotifyInput struct {
-	Notification client.Notification `json:"notification"`
+	Notification notifclient.Notification `json:"notification"`
 }
 
 // NotifyOutput names the notification created.

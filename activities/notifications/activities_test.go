@@ -11,17 +11,17 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/plateforme-rome/rome/services/notifications/client"
+	"github.com/plateforme-rome/rome/clients/notifclient"
 )
 
 // service answers POST /v1/notifications with a fixed status, body and
 // Retry-After, and checks what it receives.
-func service(t *testing.T, status int, body, retryAfter string) *client.Client {
+func service(t *testing.T, status int, body, retryAfter string) *notifclient.Client {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.URL.Path != "/v1/notifications" {
 			t.Errorf("unexpected %s %s", r.Method, r.URL.Path)
 		}
-		var n client.Notification
+		var n notifclient.Notification
 		if err := json.NewDecoder(r.Body).Decode(&n); err != nil || n.Key != "req-1/submitted" {
 			t.Errorf("body: %+v %v", n, err)
 		}
@@ -32,13 +32,13 @@ func service(t *testing.T, status int, body, retryAfter string) *client.Client {
 		_, _ = w.Write([]byte(body))
 	}))
 	t.Cleanup(srv.Close)
-	return client.New(srv.URL, srv.Client())
+	return notifclient.New(srv.URL, srv.Client())
 }
 
 func TestNotify(t *testing.T) {
-	in := NotifyInput{Notification: client.Notification{
-		Key: "req-1/submitted", Event: client.EventSubmitted, RequestID: "req-1", Title: "New request",
-		Actor: client.Actor{Sub: "alice"}, To: client.Recipients{Roles: []string{"moderator"}},
+	in := NotifyInput{Notification: notifclient.Notification{
+		Key: "req-1/submitted", Event: notifclient.EventSubmitted, RequestID: "req-1", Title: "New request",
+		Actor: notifclient.Actor{Sub: "alice"}, To: notifclient.Recipients{Roles: []string{"moderator"}},
 	}}
 	cases := []struct {
 		name         string
@@ -84,8 +84,8 @@ func TestNotify(t *testing.T) {
 
 func TestNotifyNetworkErrorIsRetryable(t *testing.T) {
 	env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
-	env.RegisterActivity(&Activities{Client: client.New("http://127.0.0.1:1", nil)})
-	_, err := env.ExecuteActivity((&Activities{}).Notify, NotifyInput{Notification: client.Notification{Key: "req-1/submitted"}})
+	env.RegisterActivity(&Activities{Client: notifclient.New("http://127.0.0.1:1", nil)})
+	_, err := env.ExecuteActivity((&Activities{}).Notify, NotifyInput{Notification: notifclient.Notification{Key: "req-1/submitted"}})
 	var appErr *temporal.ApplicationError
 	if err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) {
 		t.Fatalf("network error: %v", err)

@@ -7,23 +7,23 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/temporalx"
-	"github.com/plateforme-rome/rome/services/referential/client"
 )
 
 // Activities call the referential through its client (which carries a service token).
 type Activities struct {
-	Client *client.Client
+	Client *refclient.Client
 }
 
 // ValidateInput is a change set to dry-run.
 type ValidateInput struct {
-	ChangeSet client.ChangeSet `json:"changeSet"`
+	ChangeSet refclient.ChangeSet `json:"changeSet"`
 }
 
 // ValidateOutput is the referential's verdict on every operation.
 type ValidateOutput struct {
-	Validation client.Validation `json:"validation"`
+	Validation refclient.Validation `json:"validation"`
 }
 
 // ValidateChangeSet dry-runs a change set on the current referential version. The fiche
@@ -40,12 +40,12 @@ func (a *Activities) ValidateChangeSet(ctx context.Context, in ValidateInput) (V
 // PublishInput is an accepted change set. Its id is derived from the request, so a retry
 // of this activity publishes at most once.
 type PublishInput struct {
-	ChangeSet client.ChangeSet `json:"changeSet"`
+	ChangeSet refclient.ChangeSet `json:"changeSet"`
 }
 
 // PublishOutput is the new referential version.
 type PublishOutput struct {
-	Publication client.Publication `json:"publication"`
+	Publication refclient.Publication `json:"publication"`
 }
 
 // PublishChangeSet publishes a change set. A conflict (an operation no longer applies)
@@ -60,14 +60,14 @@ func (a *Activities) PublishChangeSet(ctx context.Context, in PublishInput) (Pub
 
 // Application error types the workflow branches on.
 const (
-	ErrTypeConflict = "ChangeSetConflict" // details: []client.Result
+	ErrTypeConflict = "ChangeSetConflict" // details: []refclient.Result
 	ErrTypeRejected = "ReferentialRejected"
 )
 
 // classify makes a conflict a non-retryable ErrTypeConflict carrying the per-operation
 // results; the rest is temporalx.ActivityError.
 func classify(err error) error {
-	if results, ok := client.ConflictResults(err); ok {
+	if results, ok := refclient.ConflictResults(err); ok {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeConflict, err, results)
 	}
 	return temporalx.ActivityError(err, ErrTypeRejected)

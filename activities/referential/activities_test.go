@@ -10,11 +10,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/clients/refclient"
 )
 
 // referentialAnswering serves POST /v1/changesets with a fixed status and body.
-func referentialAnswering(t *testing.T, status int, body string, calls *atomic.Int32) *client.Client {
+func referentialAnswering(t *testing.T, status int, body string, calls *atomic.Int32) *refclient.Client {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		if r.URL.Path != "/v1/changesets" || r.Method != http.MethodPost {
@@ -30,11 +30,11 @@ func referentialAnswering(t *testing.T, status int, body string, calls *atomic.I
 		w.Write([]byte(body))
 	}))
 	t.Cleanup(srv.Close)
-	return client.New(srv.URL, srv.Client())
+	return refclient.New(srv.URL, srv.Client())
 }
 
 func TestPublishChangeSet(t *testing.T) {
-	in := PublishInput{ChangeSet: client.ChangeSet{ID: "req-1-publish", CodeRome: "M1805", Operations: []client.Operation{{Op: client.OpSetText}}}}
+	in := PublishInput{ChangeSet: refclient.ChangeSet{ID: "req-1-publish", CodeRome: "M1805", Operations: []refclient.Operation{{Op: refclient.OpSetText}}}}
 	cases := []struct {
 		name         string
 		status       int
@@ -73,7 +73,7 @@ func TestPublishChangeSet(t *testing.T) {
 				t.Errorf("type %q nonRetryable %v", appErr.Type(), appErr.NonRetryable())
 			}
 			if c.wantResults > 0 {
-				var results []client.Result
+				var results []refclient.Result
 				if err := appErr.Details(&results); err != nil || len(results) != c.wantResults || results[0].Code != "not_on_fiche" {
 					t.Errorf("conflict details %+v %v", results, err)
 				}

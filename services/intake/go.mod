@@ -6,7 +6,6 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/google/uuid v1.6.0
 	github.com/plateforme-rome/rome/platform v0.0.0
-	github.com/plateforme-rome/rome/services/referential v0.0.0
 	github.com/plateforme-rome/rome/workflows v0.0.0
 	go.temporal.io/api v1.64.3
 	go.temporal.io/sdk v1.51.0
@@ -68,6 +67,7 @@ require (
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/pierrec/lz4/v4 v4.1.21 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
+	github.com/plateforme-rome/rome/clients v0.0.0
 	github.com/prometheus/client_golang v1.24.1 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
@@ -136,3 +136,5 @@ replace github.com/plateforme-rome/rome/platform => ../../platform
 replace github.com/plateforme-rome/rome/services/referential => ../referential
 
 replace github.com/plateforme-rome/rome/workflows => ../../workflows
+
+replace github.com/plateforme-rome/rome/clients => ../../clients

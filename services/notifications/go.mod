@@ -14,7 +14,6 @@ require (
 require (
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
 	github.com/emersion/go-smtp v0.25.1 // indirect
-	github.com/plateforme-rome/rome/services/referential v0.0.0 // indirect
 )
 
 require (
@@ -72,6 +71,7 @@ require (
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/pierrec/lz4/v4 v4.1.21 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
+	github.com/plateforme-rome/rome/clients v0.0.0
 	github.com/plateforme-rome/rome/tools/smtpsink v0.0.0
 	github.com/prometheus/client_golang v1.24.1 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
@@ -144,3 +144,5 @@ replace github.com/plateforme-rome/rome/workflows => ../../workflows
 replace github.com/plateforme-rome/rome/services/referential => ../referential
 
 replace github.com/plateforme-rome/rome/tools/smtpsink => ../../tools/smtpsink
+
+replace github.com/plateforme-rome/rome/clients => ../../clients

@@ -67,6 +67,7 @@ require (
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/pierrec/lz4/v4 v4.1.21 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
+	github.com/plateforme-rome/rome/clients v0.0.0
 	github.com/prometheus/client_golang v1.24.1 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
@@ -133,3 +134,5 @@ require (
 replace github.com/plateforme-rome/rome/platform => ../../platform
 
 replace github.com/plateforme-rome/rome/workflows => ../../workflows
+
+replace github.com/plateforme-rome/rome/clients => ../../clients

@@ -5,7 +5,6 @@ go 1.26.0
 require (
 	github.com/plateforme-rome/rome/activities v0.0.0
 	github.com/plateforme-rome/rome/platform v0.0.0
-	github.com/plateforme-rome/rome/services/referential v0.0.0
 	github.com/plateforme-rome/rome/workflows v0.0.0
 	go.temporal.io/sdk v1.51.0
 	golang.org/x/oauth2 v0.38.0
@@ -43,7 +42,7 @@ require (
 	github.com/facebookgo/clock v0.0.0-20150410010913-600d898af40a // indirect
 	github.com/gabriel-vasile/mimetype v1.4.13 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
-	github.com/gin-gonic/gin v1.12.0 // indirect
+	github.com/gin-gonic/gin v1.12.0
 	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
@@ -69,8 +68,8 @@ require (
 	github.com/nexus-rpc/nexus-proto-annotations v0.1.0 // indirect
 	github.com/nexus-rpc/sdk-go v0.7.0 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
+	github.com/plateforme-rome/rome/clients v0.0.0
 	github.com/plateforme-rome/rome/services/intake v0.0.0
-	github.com/plateforme-rome/rome/services/notifications v0.0.0
 	github.com/prometheus/client_golang v1.24.1 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
@@ -139,3 +138,5 @@ replace github.com/plateforme-rome/rome/services/notifications => ../notificatio
 replace github.com/plateforme-rome/rome/tools/graphemu => ../../tools/graphemu
 
 replace github.com/plateforme-rome/rome/tools/smtpsink => ../../tools/smtpsink
+
+replace github.com/plateforme-rome/rome/clients => ../../clients

@@ -77,7 +77,7 @@ require (
 	github.com/paulmach/orb v0.11.1 // indirect
 	github.com/pierrec/lz4/v4 v4.1.21 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
-	github.com/plateforme-rome/rome/services/referential v0.0.0 // indirect
+	github.com/plateforme-rome/rome/clients v0.0.0 // indirect
 	github.com/plateforme-rome/rome/tools/graphemu v0.0.0
 	github.com/plateforme-rome/rome/tools/smtpsink v0.0.0
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
@@ -124,3 +124,5 @@ replace github.com/plateforme-rome/rome/services/referential => ../../services/r
 replace github.com/plateforme-rome/rome/tools/graphemu => ../../tools/graphemu
 
 replace github.com/plateforme-rome/rome/tools/smtpsink => ../../tools/smtpsink
+
+replace github.com/plateforme-rome/rome/clients => ../../clients

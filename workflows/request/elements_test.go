@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/clients/refclient"
 )
 
 func TestElementsOf(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/clients/refclient"
 )
 
 // Operation syntax: the one rule every boundary that takes operations (the intake's

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/clients/refclient"
 )
 
 func TestCheckOperation(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/clients/refclient"
 )
 
 func TestCheckText(t *testing.T) {

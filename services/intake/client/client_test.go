@@ -12,13 +12,13 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/database"
 	"github.com/plateforme-rome/rome/platform/database/dbtest"
 	"github.com/plateforme-rome/rome/services/intake/client"
 	"github.com/plateforme-rome/rome/services/intake/internal/api"
 	"github.com/plateforme-rome/rome/services/intake/internal/store"
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 

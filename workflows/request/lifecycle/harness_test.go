@@ -21,8 +21,8 @@ import (
 	"github.com/plateforme-rome/rome/activities/notifications"
 	"github.com/plateforme-rome/rome/activities/referential"
 	"github.com/plateforme-rome/rome/activities/teams"
-	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/clients/notifclient"
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 

@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/plateforme-rome/rome/activities/notifications"
-	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 

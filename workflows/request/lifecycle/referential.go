@@ -11,7 +11,7 @@ import (
 
 	"github.com/plateforme-rome/rome/activities/intake"
 	"github.com/plateforme-rome/rome/activities/referential"
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 

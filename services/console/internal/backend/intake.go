@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/apiclient"
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 

@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/apiclient"
-	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
 )
 
 // Notifications reads the person's inbox, preferences and follows, and the dead letters

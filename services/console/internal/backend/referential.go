@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/apiclient"
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
 )
 
 // Referential reads the ROME and dry-runs change sets.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
+	"github.com/plateforme-rome/rome/clients/notifclient"
 )
 
 const (

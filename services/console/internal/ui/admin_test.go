@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/auth"
-	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
 )
 
 func TestAdminPage(t *testing.T) {

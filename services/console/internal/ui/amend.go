@@ -6,7 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 

@@ -11,9 +11,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/services/console/internal/backend"
-	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
 )
 
 // ficheText is a text of the fiche: its first line, then the others (the official texts

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
+	"github.com/plateforme-rome/rome/clients/notifclient"
 )
 
 // inboxPageSize is the number of notifications a page of the inbox shows.

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/auth"
-	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
 )
 
 // fakeNotifications answers the notifications service's routes the console calls and

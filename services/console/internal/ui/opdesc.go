@@ -3,7 +3,7 @@ package ui
 import (
 	"strconv"
 
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/clients/refclient"
 )
 
 // detail is one line of an operation's description.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/services/console/internal/backend"
-	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 

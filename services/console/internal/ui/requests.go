@@ -11,9 +11,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/services/console/internal/backend"
-	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 

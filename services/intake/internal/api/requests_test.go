@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 

@@ -19,9 +19,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/httpx"
-	"github.com/plateforme-rome/rome/services/notifications/client"
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
@@ -60,8 +60,8 @@ var ErrTargetNotFound = errors.New("follow target not found")
 // (delivery.Teams): it claims due deliveries and reports each attempt.
 // Report answers store.ErrNotFound for an id that is not a Teams delivery.
 type TeamsDeliveries interface {
-	Claim(ctx context.Context, owner string, limit int) ([]client.TeamsDelivery, error)
-	Report(ctx context.Context, id string, r client.TeamsResult) (client.TeamsOutcome, error)
+	Claim(ctx context.Context, owner string, limit int) ([]notifclient.TeamsDelivery, error)
+	Report(ctx context.Context, id string, r notifclient.TeamsResult) (notifclient.TeamsOutcome, error)
 }
 
 type handlers struct {
@@ -136,7 +136,7 @@ var (
 // validateNotification lists what is wrong with a notification to create; it cleans its
 // title and text in place by the platform's text rule (request.CheckText: no control or
 // bidirectional characters, not too long; stored trimmed and NFC-normalised).
-func validateNotification(n *client.Notification) []httpx.FieldError {
+func validateNotification(n *notifclient.Notification) []httpx.FieldError {
 	var errs []httpx.FieldError
 	add := func(f, m string) { errs = append(errs, httpx.FieldError{Field: f, Message: m}) }
 	if strings.TrimSpace(n.Key) == "" || len(n.Key) > 200 {
@@ -182,15 +182,15 @@ func validateNotification(n *client.Notification) []httpx.FieldError {
 }
 
 func eventList() string {
-	names := make([]string, len(client.Events))
-	for i, e := range client.Events {
+	names := make([]string, len(notifclient.Events))
+	for i, e := range notifclient.Events {
 		names[i] = string(e)
 	}
 	return strings.Join(names, ", ")
 }
 
 func (h handlers) create(c *gin.Context) {
-	var n client.Notification
+	var n notifclient.Notification
 	if err := httpx.BindJSON(c, &n); err != nil {
 		_ = c.Error(err)
 		return
@@ -311,7 +311,7 @@ func (h handlers) preferences(c *gin.Context) {
 }
 
 func (h handlers) setPreferences(c *gin.Context) {
-	var p client.Preferences
+	var p notifclient.Preferences
 	if err := httpx.BindJSON(c, &p); err != nil {
 		_ = c.Error(err)
 		return
@@ -322,7 +322,7 @@ func (h handlers) setPreferences(c *gin.Context) {
 			errs = append(errs, httpx.FieldError{Field: "email", Message: "must be an e-mail address such as name@example.org"})
 		}
 	}
-	for _, e := range client.Events {
+	for _, e := range notifclient.Events {
 		ch, ok := p.Events[e]
 		if !ok {
 			continue
@@ -330,7 +330,7 @@ func (h handlers) setPreferences(c *gin.Context) {
 		if !ch.InApp {
 			errs = append(errs, httpx.FieldError{Field: "events." + string(e) + ".inApp", Message: "must be true: in-app notifications cannot be turned off"})
 		}
-		if ch.Frequency != client.Immediate && ch.Frequency != client.Daily {
+		if ch.Frequency != notifclient.Immediate && ch.Frequency != notifclient.Daily {
 			errs = append(errs, httpx.FieldError{Field: "events." + string(e) + ".frequency", Message: "must be immediate or daily"})
 		}
 	}
@@ -351,8 +351,8 @@ func (h handlers) setPreferences(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-func bindFollow(c *gin.Context) (client.Follow, error) {
-	var f client.Follow
+func bindFollow(c *gin.Context) (notifclient.Follow, error) {
+	var f notifclient.Follow
 	if err := httpx.BindJSON(c, &f); err != nil {
 		return f, err
 	}
@@ -396,7 +396,7 @@ func (h handlers) follow(c *gin.Context) {
 // checkTarget refuses a follow of a request the caller may not see (asking
 // the intake with the caller's token) or of a fiche that does not exist:
 // 404 naming the field; 503 when the intake or the referential cannot tell.
-func (h handlers) checkTarget(c *gin.Context, f client.Follow) error {
+func (h handlers) checkTarget(c *gin.Context, f notifclient.Follow) error {
 	ctx := c.Request.Context()
 	if f.RequestID != "" {
 		err := h.targets.RequestVisible(ctx, bearerToken(c), f.RequestID)
@@ -531,7 +531,7 @@ func (h handlers) claimTeams(c *gin.Context) {
 }
 
 func (h handlers) reportTeams(c *gin.Context) {
-	var res client.TeamsResult
+	var res notifclient.TeamsResult
 	if err := httpx.BindJSON(c, &res); err != nil {
 		_ = c.Error(err)
 		return

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/auth"
-	"github.com/plateforme-rome/rome/services/notifications/client"
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 )
 
@@ -117,10 +117,10 @@ func (r reply) problem(t *testing.T, status int, code string, fields ...string) 
 	}
 }
 
-func sample(key string) client.Notification {
-	return client.Notification{
-		Key: key, Event: client.EventSubmitted, RequestID: "req-1", CodeRome: "M1805", Org: "opco-a",
-		Title: "New request", Actor: client.Actor{Sub: "alice"}, To: client.Recipients{Roles: []string{"moderator"}},
+func sample(key string) notifclient.Notification {
+	return notifclient.Notification{
+		Key: key, Event: notifclient.EventSubmitted, RequestID: "req-1", CodeRome: "M1805", Org: "opco-a",
+		Title: "New request", Actor: notifclient.Actor{Sub: "alice"}, To: notifclient.Recipients{Roles: []string{"moderator"}},
 		ExcludeUsers: []string{"alice"},
 	}
 }
@@ -153,7 +153,7 @@ func TestCreateRolesAndIdempotency(t *testing.T) {
 	e.do("POST", "/v1/notifications", svc, other).problem(t, 422, "notification_key_reused", "key")
 	e.do("POST", "/v1/notifications", svc, sample("k2"), "Idempotency-Key", "k3").problem(t, 422, "idempotency_key_mismatch", "key")
 
-	bad := client.Notification{Event: "bogus", CodeRome: "X", To: client.Recipients{Roles: []string{"partner"}, Users: []string{" "}}}
+	bad := notifclient.Notification{Event: "bogus", CodeRome: "X", To: notifclient.Recipients{Roles: []string{"partner"}, Users: []string{" "}}}
 	e.do("POST", "/v1/notifications", svc, bad).problem(t, 422, "invalid_notification",
 		"key", "event", "title", "codeRome", "actor.sub", "to.roles[0]", "to.users[0]")
 
@@ -172,14 +172,14 @@ func TestInboxAndRead(t *testing.T) {
 	e.do("GET", "/v1/me", bob, nil)
 	for _, k := range []string{"a", "b", "c"} {
 		n := sample(k)
-		n.To = client.Recipients{Orgs: []string{"opco-a"}}
+		n.To = notifclient.Recipients{Orgs: []string{"opco-a"}}
 		n.ExcludeUsers = nil
 		if r := e.do("POST", "/v1/notifications", svc, n); r.status != 201 {
 			t.Fatalf("create: %v", r.body)
 		}
 	}
 	toBob := sample("e")
-	toBob.To = client.Recipients{Users: []string{"bob"}}
+	toBob.To = notifclient.Recipients{Users: []string{"bob"}}
 	bobID := e.do("POST", "/v1/notifications", svc, toBob).body["id"].(string)
 
 	page := e.do("GET", "/v1/notifications?limit=1", alice, nil)
@@ -212,7 +212,7 @@ func TestPreferencesRoutes(t *testing.T) {
 	alice := e.token("alice", auth.RolePartner, "opco-a")
 	r := e.do("GET", "/v1/notifications/preferences", alice, nil)
 	events, _ := r.body["events"].(map[string]any)
-	if r.status != 200 || len(events) != len(client.Events) || r.body["email"] != "" {
+	if r.status != 200 || len(events) != len(notifclient.Events) || r.body["email"] != "" {
 		t.Fatalf("defaults: %d %v", r.status, r.body)
 	}
 	bad := map[string]any{
@@ -224,8 +224,8 @@ func TestPreferencesRoutes(t *testing.T) {
 	}
 	e.do("PUT", "/v1/notifications/preferences", alice, bad).problem(t, 422, "invalid_preferences",
 		"email", "events.question.inApp", "events.question.frequency", "events.nope")
-	good := client.Preferences{Email: "alice@example.org", Events: map[client.Event]client.Channels{
-		client.EventQuestion: {InApp: true, Email: false, Teams: true, Frequency: client.Daily},
+	good := notifclient.Preferences{Email: "alice@example.org", Events: map[notifclient.Event]notifclient.Channels{
+		notifclient.EventQuestion: {InApp: true, Email: false, Teams: true, Frequency: notifclient.Daily},
 	}}
 	r = e.do("PUT", "/v1/notifications/preferences", alice, good)
 	q, _ := r.body["events"].(map[string]any)["question"].(map[string]any)
@@ -242,18 +242,18 @@ func TestPreferencesRoutes(t *testing.T) {
 func TestFollowRoutes(t *testing.T) {
 	e := newEnv(t)
 	alice := e.token("alice", auth.RolePartner, "opco-a")
-	if r := e.do("POST", "/v1/follows", alice, client.Follow{RequestID: "req-1"}); r.status != 201 || r.body["requestId"] != "req-1" {
+	if r := e.do("POST", "/v1/follows", alice, notifclient.Follow{RequestID: "req-1"}); r.status != 201 || r.body["requestId"] != "req-1" {
 		t.Fatalf("follow: %d %v", r.status, r.body)
 	}
-	if r := e.do("POST", "/v1/follows", alice, client.Follow{RequestID: "req-1"}); r.status != 200 {
+	if r := e.do("POST", "/v1/follows", alice, notifclient.Follow{RequestID: "req-1"}); r.status != 200 {
 		t.Fatalf("follow again: %d %v", r.status, r.body)
 	}
-	e.do("POST", "/v1/follows", alice, client.Follow{RequestID: "req-1", CodeRome: "M1805"}).problem(t, 422, "invalid_follow", "requestId")
-	e.do("POST", "/v1/follows", alice, client.Follow{}).problem(t, 422, "invalid_follow", "requestId")
-	e.do("POST", "/v1/follows", alice, client.Follow{CodeRome: "m1805"}).problem(t, 422, "invalid_follow", "codeRome")
+	e.do("POST", "/v1/follows", alice, notifclient.Follow{RequestID: "req-1", CodeRome: "M1805"}).problem(t, 422, "invalid_follow", "requestId")
+	e.do("POST", "/v1/follows", alice, notifclient.Follow{}).problem(t, 422, "invalid_follow", "requestId")
+	e.do("POST", "/v1/follows", alice, notifclient.Follow{CodeRome: "m1805"}).problem(t, 422, "invalid_follow", "codeRome")
 	e.do("POST", "/v1/follows", alice, map[string]any{"codeRome": "M1805", "createdAt": "2026-01-01T00:00:00Z"}).
 		problem(t, 422, "invalid_follow", "createdAt")
-	if r := e.do("POST", "/v1/follows", alice, client.Follow{CodeRome: "M1805"}); r.status != 201 {
+	if r := e.do("POST", "/v1/follows", alice, notifclient.Follow{CodeRome: "M1805"}); r.status != 201 {
 		t.Fatalf("follow fiche: %d %v", r.status, r.body)
 	}
 	r := e.do("GET", "/v1/follows", alice, nil)
@@ -263,14 +263,14 @@ func TestFollowRoutes(t *testing.T) {
 	// Following brings the request's notifications.
 	svc := e.token("worker", auth.RoleService, "")
 	n := sample("k")
-	n.To, n.ExcludeUsers = client.Recipients{}, nil
+	n.To, n.ExcludeUsers = notifclient.Recipients{}, nil
 	if r := e.do("POST", "/v1/notifications", svc, n); r.status != 201 || r.body["recipients"].([]any)[0] != "alice" {
 		t.Fatalf("notify followers: %d %v", r.status, r.body)
 	}
-	if r := e.do("DELETE", "/v1/follows", alice, client.Follow{RequestID: "req-1"}); r.status != 204 {
+	if r := e.do("DELETE", "/v1/follows", alice, notifclient.Follow{RequestID: "req-1"}); r.status != 204 {
 		t.Fatalf("unfollow: %d %v", r.status, r.body)
 	}
-	e.do("DELETE", "/v1/follows", alice, client.Follow{RequestID: "req-1"}).problem(t, 404, "follow_not_found")
+	e.do("DELETE", "/v1/follows", alice, notifclient.Follow{RequestID: "req-1"}).problem(t, 404, "follow_not_found")
 }
 
 func TestDeadLettersAdminOnly(t *testing.T) {
@@ -300,9 +300,9 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestClientAgainstRouter(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	c := client.New(e.srv.URL, &http.Client{Transport: bearer{e.token("worker", auth.RoleService, "")}})
+	c := notifclient.New(e.srv.URL, &http.Client{Transport: bearer{e.token("worker", auth.RoleService, "")}})
 	first, err := c.Notify(ctx, sample("k1"))
-	if err != nil || first.ID == "" || first.Key != "k1" || first.Event != client.EventSubmitted {
+	if err != nil || first.ID == "" || first.Key != "k1" || first.Event != notifclient.EventSubmitted {
 		t.Fatalf("notify: %+v %v", first, err)
 	}
 	again, err := c.Notify(ctx, sample("k1"))
@@ -312,17 +312,17 @@ func TestClientAgainstRouter(t *testing.T) {
 	other := sample("k1")
 	other.Text = "changed"
 	_, err = c.Notify(ctx, other)
-	var ce *client.Error
-	if !errors.As(err, &ce) || ce.Status != 422 || ce.Code != "notification_key_reused" || client.Temporary(err) ||
+	var ce *notifclient.Error
+	if !errors.As(err, &ce) || ce.Status != 422 || ce.Code != "notification_key_reused" || notifclient.Temporary(err) ||
 		len(ce.Errors) != 1 || ce.Errors[0].Field != "key" {
 		t.Fatalf("key reused: %#v", err)
 	}
-	partner := client.New(e.srv.URL, &http.Client{Transport: bearer{e.token("alice", auth.RolePartner, "opco-a")}})
-	if _, err := partner.Notify(ctx, sample("k2")); !errors.As(err, &ce) || ce.Status != 403 || client.Temporary(err) {
+	partner := notifclient.New(e.srv.URL, &http.Client{Transport: bearer{e.token("alice", auth.RolePartner, "opco-a")}})
+	if _, err := partner.Notify(ctx, sample("k2")); !errors.As(err, &ce) || ce.Status != 403 || notifclient.Temporary(err) {
 		t.Fatalf("partner: %v", err)
 	}
-	down := client.New("http://127.0.0.1:1", nil)
-	if _, err := down.Notify(ctx, sample("k3")); err == nil || !client.Temporary(err) {
+	down := notifclient.New("http://127.0.0.1:1", nil)
+	if _, err := down.Notify(ctx, sample("k3")); err == nil || !notifclient.Temporary(err) {
 		t.Fatalf("service down: %v", err)
 	}
 }
@@ -381,7 +381,7 @@ func TestUsersThroughClient(t *testing.T) {
 	for _, sub := range []string{"alice", "bob", "carol"} {
 		e.do("GET", "/v1/me", e.token(sub, auth.RolePartner, "opco-a"), nil)
 	}
-	admin := client.New(e.srv.URL, &http.Client{Transport: bearer{e.token("root", auth.RoleAdmin, "")}})
+	admin := notifclient.New(e.srv.URL, &http.Client{Transport: bearer{e.token("root", auth.RoleAdmin, "")}})
 	var subs []string
 	cursor := ""
 	for pages := 1; ; pages++ {
@@ -409,11 +409,11 @@ func TestUsersThroughClient(t *testing.T) {
 	if p, err := admin.Users(ctx, 0, ""); err != nil || len(p.Items) != 4 {
 		t.Fatalf("default limit: %+v %v", p, err)
 	}
-	var ce *client.Error
+	var ce *notifclient.Error
 	if _, err := admin.Users(ctx, 500, ""); !errors.As(err, &ce) || ce.Status != 422 || ce.Code != "invalid_query" || ce.Errors[0].Field != "limit" {
 		t.Fatalf("limit 500: %v", err)
 	}
-	partner := client.New(e.srv.URL, &http.Client{Transport: bearer{e.token("alice", auth.RolePartner, "opco-a")}})
+	partner := notifclient.New(e.srv.URL, &http.Client{Transport: bearer{e.token("alice", auth.RolePartner, "opco-a")}})
 	if _, err := partner.Users(ctx, 0, ""); !errors.As(err, &ce) || ce.Status != 403 || ce.Code != "forbidden_role" {
 		t.Fatalf("partner: %v", err)
 	}

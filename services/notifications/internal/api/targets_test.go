@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/auth"
-	"github.com/plateforme-rome/rome/services/notifications/client"
 )
 
 // fakeTargets stands for the intake and the referential in router tests.
@@ -90,46 +90,46 @@ func TestFollowOnlyVisibleRequestsAndExistingFiches(t *testing.T) {
 	mod := e.token("mod", auth.RoleModerator, "")
 
 	// A partner follows their organisation's request, with their own token asked.
-	if r := e.do("POST", "/v1/follows", alice, client.Follow{RequestID: "req-1"}); r.status != 201 {
+	if r := e.do("POST", "/v1/follows", alice, notifclient.Follow{RequestID: "req-1"}); r.status != 201 {
 		t.Fatalf("follow own request: %d %v", r.status, r.body)
 	}
 	if !slices.Equal(e.targets.tokens, []string{alice}) {
 		t.Fatalf("the intake was asked with %d tokens, want only the caller's", len(e.targets.tokens))
 	}
 	// Another organisation's request, or none: 404, nothing recorded.
-	e.do("POST", "/v1/follows", alice, client.Follow{RequestID: "req-2"}).problem(t, 404, "request_not_found", "requestId")
-	e.do("POST", "/v1/follows", alice, client.Follow{RequestID: "req-404"}).problem(t, 404, "request_not_found", "requestId")
+	e.do("POST", "/v1/follows", alice, notifclient.Follow{RequestID: "req-2"}).problem(t, 404, "request_not_found", "requestId")
+	e.do("POST", "/v1/follows", alice, notifclient.Follow{RequestID: "req-404"}).problem(t, 404, "request_not_found", "requestId")
 	if n := e.followCount(alice); n != 1 {
 		t.Fatalf("alice follows %d things, want only req-1", n)
 	}
 	// A moderator sees every request.
-	if r := e.do("POST", "/v1/follows", mod, client.Follow{RequestID: "req-2"}); r.status != 201 {
+	if r := e.do("POST", "/v1/follows", mod, notifclient.Follow{RequestID: "req-2"}); r.status != 201 {
 		t.Fatalf("moderator follows: %d %v", r.status, r.body)
 	}
 
 	// Fiches: only those of the referential.
-	if r := e.do("POST", "/v1/follows", alice, client.Follow{CodeRome: "K2111"}); r.status != 201 {
+	if r := e.do("POST", "/v1/follows", alice, notifclient.Follow{CodeRome: "K2111"}); r.status != 201 {
 		t.Fatalf("follow fiche: %d %v", r.status, r.body)
 	}
-	e.do("POST", "/v1/follows", alice, client.Follow{CodeRome: "A9999"}).problem(t, 404, "fiche_not_found", "codeRome")
+	e.do("POST", "/v1/follows", alice, notifclient.Follow{CodeRome: "A9999"}).problem(t, 404, "fiche_not_found", "codeRome")
 
 	// A service down: 503, never 500, nothing recorded.
 	e.targets.set(func(f *fakeTargets) { f.intakeDown, f.referentialUp = true, false })
-	e.do("POST", "/v1/follows", mod, client.Follow{RequestID: "req-1"}).problem(t, 503, "intake_unavailable")
-	e.do("POST", "/v1/follows", mod, client.Follow{CodeRome: "M1805"}).problem(t, 503, "referential_unavailable")
+	e.do("POST", "/v1/follows", mod, notifclient.Follow{RequestID: "req-1"}).problem(t, 503, "intake_unavailable")
+	e.do("POST", "/v1/follows", mod, notifclient.Follow{CodeRome: "M1805"}).problem(t, 503, "referential_unavailable")
 	if n := e.followCount(mod); n != 1 {
 		t.Fatalf("mod follows %d things, want only req-2", n)
 	}
 	// Unfollowing asks no one: one may stop following what one no longer sees.
 	asked := len(e.targets.tokens)
-	if r := e.do("DELETE", "/v1/follows", alice, client.Follow{RequestID: "req-1"}); r.status != 204 {
+	if r := e.do("DELETE", "/v1/follows", alice, notifclient.Follow{RequestID: "req-1"}); r.status != 204 {
 		t.Fatalf("unfollow with the intake down: %d %v", r.status, r.body)
 	}
 	if len(e.targets.tokens) != asked {
 		t.Error("unfollow asked the intake")
 	}
 	// Validation comes first: an invalid follow asks no one.
-	e.do("POST", "/v1/follows", alice, client.Follow{CodeRome: "m1805"}).problem(t, 422, "invalid_follow", "codeRome")
+	e.do("POST", "/v1/follows", alice, notifclient.Follow{CodeRome: "m1805"}).problem(t, 422, "invalid_follow", "codeRome")
 }
 
 func TestServiceTargets(t *testing.T) {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/auth"
-	"github.com/plateforme-rome/rome/services/notifications/client"
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 )
 
@@ -48,10 +48,10 @@ func TestTeamsRoutesAreForServices(t *testing.T) {
 		e.token("alice", auth.RolePartner, "opco-a"), e.token("mod", auth.RoleModerator, ""), e.token("root", auth.RoleAdmin, ""),
 	} {
 		e.do("POST", claimPath, tok, map[string]any{"owner": "w"}).problem(t, 403, "forbidden_role")
-		e.do("POST", resultPath("teams_x"), tok, client.TeamsResult{Owner: "w"}).problem(t, 403, "forbidden_role")
+		e.do("POST", resultPath("teams_x"), tok, notifclient.TeamsResult{Owner: "w"}).problem(t, 403, "forbidden_role")
 	}
 	e.do("POST", claimPath, "", map[string]any{"owner": "w"}).problem(t, 401, "unauthenticated")
-	e.do("POST", resultPath("teams_x"), "", client.TeamsResult{Owner: "w"}).problem(t, 401, "unauthenticated")
+	e.do("POST", resultPath("teams_x"), "", notifclient.TeamsResult{Owner: "w"}).problem(t, 401, "unauthenticated")
 }
 
 func TestTeamsRoutesValidation(t *testing.T) {
@@ -94,15 +94,15 @@ func TestTeamsRoutesValidation(t *testing.T) {
 
 	// Unknown ids and e-mail rows are not Teams deliveries.
 	e.do("GET", "/v1/me", e.alice(), nil) // alice is known, with an address
-	n := client.Notification{Key: "k1", Event: client.EventQuestion, Title: "Question", Actor: client.Actor{Sub: "mod"},
-		To: client.Recipients{Users: []string{"alice"}}}
+	n := notifclient.Notification{Key: "k1", Event: notifclient.EventQuestion, Title: "Question", Actor: notifclient.Actor{Sub: "mod"},
+		To: notifclient.Recipients{Users: []string{"alice"}}}
 	created := e.do("POST", "/v1/notifications", svc, n)
 	rows, err := e.store.Outbox(context.Background(), created.body["id"].(string))
 	if err != nil || len(rows) != 1 || rows[0].Channel != store.ChannelEmail {
 		t.Fatalf("e-mail row: %+v %v", rows, err)
 	}
 	for _, id := range []string{"teams_nope", rows[0].ID, "teams_%00"} {
-		e.do("POST", resultPath(id), svc, client.TeamsResult{Owner: "w"}).problem(t, 404, "teams_delivery_not_found")
+		e.do("POST", resultPath(id), svc, notifclient.TeamsResult{Owner: "w"}).problem(t, 404, "teams_delivery_not_found")
 	}
 }
 
@@ -110,16 +110,16 @@ func TestTeamsDeliveryThroughClient(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	alice := e.alice()
-	feedOnly := client.Preferences{Events: map[client.Event]client.Channels{
-		client.EventQuestion: {InApp: true, Email: false, Teams: true, Frequency: client.Immediate},
+	feedOnly := notifclient.Preferences{Events: map[notifclient.Event]notifclient.Channels{
+		notifclient.EventQuestion: {InApp: true, Email: false, Teams: true, Frequency: notifclient.Immediate},
 	}}
 	if r := e.do("PUT", "/v1/notifications/preferences", alice, feedOnly); r.status != 200 {
 		t.Fatalf("preferences: %d %v", r.status, r.body)
 	}
-	worker := client.New(e.srv.URL, &http.Client{Transport: bearer{e.token("worker", auth.RoleService, "")}})
-	_, err := worker.Notify(ctx, client.Notification{Key: "k1", Event: client.EventQuestion, RequestID: "req-1",
+	worker := notifclient.New(e.srv.URL, &http.Client{Transport: bearer{e.token("worker", auth.RoleService, "")}})
+	_, err := worker.Notify(ctx, notifclient.Notification{Key: "k1", Event: notifclient.EventQuestion, RequestID: "req-1",
 		Title: "Une question sur votre demande", Text: "Pouvez-vous préciser l'appellation ?", Link: "/v1/requests/req-1",
-		Actor: client.Actor{Sub: "mod"}, To: client.Recipients{Users: []string{"alice"}}})
+		Actor: notifclient.Actor{Sub: "mod"}, To: notifclient.Recipients{Users: []string{"alice"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,8 +138,8 @@ func TestTeamsDeliveryThroughClient(t *testing.T) {
 	}
 
 	// Graph refuses it for good: a dead letter an admin sees and retries.
-	out, err := worker.ReportTeamsDelivery(ctx, d.ID, client.TeamsResult{Owner: "worker-host-123", Error: "403 Forbidden", Permanent: true})
-	if err != nil || out != (client.TeamsOutcome{Status: "dead", Recorded: true}) {
+	out, err := worker.ReportTeamsDelivery(ctx, d.ID, notifclient.TeamsResult{Owner: "worker-host-123", Error: "403 Forbidden", Permanent: true})
+	if err != nil || out != (notifclient.TeamsOutcome{Status: "dead", Recorded: true}) {
 		t.Fatalf("permanent refusal: %+v %v", out, err)
 	}
 	admin := e.token("root", auth.RoleAdmin, "")
@@ -160,24 +160,24 @@ func TestTeamsDeliveryThroughClient(t *testing.T) {
 	if err != nil || len(ds) != 1 || ds[0].ID != d.ID || ds[0].Attempt != 1 {
 		t.Fatalf("claim after retry: %+v %v", ds, err)
 	}
-	sent := client.TeamsResult{Owner: "worker-host-123"}
-	if out, err := worker.ReportTeamsDelivery(ctx, d.ID, sent); err != nil || out != (client.TeamsOutcome{Status: "sent", Recorded: true}) {
+	sent := notifclient.TeamsResult{Owner: "worker-host-123"}
+	if out, err := worker.ReportTeamsDelivery(ctx, d.ID, sent); err != nil || out != (notifclient.TeamsOutcome{Status: "sent", Recorded: true}) {
 		t.Fatalf("sent: %+v %v", out, err)
 	}
-	if out, err := worker.ReportTeamsDelivery(ctx, d.ID, sent); err != nil || out != (client.TeamsOutcome{Status: "sent"}) {
+	if out, err := worker.ReportTeamsDelivery(ctx, d.ID, sent); err != nil || out != (notifclient.TeamsOutcome{Status: "sent"}) {
 		t.Fatalf("reported again: %+v %v", out, err)
 	}
 
-	var ce *client.Error
+	var ce *notifclient.Error
 	if _, err := worker.ReportTeamsDelivery(ctx, "teams_nope", sent); !errors.As(err, &ce) || ce.Status != 404 ||
-		ce.Code != "teams_delivery_not_found" || client.Temporary(err) {
+		ce.Code != "teams_delivery_not_found" || notifclient.Temporary(err) {
 		t.Fatalf("unknown delivery: %v", err)
 	}
 	if _, err := worker.ClaimTeamsDeliveries(ctx, "", 0); !errors.As(err, &ce) || ce.Status != 422 || ce.Code != "invalid_claim" ||
 		len(ce.Errors) != 1 || ce.Errors[0].Field != "owner" {
 		t.Fatalf("claim without owner: %v", err)
 	}
-	partner := client.New(e.srv.URL, &http.Client{Transport: bearer{alice}})
+	partner := notifclient.New(e.srv.URL, &http.Client{Transport: bearer{alice}})
 	if _, err := partner.ClaimTeamsDeliveries(ctx, "w", 0); !errors.As(err, &ce) || ce.Status != 403 {
 		t.Fatalf("partner claims: %v", err)
 	}

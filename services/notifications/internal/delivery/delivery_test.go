@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/database"
 	"github.com/plateforme-rome/rome/platform/database/dbtest"
-	"github.com/plateforme-rome/rome/services/notifications/client"
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 	"github.com/plateforme-rome/rome/tools/smtpsink"
 )
@@ -54,21 +54,21 @@ func (r *rig) dispatcher(owner string) *Dispatcher {
 
 // user is a moderator with an e-mail address and, for every event, the
 // channels ch.
-func (r *rig) user(sub string, ch client.Channels) {
+func (r *rig) user(sub string, ch notifclient.Channels) {
 	r.t.Helper()
 	addUser(r.t, r.store, store.User{Sub: sub, Name: sub, Role: "moderator"}, ch)
 }
 
 // addUser records u as the API does from a token, with the address
 // <sub>@example.org and, for every event, the channels ch.
-func addUser(t *testing.T, st *store.Store, u store.User, ch client.Channels) {
+func addUser(t *testing.T, st *store.Store, u store.User, ch notifclient.Channels) {
 	t.Helper()
 	ctx := context.Background()
 	if err := st.TouchUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	p := client.Preferences{Email: u.Sub + "@example.org", Events: map[client.Event]client.Channels{}}
-	for _, e := range client.Events {
+	p := notifclient.Preferences{Email: u.Sub + "@example.org", Events: map[notifclient.Event]notifclient.Channels{}}
+	for _, e := range notifclient.Events {
 		p.Events[e] = ch
 	}
 	if _, err := st.SetPreferences(ctx, u.Sub, p); err != nil {
@@ -76,12 +76,12 @@ func addUser(t *testing.T, st *store.Store, u store.User, ch client.Channels) {
 	}
 }
 
-func (r *rig) notify(key, title string, users ...string) client.Created {
+func (r *rig) notify(key, title string, users ...string) notifclient.Created {
 	r.t.Helper()
-	out, _, err := r.store.Create(context.Background(), client.Notification{
-		Key: key, Event: client.EventQuestion, RequestID: "req-42", CodeRome: "M1805", Title: title,
-		Text: "Une question vous attend.", Link: "/requests/req-42", Actor: client.Actor{Sub: "mod"},
-		To: client.Recipients{Users: users},
+	out, _, err := r.store.Create(context.Background(), notifclient.Notification{
+		Key: key, Event: notifclient.EventQuestion, RequestID: "req-42", CodeRome: "M1805", Title: title,
+		Text: "Une question vous attend.", Link: "/requests/req-42", Actor: notifclient.Actor{Sub: "mod"},
+		To: notifclient.Recipients{Users: users},
 	}, "hash-"+key)
 	if err != nil {
 		r.t.Fatal(err)
@@ -107,9 +107,9 @@ func (r *rig) row(notificationID string) store.OutboxRow {
 }
 
 var (
-	immediate = client.Channels{InApp: true, Email: true, Frequency: client.Immediate}
-	daily     = client.Channels{InApp: true, Email: true, Frequency: client.Daily}
-	noEmail   = client.Channels{InApp: true, Email: false, Frequency: client.Immediate}
+	immediate = notifclient.Channels{InApp: true, Email: true, Frequency: notifclient.Immediate}
+	daily     = notifclient.Channels{InApp: true, Email: true, Frequency: notifclient.Daily}
+	noEmail   = notifclient.Channels{InApp: true, Email: false, Frequency: notifclient.Immediate}
 )
 
 func TestImmediateEmailDeliveredOnce(t *testing.T) {
@@ -224,7 +224,7 @@ func TestDeadLetters(t *testing.T) {
 
 func TestDispatcherLeavesTeamsToTheWorker(t *testing.T) {
 	r := newRig(t)
-	r.user("alice", client.Channels{InApp: true, Email: true, Teams: true, Frequency: client.Immediate})
+	r.user("alice", notifclient.Channels{InApp: true, Email: true, Teams: true, Frequency: notifclient.Immediate})
 	if err := r.store.TouchUser(context.Background(), store.User{Sub: "alice", Role: "moderator", EntraID: "oid-alice"}); err != nil {
 		t.Fatal(err)
 	}

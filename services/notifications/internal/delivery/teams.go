@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/plateforme-rome/rome/services/notifications/client"
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 )
 
@@ -42,12 +42,12 @@ func NewTeams(s *store.Store, cfg TeamsConfig, m *Metrics, log *slog.Logger) *Te
 // Claim leases up to limit due Teams deliveries to owner, as store.Claim
 // does for e-mails. Rows claimed before an error come back when their lease
 // ends.
-func (t *Teams) Claim(ctx context.Context, owner string, limit int) ([]client.TeamsDelivery, error) {
+func (t *Teams) Claim(ctx context.Context, owner string, limit int) ([]notifclient.TeamsDelivery, error) {
 	rows, err := t.store.Claim(ctx, store.ChannelTeams, owner, limit, t.cfg.Lease)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]client.TeamsDelivery, 0, len(rows))
+	out := make([]notifclient.TeamsDelivery, 0, len(rows))
 	for _, r := range rows {
 		d, err := t.compose(ctx, r)
 		if err != nil {
@@ -61,8 +61,8 @@ func (t *Teams) Claim(ctx context.Context, owner string, limit int) ([]client.Te
 // compose is what the feed shows of a row: the notification, linking to
 // its page (the inbox when it has none), or the digest's count and titles,
 // linking to the inbox.
-func (t *Teams) compose(ctx context.Context, r store.OutboxRow) (client.TeamsDelivery, error) {
-	d := client.TeamsDelivery{ID: r.ID, Kind: r.Kind, Recipient: r.ToAddr, Attempt: r.Attempts}
+func (t *Teams) compose(ctx context.Context, r store.OutboxRow) (notifclient.TeamsDelivery, error) {
+	d := notifclient.TeamsDelivery{ID: r.ID, Kind: r.Kind, Recipient: r.ToAddr, Attempt: r.Attempts}
 	if r.Kind == store.KindDigest {
 		items, err := t.store.DigestContent(ctx, r.ID)
 		if err != nil {
@@ -99,10 +99,10 @@ func preview(s string) string {
 // report from an owner that does not hold the lease (it expired and the row
 // was claimed again, or the attempt was already reported) changes nothing.
 // A row of another channel is store.ErrNotFound.
-func (t *Teams) Report(ctx context.Context, id string, res client.TeamsResult) (client.TeamsOutcome, error) {
+func (t *Teams) Report(ctx context.Context, id string, res notifclient.TeamsResult) (notifclient.TeamsOutcome, error) {
 	r, err := t.store.OutboxRow(ctx, store.ChannelTeams, id)
 	if err != nil {
-		return client.TeamsOutcome{}, err
+		return notifclient.TeamsOutcome{}, err
 	}
 	log := t.log.With("outbox_id", id, "owner", res.Owner, "attempt", r.Attempts)
 	if res.Error == "" {
@@ -112,7 +112,7 @@ func (t *Teams) Report(ctx context.Context, id string, res client.TeamsResult) (
 		}
 		t.m.sent(ctx, r)
 		log.InfoContext(ctx, "Teams notification sent")
-		return client.TeamsOutcome{Status: store.StatusSent, Recorded: true}, nil
+		return notifclient.TeamsOutcome{Status: store.StatusSent, Recorded: true}, nil
 	}
 	f := t.cfg.Retry.Failed(r.Attempts, res.Error, res.Permanent, time.Duration(res.RetryAfterSeconds)*time.Second)
 	recorded, err := t.store.MarkFailed(ctx, id, res.Owner, f)
@@ -122,22 +122,22 @@ func (t *Teams) Report(ctx context.Context, id string, res client.TeamsResult) (
 	t.m.failed(ctx, r, f)
 	if f.Dead {
 		log.ErrorContext(ctx, "Teams notification dead-lettered", "permanent", res.Permanent, "error", res.Error)
-		return client.TeamsOutcome{Status: store.StatusDead, Recorded: true}, nil
+		return notifclient.TeamsOutcome{Status: store.StatusDead, Recorded: true}, nil
 	}
 	log.WarnContext(ctx, "Teams notification failed, will retry", "retry_in", f.Delay, "error", res.Error)
-	return client.TeamsOutcome{Status: store.StatusPending, Recorded: true}, nil
+	return notifclient.TeamsOutcome{Status: store.StatusPending, Recorded: true}, nil
 }
 
 // unrecorded answers a report that changed nothing (err nil) with the row's
 // current status.
-func (t *Teams) unrecorded(ctx context.Context, log *slog.Logger, id string, err error) (client.TeamsOutcome, error) {
+func (t *Teams) unrecorded(ctx context.Context, log *slog.Logger, id string, err error) (notifclient.TeamsOutcome, error) {
 	if err != nil {
-		return client.TeamsOutcome{}, err
+		return notifclient.TeamsOutcome{}, err
 	}
 	r, err := t.store.OutboxRow(ctx, store.ChannelTeams, id)
 	if err != nil {
-		return client.TeamsOutcome{}, err
+		return notifclient.TeamsOutcome{}, err
 	}
 	log.WarnContext(ctx, "Teams report ignored: its owner does not hold the lease", "status", r.Status, "lease_owner", r.LeaseOwner)
-	return client.TeamsOutcome{Status: r.Status}, nil
+	return notifclient.TeamsOutcome{Status: r.Status}, nil
 }

@@ -11,9 +11,9 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/database"
 	"github.com/plateforme-rome/rome/platform/database/dbtest"
-	"github.com/plateforme-rome/rome/services/notifications/client"
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 )
 
@@ -55,9 +55,9 @@ type teamsRig struct {
 }
 
 var (
-	teamsNow   = client.Channels{InApp: true, Email: false, Teams: true, Frequency: client.Immediate}
-	teamsDaily = client.Channels{InApp: true, Email: false, Teams: true, Frequency: client.Daily}
-	everywhere = client.Channels{InApp: true, Email: true, Teams: true, Frequency: client.Immediate}
+	teamsNow   = notifclient.Channels{InApp: true, Email: false, Teams: true, Frequency: notifclient.Immediate}
+	teamsDaily = notifclient.Channels{InApp: true, Email: false, Teams: true, Frequency: notifclient.Daily}
+	everywhere = notifclient.Channels{InApp: true, Email: true, Teams: true, Frequency: notifclient.Immediate}
 )
 
 func newTeamsRig(t *testing.T, db *gorm.DB, lease time.Duration) *teamsRig {
@@ -79,15 +79,15 @@ func newTeamsRig(t *testing.T, db *gorm.DB, lease time.Duration) *teamsRig {
 
 // user is a moderator whose token carried the Entra id "oid-<sub>", with an
 // e-mail address and, for every event, the channels ch.
-func (r *teamsRig) user(sub string, ch client.Channels) {
+func (r *teamsRig) user(sub string, ch notifclient.Channels) {
 	r.t.Helper()
 	addUser(r.t, r.store, store.User{Sub: sub, Name: sub, Role: "moderator", EntraID: "oid-" + sub}, ch)
 }
 
-func (r *teamsRig) create(n client.Notification) client.Created {
+func (r *teamsRig) create(n notifclient.Notification) notifclient.Created {
 	r.t.Helper()
 	if n.Event == "" {
-		n.Event, n.Actor = client.EventQuestion, client.Actor{Sub: "mod"}
+		n.Event, n.Actor = notifclient.EventQuestion, notifclient.Actor{Sub: "mod"}
 	}
 	out, _, err := r.store.Create(context.Background(), n, "hash-"+n.Key)
 	if err != nil {
@@ -96,12 +96,12 @@ func (r *teamsRig) create(n client.Notification) client.Created {
 	return out
 }
 
-func (r *teamsRig) notify(key, title string, users ...string) client.Created {
+func (r *teamsRig) notify(key, title string, users ...string) notifclient.Created {
 	r.t.Helper()
-	return r.create(client.Notification{Key: key, Title: title, To: client.Recipients{Users: users}})
+	return r.create(notifclient.Notification{Key: key, Title: title, To: notifclient.Recipients{Users: users}})
 }
 
-func (r *teamsRig) claim(owner string, want int) []client.TeamsDelivery {
+func (r *teamsRig) claim(owner string, want int) []notifclient.TeamsDelivery {
 	r.t.Helper()
 	ds, err := r.teams.Claim(context.Background(), owner, 20)
 	if err != nil || len(ds) != want {
@@ -110,7 +110,7 @@ func (r *teamsRig) claim(owner string, want int) []client.TeamsDelivery {
 	return ds
 }
 
-func (r *teamsRig) report(id string, res client.TeamsResult, want client.TeamsOutcome) {
+func (r *teamsRig) report(id string, res notifclient.TeamsResult, want notifclient.TeamsOutcome) {
 	r.t.Helper()
 	got, err := r.teams.Report(context.Background(), id, res)
 	if err != nil || got != want {
@@ -140,11 +140,11 @@ func TestTeamsClaimComposesFeedNotifications(t *testing.T) {
 		r.user("alice", teamsNow)
 		r.user("bob", teamsDaily)
 		long := "Première ligne\n" + strings.Repeat("une question détaillée ", 10)
-		r.create(client.Notification{Key: "k1", Title: "Question sur votre demande", Text: long, Link: "/requests/req-42",
-			To: client.Recipients{Users: []string{"alice"}}})
-		r.create(client.Notification{Key: "k2", Title: "Sans lien ni texte", To: client.Recipients{Users: []string{"alice"}}})
-		r.create(client.Notification{Key: "k3", Title: "Lien absolu", Text: "Voir la demande", Link: "https://rome.example/requests/r1",
-			To: client.Recipients{Users: []string{"alice"}}})
+		r.create(notifclient.Notification{Key: "k1", Title: "Question sur votre demande", Text: long, Link: "/requests/req-42",
+			To: notifclient.Recipients{Users: []string{"alice"}}})
+		r.create(notifclient.Notification{Key: "k2", Title: "Sans lien ni texte", To: notifclient.Recipients{Users: []string{"alice"}}})
+		r.create(notifclient.Notification{Key: "k3", Title: "Lien absolu", Text: "Voir la demande", Link: "https://rome.example/requests/r1",
+			To: notifclient.Recipients{Users: []string{"alice"}}})
 
 		ds := r.claim("w1", 3)
 		first := ds[0]
@@ -186,8 +186,8 @@ func TestTeamsReports(t *testing.T) {
 
 		sent := r.notify("k1", "Sent", "alice")
 		id := r.claim("w1", 1)[0].ID
-		r.report(id, client.TeamsResult{Owner: "w1"}, client.TeamsOutcome{Status: store.StatusSent, Recorded: true})
-		r.report(id, client.TeamsResult{Owner: "w1"}, client.TeamsOutcome{Status: store.StatusSent})
+		r.report(id, notifclient.TeamsResult{Owner: "w1"}, notifclient.TeamsOutcome{Status: store.StatusSent, Recorded: true})
+		r.report(id, notifclient.TeamsResult{Owner: "w1"}, notifclient.TeamsOutcome{Status: store.StatusSent})
 		if row := r.row(sent.ID); row.Status != store.StatusSent || row.SentAt == nil || row.Attempts != 1 {
 			t.Fatalf("sent row: %+v", row)
 		}
@@ -196,8 +196,8 @@ func TestTeamsReports(t *testing.T) {
 		retried := r.notify("k2", "Retried", "alice")
 		id = r.claim("w1", 1)[0].ID
 		start := time.Now()
-		r.report(id, client.TeamsResult{Owner: "w1", Error: "503 Service Unavailable"},
-			client.TeamsOutcome{Status: store.StatusPending, Recorded: true})
+		r.report(id, notifclient.TeamsResult{Owner: "w1", Error: "503 Service Unavailable"},
+			notifclient.TeamsOutcome{Status: store.StatusPending, Recorded: true})
 		row := r.row(retried.ID)
 		if wait := row.NextAttemptAt.Sub(start); wait < backoff || wait > backoff+time.Second || row.LastError != "503 Service Unavailable" {
 			t.Fatalf("after a 503: %+v (wait %v)", row, wait)
@@ -208,16 +208,16 @@ func TestTeamsReports(t *testing.T) {
 			t.Fatalf("second attempt: %+v", d)
 		}
 		start = time.Now()
-		r.report(id, client.TeamsResult{Owner: "w1", Error: "429 Too Many Requests", RetryAfterSeconds: 5},
-			client.TeamsOutcome{Status: store.StatusPending, Recorded: true})
+		r.report(id, notifclient.TeamsResult{Owner: "w1", Error: "429 Too Many Requests", RetryAfterSeconds: 5},
+			notifclient.TeamsOutcome{Status: store.StatusPending, Recorded: true})
 		if wait := r.row(retried.ID).NextAttemptAt.Sub(start); wait < 5*time.Second || wait > 6*time.Second {
 			t.Fatalf("Retry-After 5s, next attempt in %v", wait)
 		}
 
 		refused := r.notify("k3", "Refused", "alice")
 		id = r.claim("w1", 1)[0].ID
-		r.report(id, client.TeamsResult{Owner: "w1", Error: "403 Forbidden", Permanent: true},
-			client.TeamsOutcome{Status: store.StatusDead, Recorded: true})
+		r.report(id, notifclient.TeamsResult{Owner: "w1", Error: "403 Forbidden", Permanent: true},
+			notifclient.TeamsOutcome{Status: store.StatusDead, Recorded: true})
 		if row := r.row(refused.ID); row.Status != store.StatusDead || row.Attempts != 1 || row.DeadAt == nil {
 			t.Fatalf("refused row: %+v", row)
 		}
@@ -233,7 +233,7 @@ func TestTeamsReports(t *testing.T) {
 			if d.Attempt != attempt {
 				t.Fatalf("attempt %d claimed as %d", attempt, d.Attempt)
 			}
-			r.report(d.ID, client.TeamsResult{Owner: "w1", Error: "500 Internal Server Error"}, client.TeamsOutcome{Status: want, Recorded: true})
+			r.report(d.ID, notifclient.TeamsResult{Owner: "w1", Error: "500 Internal Server Error"}, notifclient.TeamsOutcome{Status: want, Recorded: true})
 		}
 		dl, err := r.store.DeadLetters(context.Background(), 10, 0)
 		if err != nil || len(dl.Items) != 2 || dl.Items[0].Channel != store.ChannelTeams || dl.Items[0].Attempts != r.cfg.Retry.MaxAttempts {
@@ -253,20 +253,20 @@ func TestTeamsReportAfterLostLease(t *testing.T) {
 		if d := r.claim("w2", 1)[0]; d.ID != id || d.Attempt != 2 {
 			t.Fatalf("claim after the lease: %+v", d)
 		}
-		pending := client.TeamsOutcome{Status: store.StatusPending}
-		r.report(id, client.TeamsResult{Owner: "w1"}, pending)
-		r.report(id, client.TeamsResult{Owner: "w1", Error: "503", Permanent: true}, pending)
+		pending := notifclient.TeamsOutcome{Status: store.StatusPending}
+		r.report(id, notifclient.TeamsResult{Owner: "w1"}, pending)
+		r.report(id, notifclient.TeamsResult{Owner: "w1", Error: "503", Permanent: true}, pending)
 		if row := r.row(n.ID); row.Status != store.StatusPending || row.LeaseOwner != "w2" || row.LastError != "" {
 			t.Fatalf("row changed by w1: %+v", row)
 		}
-		r.report(id, client.TeamsResult{Owner: "w2"}, client.TeamsOutcome{Status: store.StatusSent, Recorded: true})
+		r.report(id, notifclient.TeamsResult{Owner: "w2"}, notifclient.TeamsOutcome{Status: store.StatusSent, Recorded: true})
 
 		rows, err := r.store.Outbox(context.Background(), n.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, unknown := range []string{"teams_nope", rows[0].ID} { // rows[0] is the e-mail
-			if _, err := r.teams.Report(context.Background(), unknown, client.TeamsResult{Owner: "w2"}); !errors.Is(err, store.ErrNotFound) {
+			if _, err := r.teams.Report(context.Background(), unknown, notifclient.TeamsResult{Owner: "w2"}); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("report on %s: %v", unknown, err)
 			}
 		}
@@ -276,7 +276,7 @@ func TestTeamsReportAfterLostLease(t *testing.T) {
 func TestDigestsQueueOnePerUserAndChannel(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
 		r := newTeamsRig(t, db, time.Minute)
-		r.user("alice", client.Channels{InApp: true, Email: true, Teams: true, Frequency: client.Daily})
+		r.user("alice", notifclient.Channels{InApp: true, Email: true, Teams: true, Frequency: notifclient.Daily})
 		r.notify("k1", "One", "alice")
 		r.notify("k2", "Two", "alice")
 		digests := NewDigests(r.store, Schedule{}, slog.New(slog.DiscardHandler))

@@ -11,22 +11,22 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/database"
 	"github.com/plateforme-rome/rome/platform/database/dbtest"
-	"github.com/plateforme-rome/rome/services/notifications/client"
 )
 
 // teamsUser records a user as the API does from a token carrying an Entra
 // object id (empty: none), with an e-mail address and, for every event, the
 // channels ch.
-func teamsUser(t *testing.T, s *Store, sub, entraID string, ch client.Channels) {
+func teamsUser(t *testing.T, s *Store, sub, entraID string, ch notifclient.Channels) {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.TouchUser(ctx, User{Sub: sub, Name: sub, Role: "moderator", EntraID: entraID}); err != nil {
 		t.Fatal(err)
 	}
-	p := client.Preferences{Email: sub + "@example.org", Events: map[client.Event]client.Channels{}}
-	for _, e := range client.Events {
+	p := notifclient.Preferences{Email: sub + "@example.org", Events: map[notifclient.Event]notifclient.Channels{}}
+	for _, e := range notifclient.Events {
 		p.Events[e] = ch
 	}
 	if _, err := s.SetPreferences(ctx, sub, p); err != nil {
@@ -112,9 +112,9 @@ func TestTeamsDeliveriesNeedPreferenceAndEntraID(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
 		s, _ := newStore(t, db)
 		ctx := context.Background()
-		teamsNow := client.Channels{InApp: true, Email: true, Teams: true, Frequency: client.Immediate}
-		teamsOnly := client.Channels{InApp: true, Email: false, Teams: true, Frequency: client.Immediate}
-		teamsDaily := client.Channels{InApp: true, Email: true, Teams: true, Frequency: client.Daily}
+		teamsNow := notifclient.Channels{InApp: true, Email: true, Teams: true, Frequency: notifclient.Immediate}
+		teamsOnly := notifclient.Channels{InApp: true, Email: false, Teams: true, Frequency: notifclient.Immediate}
+		teamsDaily := notifclient.Channels{InApp: true, Email: true, Teams: true, Frequency: notifclient.Daily}
 		teamsUser(t, s, "both", "oid-both", teamsNow)
 		teamsUser(t, s, "feed", "oid-feed", teamsOnly)
 		teamsUser(t, s, "noid", "", teamsNow)
@@ -125,11 +125,11 @@ func TestTeamsDeliveriesNeedPreferenceAndEntraID(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, err := s.Preferences(ctx, "default")
-		if err != nil || p.Events[client.EventSubmitted].Teams || !p.Events[client.EventSubmitted].Email {
+		if err != nil || p.Events[notifclient.EventSubmitted].Teams || !p.Events[notifclient.EventSubmitted].Email {
 			t.Fatalf("default preferences: %+v %v", p, err)
 		}
 
-		n := create(t, s, notification("n1", client.Recipients{Roles: []string{"moderator"}}))
+		n := create(t, s, notification("n1", notifclient.Recipients{Roles: []string{"moderator"}}))
 		rows, err := s.Outbox(ctx, n.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -180,8 +180,8 @@ func TestTeamsDigestWaitsForAnEntraID(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
 		s, _ := newStore(t, db)
 		ctx := context.Background()
-		teamsUser(t, s, "alice", "oid-alice", client.Channels{InApp: true, Teams: true, Frequency: client.Daily})
-		create(t, s, notification("n1", client.Recipients{Users: []string{"alice"}}))
+		teamsUser(t, s, "alice", "oid-alice", notifclient.Channels{InApp: true, Teams: true, Frequency: notifclient.Daily})
+		create(t, s, notification("n1", notifclient.Recipients{Users: []string{"alice"}}))
 		// Her next token has no Entra id: the item waits, as an e-mail item
 		// waits for an address.
 		if err := s.TouchUser(ctx, User{Sub: "alice", Role: "moderator"}); err != nil {
@@ -200,8 +200,8 @@ func TestClaimTakesOneChannel(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
 		s, _ := newStore(t, db)
 		ctx := context.Background()
-		teamsUser(t, s, "alice", "oid-alice", client.Channels{InApp: true, Email: true, Teams: true, Frequency: client.Immediate})
-		create(t, s, notification("n1", client.Recipients{Users: []string{"alice"}}))
+		teamsUser(t, s, "alice", "oid-alice", notifclient.Channels{InApp: true, Email: true, Teams: true, Frequency: notifclient.Immediate})
+		create(t, s, notification("n1", notifclient.Recipients{Users: []string{"alice"}}))
 		depth, err := s.OutboxDepth(ctx)
 		if err != nil || depth[ChannelEmail] != 1 || depth[ChannelTeams] != 1 {
 			t.Fatalf("depth: %v %v", depth, err)
@@ -219,8 +219,8 @@ func TestLeaseOwnerReports(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
 		s, c := newStore(t, db)
 		ctx := context.Background()
-		teamsUser(t, s, "alice", "oid-alice", client.Channels{InApp: true, Teams: true, Frequency: client.Immediate})
-		create(t, s, notification("n1", client.Recipients{Users: []string{"alice"}}))
+		teamsUser(t, s, "alice", "oid-alice", notifclient.Channels{InApp: true, Teams: true, Frequency: notifclient.Immediate})
+		create(t, s, notification("n1", notifclient.Recipients{Users: []string{"alice"}}))
 		first, err := s.Claim(ctx, ChannelTeams, "w1", 1, time.Minute)
 		if err != nil || len(first) != 1 {
 			t.Fatalf("claim: %+v %v", first, err)
@@ -267,8 +267,8 @@ func TestTeamsDeadLetters(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
 		s, _ := newStore(t, db)
 		ctx := context.Background()
-		teamsUser(t, s, "alice", "oid-alice", client.Channels{InApp: true, Email: true, Teams: true, Frequency: client.Immediate})
-		n := create(t, s, notification("n1", client.Recipients{Users: []string{"alice"}}))
+		teamsUser(t, s, "alice", "oid-alice", notifclient.Channels{InApp: true, Email: true, Teams: true, Frequency: notifclient.Immediate})
+		n := create(t, s, notification("n1", notifclient.Recipients{Users: []string{"alice"}}))
 		for _, channel := range Channels {
 			rows, err := s.Claim(ctx, channel, "w", 1, time.Minute)
 			if err != nil || len(rows) != 1 {
@@ -306,7 +306,7 @@ func TestTouchUserRefreshesTokenClaims(t *testing.T) {
 		if err := s.TouchUser(ctx, User{Sub: "alice", Role: "partner", Org: "opco-a", TokenEmail: "alice@opco-a.fr", EntraID: "oid-1"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SetPreferences(ctx, "alice", client.Preferences{Email: "alice@example.org"}); err != nil {
+		if _, err := s.SetPreferences(ctx, "alice", notifclient.Preferences{Email: "alice@example.org"}); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.TouchUser(ctx, User{Sub: "alice", Role: "partner", Org: "opco-a", TokenEmail: "a.martin@opco-a.fr", EntraID: "oid-2"}); err != nil {

@@ -10,7 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"github.com/plateforme-rome/rome/services/notifications/client"
+	"github.com/plateforme-rome/rome/clients/notifclient"
 )
 
 // Claim leases up to n due deliveries of channel to owner until now+lease
@@ -147,8 +147,8 @@ func (s *Store) Outbox(ctx context.Context, notificationID string) ([]OutboxRow,
 	return rows, q.Find(&rows).Error
 }
 
-func (r OutboxRow) deadLetter() client.DeadLetter {
-	d := client.DeadLetter{
+func (r OutboxRow) deadLetter() notifclient.DeadLetter {
+	d := notifclient.DeadLetter{
 		ID: r.ID, Channel: r.Channel, NotificationID: r.NotificationID, Sub: r.Sub, To: r.ToAddr,
 		Kind: r.Kind, Attempts: r.Attempts, LastError: r.LastError, CreatedAt: r.CreatedAt.UTC(),
 	}
@@ -163,16 +163,16 @@ func (r OutboxRow) deadLetter() client.DeadLetter {
 
 // DeadLetters lists the deliveries given up, on every channel, most recent
 // first.
-func (s *Store) DeadLetters(ctx context.Context, limit int, cursor int64) (client.DeadLetters, error) {
+func (s *Store) DeadLetters(ctx context.Context, limit int, cursor int64) (notifclient.DeadLetters, error) {
 	q := s.db.WithContext(ctx).Where("status = ?", StatusDead)
 	if cursor > 0 {
 		q = q.Where("seq < ?", cursor)
 	}
 	var rows []OutboxRow
 	if err := q.Order("seq DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return client.DeadLetters{}, err
+		return notifclient.DeadLetters{}, err
 	}
-	out := client.DeadLetters{Items: []client.DeadLetter{}}
+	out := notifclient.DeadLetters{Items: []notifclient.DeadLetter{}}
 	if len(rows) > limit {
 		rows = rows[:limit]
 		out.NextCursor = strconv.FormatInt(rows[limit-1].Seq, 10)

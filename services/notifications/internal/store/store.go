@@ -14,7 +14,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/plateforme-rome/rome/services/notifications/client"
+	"github.com/plateforme-rome/rome/clients/notifclient"
 )
 
 // Errors the API maps to problems.
@@ -228,26 +228,26 @@ func (s *Store) User(ctx context.Context, sub string) (User, error) {
 // Users lists the people the service knows, by subject, limit at most, after the page
 // whose NextCursor is cursor (empty: from the first). A cursor Users did not issue is
 // ErrBadCursor.
-func (s *Store) Users(ctx context.Context, limit int, cursor string) (client.Users, error) {
+func (s *Store) Users(ctx context.Context, limit int, cursor string) (notifclient.Users, error) {
 	q := s.db.WithContext(ctx).Model(&User{})
 	if cursor != "" {
 		after, err := base64.RawURLEncoding.DecodeString(cursor)
 		if err != nil || len(after) == 0 {
-			return client.Users{}, ErrBadCursor
+			return notifclient.Users{}, ErrBadCursor
 		}
 		q = q.Where("sub > ?", string(after))
 	}
 	var rows []User
 	if err := q.Order("sub").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return client.Users{}, err
+		return notifclient.Users{}, err
 	}
-	out := client.Users{Items: make([]client.User, 0, min(len(rows), limit))}
+	out := notifclient.Users{Items: make([]notifclient.User, 0, min(len(rows), limit))}
 	if len(rows) > limit {
 		rows = rows[:limit]
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(rows[limit-1].Sub))
 	}
 	for _, u := range rows {
-		out.Items = append(out.Items, client.User{
+		out.Items = append(out.Items, notifclient.User{
 			Sub: u.Sub, Name: u.Name, Role: u.Role, Org: u.Org, Email: u.Address(), HasEntraID: u.EntraID != "",
 			LastSeenAt: u.UpdatedAt.UTC(),
 		})
@@ -258,50 +258,50 @@ func (s *Store) Users(ctx context.Context, limit int, cursor string) (client.Use
 // defaultChannels are the settings of an event a user never changed: in-app
 // and e-mail at once. Teams activity-feed notifications are opt-in, so that
 // nobody gets every notification twice (mail and feed) without asking.
-func defaultChannels() client.Channels {
-	return client.Channels{InApp: true, Email: true, Teams: false, Frequency: client.Immediate}
+func defaultChannels() notifclient.Channels {
+	return notifclient.Channels{InApp: true, Email: true, Teams: false, Frequency: notifclient.Immediate}
 }
 
 // wants tells whether the choices c ask for deliveries on channel.
-func wants(c client.Channels, channel string) bool {
+func wants(c notifclient.Channels, channel string) bool {
 	if channel == ChannelTeams {
 		return c.Teams
 	}
 	return c.Email
 }
 
-func (p preference) channels() client.Channels {
-	return client.Channels{InApp: true, Email: p.Email, Teams: p.Teams, Frequency: client.Frequency(p.Frequency)}
+func (p preference) channels() notifclient.Channels {
+	return notifclient.Channels{InApp: true, Email: p.Email, Teams: p.Teams, Frequency: notifclient.Frequency(p.Frequency)}
 }
 
 // Preferences returns a user's settings for every event.
-func (s *Store) Preferences(ctx context.Context, sub string) (client.Preferences, error) {
+func (s *Store) Preferences(ctx context.Context, sub string) (notifclient.Preferences, error) {
 	return preferencesOf(s.db.WithContext(ctx), sub)
 }
 
-func preferencesOf(db *gorm.DB, sub string) (client.Preferences, error) {
+func preferencesOf(db *gorm.DB, sub string) (notifclient.Preferences, error) {
 	var rows []preference
 	if err := db.Where("sub = ?", sub).Find(&rows).Error; err != nil {
-		return client.Preferences{}, err
+		return notifclient.Preferences{}, err
 	}
 	var u User
 	if err := db.Where("sub = ?", sub).Limit(1).Find(&u).Error; err != nil {
-		return client.Preferences{}, err
+		return notifclient.Preferences{}, err
 	}
-	p := client.Preferences{Email: u.PrefEmail, Events: map[client.Event]client.Channels{}}
-	for _, e := range client.Events {
+	p := notifclient.Preferences{Email: u.PrefEmail, Events: map[notifclient.Event]notifclient.Channels{}}
+	for _, e := range notifclient.Events {
 		p.Events[e] = defaultChannels()
 	}
 	for _, r := range rows {
-		p.Events[client.Event(r.Event)] = r.channels()
+		p.Events[notifclient.Event(r.Event)] = r.channels()
 	}
 	return p, nil
 }
 
 // SetPreferences stores the events p lists (the others keep their settings)
 // and the e-mail address override, for a known user.
-func (s *Store) SetPreferences(ctx context.Context, sub string, p client.Preferences) (client.Preferences, error) {
-	var out client.Preferences
+func (s *Store) SetPreferences(ctx context.Context, sub string, p notifclient.Preferences) (notifclient.Preferences, error) {
+	var out notifclient.Preferences
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&User{}).Where("sub = ?", sub).Update("pref_email", p.Email)
 		if res.Error != nil {
@@ -329,16 +329,16 @@ const (
 	FollowFiche   = "fiche"
 )
 
-func followTarget(f client.Follow) (kind, target string) {
+func followTarget(f notifclient.Follow) (kind, target string) {
 	if f.RequestID != "" {
 		return FollowRequest, f.RequestID
 	}
 	return FollowFiche, f.CodeRome
 }
 
-func (f follow) api() client.Follow {
+func (f follow) api() notifclient.Follow {
 	at := f.CreatedAt
-	out := client.Follow{CreatedAt: &at}
+	out := notifclient.Follow{CreatedAt: &at}
 	if f.Kind == FollowRequest {
 		out.RequestID = f.Target
 	} else {
@@ -349,21 +349,21 @@ func (f follow) api() client.Follow {
 
 // Follow makes sub follow a request or a fiche; following it again changes
 // nothing. created tells whether the follow is new.
-func (s *Store) Follow(ctx context.Context, sub string, f client.Follow) (client.Follow, bool, error) {
+func (s *Store) Follow(ctx context.Context, sub string, f notifclient.Follow) (notifclient.Follow, bool, error) {
 	kind, target := followTarget(f)
 	row := follow{Sub: sub, Kind: kind, Target: target, CreatedAt: s.now()}
 	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 	if res.Error != nil {
-		return client.Follow{}, false, res.Error
+		return notifclient.Follow{}, false, res.Error
 	}
 	if err := s.db.WithContext(ctx).Where("sub = ? AND kind = ? AND target = ?", sub, kind, target).Take(&row).Error; err != nil {
-		return client.Follow{}, false, err
+		return notifclient.Follow{}, false, err
 	}
 	return row.api(), res.RowsAffected == 1, nil
 }
 
 // Unfollow stops a follow; an absent one is ErrNotFound.
-func (s *Store) Unfollow(ctx context.Context, sub string, f client.Follow) error {
+func (s *Store) Unfollow(ctx context.Context, sub string, f notifclient.Follow) error {
 	kind, target := followTarget(f)
 	res := s.db.WithContext(ctx).Where("sub = ? AND kind = ? AND target = ?", sub, kind, target).Delete(&follow{})
 	if res.Error == nil && res.RowsAffected == 0 {
@@ -373,12 +373,12 @@ func (s *Store) Unfollow(ctx context.Context, sub string, f client.Follow) error
 }
 
 // Follows lists what sub follows, oldest first.
-func (s *Store) Follows(ctx context.Context, sub string) ([]client.Follow, error) {
+func (s *Store) Follows(ctx context.Context, sub string) ([]notifclient.Follow, error) {
 	var rows []follow
 	if err := s.db.WithContext(ctx).Where("sub = ?", sub).Order("created_at, kind, target").Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	out := make([]client.Follow, len(rows))
+	out := make([]notifclient.Follow, len(rows))
 	for i, r := range rows {
 		out[i] = r.api()
 	}
@@ -389,12 +389,12 @@ func (s *Store) Follows(ctx context.Context, sub string) ([]client.Follow, error
 // (outbox) and digest items, in one transaction. The same key with the same
 // bodyHash returns the stored answer (replayed true); with another hash,
 // ErrKeyReused.
-func (s *Store) Create(ctx context.Context, n client.Notification, bodyHash string) (client.Created, bool, error) {
+func (s *Store) Create(ctx context.Context, n notifclient.Notification, bodyHash string) (notifclient.Created, bool, error) {
 	db := s.db.WithContext(ctx)
 	if created, err := s.replay(db, n.Key, bodyHash); !errors.Is(err, ErrNotFound) {
 		return created, err == nil, err
 	}
-	var out client.Created
+	var out notifclient.Created
 	err := db.Transaction(func(tx *gorm.DB) error {
 		var err error
 		out, err = s.create(tx, n, bodyHash)
@@ -405,35 +405,35 @@ func (s *Store) Create(ctx context.Context, n client.Notification, bodyHash stri
 		if created, rerr := s.replay(db, n.Key, bodyHash); !errors.Is(rerr, ErrNotFound) {
 			return created, rerr == nil, rerr
 		}
-		return client.Created{}, false, err
+		return notifclient.Created{}, false, err
 	}
 	return out, false, nil
 }
 
-func (s *Store) replay(db *gorm.DB, key, bodyHash string) (client.Created, error) {
+func (s *Store) replay(db *gorm.DB, key, bodyHash string) (notifclient.Created, error) {
 	var row Notification
 	err := db.Where("idem_key = ?", key).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return client.Created{}, ErrNotFound
+		return notifclient.Created{}, ErrNotFound
 	}
 	if err != nil {
-		return client.Created{}, err
+		return notifclient.Created{}, err
 	}
 	if row.BodyHash != bodyHash {
-		return client.Created{}, ErrKeyReused
+		return notifclient.Created{}, ErrKeyReused
 	}
 	return row.created()
 }
 
-func (n Notification) created() (client.Created, error) {
-	out := client.Created{ID: n.ID, Key: n.Key, Event: client.Event(n.Event), CreatedAt: n.CreatedAt.UTC()}
+func (n Notification) created() (notifclient.Created, error) {
+	out := notifclient.Created{ID: n.ID, Key: n.Key, Event: notifclient.Event(n.Event), CreatedAt: n.CreatedAt.UTC()}
 	return out, json.Unmarshal([]byte(n.Recipients), &out.Recipients)
 }
 
-func (s *Store) create(tx *gorm.DB, n client.Notification, bodyHash string) (client.Created, error) {
+func (s *Store) create(tx *gorm.DB, n notifclient.Notification, bodyHash string) (notifclient.Created, error) {
 	users, err := recipients(tx, n)
 	if err != nil {
-		return client.Created{}, err
+		return notifclient.Created{}, err
 	}
 	subs := make([]string, len(users))
 	for i, u := range users {
@@ -448,19 +448,19 @@ func (s *Store) create(tx *gorm.DB, n client.Notification, bodyHash string) (cli
 		Actor: string(actor), Recipients: string(recips), CreatedAt: now,
 	}
 	if err := tx.Create(&row).Error; err != nil {
-		return client.Created{}, err
+		return notifclient.Created{}, err
 	}
 	var prefs []preference
 	if err := tx.Where("event = ? AND sub IN ?", string(n.Event), append(subs, "")).Find(&prefs).Error; err != nil {
-		return client.Created{}, err
+		return notifclient.Created{}, err
 	}
-	channels := map[string]client.Channels{}
+	channels := map[string]notifclient.Channels{}
 	for _, p := range prefs {
 		channels[p.Sub] = p.channels()
 	}
 	for _, u := range users {
 		if err := tx.Create(&inboxRow{Sub: u.Sub, NotificationID: row.ID}).Error; err != nil {
-			return client.Created{}, err
+			return notifclient.Created{}, err
 		}
 		c, ok := channels[u.Sub]
 		if !ok {
@@ -470,14 +470,14 @@ func (s *Store) create(tx *gorm.DB, n client.Notification, bodyHash string) (cli
 			if !wants(c, channel) || u.destination(channel) == "" {
 				continue
 			}
-			if c.Frequency == client.Daily {
+			if c.Frequency == notifclient.Daily {
 				err = tx.Create(&digestItem{NotificationID: row.ID, Sub: u.Sub, Channel: channel, CreatedAt: now}).Error
 			} else {
 				delivery := s.newOutbox(channel, KindNotification, row.ID, u, now)
 				err = tx.Create(&delivery).Error
 			}
 			if err != nil {
-				return client.Created{}, err
+				return notifclient.Created{}, err
 			}
 		}
 	}
@@ -489,7 +489,7 @@ func (s *Store) create(tx *gorm.DB, n client.Notification, bodyHash string) (cli
 // followers of its request or fiche (a partner follower only for its own
 // organisation's requests), minus the excluded users; sorted by subject.
 // Named users the service has not seen yet get an inbox row and no delivery.
-func recipients(tx *gorm.DB, n client.Notification) ([]User, error) {
+func recipients(tx *gorm.DB, n notifclient.Notification) ([]User, error) {
 	found := map[string]User{}
 	for _, sub := range n.To.Users {
 		found[sub] = User{Sub: sub}
@@ -546,7 +546,7 @@ func recipients(tx *gorm.DB, n client.Notification) ([]User, error) {
 
 // Inbox returns a page of sub's notifications, newest first, and the number
 // of unread ones. cursor is the previous page's NextCursor.
-func (s *Store) Inbox(ctx context.Context, sub string, limit int, cursor int64) (client.Inbox, error) {
+func (s *Store) Inbox(ctx context.Context, sub string, limit int, cursor int64) (notifclient.Inbox, error) {
 	db := s.db.WithContext(ctx)
 	var rows []struct {
 		Seq    int64      `gorm:"column:seq"`
@@ -560,23 +560,23 @@ func (s *Store) Inbox(ctx context.Context, sub string, limit int, cursor int64) 
 		q = q.Where("inbox.seq < ?", cursor)
 	}
 	if err := q.Order("inbox.seq DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return client.Inbox{}, err
+		return notifclient.Inbox{}, err
 	}
-	out := client.Inbox{Items: []client.InboxItem{}}
+	out := notifclient.Inbox{Items: []notifclient.InboxItem{}}
 	if err := db.Model(&inboxRow{}).Where("sub = ? AND read_at IS NULL", sub).Count(&out.UnreadCount).Error; err != nil {
-		return client.Inbox{}, err
+		return notifclient.Inbox{}, err
 	}
 	if len(rows) > limit {
 		rows = rows[:limit]
 		out.NextCursor = strconv.FormatInt(rows[limit-1].Seq, 10)
 	}
 	for _, r := range rows {
-		item := client.InboxItem{
-			ID: r.ID, Event: client.Event(r.Event), RequestID: r.RequestID, CodeRome: r.CodeRome,
+		item := notifclient.InboxItem{
+			ID: r.ID, Event: notifclient.Event(r.Event), RequestID: r.RequestID, CodeRome: r.CodeRome,
 			Title: r.Title, Text: r.Text, Link: r.Link, CreatedAt: r.CreatedAt.UTC(), Read: r.ReadAt != nil, ReadAt: r.ReadAt,
 		}
 		if err := json.Unmarshal([]byte(r.Actor), &item.Actor); err != nil {
-			return client.Inbox{}, err
+			return notifclient.Inbox{}, err
 		}
 		out.Items = append(out.Items, item)
 	}

@@ -11,9 +11,9 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/database"
 	"github.com/plateforme-rome/rome/platform/database/dbtest"
-	"github.com/plateforme-rome/rome/services/notifications/client"
 )
 
 // clock is a settable time for the store.
@@ -54,20 +54,20 @@ func user(t *testing.T, s *Store, sub, role, org, email string) {
 		t.Fatal(err)
 	}
 	if email != "" {
-		if _, err := s.SetPreferences(ctx, sub, client.Preferences{Email: email}); err != nil {
+		if _, err := s.SetPreferences(ctx, sub, notifclient.Preferences{Email: email}); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-func notification(key string, to client.Recipients) client.Notification {
-	return client.Notification{
-		Key: key, Event: client.EventSubmitted, RequestID: "req-1", CodeRome: "M1805", Org: "opco-a",
-		Title: "Request submitted", Actor: client.Actor{Sub: "actor"}, To: to,
+func notification(key string, to notifclient.Recipients) notifclient.Notification {
+	return notifclient.Notification{
+		Key: key, Event: notifclient.EventSubmitted, RequestID: "req-1", CodeRome: "M1805", Org: "opco-a",
+		Title: "Request submitted", Actor: notifclient.Actor{Sub: "actor"}, To: to,
 	}
 }
 
-func create(t *testing.T, s *Store, n client.Notification) client.Created {
+func create(t *testing.T, s *Store, n notifclient.Notification) notifclient.Created {
 	t.Helper()
 	out, replayed, err := s.Create(context.Background(), n, "hash-"+n.Key)
 	if err != nil || replayed {
@@ -81,7 +81,7 @@ func TestCreateIsIdempotentByKey(t *testing.T) {
 		s, _ := newStore(t, db)
 		ctx := context.Background()
 		user(t, s, "mod", "moderator", "", "mod@example.org")
-		n := notification("k1", client.Recipients{Roles: []string{"moderator"}})
+		n := notification("k1", notifclient.Recipients{Roles: []string{"moderator"}})
 		first, replayed, err := s.Create(ctx, n, "h1")
 		if err != nil || replayed {
 			t.Fatalf("first: %v %v", replayed, err)
@@ -119,30 +119,30 @@ func TestRecipients(t *testing.T) {
 		user(t, s, "pb1", "partner", "opco-b", "")
 		user(t, s, "pb2", "partner", "opco-b", "")
 		user(t, s, "pb3", "partner", "opco-b", "")
-		follow := func(sub string, f client.Follow) {
+		follow := func(sub string, f notifclient.Follow) {
 			if _, _, err := s.Follow(ctx, sub, f); err != nil {
 				t.Fatal(err)
 			}
 		}
-		follow("adm", client.Follow{RequestID: "req-1"})
-		follow("pb1", client.Follow{RequestID: "req-1"})  // another organisation's request: filtered out
-		follow("pb2", client.Follow{CodeRome: "M1805"})   // idem, through the fiche
-		follow("pb3", client.Follow{CodeRome: "K2111"})   // another fiche
-		follow("mod2", client.Follow{RequestID: "req-2"}) // another request
+		follow("adm", notifclient.Follow{RequestID: "req-1"})
+		follow("pb1", notifclient.Follow{RequestID: "req-1"})  // another organisation's request: filtered out
+		follow("pb2", notifclient.Follow{CodeRome: "M1805"})   // idem, through the fiche
+		follow("pb3", notifclient.Follow{CodeRome: "K2111"})   // another fiche
+		follow("mod2", notifclient.Follow{RequestID: "req-2"}) // another request
 
 		cases := []struct {
 			name string
-			n    client.Notification
+			n    notifclient.Notification
 			want []string
 		}{
-			{"roles and followers", notification("r1", client.Recipients{Roles: []string{"moderator"}}),
+			{"roles and followers", notification("r1", notifclient.Recipients{Roles: []string{"moderator"}}),
 				[]string{"adm", "mod1", "mod2"}},
-			{"org partners", notification("r2", client.Recipients{Orgs: []string{"opco-a"}}),
+			{"org partners", notification("r2", notifclient.Recipients{Orgs: []string{"opco-a"}}),
 				[]string{"adm", "pa1", "pa2"}},
-			{"named users, also unseen ones", notification("r3", client.Recipients{Users: []string{"pa1", "ghost"}}),
+			{"named users, also unseen ones", notification("r3", notifclient.Recipients{Users: []string{"pa1", "ghost"}}),
 				[]string{"adm", "ghost", "pa1"}},
-			{"excluded actor", func() client.Notification {
-				n := notification("r4", client.Recipients{Roles: []string{"moderator", "admin"}})
+			{"excluded actor", func() notifclient.Notification {
+				n := notification("r4", notifclient.Recipients{Roles: []string{"moderator", "admin"}})
 				n.ExcludeUsers = []string{"adm", "mod1"}
 				return n
 			}(), []string{"mod2"}},
@@ -154,7 +154,7 @@ func TestRecipients(t *testing.T) {
 			}
 		}
 		// A notification of organisation opco-b reaches its partner followers.
-		n := notification("r5", client.Recipients{})
+		n := notification("r5", notifclient.Recipients{})
 		n.Org = "opco-b"
 		if got, want := create(t, s, n).Recipients, []string{"adm", "pb1", "pb2"}; !slices.Equal(got, want) {
 			t.Errorf("partner followers of their own organisation: %v, want %v", got, want)
@@ -170,10 +170,10 @@ func TestInboxOrderUnreadAndRead(t *testing.T) {
 		user(t, s, "bob", "moderator", "", "")
 		var ids []string
 		for _, k := range []string{"a", "b", "c"} {
-			ids = append(ids, create(t, s, notification(k, client.Recipients{Users: []string{"alice"}})).ID)
+			ids = append(ids, create(t, s, notification(k, notifclient.Recipients{Users: []string{"alice"}})).ID)
 			c.add(time.Second)
 		}
-		other := create(t, s, notification("d", client.Recipients{Users: []string{"bob"}})).ID
+		other := create(t, s, notification("d", notifclient.Recipients{Users: []string{"bob"}})).ID
 
 		page, err := s.Inbox(ctx, "alice", 2, 0)
 		if err != nil {
@@ -223,36 +223,36 @@ func TestPreferences(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Email != "" || len(p.Events) != len(client.Events) {
+		if p.Email != "" || len(p.Events) != len(notifclient.Events) {
 			t.Fatalf("defaults: %+v", p)
 		}
-		for _, e := range client.Events {
+		for _, e := range notifclient.Events {
 			if p.Events[e] != defaultChannels() {
 				t.Fatalf("default of %s: %+v", e, p.Events[e])
 			}
 		}
-		daily := client.Channels{InApp: true, Email: true, Teams: false, Frequency: client.Daily}
-		off := client.Channels{InApp: true, Email: false, Teams: true, Frequency: client.Immediate}
-		p, err = s.SetPreferences(ctx, "alice", client.Preferences{Email: "alice@example.org",
-			Events: map[client.Event]client.Channels{client.EventQuestion: daily, client.EventDecision: off}})
+		daily := notifclient.Channels{InApp: true, Email: true, Teams: false, Frequency: notifclient.Daily}
+		off := notifclient.Channels{InApp: true, Email: false, Teams: true, Frequency: notifclient.Immediate}
+		p, err = s.SetPreferences(ctx, "alice", notifclient.Preferences{Email: "alice@example.org",
+			Events: map[notifclient.Event]notifclient.Channels{notifclient.EventQuestion: daily, notifclient.EventDecision: off}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Email != "alice@example.org" || p.Events[client.EventQuestion] != daily || p.Events[client.EventDecision] != off ||
-			p.Events[client.EventSubmitted] != defaultChannels() {
+		if p.Email != "alice@example.org" || p.Events[notifclient.EventQuestion] != daily || p.Events[notifclient.EventDecision] != off ||
+			p.Events[notifclient.EventSubmitted] != defaultChannels() {
 			t.Fatalf("after set: %+v", p)
 		}
 		// Setting one event keeps the others.
-		p, err = s.SetPreferences(ctx, "alice", client.Preferences{Email: "alice@example.org",
-			Events: map[client.Event]client.Channels{client.EventQuestion: defaultChannels()}})
-		if err != nil || p.Events[client.EventQuestion] != defaultChannels() || p.Events[client.EventDecision] != off {
+		p, err = s.SetPreferences(ctx, "alice", notifclient.Preferences{Email: "alice@example.org",
+			Events: map[notifclient.Event]notifclient.Channels{notifclient.EventQuestion: defaultChannels()}})
+		if err != nil || p.Events[notifclient.EventQuestion] != defaultChannels() || p.Events[notifclient.EventDecision] != off {
 			t.Fatalf("partial update: %+v %v", p, err)
 		}
 		u, err := s.User(ctx, "alice")
 		if err != nil || u.Address() != "alice@example.org" {
 			t.Fatalf("address: %+v %v", u, err)
 		}
-		if _, err := s.SetPreferences(ctx, "nobody", client.Preferences{}); !errors.Is(err, ErrNotFound) {
+		if _, err := s.SetPreferences(ctx, "nobody", notifclient.Preferences{}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("unknown user: %v", err)
 		}
 	})
@@ -263,26 +263,26 @@ func TestFollows(t *testing.T) {
 		s, c := newStore(t, db)
 		ctx := context.Background()
 		user(t, s, "alice", "partner", "opco-a", "")
-		f, created, err := s.Follow(ctx, "alice", client.Follow{RequestID: "req-1"})
+		f, created, err := s.Follow(ctx, "alice", notifclient.Follow{RequestID: "req-1"})
 		if err != nil || !created || f.RequestID != "req-1" || f.CreatedAt == nil {
 			t.Fatalf("follow: %+v %v %v", f, created, err)
 		}
 		c.add(time.Minute)
-		again, created, err := s.Follow(ctx, "alice", client.Follow{RequestID: "req-1"})
+		again, created, err := s.Follow(ctx, "alice", notifclient.Follow{RequestID: "req-1"})
 		if err != nil || created || !again.CreatedAt.Equal(*f.CreatedAt) {
 			t.Fatalf("follow again: %+v %v %v", again, created, err)
 		}
-		if _, _, err := s.Follow(ctx, "alice", client.Follow{CodeRome: "M1805"}); err != nil {
+		if _, _, err := s.Follow(ctx, "alice", notifclient.Follow{CodeRome: "M1805"}); err != nil {
 			t.Fatal(err)
 		}
 		list, err := s.Follows(ctx, "alice")
 		if err != nil || len(list) != 2 || list[0].RequestID != "req-1" || list[1].CodeRome != "M1805" {
 			t.Fatalf("follows: %+v %v", list, err)
 		}
-		if err := s.Unfollow(ctx, "alice", client.Follow{RequestID: "req-1"}); err != nil {
+		if err := s.Unfollow(ctx, "alice", notifclient.Follow{RequestID: "req-1"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Unfollow(ctx, "alice", client.Follow{RequestID: "req-1"}); !errors.Is(err, ErrNotFound) {
+		if err := s.Unfollow(ctx, "alice", notifclient.Follow{RequestID: "req-1"}); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("unfollow again: %v", err)
 		}
 		if list, err := s.Follows(ctx, "bob"); err != nil || len(list) != 0 {
@@ -299,15 +299,15 @@ func TestEmailChannels(t *testing.T) {
 		user(t, s, "daily", "moderator", "", "daily@example.org")
 		user(t, s, "off", "moderator", "", "off@example.org")
 		user(t, s, "noaddress", "moderator", "", "")
-		set := func(sub string, ch client.Channels) {
-			if _, err := s.SetPreferences(ctx, sub, client.Preferences{Email: sub + "@example.org",
-				Events: map[client.Event]client.Channels{client.EventSubmitted: ch}}); err != nil {
+		set := func(sub string, ch notifclient.Channels) {
+			if _, err := s.SetPreferences(ctx, sub, notifclient.Preferences{Email: sub + "@example.org",
+				Events: map[notifclient.Event]notifclient.Channels{notifclient.EventSubmitted: ch}}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		set("daily", client.Channels{InApp: true, Email: true, Frequency: client.Daily})
-		set("off", client.Channels{InApp: true, Email: false, Frequency: client.Immediate})
-		out := create(t, s, notification("n1", client.Recipients{Roles: []string{"moderator"}}))
+		set("daily", notifclient.Channels{InApp: true, Email: true, Frequency: notifclient.Daily})
+		set("off", notifclient.Channels{InApp: true, Email: false, Frequency: notifclient.Immediate})
+		out := create(t, s, notification("n1", notifclient.Recipients{Roles: []string{"moderator"}}))
 		if want := []string{"daily", "immediate", "noaddress", "off"}; !slices.Equal(out.Recipients, want) {
 			t.Fatalf("recipients %v", out.Recipients)
 		}
@@ -331,7 +331,7 @@ func TestClaimLeases(t *testing.T) {
 		for i := range n {
 			sub := "u" + string(rune('a'+i))
 			user(t, s, sub, "partner", "opco-a", sub+"@example.org")
-			create(t, s, notification("k"+sub, client.Recipients{Users: []string{sub}}))
+			create(t, s, notification("k"+sub, notifclient.Recipients{Users: []string{sub}}))
 		}
 		// Four claimers at once: every row goes to exactly one of them.
 		var (
@@ -392,7 +392,7 @@ func TestBackoffDeadLetterAndRetry(t *testing.T) {
 		s, c := newStore(t, db)
 		ctx := context.Background()
 		user(t, s, "alice", "partner", "opco-a", "alice@example.org")
-		id := create(t, s, notification("k", client.Recipients{Users: []string{"alice"}})).ID
+		id := create(t, s, notification("k", notifclient.Recipients{Users: []string{"alice"}})).ID
 		claim := func() []OutboxRow {
 			t.Helper()
 			rows, err := s.Claim(ctx, ChannelEmail, "w", 10, time.Minute)
@@ -454,22 +454,22 @@ func TestDigestQueuesOneMailPerUser(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
 		s, c := newStore(t, db)
 		ctx := context.Background()
-		daily := map[client.Event]client.Channels{}
-		for _, e := range client.Events {
-			daily[e] = client.Channels{InApp: true, Email: true, Frequency: client.Daily}
+		daily := map[notifclient.Event]notifclient.Channels{}
+		for _, e := range notifclient.Events {
+			daily[e] = notifclient.Channels{InApp: true, Email: true, Frequency: notifclient.Daily}
 		}
 		for _, sub := range []string{"alice", "bob"} {
 			user(t, s, sub, "moderator", "", "")
-			if _, err := s.SetPreferences(ctx, sub, client.Preferences{Email: sub + "@example.org", Events: daily}); err != nil {
+			if _, err := s.SetPreferences(ctx, sub, notifclient.Preferences{Email: sub + "@example.org", Events: daily}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		var ids []string
 		for _, k := range []string{"1", "2", "3"} {
-			ids = append(ids, create(t, s, notification(k, client.Recipients{Users: []string{"alice"}})).ID)
+			ids = append(ids, create(t, s, notification(k, notifclient.Recipients{Users: []string{"alice"}})).ID)
 			c.add(time.Second)
 		}
-		create(t, s, notification("4", client.Recipients{Users: []string{"bob"}}))
+		create(t, s, notification("4", notifclient.Recipients{Users: []string{"bob"}}))
 		if rows, _ := s.Outbox(ctx, ""); len(rows) != 0 {
 			t.Fatalf("immediate e-mails for daily users: %+v", rows)
 		}
@@ -529,7 +529,7 @@ func TestUsersPages(t *testing.T) {
 		if err := s.TouchUser(ctx, User{Sub: "alice", Name: "Alice Martin", Role: "partner", Org: "opco-a", TokenEmail: "alice@opco-a.fr", EntraID: "oid-alice"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SetPreferences(ctx, "dave", client.Preferences{Email: "dave@opco-b.fr"}); err != nil {
+		if _, err := s.SetPreferences(ctx, "dave", notifclient.Preferences{Email: "dave@opco-b.fr"}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -537,7 +537,7 @@ func TestUsersPages(t *testing.T) {
 		if err != nil || len(first.Items) != 2 || first.NextCursor == "" {
 			t.Fatalf("first page: %+v %v", first, err)
 		}
-		want := []client.User{
+		want := []notifclient.User{
 			{Sub: "alice", Name: "Alice Martin", Role: "partner", Org: "opco-a", Email: "alice@opco-a.fr", HasEntraID: true, LastSeenAt: seen.Add(time.Hour)},
 			{Sub: "bob", Role: "admin", LastSeenAt: seen},
 		}
@@ -548,7 +548,7 @@ func TestUsersPages(t *testing.T) {
 		if err != nil || len(second.Items) != 2 || second.NextCursor != "" {
 			t.Fatalf("second page: %+v %v", second, err)
 		}
-		if u := second.Items[0]; u != (client.User{Sub: "carol", Name: "Carol", Role: "moderator", Email: "carol@rome.example", HasEntraID: true, LastSeenAt: seen}) {
+		if u := second.Items[0]; u != (notifclient.User{Sub: "carol", Name: "Carol", Role: "moderator", Email: "carol@rome.example", HasEntraID: true, LastSeenAt: seen}) {
 			t.Fatalf("carol: %+v", u)
 		}
 		if u := second.Items[1]; u.Sub != "dave" || u.Email != "dave@opco-b.fr" || u.HasEntraID {

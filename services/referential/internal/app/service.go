@@ -14,8 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/httpx"
-	"github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/services/referential/internal/changeset"
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
@@ -110,10 +110,10 @@ func (s *Service) Versions(ctx context.Context) ([]store.VersionRecord, error) {
 }
 
 // ChangeSetRequest is the body of POST /v1/changesets (and, without id, of :validate).
-type ChangeSetRequest = client.ChangeSet
+type ChangeSetRequest = refclient.ChangeSet
 
 // Validation is the dry run of a change set.
-type Validation = client.Validation
+type Validation = refclient.Validation
 
 // InvalidError is a change set that cannot even be tried (no operations, say).
 type InvalidError struct{ Field, Code, Msg string }
@@ -124,7 +124,7 @@ func checkShape(req ChangeSetRequest) error {
 	if len(req.Operations) == 0 {
 		return &InvalidError{"operations", "operations_required", "a change set needs at least one operation"}
 	}
-	if req.CodeRome == "" && req.Operations[0].Op != client.OpCreateFiche {
+	if req.CodeRome == "" && req.Operations[0].Op != refclient.OpCreateFiche {
 		return &InvalidError{"codeRome", "field_required", "codeRome is required unless the first operation is create_fiche"}
 	}
 	return nil
@@ -187,7 +187,7 @@ func (s *Service) Validate(ctx context.Context, req ChangeSetRequest, documents 
 
 // Publication is the answer to POST /v1/changesets, stored with the change set so that a
 // retry gets exactly the same answer.
-type Publication = client.Publication
+type Publication = refclient.Publication
 
 // ficheJSON encodes a fiche as a view shows it, or null when it does not exist there.
 func ficheJSON(v refdata.View, code string, version int) json.RawMessage {

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
 	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
@@ -64,7 +64,7 @@ type engine struct {
 }
 
 func (e *engine) apply(op Operation) ([]Change, *refusal) {
-	if op.Op != client.OpCreateFiche {
+	if op.Op != refclient.OpCreateFiche {
 		if e.code == "" {
 			return nil, refuse("fiche_required", "codeRome", "the change set names no fiche and no earlier operation creates one")
 		}
@@ -73,37 +73,37 @@ func (e *engine) apply(op Operation) ([]Change, *refusal) {
 		}
 	}
 	switch op.Op {
-	case client.OpCreateFiche:
+	case refclient.OpCreateFiche:
 		return e.createFiche(op)
-	case client.OpAddAppellation:
+	case refclient.OpAddAppellation:
 		return e.addAppellation(op)
-	case client.OpUpdateAppellation:
+	case refclient.OpUpdateAppellation:
 		return e.updateAppellation(op)
-	case client.OpRemoveAppellation:
+	case refclient.OpRemoveAppellation:
 		return e.removeAppellation(op)
-	case client.OpMoveAppellation:
+	case refclient.OpMoveAppellation:
 		return e.moveAppellation(op)
-	case client.OpAddCompetence:
+	case refclient.OpAddCompetence:
 		return e.addCompetence(op)
-	case client.OpRemoveCompetence:
+	case refclient.OpRemoveCompetence:
 		return e.removeItem(op, "competence")
-	case client.OpSetCoeurMetier:
+	case refclient.OpSetCoeurMetier:
 		return e.setCoeurMetier(op)
-	case client.OpAddSavoir:
+	case refclient.OpAddSavoir:
 		return e.addSavoir(op)
-	case client.OpRemoveSavoir:
+	case refclient.OpRemoveSavoir:
 		return e.removeItem(op, "savoir")
-	case client.OpAddContexte:
+	case refclient.OpAddContexte:
 		return e.addContexte(op)
-	case client.OpRemoveContexte:
+	case refclient.OpRemoveContexte:
 		return e.removeItem(op, "contexte")
-	case client.OpAddMobilite:
+	case refclient.OpAddMobilite:
 		return e.addMobilite(op)
-	case client.OpRemoveMobilite:
+	case refclient.OpRemoveMobilite:
 		return e.removeMobilite(op)
-	case client.OpSetText:
+	case refclient.OpSetText:
 		return e.setText(op)
-	case client.OpSetTags:
+	case refclient.OpSetTags:
 		return e.setTags(op)
 	}
 	return nil, refuse("unknown_operation", "op", fmt.Sprintf("unknown operation %q", op.Op))
@@ -473,9 +473,9 @@ func (e *engine) putText(code, textType, bloc, text string) {
 func (e *engine) setText(op Operation) ([]Change, *refusal) {
 	var textType, bloc string
 	switch op.Field {
-	case client.FieldDefinition:
+	case refclient.FieldDefinition:
 		textType, bloc = fiche.TexteDefinition, "3"
-	case client.FieldAccesEmploi:
+	case refclient.FieldAccesEmploi:
 		textType, bloc = fiche.TexteAccesMetier, "4"
 	default:
 		return nil, refuse("invalid_field", "field", `field must be "definition" or "accesEmploi"`)
@@ -485,13 +485,13 @@ func (e *engine) setText(op Operation) ([]Change, *refusal) {
 	}
 	before, _ := fiche.Build(e.tx, e.code, 0)
 	old := before.Definition
-	if op.Field == client.FieldAccesEmploi {
+	if op.Field == refclient.FieldAccesEmploi {
 		old = before.AccesEmploi
 	}
 	e.putText(e.code, textType, bloc, op.Text)
 	after, _ := fiche.Build(e.tx, e.code, 0)
 	now := after.Definition
-	if op.Field == client.FieldAccesEmploi {
+	if op.Field == refclient.FieldAccesEmploi {
 		now = after.AccesEmploi
 	}
 	if now == old {

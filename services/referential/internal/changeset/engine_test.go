@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/services/referential/internal/changeset"
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
 	"github.com/plateforme-rome/rome/services/referential/internal/importer"
@@ -404,7 +404,7 @@ const (
 // newFiche is a create_fiche in M18.
 func newFiche(principal changeset.AppellationPrincipale) changeset.Operation {
 	// A fiche takes its principal appellation's label: libelle repeats it, or is left out.
-	return changeset.Operation{Op: client.OpCreateFiche, Libelle: principal.Libelle, DomaineProfessionnel: "M18",
+	return changeset.Operation{Op: refclient.OpCreateFiche, Libelle: principal.Libelle, DomaineProfessionnel: "M18",
 		Definition: robotDef, AccesEmploi: robotAcces, AppellationPrincipale: &principal}
 }
 
@@ -488,7 +488,7 @@ func TestOperationsApply(t *testing.T) {
 					"moved appellation " + devSynonym + "@" + dev, "added appellation " + devSynonym + "@" + r.code})
 			}},
 		{"add_appellation", dev,
-			[]changeset.Operation{{Op: client.OpAddAppellation, Libelle: "  Développeur / Développeuse Go  "}},
+			[]changeset.Operation{{Op: refclient.OpAddAppellation, Libelle: "  Développeur / Développeuse Go  "}},
 			func(t *testing.T, r *run) {
 				f := r.fiche(t, dev)
 				equal(t, "appellation", appellation(f, "90000001"), &fiche.Appellation{CodeOgr: "90000001", Libelle: "Développeur / Développeuse Go",
@@ -501,7 +501,7 @@ func TestOperationsApply(t *testing.T) {
 				equal(t, "change label", r.results[0].Changes[0].Libelle, "Développeur / Développeuse Go")
 			}},
 		{"add_appellation with a short label", dev,
-			[]changeset.Operation{{Op: client.OpAddAppellation, Libelle: "Développeur / Développeuse d'applications en microservices", LibelleCourt: "Développeur(se) microservices"}},
+			[]changeset.Operation{{Op: refclient.OpAddAppellation, Libelle: "Développeur / Développeuse d'applications en microservices", LibelleCourt: "Développeur(se) microservices"}},
 			func(t *testing.T, r *run) {
 				a := appellation(r.fiche(t, dev), "90000001")
 				if a == nil || a.LibelleCourt != "Développeur(se) microservices" {
@@ -510,7 +510,7 @@ func TestOperationsApply(t *testing.T) {
 				equal(t, "arborescence short label", col(AR, arboOf(t, r, "90000001", dev), "libelle_appellation_court"), "Développeur(se) microservices")
 			}},
 		{"update_appellation renames a synonym and its short label", dev,
-			[]changeset.Operation{{Op: client.OpUpdateAppellation, CodeOgr: devSynonym, Libelle: "Analyste développeur / Analyste développeuse logiciel"}},
+			[]changeset.Operation{{Op: refclient.OpUpdateAppellation, CodeOgr: devSynonym, Libelle: "Analyste développeur / Analyste développeuse logiciel"}},
 			func(t *testing.T, r *run) {
 				const label = "Analyste développeur / Analyste développeuse logiciel"
 				f := r.fiche(t, dev)
@@ -523,14 +523,14 @@ func TestOperationsApply(t *testing.T) {
 				equal(t, "changed fields", [2]string{r.results[0].Changes[0].Field, r.results[0].Changes[1].Field}, [2]string{"libelle", "libelleCourt"})
 			}},
 		{"update_appellation keeps a short label of its own", dev,
-			[]changeset.Operation{{Op: client.OpUpdateAppellation, CodeOgr: devSynShort, Libelle: "Analyste-programmeur / Analyste-programmeuse en gestion informatique"}},
+			[]changeset.Operation{{Op: refclient.OpUpdateAppellation, CodeOgr: devSynShort, Libelle: "Analyste-programmeur / Analyste-programmeuse en gestion informatique"}},
 			func(t *testing.T, r *run) {
 				a := appellation(r.fiche(t, dev), devSynShort)
 				equal(t, "labels", [2]string{a.Libelle, a.LibelleCourt},
 					[2]string{"Analyste-programmeur / Analyste-programmeuse en gestion informatique", "Analyste-programmeur(se) gestion informatique"})
 			}},
 		{"update_appellation of the short label only", dev,
-			[]changeset.Operation{{Op: client.OpUpdateAppellation, CodeOgr: devSynShort, LibelleCourt: " Analyste-prog. gestion "}},
+			[]changeset.Operation{{Op: refclient.OpUpdateAppellation, CodeOgr: devSynShort, LibelleCourt: " Analyste-prog. gestion "}},
 			func(t *testing.T, r *run) {
 				a := appellation(r.fiche(t, dev), devSynShort)
 				equal(t, "labels", [2]string{a.Libelle, a.LibelleCourt},
@@ -538,7 +538,7 @@ func TestOperationsApply(t *testing.T) {
 				equal(t, "arborescence short label", col(AR, arboOf(t, r, devSynShort, dev), "libelle_appellation_court"), "Analyste-prog. gestion")
 			}},
 		{"renaming the principal appellation renames the fiche everywhere", dev,
-			[]changeset.Operation{{Op: client.OpUpdateAppellation, CodeOgr: devPrincipal, Libelle: "Développeur / Développeuse informatique et logiciel"}},
+			[]changeset.Operation{{Op: refclient.OpUpdateAppellation, CodeOgr: devPrincipal, Libelle: "Développeur / Développeuse informatique et logiciel"}},
 			func(t *testing.T, r *run) {
 				const label = "Développeur / Développeuse informatique et logiciel"
 				f := r.fiche(t, dev)
@@ -567,12 +567,12 @@ func TestOperationsApply(t *testing.T) {
 				equal(t, "changes", r.changesOf(), []string{"updated appellation " + devPrincipal + "@" + dev, "updated appellation " + devPrincipal + "@" + dev, "updated fiche @" + dev})
 			}},
 		{"the principal appellation in the other-gender order is a new spelling, not a duplicate", dev,
-			[]changeset.Operation{{Op: client.OpUpdateAppellation, CodeOgr: devPrincipal, Libelle: "Développeuse / Développeur informatique"}},
+			[]changeset.Operation{{Op: refclient.OpUpdateAppellation, CodeOgr: devPrincipal, Libelle: "Développeuse / Développeur informatique"}},
 			func(t *testing.T, r *run) {
 				equal(t, "fiche libelle", r.fiche(t, dev).Libelle, "Développeuse / Développeur informatique")
 			}},
 		{"remove_appellation with a successor", dev,
-			[]changeset.Operation{{Op: client.OpRemoveAppellation, CodeOgr: devSynonym, ReplacedBy: devPrincipal}},
+			[]changeset.Operation{{Op: refclient.OpRemoveAppellation, CodeOgr: devSynonym, ReplacedBy: devPrincipal}},
 			func(t *testing.T, r *run) {
 				if appellation(r.fiche(t, dev), devSynonym) != nil {
 					t.Error("the appellation is still on the fiche")
@@ -583,7 +583,7 @@ func TestOperationsApply(t *testing.T) {
 				equal(t, "after", r.results[0].Changes[0].After, any(map[string]string{"replacedBy": devPrincipal}))
 			}},
 		{"remove_appellation with a reason", dev,
-			[]changeset.Operation{{Op: client.OpRemoveAppellation, CodeOgr: devSynonym, Reason: "no longer used"}},
+			[]changeset.Operation{{Op: refclient.OpRemoveAppellation, CodeOgr: devSynonym, Reason: "no longer used"}},
 			func(t *testing.T, r *run) {
 				if appellation(r.fiche(t, dev), devSynonym) != nil {
 					t.Error("the appellation is still on the fiche")
@@ -591,7 +591,7 @@ func TestOperationsApply(t *testing.T) {
 				equal(t, "after", r.results[0].Changes[0].After, any(map[string]string{"reason": "no longer used"}))
 			}},
 		{"move_appellation", dev,
-			[]changeset.Operation{{Op: client.OpMoveAppellation, CodeOgr: devSynonym, ToCodeRome: appli}},
+			[]changeset.Operation{{Op: refclient.OpMoveAppellation, CodeOgr: devSynonym, ToCodeRome: appli}},
 			func(t *testing.T, r *run) {
 				if appellation(r.fiche(t, dev), devSynonym) != nil {
 					t.Error("the appellation is still on M1805")
@@ -607,7 +607,7 @@ func TestOperationsApply(t *testing.T) {
 				equal(t, "changes", r.changesOf(), []string{"moved appellation " + devSynonym + "@" + dev, "added appellation " + devSynonym + "@" + appli})
 			}},
 		{"add_competence of an existing compétence as coeur de métier", dev,
-			[]changeset.Operation{{Op: client.OpAddCompetence, CodeOgr: p.compOff, CoeurMetier: str(fiche.CoeurPrincipale)}},
+			[]changeset.Operation{{Op: refclient.OpAddCompetence, CodeOgr: p.compOff, CoeurMetier: str(fiche.CoeurPrincipale)}},
 			func(t *testing.T, r *run) {
 				m, c := competence(r.fiche(t, dev), p.compOff)
 				if c == nil {
@@ -619,7 +619,7 @@ func TestOperationsApply(t *testing.T) {
 				equal(t, "coherence", col(H, r.row(t, H, key(dev, p.compOff)), "coeur_metier"), "Principale")
 			}},
 		{"add_competence of a savoir-être professionnel", dev,
-			[]changeset.Operation{{Op: client.OpAddCompetence, CodeOgr: p.savoirEtreOff}},
+			[]changeset.Operation{{Op: refclient.OpAddCompetence, CodeOgr: p.savoirEtreOff}},
 			func(t *testing.T, r *run) {
 				m := savoirEtre(r.fiche(t, dev), p.savoirEtreOff)
 				if m == nil || m.CoeurMetier != nil {
@@ -628,7 +628,7 @@ func TestOperationsApply(t *testing.T) {
 				r.row(t, L, key(dev, "5", "2", p.savoirEtreOff))
 			}},
 		{"add_competence of a new compétence", dev,
-			[]changeset.Operation{{Op: client.OpAddCompetence, New: &changeset.NewItem{Libelle: " Développer en Go ", MacroCompetenceCodeOgr: p.macro}, CoeurMetier: str(fiche.CoeurEmergente)}},
+			[]changeset.Operation{{Op: refclient.OpAddCompetence, New: &changeset.NewItem{Libelle: " Développer en Go ", MacroCompetenceCodeOgr: p.macro}, CoeurMetier: str(fiche.CoeurEmergente)}},
 			func(t *testing.T, r *run) {
 				m, c := competence(r.fiche(t, dev), "90000001")
 				if c == nil {
@@ -642,7 +642,7 @@ func TestOperationsApply(t *testing.T) {
 				equal(t, "changes", r.changesOf(), []string{"created competence 90000001@" + dev})
 			}},
 		{"remove_competence", dev,
-			[]changeset.Operation{{Op: client.OpRemoveCompetence, CodeOgr: devSkill}},
+			[]changeset.Operation{{Op: refclient.OpRemoveCompetence, CodeOgr: devSkill}},
 			func(t *testing.T, r *run) {
 				if _, c := competence(r.fiche(t, dev), devSkill); c != nil {
 					t.Error("the compétence is still on the fiche")
@@ -652,26 +652,26 @@ func TestOperationsApply(t *testing.T) {
 				r.row(t, C, devSkill) // a published compétence stays in the referential
 			}},
 		{"set_coeur_metier from principale to émergente", dev,
-			[]changeset.Operation{{Op: client.OpSetCoeurMetier, CodeOgr: devSkill, CoeurMetier: str(fiche.CoeurEmergente)}},
+			[]changeset.Operation{{Op: refclient.OpSetCoeurMetier, CodeOgr: devSkill, CoeurMetier: str(fiche.CoeurEmergente)}},
 			func(t *testing.T, r *run) {
 				_, c := competence(r.fiche(t, dev), devSkill)
 				equal(t, "coeur métier", coeur(c.CoeurMetier), fiche.CoeurEmergente)
 				equal(t, "change", coeur(r.results[0].Changes[0].After.(*string)), fiche.CoeurEmergente)
 			}},
 		{"set_coeur_metier to null", dev,
-			[]changeset.Operation{{Op: client.OpSetCoeurMetier, CodeOgr: devSkill}},
+			[]changeset.Operation{{Op: refclient.OpSetCoeurMetier, CodeOgr: devSkill}},
 			func(t *testing.T, r *run) {
 				_, c := competence(r.fiche(t, dev), devSkill)
 				equal(t, "coeur métier", coeur(c.CoeurMetier), "null")
 			}},
 		{"set_coeur_metier on a savoir", dev,
-			[]changeset.Operation{{Op: client.OpSetCoeurMetier, CodeOgr: p.savoirOn, CoeurMetier: str(fiche.CoeurPrincipale)}},
+			[]changeset.Operation{{Op: refclient.OpSetCoeurMetier, CodeOgr: p.savoirOn, CoeurMetier: str(fiche.CoeurPrincipale)}},
 			func(t *testing.T, r *run) {
 				_, s := savoir(r.fiche(t, dev), p.savoirOn)
 				equal(t, "coeur métier", coeur(s.CoeurMetier), fiche.CoeurPrincipale)
 			}},
 		{"add_savoir of an existing savoir", dev,
-			[]changeset.Operation{{Op: client.OpAddSavoir, CodeOgr: p.savoirOff}},
+			[]changeset.Operation{{Op: refclient.OpAddSavoir, CodeOgr: p.savoirOff}},
 			func(t *testing.T, r *run) {
 				cat, s := savoir(r.fiche(t, dev), p.savoirOff)
 				if s == nil {
@@ -681,7 +681,7 @@ func TestOperationsApply(t *testing.T) {
 				r.row(t, L, key(dev, "5", "3", p.savoirOff))
 			}},
 		{"add_savoir of a new savoir", dev,
-			[]changeset.Operation{{Op: client.OpAddSavoir, New: &changeset.NewItem{Libelle: "Langage Go", Categorie: "Techniques professionnelles"}, CoeurMetier: str(fiche.CoeurPrincipale)}},
+			[]changeset.Operation{{Op: refclient.OpAddSavoir, New: &changeset.NewItem{Libelle: "Langage Go", Categorie: "Techniques professionnelles"}, CoeurMetier: str(fiche.CoeurPrincipale)}},
 			func(t *testing.T, r *run) {
 				cat, s := savoir(r.fiche(t, dev), "90000001")
 				if s == nil {
@@ -692,7 +692,7 @@ func TestOperationsApply(t *testing.T) {
 				equal(t, "changes", r.changesOf(), []string{"created savoir 90000001@" + dev})
 			}},
 		{"remove_savoir", dev,
-			[]changeset.Operation{{Op: client.OpRemoveSavoir, CodeOgr: p.savoirOn}},
+			[]changeset.Operation{{Op: refclient.OpRemoveSavoir, CodeOgr: p.savoirOn}},
 			func(t *testing.T, r *run) {
 				if _, s := savoir(r.fiche(t, dev), p.savoirOn); s != nil {
 					t.Error("the savoir is still on the fiche")
@@ -701,7 +701,7 @@ func TestOperationsApply(t *testing.T) {
 				r.absent(t, H, key(dev, p.savoirOn))
 			}},
 		{"add_contexte", dev,
-			[]changeset.Operation{{Op: client.OpAddContexte, CodeOgr: p.contexteOff}},
+			[]changeset.Operation{{Op: refclient.OpAddContexte, CodeOgr: p.contexteOff}},
 			func(t *testing.T, r *run) {
 				if contexte(r.fiche(t, dev), p.contexteOff) == nil {
 					t.Error("the contexte is not on the fiche")
@@ -709,7 +709,7 @@ func TestOperationsApply(t *testing.T) {
 				r.row(t, L, key(dev, "6", "", p.contexteOff))
 			}},
 		{"remove_contexte", dev,
-			[]changeset.Operation{{Op: client.OpRemoveContexte, CodeOgr: p.contexteOn}},
+			[]changeset.Operation{{Op: refclient.OpRemoveContexte, CodeOgr: p.contexteOn}},
 			func(t *testing.T, r *run) {
 				if contexte(r.fiche(t, dev), p.contexteOn) != nil {
 					t.Error("the contexte is still on the fiche")
@@ -717,35 +717,35 @@ func TestOperationsApply(t *testing.T) {
 				r.absent(t, L, key(dev, "6", "", p.contexteOn))
 			}},
 		{"add_mobilite at a rank", dev,
-			[]changeset.Operation{{Op: client.OpAddMobilite, ToCodeRome: appli, Rank: num(3)}},
+			[]changeset.Operation{{Op: refclient.OpAddMobilite, ToCodeRome: appli, Rank: num(3)}},
 			func(t *testing.T, r *run) {
 				equal(t, "mobilités", mobilites(r.fiche(t, dev)), ranked(insertAt(devTargets, 2, appli)...))
 				equal(t, "change", r.results[0].Changes[0].After, any(map[string]any{"codeRome": appli, "rang": 3}))
 			}},
 		{"add_mobilite first", dev,
-			[]changeset.Operation{{Op: client.OpAddMobilite, ToCodeRome: appli, Rank: num(1)}},
+			[]changeset.Operation{{Op: refclient.OpAddMobilite, ToCodeRome: appli, Rank: num(1)}},
 			func(t *testing.T, r *run) {
 				equal(t, "mobilités", mobilites(r.fiche(t, dev)), ranked(insertAt(devTargets, 0, appli)...))
 			}},
 		{"add_mobilite at the last rank", dev,
-			[]changeset.Operation{{Op: client.OpAddMobilite, ToCodeRome: appli, Rank: num(len(devTargets) + 1)}},
+			[]changeset.Operation{{Op: refclient.OpAddMobilite, ToCodeRome: appli, Rank: num(len(devTargets) + 1)}},
 			func(t *testing.T, r *run) {
 				equal(t, "mobilités", mobilites(r.fiche(t, dev)), ranked(append(slices.Clone(devTargets), appli)...))
 			}},
 		{"add_mobilite without a rank goes last", dev,
-			[]changeset.Operation{{Op: client.OpAddMobilite, ToCodeRome: appli}},
+			[]changeset.Operation{{Op: refclient.OpAddMobilite, ToCodeRome: appli}},
 			func(t *testing.T, r *run) {
 				equal(t, "mobilités", mobilites(r.fiche(t, dev)), ranked(append(slices.Clone(devTargets), appli)...))
 			}},
 		{"remove_mobilite renumbers the rest", dev,
-			[]changeset.Operation{{Op: client.OpRemoveMobilite, ToCodeRome: "M1810"}},
+			[]changeset.Operation{{Op: refclient.OpRemoveMobilite, ToCodeRome: "M1810"}},
 			func(t *testing.T, r *run) {
 				equal(t, "mobilités", mobilites(r.fiche(t, dev)), ranked(slices.Delete(slices.Clone(devTargets), 2, 3)...))
 				equal(t, "change", r.results[0].Changes[0].Before, any(map[string]any{"codeRome": "M1810", "rang": 3}))
 				r.absent(t, romecsv.Mobilite, key(dev, "M1810"))
 			}},
 		{"set_text definition, one row per line", dev,
-			[]changeset.Operation{{Op: client.OpSetText, Field: client.FieldDefinition, Text: "Conçoit des logiciels.\r\n\n  Participe à l'analyse des besoins.  \n"}},
+			[]changeset.Operation{{Op: refclient.OpSetText, Field: refclient.FieldDefinition, Text: "Conçoit des logiciels.\r\n\n  Participe à l'analyse des besoins.  \n"}},
 			func(t *testing.T, r *run) {
 				f := r.fiche(t, dev)
 				equal(t, "sentences", f.Textes.Definition, []string{"Conçoit des logiciels.", "Participe à l'analyse des besoins."})
@@ -756,7 +756,7 @@ func TestOperationsApply(t *testing.T) {
 				equal(t, "change", r.results[0].Changes[0].After, any(f.Definition))
 			}},
 		{"set_text accesEmploi", dev,
-			[]changeset.Operation{{Op: client.OpSetText, Field: client.FieldAccesEmploi, Text: "Bac+3 en informatique.\nUne expérience est demandée."}},
+			[]changeset.Operation{{Op: refclient.OpSetText, Field: refclient.FieldAccesEmploi, Text: "Bac+3 en informatique.\nUne expérience est demandée."}},
 			func(t *testing.T, r *run) {
 				f := r.fiche(t, dev)
 				equal(t, "sentences", f.Textes.AccesEmploi, []string{"Bac+3 en informatique.", "Une expérience est demandée."})
@@ -764,7 +764,7 @@ func TestOperationsApply(t *testing.T) {
 				equal(t, "bloc", col(romecsv.Texte, r.row(t, romecsv.Texte, key(dev, "acces_metier", "2")), "code_compo_bloc"), "4")
 			}},
 		{"set_tags", dev,
-			[]changeset.Operation{{Op: client.OpSetTags, TransitionEcologique: str("Emploi Vert"), TransitionDemographique: flag(true), EmploiCadre: flag(false)}},
+			[]changeset.Operation{{Op: refclient.OpSetTags, TransitionEcologique: str("Emploi Vert"), TransitionDemographique: flag(true), EmploiCadre: flag(false)}},
 			func(t *testing.T, r *run) {
 				equal(t, "tags", r.fiche(t, dev).Tags, fiche.Tags{TransitionEcologique: "Emploi Vert", TransitionNumerique: flag(true),
 					TransitionDemographique: flag(true), EmploiReglemente: flag(false), EmploiCadre: flag(false)})
@@ -778,9 +778,9 @@ func TestOperationsApply(t *testing.T) {
 		{"create_fiche then add_competence and add_savoir on the new fiche", "",
 			[]changeset.Operation{
 				newFiche(changeset.AppellationPrincipale{Libelle: robotLabel}),
-				{Op: client.OpAddCompetence, CodeOgr: p.compOff, CoeurMetier: str(fiche.CoeurPrincipale)},
-				{Op: client.OpAddSavoir, New: &changeset.NewItem{Libelle: "Robotique logicielle", Categorie: "Domaines d'expertise"}},
-				{Op: client.OpAddMobilite, ToCodeRome: dev, Rank: num(1)},
+				{Op: refclient.OpAddCompetence, CodeOgr: p.compOff, CoeurMetier: str(fiche.CoeurPrincipale)},
+				{Op: refclient.OpAddSavoir, New: &changeset.NewItem{Libelle: "Robotique logicielle", Categorie: "Domaines d'expertise"}},
+				{Op: refclient.OpAddMobilite, ToCodeRome: dev, Rank: num(1)},
 			},
 			func(t *testing.T, r *run) {
 				endsOn(t, r, p.freeM18)
@@ -803,8 +803,8 @@ func TestOperationsApply(t *testing.T) {
 			}},
 		{"two operations on the same compétence", dev,
 			[]changeset.Operation{
-				{Op: client.OpAddCompetence, CodeOgr: p.compOff, CoeurMetier: str(fiche.CoeurEmergente)},
-				{Op: client.OpSetCoeurMetier, CodeOgr: p.compOff, CoeurMetier: str(fiche.CoeurPrincipale)},
+				{Op: refclient.OpAddCompetence, CodeOgr: p.compOff, CoeurMetier: str(fiche.CoeurEmergente)},
+				{Op: refclient.OpSetCoeurMetier, CodeOgr: p.compOff, CoeurMetier: str(fiche.CoeurPrincipale)},
 			},
 			func(t *testing.T, r *run) {
 				_, c := competence(r.fiche(t, dev), p.compOff)
@@ -812,8 +812,8 @@ func TestOperationsApply(t *testing.T) {
 			}},
 		{"an appellation added then renamed in the same run", dev,
 			[]changeset.Operation{
-				{Op: client.OpAddAppellation, Libelle: "Développeur / Développeuse Go"},
-				{Op: client.OpUpdateAppellation, CodeOgr: "90000001", Libelle: "Développeur / Développeuse Golang"},
+				{Op: refclient.OpAddAppellation, Libelle: "Développeur / Développeuse Go"},
+				{Op: refclient.OpUpdateAppellation, CodeOgr: "90000001", Libelle: "Développeur / Développeuse Golang"},
 			},
 			func(t *testing.T, r *run) {
 				f := r.fiche(t, dev)
@@ -827,44 +827,44 @@ func TestOperationsApply(t *testing.T) {
 			}},
 		{"set_text twice: the last one wins", dev,
 			[]changeset.Operation{
-				{Op: client.OpSetText, Field: client.FieldDefinition, Text: "Première version."},
-				{Op: client.OpSetText, Field: client.FieldDefinition, Text: "Seconde version.\nAvec deux phrases."},
+				{Op: refclient.OpSetText, Field: refclient.FieldDefinition, Text: "Première version."},
+				{Op: refclient.OpSetText, Field: refclient.FieldDefinition, Text: "Seconde version.\nAvec deux phrases."},
 			},
 			func(t *testing.T, r *run) {
 				equal(t, "sentences", r.fiche(t, dev).Textes.Definition, []string{"Seconde version.", "Avec deux phrases."})
 			}},
 		{"a mobilité added then removed leaves no row change", dev,
 			[]changeset.Operation{
-				{Op: client.OpAddMobilite, ToCodeRome: appli, Rank: num(1)},
-				{Op: client.OpRemoveMobilite, ToCodeRome: appli},
+				{Op: refclient.OpAddMobilite, ToCodeRome: appli, Rank: num(1)},
+				{Op: refclient.OpRemoveMobilite, ToCodeRome: appli},
 			}, noRowChange},
 		{"a new compétence added then removed leaves no row change", dev,
 			[]changeset.Operation{
-				{Op: client.OpAddCompetence, New: &changeset.NewItem{Libelle: "Développer en Go", MacroCompetenceCodeOgr: p.macro}},
-				{Op: client.OpRemoveCompetence, CodeOgr: "90000001"},
+				{Op: refclient.OpAddCompetence, New: &changeset.NewItem{Libelle: "Développer en Go", MacroCompetenceCodeOgr: p.macro}},
+				{Op: refclient.OpRemoveCompetence, CodeOgr: "90000001"},
 			}, noRowChange},
 		{"a new savoir added then removed leaves no row change", dev,
 			[]changeset.Operation{
-				{Op: client.OpAddSavoir, New: &changeset.NewItem{Libelle: "Langage Go", Categorie: "Techniques professionnelles"}},
-				{Op: client.OpRemoveSavoir, CodeOgr: "90000001"},
+				{Op: refclient.OpAddSavoir, New: &changeset.NewItem{Libelle: "Langage Go", Categorie: "Techniques professionnelles"}},
+				{Op: refclient.OpRemoveSavoir, CodeOgr: "90000001"},
 			}, noRowChange},
 		{"an existing contexte added then removed leaves no row change", dev,
 			[]changeset.Operation{
-				{Op: client.OpAddContexte, CodeOgr: p.contexteOff},
-				{Op: client.OpRemoveContexte, CodeOgr: p.contexteOff},
+				{Op: refclient.OpAddContexte, CodeOgr: p.contexteOff},
+				{Op: refclient.OpRemoveContexte, CodeOgr: p.contexteOff},
 			}, noRowChange},
 		{"an appellation added then removed leaves no row change", dev,
 			[]changeset.Operation{
-				{Op: client.OpAddAppellation, Libelle: "Développeur / Développeuse Go"},
-				{Op: client.OpRemoveAppellation, CodeOgr: "90000001", Reason: "added by mistake"},
+				{Op: refclient.OpAddAppellation, Libelle: "Développeur / Développeuse Go"},
+				{Op: refclient.OpRemoveAppellation, CodeOgr: "90000001", Reason: "added by mistake"},
 			}, noRowChange},
 		{"a label the run freed can be given again", dev,
 			[]changeset.Operation{
-				{Op: client.OpAddAppellation, Libelle: "Développeur / Développeuse Go"},
-				{Op: client.OpRemoveAppellation, CodeOgr: "90000001", Reason: "wrong fiche"},
-				{Op: client.OpAddAppellation, Libelle: "Développeuse / Développeur Go"},
-				{Op: client.OpUpdateAppellation, CodeOgr: devSynonym, Libelle: "Analyste développeur / Analyste développeuse logiciel"},
-				{Op: client.OpAddAppellation, Libelle: "Analyste développeur / Analyste développeuse"},
+				{Op: refclient.OpAddAppellation, Libelle: "Développeur / Développeuse Go"},
+				{Op: refclient.OpRemoveAppellation, CodeOgr: "90000001", Reason: "wrong fiche"},
+				{Op: refclient.OpAddAppellation, Libelle: "Développeuse / Développeur Go"},
+				{Op: refclient.OpUpdateAppellation, CodeOgr: devSynonym, Libelle: "Analyste développeur / Analyste développeuse logiciel"},
+				{Op: refclient.OpAddAppellation, Libelle: "Analyste développeur / Analyste développeuse"},
 			},
 			func(t *testing.T, r *run) {
 				f := r.fiche(t, dev)
@@ -887,7 +887,7 @@ func TestOperationsApply(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	p := pick(t)
 	type op = changeset.Operation
-	addApp := func(label string) op { return op{Op: client.OpAddAppellation, Libelle: label} }
+	addApp := func(label string) op { return op{Op: refclient.OpAddAppellation, Libelle: label} }
 	withPrincipal := func(a changeset.AppellationPrincipale) op { return newFiche(a) }
 	without := func(edit func(*op)) op {
 		o := newFiche(changeset.AppellationPrincipale{Libelle: robotLabel})
@@ -904,47 +904,47 @@ func TestRefusals(t *testing.T) {
 	}{
 		// The fiche.
 		{"unknown fiche", "Z9999", nil, addApp("Développeur / Développeuse Go"), "unknown_fiche", "codeRome"},
-		{"operation without a fiche", "", nil, op{Op: client.OpAddCompetence, CodeOgr: p.compOff}, "fiche_required", "codeRome"},
+		{"operation without a fiche", "", nil, op{Op: refclient.OpAddCompetence, CodeOgr: p.compOff}, "fiche_required", "codeRome"},
 		{"unknown operation", dev, nil, op{Op: "rename_fiche"}, "unknown_operation", "op"},
 
 		// Unknown codes OGR.
-		{"add_competence of an unknown code OGR", dev, nil, op{Op: client.OpAddCompetence, CodeOgr: "99999999"}, "unknown_competence", "codeOgr"},
-		{"add_competence without code OGR", dev, nil, op{Op: client.OpAddCompetence}, "field_required", "codeOgr"},
-		{"add_competence of a savoir's code", dev, nil, op{Op: client.OpAddCompetence, CodeOgr: p.savoirOff}, "unknown_competence", "codeOgr"},
-		{"add_savoir of an unknown code OGR", dev, nil, op{Op: client.OpAddSavoir, CodeOgr: "99999999"}, "unknown_savoir", "codeOgr"},
-		{"add_contexte of an unknown code OGR", dev, nil, op{Op: client.OpAddContexte, CodeOgr: "99999999"}, "unknown_contexte", "codeOgr"},
-		{"remove_competence of an unknown code OGR", dev, nil, op{Op: client.OpRemoveCompetence, CodeOgr: "99999999"}, "unknown_competence", "codeOgr"},
-		{"remove_savoir of an unknown code OGR", dev, nil, op{Op: client.OpRemoveSavoir, CodeOgr: "99999999"}, "unknown_savoir", "codeOgr"},
-		{"remove_contexte of an unknown code OGR", dev, nil, op{Op: client.OpRemoveContexte, CodeOgr: "99999999"}, "unknown_contexte", "codeOgr"},
-		{"update_appellation of an unknown code OGR", dev, nil, op{Op: client.OpUpdateAppellation, CodeOgr: "99999999", Libelle: "X"}, "unknown_appellation", "codeOgr"},
-		{"update_appellation without code OGR", dev, nil, op{Op: client.OpUpdateAppellation, Libelle: "X"}, "field_required", "codeOgr"},
-		{"remove_appellation of an unknown code OGR", dev, nil, op{Op: client.OpRemoveAppellation, CodeOgr: "99999999", Reason: "x"}, "unknown_appellation", "codeOgr"},
-		{"move_appellation of an unknown code OGR", dev, nil, op{Op: client.OpMoveAppellation, CodeOgr: "99999999", ToCodeRome: appli}, "unknown_appellation", "codeOgr"},
-		{"set_coeur_metier of an unknown code OGR", dev, nil, op{Op: client.OpSetCoeurMetier, CodeOgr: "99999999"}, "not_on_fiche", "codeOgr"},
+		{"add_competence of an unknown code OGR", dev, nil, op{Op: refclient.OpAddCompetence, CodeOgr: "99999999"}, "unknown_competence", "codeOgr"},
+		{"add_competence without code OGR", dev, nil, op{Op: refclient.OpAddCompetence}, "field_required", "codeOgr"},
+		{"add_competence of a savoir's code", dev, nil, op{Op: refclient.OpAddCompetence, CodeOgr: p.savoirOff}, "unknown_competence", "codeOgr"},
+		{"add_savoir of an unknown code OGR", dev, nil, op{Op: refclient.OpAddSavoir, CodeOgr: "99999999"}, "unknown_savoir", "codeOgr"},
+		{"add_contexte of an unknown code OGR", dev, nil, op{Op: refclient.OpAddContexte, CodeOgr: "99999999"}, "unknown_contexte", "codeOgr"},
+		{"remove_competence of an unknown code OGR", dev, nil, op{Op: refclient.OpRemoveCompetence, CodeOgr: "99999999"}, "unknown_competence", "codeOgr"},
+		{"remove_savoir of an unknown code OGR", dev, nil, op{Op: refclient.OpRemoveSavoir, CodeOgr: "99999999"}, "unknown_savoir", "codeOgr"},
+		{"remove_contexte of an unknown code OGR", dev, nil, op{Op: refclient.OpRemoveContexte, CodeOgr: "99999999"}, "unknown_contexte", "codeOgr"},
+		{"update_appellation of an unknown code OGR", dev, nil, op{Op: refclient.OpUpdateAppellation, CodeOgr: "99999999", Libelle: "X"}, "unknown_appellation", "codeOgr"},
+		{"update_appellation without code OGR", dev, nil, op{Op: refclient.OpUpdateAppellation, Libelle: "X"}, "field_required", "codeOgr"},
+		{"remove_appellation of an unknown code OGR", dev, nil, op{Op: refclient.OpRemoveAppellation, CodeOgr: "99999999", Reason: "x"}, "unknown_appellation", "codeOgr"},
+		{"move_appellation of an unknown code OGR", dev, nil, op{Op: refclient.OpMoveAppellation, CodeOgr: "99999999", ToCodeRome: appli}, "unknown_appellation", "codeOgr"},
+		{"set_coeur_metier of an unknown code OGR", dev, nil, op{Op: refclient.OpSetCoeurMetier, CodeOgr: "99999999"}, "not_on_fiche", "codeOgr"},
 
 		// Not on the fiche.
-		{"remove_competence not on the fiche", dev, nil, op{Op: client.OpRemoveCompetence, CodeOgr: p.compOff}, "not_on_fiche", "codeOgr"},
-		{"remove_savoir not on the fiche", dev, nil, op{Op: client.OpRemoveSavoir, CodeOgr: p.savoirOff}, "not_on_fiche", "codeOgr"},
-		{"remove_contexte not on the fiche", dev, nil, op{Op: client.OpRemoveContexte, CodeOgr: p.contexteOff}, "not_on_fiche", "codeOgr"},
-		{"set_coeur_metier not on the fiche", dev, nil, op{Op: client.OpSetCoeurMetier, CodeOgr: p.compOff, CoeurMetier: str("PRINCIPALE")}, "not_on_fiche", "codeOgr"},
-		{"set_coeur_metier of a compétence removed earlier", dev, []op{{Op: client.OpRemoveCompetence, CodeOgr: devSkill}},
-			op{Op: client.OpSetCoeurMetier, CodeOgr: devSkill}, "not_on_fiche", "codeOgr"},
-		{"update_appellation of another fiche", dev, nil, op{Op: client.OpUpdateAppellation, CodeOgr: appliSynonym, Libelle: "X"}, "appellation_not_on_fiche", "codeOgr"},
-		{"remove_appellation of another fiche", dev, nil, op{Op: client.OpRemoveAppellation, CodeOgr: appliSynonym, Reason: "x"}, "appellation_not_on_fiche", "codeOgr"},
-		{"move_appellation of another fiche", dev, nil, op{Op: client.OpMoveAppellation, CodeOgr: appliSynonym, ToCodeRome: "M1855"}, "appellation_not_on_fiche", "codeOgr"},
-		{"remove_appellation moved away earlier", dev, []op{{Op: client.OpMoveAppellation, CodeOgr: devSynonym, ToCodeRome: appli}},
-			op{Op: client.OpRemoveAppellation, CodeOgr: devSynonym, Reason: "x"}, "appellation_not_on_fiche", "codeOgr"},
-		{"remove_mobilite not on the fiche", dev, nil, op{Op: client.OpRemoveMobilite, ToCodeRome: appli}, "not_on_fiche", "toCodeRome"},
-		{"remove_mobilite removed earlier", dev, []op{{Op: client.OpRemoveMobilite, ToCodeRome: "M1810"}},
-			op{Op: client.OpRemoveMobilite, ToCodeRome: "M1810"}, "not_on_fiche", "toCodeRome"},
+		{"remove_competence not on the fiche", dev, nil, op{Op: refclient.OpRemoveCompetence, CodeOgr: p.compOff}, "not_on_fiche", "codeOgr"},
+		{"remove_savoir not on the fiche", dev, nil, op{Op: refclient.OpRemoveSavoir, CodeOgr: p.savoirOff}, "not_on_fiche", "codeOgr"},
+		{"remove_contexte not on the fiche", dev, nil, op{Op: refclient.OpRemoveContexte, CodeOgr: p.contexteOff}, "not_on_fiche", "codeOgr"},
+		{"set_coeur_metier not on the fiche", dev, nil, op{Op: refclient.OpSetCoeurMetier, CodeOgr: p.compOff, CoeurMetier: str("PRINCIPALE")}, "not_on_fiche", "codeOgr"},
+		{"set_coeur_metier of a compétence removed earlier", dev, []op{{Op: refclient.OpRemoveCompetence, CodeOgr: devSkill}},
+			op{Op: refclient.OpSetCoeurMetier, CodeOgr: devSkill}, "not_on_fiche", "codeOgr"},
+		{"update_appellation of another fiche", dev, nil, op{Op: refclient.OpUpdateAppellation, CodeOgr: appliSynonym, Libelle: "X"}, "appellation_not_on_fiche", "codeOgr"},
+		{"remove_appellation of another fiche", dev, nil, op{Op: refclient.OpRemoveAppellation, CodeOgr: appliSynonym, Reason: "x"}, "appellation_not_on_fiche", "codeOgr"},
+		{"move_appellation of another fiche", dev, nil, op{Op: refclient.OpMoveAppellation, CodeOgr: appliSynonym, ToCodeRome: "M1855"}, "appellation_not_on_fiche", "codeOgr"},
+		{"remove_appellation moved away earlier", dev, []op{{Op: refclient.OpMoveAppellation, CodeOgr: devSynonym, ToCodeRome: appli}},
+			op{Op: refclient.OpRemoveAppellation, CodeOgr: devSynonym, Reason: "x"}, "appellation_not_on_fiche", "codeOgr"},
+		{"remove_mobilite not on the fiche", dev, nil, op{Op: refclient.OpRemoveMobilite, ToCodeRome: appli}, "not_on_fiche", "toCodeRome"},
+		{"remove_mobilite removed earlier", dev, []op{{Op: refclient.OpRemoveMobilite, ToCodeRome: "M1810"}},
+			op{Op: refclient.OpRemoveMobilite, ToCodeRome: "M1810"}, "not_on_fiche", "toCodeRome"},
 
 		// Already on the fiche.
-		{"add_competence already on the fiche", dev, nil, op{Op: client.OpAddCompetence, CodeOgr: devSkill}, "already_on_fiche", "codeOgr"},
-		{"add_competence added earlier", dev, []op{{Op: client.OpAddCompetence, CodeOgr: p.compOff}},
-			op{Op: client.OpAddCompetence, CodeOgr: p.compOff, CoeurMetier: str("PRINCIPALE")}, "already_on_fiche", "codeOgr"},
-		{"add_savoir already on the fiche", dev, nil, op{Op: client.OpAddSavoir, CodeOgr: p.savoirOn}, "already_on_fiche", "codeOgr"},
-		{"add_contexte already on the fiche", dev, nil, op{Op: client.OpAddContexte, CodeOgr: p.contexteOn}, "already_on_fiche", "codeOgr"},
-		{"add_mobilite already on the fiche", dev, nil, op{Op: client.OpAddMobilite, ToCodeRome: "M1810"}, "already_on_fiche", "toCodeRome"},
+		{"add_competence already on the fiche", dev, nil, op{Op: refclient.OpAddCompetence, CodeOgr: devSkill}, "already_on_fiche", "codeOgr"},
+		{"add_competence added earlier", dev, []op{{Op: refclient.OpAddCompetence, CodeOgr: p.compOff}},
+			op{Op: refclient.OpAddCompetence, CodeOgr: p.compOff, CoeurMetier: str("PRINCIPALE")}, "already_on_fiche", "codeOgr"},
+		{"add_savoir already on the fiche", dev, nil, op{Op: refclient.OpAddSavoir, CodeOgr: p.savoirOn}, "already_on_fiche", "codeOgr"},
+		{"add_contexte already on the fiche", dev, nil, op{Op: refclient.OpAddContexte, CodeOgr: p.contexteOn}, "already_on_fiche", "codeOgr"},
+		{"add_mobilite already on the fiche", dev, nil, op{Op: refclient.OpAddMobilite, ToCodeRome: "M1810"}, "already_on_fiche", "toCodeRome"},
 
 		// Duplicate appellation labels.
 		{"add_appellation with the label of an appellation of the fiche", dev, nil, addApp(devLabel), "duplicate_appellation", "libelle"},
@@ -953,70 +953,70 @@ func TestRefusals(t *testing.T) {
 		{"add_appellation with the label of another fiche's appellation", dev, nil, addApp("développeur / développeuse WEB"), "duplicate_appellation", "libelle"},
 		{"add_appellation twice in one run", dev, []op{addApp("Développeur / Développeuse Go")}, addApp("Développeuse / Développeur Go"), "duplicate_appellation", "libelle"},
 		{"add_appellation with a label an earlier rename gave", dev,
-			[]op{{Op: client.OpUpdateAppellation, CodeOgr: devSynonym, Libelle: "Développeur / Développeuse Go"}},
+			[]op{{Op: refclient.OpUpdateAppellation, CodeOgr: devSynonym, Libelle: "Développeur / Développeuse Go"}},
 			addApp("Développeuse / Développeur Go"), "duplicate_appellation", "libelle"},
 		{"add_appellation without a label", dev, nil, addApp("   "), "field_required", "libelle"},
 		{"add_appellation with no letter", dev, nil, addApp(" - / - "), "invalid_value", "libelle"},
 		{"update_appellation to another appellation's label", dev, nil,
-			op{Op: client.OpUpdateAppellation, CodeOgr: devSynonym, Libelle: "Développeuse / Développeur web"}, "duplicate_appellation", "libelle"},
-		{"update_appellation without labels", dev, nil, op{Op: client.OpUpdateAppellation, CodeOgr: devSynonym, Libelle: " ", LibelleCourt: " "}, "field_required", "libelle"},
+			op{Op: refclient.OpUpdateAppellation, CodeOgr: devSynonym, Libelle: "Développeuse / Développeur web"}, "duplicate_appellation", "libelle"},
+		{"update_appellation without labels", dev, nil, op{Op: refclient.OpUpdateAppellation, CodeOgr: devSynonym, Libelle: " ", LibelleCourt: " "}, "field_required", "libelle"},
 		{"create_fiche with a taken label", "", nil, withPrincipal(changeset.AppellationPrincipale{Libelle: "Développeuse / Développeur web"}),
 			"duplicate_appellation", "appellationPrincipale.libelle"},
 
 		// Principal appellations.
-		{"remove_appellation of the principal", dev, nil, op{Op: client.OpRemoveAppellation, CodeOgr: devPrincipal, Reason: "x"}, "principal_appellation", "codeOgr"},
-		{"move_appellation of the principal", dev, nil, op{Op: client.OpMoveAppellation, CodeOgr: devPrincipal, ToCodeRome: appli}, "principal_appellation", "codeOgr"},
+		{"remove_appellation of the principal", dev, nil, op{Op: refclient.OpRemoveAppellation, CodeOgr: devPrincipal, Reason: "x"}, "principal_appellation", "codeOgr"},
+		{"move_appellation of the principal", dev, nil, op{Op: refclient.OpMoveAppellation, CodeOgr: devPrincipal, ToCodeRome: appli}, "principal_appellation", "codeOgr"},
 		{"create_fiche from another fiche's principal", "", nil, withPrincipal(changeset.AppellationPrincipale{CodeOgr: webPrincipal}),
 			"principal_appellation", "appellationPrincipale.codeOgr"},
 
 		// remove_appellation successors.
-		{"remove_appellation without successor nor reason", dev, nil, op{Op: client.OpRemoveAppellation, CodeOgr: devSynonym}, "field_required", "reason"},
-		{"remove_appellation with a blank reason", dev, nil, op{Op: client.OpRemoveAppellation, CodeOgr: devSynonym, Reason: "  "}, "field_required", "reason"},
-		{"remove_appellation replaced by itself", dev, nil, op{Op: client.OpRemoveAppellation, CodeOgr: devSynonym, ReplacedBy: devSynonym}, "invalid_successor", "replacedBy"},
-		{"remove_appellation replaced by an unknown one", dev, nil, op{Op: client.OpRemoveAppellation, CodeOgr: devSynonym, ReplacedBy: "99999999"}, "unknown_appellation", "replacedBy"},
+		{"remove_appellation without successor nor reason", dev, nil, op{Op: refclient.OpRemoveAppellation, CodeOgr: devSynonym}, "field_required", "reason"},
+		{"remove_appellation with a blank reason", dev, nil, op{Op: refclient.OpRemoveAppellation, CodeOgr: devSynonym, Reason: "  "}, "field_required", "reason"},
+		{"remove_appellation replaced by itself", dev, nil, op{Op: refclient.OpRemoveAppellation, CodeOgr: devSynonym, ReplacedBy: devSynonym}, "invalid_successor", "replacedBy"},
+		{"remove_appellation replaced by an unknown one", dev, nil, op{Op: refclient.OpRemoveAppellation, CodeOgr: devSynonym, ReplacedBy: "99999999"}, "unknown_appellation", "replacedBy"},
 
 		// move_appellation targets.
-		{"move_appellation without target", dev, nil, op{Op: client.OpMoveAppellation, CodeOgr: devSynonym}, "field_required", "toCodeRome"},
-		{"move_appellation to its own fiche", dev, nil, op{Op: client.OpMoveAppellation, CodeOgr: devSynonym, ToCodeRome: dev}, "same_fiche", "toCodeRome"},
-		{"move_appellation to an unknown fiche", dev, nil, op{Op: client.OpMoveAppellation, CodeOgr: devSynonym, ToCodeRome: "Z9999"}, "unknown_fiche", "toCodeRome"},
+		{"move_appellation without target", dev, nil, op{Op: refclient.OpMoveAppellation, CodeOgr: devSynonym}, "field_required", "toCodeRome"},
+		{"move_appellation to its own fiche", dev, nil, op{Op: refclient.OpMoveAppellation, CodeOgr: devSynonym, ToCodeRome: dev}, "same_fiche", "toCodeRome"},
+		{"move_appellation to an unknown fiche", dev, nil, op{Op: refclient.OpMoveAppellation, CodeOgr: devSynonym, ToCodeRome: "Z9999"}, "unknown_fiche", "toCodeRome"},
 
 		// Coeur métier.
-		{"add_competence with an invalid coeurMetier", dev, nil, op{Op: client.OpAddCompetence, CodeOgr: p.compOff, CoeurMetier: str("Principale")}, "invalid_value", "coeurMetier"},
-		{"add_savoir with an invalid coeurMetier", dev, nil, op{Op: client.OpAddSavoir, CodeOgr: p.savoirOff, CoeurMetier: str("MAJEURE")}, "invalid_value", "coeurMetier"},
-		{"set_coeur_metier with an invalid value", dev, nil, op{Op: client.OpSetCoeurMetier, CodeOgr: devSkill, CoeurMetier: str("")}, "invalid_value", "coeurMetier"},
+		{"add_competence with an invalid coeurMetier", dev, nil, op{Op: refclient.OpAddCompetence, CodeOgr: p.compOff, CoeurMetier: str("Principale")}, "invalid_value", "coeurMetier"},
+		{"add_savoir with an invalid coeurMetier", dev, nil, op{Op: refclient.OpAddSavoir, CodeOgr: p.savoirOff, CoeurMetier: str("MAJEURE")}, "invalid_value", "coeurMetier"},
+		{"set_coeur_metier with an invalid value", dev, nil, op{Op: refclient.OpSetCoeurMetier, CodeOgr: devSkill, CoeurMetier: str("")}, "invalid_value", "coeurMetier"},
 		{"new compétence with an invalid coeurMetier", dev, nil,
-			op{Op: client.OpAddCompetence, New: &changeset.NewItem{Libelle: "X", MacroCompetenceCodeOgr: p.macro}, CoeurMetier: str("emergente")}, "invalid_value", "coeurMetier"},
+			op{Op: refclient.OpAddCompetence, New: &changeset.NewItem{Libelle: "X", MacroCompetenceCodeOgr: p.macro}, CoeurMetier: str("emergente")}, "invalid_value", "coeurMetier"},
 
 		// New items.
 		{"new compétence under a compétence", dev, nil,
-			op{Op: client.OpAddCompetence, New: &changeset.NewItem{Libelle: "X", MacroCompetenceCodeOgr: p.compOff}}, "unknown_macro_competence", "new.macroCompetenceCodeOgr"},
+			op{Op: refclient.OpAddCompetence, New: &changeset.NewItem{Libelle: "X", MacroCompetenceCodeOgr: p.compOff}}, "unknown_macro_competence", "new.macroCompetenceCodeOgr"},
 		{"new compétence under no macro", dev, nil,
-			op{Op: client.OpAddCompetence, New: &changeset.NewItem{Libelle: "X"}}, "unknown_macro_competence", "new.macroCompetenceCodeOgr"},
+			op{Op: refclient.OpAddCompetence, New: &changeset.NewItem{Libelle: "X"}}, "unknown_macro_competence", "new.macroCompetenceCodeOgr"},
 		{"new compétence under a savoir-être", dev, nil,
-			op{Op: client.OpAddCompetence, New: &changeset.NewItem{Libelle: "X", MacroCompetenceCodeOgr: p.savoirEtreMacro}}, "invalid_macro_competence", "new.macroCompetenceCodeOgr"},
+			op{Op: refclient.OpAddCompetence, New: &changeset.NewItem{Libelle: "X", MacroCompetenceCodeOgr: p.savoirEtreMacro}}, "invalid_macro_competence", "new.macroCompetenceCodeOgr"},
 		{"new compétence without label", dev, nil,
-			op{Op: client.OpAddCompetence, New: &changeset.NewItem{Libelle: " ", MacroCompetenceCodeOgr: p.macro}}, "field_required", "new.libelle"},
+			op{Op: refclient.OpAddCompetence, New: &changeset.NewItem{Libelle: " ", MacroCompetenceCodeOgr: p.macro}}, "field_required", "new.libelle"},
 		{"add_competence with both codeOgr and new", dev, nil,
-			op{Op: client.OpAddCompetence, CodeOgr: p.compOff, New: &changeset.NewItem{Libelle: "X", MacroCompetenceCodeOgr: p.macro}}, "ambiguous_item", "new"},
+			op{Op: refclient.OpAddCompetence, CodeOgr: p.compOff, New: &changeset.NewItem{Libelle: "X", MacroCompetenceCodeOgr: p.macro}}, "ambiguous_item", "new"},
 		{"new savoir with an unknown category", dev, nil,
-			op{Op: client.OpAddSavoir, New: &changeset.NewItem{Libelle: "X", Categorie: "Savoirs divers"}}, "invalid_value", "new.categorie"},
+			op{Op: refclient.OpAddSavoir, New: &changeset.NewItem{Libelle: "X", Categorie: "Savoirs divers"}}, "invalid_value", "new.categorie"},
 		{"new savoir without label", dev, nil,
-			op{Op: client.OpAddSavoir, New: &changeset.NewItem{Categorie: "Techniques professionnelles"}}, "field_required", "new.libelle"},
+			op{Op: refclient.OpAddSavoir, New: &changeset.NewItem{Categorie: "Techniques professionnelles"}}, "field_required", "new.libelle"},
 		{"add_savoir with both codeOgr and new", dev, nil,
-			op{Op: client.OpAddSavoir, CodeOgr: p.savoirOff, New: &changeset.NewItem{Libelle: "X", Categorie: "Techniques professionnelles"}}, "ambiguous_item", "new"},
+			op{Op: refclient.OpAddSavoir, CodeOgr: p.savoirOff, New: &changeset.NewItem{Libelle: "X", Categorie: "Techniques professionnelles"}}, "ambiguous_item", "new"},
 
 		// Mobilités.
-		{"add_mobilite at rank 0", dev, nil, op{Op: client.OpAddMobilite, ToCodeRome: appli, Rank: num(0)}, "invalid_value", "rank"},
-		{"add_mobilite past the end", dev, nil, op{Op: client.OpAddMobilite, ToCodeRome: appli, Rank: num(len(devTargets) + 2)}, "invalid_value", "rank"},
-		{"add_mobilite to itself", dev, nil, op{Op: client.OpAddMobilite, ToCodeRome: dev}, "same_fiche", "toCodeRome"},
-		{"add_mobilite to an unknown fiche", dev, nil, op{Op: client.OpAddMobilite, ToCodeRome: "Z9999"}, "unknown_fiche", "toCodeRome"},
-		{"add_mobilite without target", dev, nil, op{Op: client.OpAddMobilite}, "field_required", "toCodeRome"},
+		{"add_mobilite at rank 0", dev, nil, op{Op: refclient.OpAddMobilite, ToCodeRome: appli, Rank: num(0)}, "invalid_value", "rank"},
+		{"add_mobilite past the end", dev, nil, op{Op: refclient.OpAddMobilite, ToCodeRome: appli, Rank: num(len(devTargets) + 2)}, "invalid_value", "rank"},
+		{"add_mobilite to itself", dev, nil, op{Op: refclient.OpAddMobilite, ToCodeRome: dev}, "same_fiche", "toCodeRome"},
+		{"add_mobilite to an unknown fiche", dev, nil, op{Op: refclient.OpAddMobilite, ToCodeRome: "Z9999"}, "unknown_fiche", "toCodeRome"},
+		{"add_mobilite without target", dev, nil, op{Op: refclient.OpAddMobilite}, "field_required", "toCodeRome"},
 
 		// Texts and tags.
-		{"set_text of an unknown field", dev, nil, op{Op: client.OpSetText, Field: "titre", Text: "x"}, "invalid_field", "field"},
-		{"set_text without text", dev, nil, op{Op: client.OpSetText, Field: client.FieldDefinition, Text: " \n "}, "field_required", "text"},
-		{"set_tags with nothing", dev, nil, op{Op: client.OpSetTags}, "field_required", "transitionEcologique"},
-		{"set_tags with an unknown transition", dev, nil, op{Op: client.OpSetTags, TransitionEcologique: str("Emploi Rose"), EmploiCadre: flag(false)}, "invalid_value", "transitionEcologique"},
+		{"set_text of an unknown field", dev, nil, op{Op: refclient.OpSetText, Field: "titre", Text: "x"}, "invalid_field", "field"},
+		{"set_text without text", dev, nil, op{Op: refclient.OpSetText, Field: refclient.FieldDefinition, Text: " \n "}, "field_required", "text"},
+		{"set_tags with nothing", dev, nil, op{Op: refclient.OpSetTags}, "field_required", "transitionEcologique"},
+		{"set_tags with an unknown transition", dev, nil, op{Op: refclient.OpSetTags, TransitionEcologique: str("Emploi Rose"), EmploiCadre: flag(false)}, "invalid_value", "transitionEcologique"},
 
 		// create_fiche.
 		{"create_fiche with an unknown domaine", "", nil, without(func(o *op) { o.DomaineProfessionnel = "M99" }), "unknown_domaine_professionnel", "domaineProfessionnel"},
@@ -1064,7 +1064,7 @@ func TestNearDuplicatesApply(t *testing.T) {
 		"Développeur informatique",                       // one alternative
 	} {
 		t.Run(label, func(t *testing.T) {
-			applied(t, dev, changeset.Operation{Op: client.OpAddAppellation, Libelle: label})
+			applied(t, dev, changeset.Operation{Op: refclient.OpAddAppellation, Libelle: label})
 		})
 	}
 }
@@ -1074,10 +1074,10 @@ func TestRunReportsEveryOperation(t *testing.T) {
 	p := pick(t)
 	r := runOn(t, romedata.V460(t), "", []changeset.Operation{
 		newFiche(changeset.AppellationPrincipale{CodeOgr: webPrincipal}),
-		{ID: "mine", Op: client.OpAddCompetence, CodeOgr: p.compOff},
+		{ID: "mine", Op: refclient.OpAddCompetence, CodeOgr: p.compOff},
 		newFiche(changeset.AppellationPrincipale{Libelle: robotLabel}),
-		{Op: client.OpAddCompetence, CodeOgr: "99999999"},
-		{Op: client.OpAddCompetence, CodeOgr: p.compOff},
+		{Op: refclient.OpAddCompetence, CodeOgr: "99999999"},
+		{Op: refclient.OpAddCompetence, CodeOgr: p.compOff},
 	}...)
 	var got []string
 	for _, res := range r.results {
@@ -1099,9 +1099,9 @@ func TestNewCodesOGR(t *testing.T) {
 	p := pick(t)
 	r := applied(t, "",
 		newFiche(changeset.AppellationPrincipale{Libelle: robotLabel}),
-		changeset.Operation{Op: client.OpAddAppellation, Libelle: "Roboticien / Roboticienne logiciel embarqué"},
-		changeset.Operation{Op: client.OpAddCompetence, New: &changeset.NewItem{Libelle: "Programmer un robot", MacroCompetenceCodeOgr: p.macro}},
-		changeset.Operation{Op: client.OpAddSavoir, New: &changeset.NewItem{Libelle: "ROS", Categorie: "Produits, outils et matières"}},
+		changeset.Operation{Op: refclient.OpAddAppellation, Libelle: "Roboticien / Roboticienne logiciel embarqué"},
+		changeset.Operation{Op: refclient.OpAddCompetence, New: &changeset.NewItem{Libelle: "Programmer un robot", MacroCompetenceCodeOgr: p.macro}},
+		changeset.Operation{Op: refclient.OpAddSavoir, New: &changeset.NewItem{Libelle: "ROS", Categorie: "Produits, outils et matières"}},
 	)
 	equal(t, "codes OGR", r.issued, []string{"90000001", "90000002", "90000003", "90000004", "90000005"})
 	for _, ogr := range r.issued {
@@ -1519,30 +1519,30 @@ func TestRuleChecksCatchBrokenRows(t *testing.T) {
 func TestPublishedRowsPassTheImporter(t *testing.T) {
 	p := pick(t)
 	modify := applied(t, dev,
-		changeset.Operation{Op: client.OpAddAppellation, Libelle: "Développeur / Développeuse Go", LibelleCourt: "Développeur(se) Go"},
-		changeset.Operation{Op: client.OpUpdateAppellation, CodeOgr: devPrincipal, Libelle: "Développeur / Développeuse d'applications \"métier\""},
-		changeset.Operation{Op: client.OpUpdateAppellation, CodeOgr: devSynShort, LibelleCourt: "Analyste-prog. gestion"},
-		changeset.Operation{Op: client.OpRemoveAppellation, CodeOgr: devSynonym, ReplacedBy: devPrincipal},
-		changeset.Operation{Op: client.OpMoveAppellation, CodeOgr: "10964", ToCodeRome: appli},
-		changeset.Operation{Op: client.OpAddCompetence, CodeOgr: p.compOff, CoeurMetier: str(fiche.CoeurPrincipale)},
-		changeset.Operation{Op: client.OpAddCompetence, CodeOgr: p.savoirEtreOff},
-		changeset.Operation{Op: client.OpAddCompetence, New: &changeset.NewItem{Libelle: "Développer en Go", MacroCompetenceCodeOgr: p.macro}},
-		changeset.Operation{Op: client.OpRemoveCompetence, CodeOgr: devSkill},
-		changeset.Operation{Op: client.OpSetCoeurMetier, CodeOgr: p.savoirOn, CoeurMetier: str(fiche.CoeurEmergente)},
-		changeset.Operation{Op: client.OpAddSavoir, CodeOgr: p.savoirOff},
-		changeset.Operation{Op: client.OpAddSavoir, New: &changeset.NewItem{Libelle: "Langage Go", Categorie: "Techniques professionnelles"}},
-		changeset.Operation{Op: client.OpAddContexte, CodeOgr: p.contexteOff},
-		changeset.Operation{Op: client.OpRemoveContexte, CodeOgr: p.contexteOn},
-		changeset.Operation{Op: client.OpAddMobilite, ToCodeRome: appli, Rank: num(2)},
-		changeset.Operation{Op: client.OpRemoveMobilite, ToCodeRome: "M1810"},
-		changeset.Operation{Op: client.OpSetText, Field: client.FieldDefinition, Text: "Conçoit l'application.\nLa « teste »."},
-		changeset.Operation{Op: client.OpSetTags, TransitionEcologique: str("Emploi Vert"), EmploiCadre: flag(false)},
+		changeset.Operation{Op: refclient.OpAddAppellation, Libelle: "Développeur / Développeuse Go", LibelleCourt: "Développeur(se) Go"},
+		changeset.Operation{Op: refclient.OpUpdateAppellation, CodeOgr: devPrincipal, Libelle: "Développeur / Développeuse d'applications \"métier\""},
+		changeset.Operation{Op: refclient.OpUpdateAppellation, CodeOgr: devSynShort, LibelleCourt: "Analyste-prog. gestion"},
+		changeset.Operation{Op: refclient.OpRemoveAppellation, CodeOgr: devSynonym, ReplacedBy: devPrincipal},
+		changeset.Operation{Op: refclient.OpMoveAppellation, CodeOgr: "10964", ToCodeRome: appli},
+		changeset.Operation{Op: refclient.OpAddCompetence, CodeOgr: p.compOff, CoeurMetier: str(fiche.CoeurPrincipale)},
+		changeset.Operation{Op: refclient.OpAddCompetence, CodeOgr: p.savoirEtreOff},
+		changeset.Operation{Op: refclient.OpAddCompetence, New: &changeset.NewItem{Libelle: "Développer en Go", MacroCompetenceCodeOgr: p.macro}},
+		changeset.Operation{Op: refclient.OpRemoveCompetence, CodeOgr: devSkill},
+		changeset.Operation{Op: refclient.OpSetCoeurMetier, CodeOgr: p.savoirOn, CoeurMetier: str(fiche.CoeurEmergente)},
+		changeset.Operation{Op: refclient.OpAddSavoir, CodeOgr: p.savoirOff},
+		changeset.Operation{Op: refclient.OpAddSavoir, New: &changeset.NewItem{Libelle: "Langage Go", Categorie: "Techniques professionnelles"}},
+		changeset.Operation{Op: refclient.OpAddContexte, CodeOgr: p.contexteOff},
+		changeset.Operation{Op: refclient.OpRemoveContexte, CodeOgr: p.contexteOn},
+		changeset.Operation{Op: refclient.OpAddMobilite, ToCodeRome: appli, Rank: num(2)},
+		changeset.Operation{Op: refclient.OpRemoveMobilite, ToCodeRome: "M1810"},
+		changeset.Operation{Op: refclient.OpSetText, Field: refclient.FieldDefinition, Text: "Conçoit l'application.\nLa « teste »."},
+		changeset.Operation{Op: refclient.OpSetTags, TransitionEcologique: str("Emploi Vert"), EmploiCadre: flag(false)},
 	)
 	v61 := modify.publish(t)
 	create := runFrom(t, v61, firstOGR+len(modify.issued), "",
 		newFiche(changeset.AppellationPrincipale{CodeOgr: devSynShort}),
-		changeset.Operation{Op: client.OpAddCompetence, CodeOgr: p.compOff},
-		changeset.Operation{Op: client.OpAddMobilite, ToCodeRome: dev},
+		changeset.Operation{Op: refclient.OpAddCompetence, CodeOgr: p.compOff},
+		changeset.Operation{Op: refclient.OpAddMobilite, ToCodeRome: dev},
 	)
 	for _, res := range create.results {
 		if !res.Applies {

@@ -2,16 +2,16 @@
 // of POST /v1/changesets:validate and the publication of POST /v1/changesets.
 package changeset
 
-import "github.com/plateforme-rome/rome/services/referential/client"
+import "github.com/plateforme-rome/rome/clients/refclient"
 
 // The operation contract is public (package client); the engine works on its types, and
-// names its operation kinds client.OpXxx.
+// names its operation kinds refclient.OpXxx.
 type (
-	Operation             = client.Operation
-	AppellationPrincipale = client.AppellationPrincipale
-	NewItem               = client.NewItem
-	Change                = client.Change
-	Result                = client.Result
+	Operation             = refclient.Operation
+	AppellationPrincipale = refclient.AppellationPrincipale
+	NewItem               = refclient.NewItem
+	Change                = refclient.Change
+	Result                = refclient.Result
 )
 
 // refusal is why an operation does not apply.

@@ -39,8 +39,8 @@ import (
 	"github.com/plateforme-rome/rome/activities/intake"
 	"github.com/plateforme-rome/rome/activities/notifications"
 	"github.com/plateforme-rome/rome/activities/referential"
-	notifclient "github.com/plateforme-rome/rome/services/notifications/client"
-	refclient "github.com/plateforme-rome/rome/services/referential/client"
+	"github.com/plateforme-rome/rome/clients/notifclient"
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/workflows/request"
 	"github.com/plateforme-rome/rome/workflows/request/lifecycle"
 )

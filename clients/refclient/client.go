@@ -1,4 +1,4 @@
-package client
+package refclient
 
 import (
 	"context"

@@ -1,10 +1,10 @@
-// Package client is the Go client of the notifications service, which the
+// Package notifclient is the Go client of the notifications service, which the
 // worker's activities use to notify people and to send the Teams
 // activity-feed notifications the service queues, and its public contract
 // (the request and response types of its API). Its *http.Client carries the bearer
 // token of the role service (an oauth2 transport, see auth.NewTokenSource), or, for
 // Users, an admin's token.
-package client
+package notifclient
 
 import (
 	"context"

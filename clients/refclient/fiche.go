@@ -1,4 +1,4 @@
-package client
+package refclient
 
 // The fiche document served by GET /v1/fiches/{code}.
 

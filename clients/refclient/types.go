@@ -1,9 +1,9 @@
-// Package client is the referential's public Go contract: the types of its change-set API
+// Package refclient is the referential's public Go contract: the types of its change-set API
 // (typed operations, results, semantic changes, publications) and an HTTP client. The
 // intake and the request workflow's activities use it; the service's internals build on the
 // same types.
 // It also includes the fiche document served by GET /v1/fiches/{code} (fiche.go).
-package client
+package refclient
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package client_test
+package reftest_test
 
 import (
 	"context"
@@ -8,9 +8,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/database"
-	"github.com/plateforme-rome/rome/services/referential/client"
 	"github.com/plateforme-rome/rome/services/referential/internal/reftest"
 )
 
@@ -27,14 +27,14 @@ func TestClientAgainstTheService(t *testing.T) {
 	ctx := context.Background()
 	srv := reftest.Start(t, database.Postgres)
 	token := srv.Token(t, auth.RoleService)
-	c := client.New(srv.URL, &http.Client{Transport: bearer{token}})
+	c := refclient.New(srv.URL, &http.Client{Transport: bearer{token}})
 
 	ver, err := c.Version(ctx)
 	if err != nil || ver.Version != 60 {
 		t.Fatalf("version %+v %v", ver, err)
 	}
-	cs := client.ChangeSet{ID: "cs-client-1", RequestID: "req-1", BaseVersion: 60, CodeRome: "A1101",
-		Operations: []client.Operation{{Op: client.OpRemoveMobilite, ToCodeRome: "A1102"}}}
+	cs := refclient.ChangeSet{ID: "cs-client-1", RequestID: "req-1", BaseVersion: 60, CodeRome: "A1101",
+		Operations: []refclient.Operation{{Op: refclient.OpRemoveMobilite, ToCodeRome: "A1102"}}}
 	val, err := c.Validate(ctx, cs)
 	if err != nil || !val.Applies || len(val.Preview) == 0 {
 		t.Fatalf("validate %+v %v", val, err)
@@ -53,11 +53,11 @@ func TestClientAgainstTheService(t *testing.T) {
 	}
 	cs.ID = "cs-client-2"
 	_, err = c.Publish(ctx, cs)
-	results, isConflict := client.ConflictResults(err)
+	results, isConflict := refclient.ConflictResults(err)
 	if !isConflict || len(results) != 1 || results[0].Applies {
 		t.Fatalf("conflict: %+v", err)
 	}
-	var ce *client.Error
+	var ce *refclient.Error
 	if _, err := c.Fiche(ctx, "Z0000"); !errors.As(err, &ce) || ce.Status != 404 {
 		t.Fatalf("missing fiche: %v", err)
 	}
