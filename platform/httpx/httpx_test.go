@@ -253,6 +253,35 @@ func TestBindJSON(t *testing.T) {
 	}
 }
 
+func TestBodyLimit(t *testing.T) {
+	r := NewEngine("test")
+	var got submission
+	r.POST("/s", BodyLimit(64), func(c *gin.Context) {
+		if err := BindJSON(c, &got); err != nil {
+			_ = c.Error(err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	})
+	if res := do(t, r, "POST", "/s", `{"title":"fits"}`); res.Status != 204 || got.Title != "fits" {
+		t.Fatalf("a body under the route's limit: %d %s", res.Status, res.RawBody)
+	}
+	res := do(t, r, "POST", "/s", `{"title":"`+strings.Repeat("x", 100)+`"}`)
+	assertProblem(t, res, 413, "body_too_large")
+	if res.Body["detail"] != "The request body exceeds 64 bytes." {
+		t.Fatalf("detail = %v, want the route's limit", res.Body["detail"])
+	}
+
+	// A body longer than its (absent) Content-Length is cut at the limit when read.
+	req := httptest.NewRequest("POST", "/s", io.MultiReader(strings.NewReader(`{"title":"`), strings.NewReader(strings.Repeat("y", 100)+`"}`)))
+	req.ContentLength = -1
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, req)
+	if rec.Code != 413 || !strings.Contains(rec.Body.String(), "body_too_large") {
+		t.Fatalf("chunked body over the limit: %d %s", rec.Code, rec.Body)
+	}
+}
+
 func TestHealth(t *testing.T) {
 	healthy := Check{Name: "database", Run: func(context.Context) error { return nil }}
 	broken := Check{Name: "temporal", Run: func(context.Context) error { return errors.New("dial tcp 10.0.0.1:7233: refused") }}
