@@ -35,6 +35,9 @@ const (
 	KindCreateFromNew   Kind = "create_fiche_from_new_appellation"
 )
 
+// Kinds are the request kinds, in the API's order.
+var Kinds = []Kind{KindModifyFiche, KindCreateFromKnown, KindCreateFromNew}
+
 // Status is where a request is in its life. The values are those of the API and of the
 // RequestStatus search attribute.
 type Status string
@@ -51,6 +54,12 @@ const (
 	StatusWithdrawn       Status = "WITHDRAWN"
 	StatusExpired         Status = "EXPIRED"
 )
+
+// Statuses are the request statuses, in the order of a request's life.
+var Statuses = []Status{
+	StatusSubmitted, StatusChecking, StatusAwaitingTriage, StatusInReview, StatusAwaitingPartner,
+	StatusPublishing, StatusPublished, StatusRejected, StatusWithdrawn, StatusExpired,
+}
 
 // Closed tells whether a request has reached one of its final statuses.
 func (s Status) Closed() bool {
@@ -131,6 +140,25 @@ func (o *RequestOperation) UnmarshalJSON(b []byte) error {
 	}
 	o.Decision = d.Decision
 	return json.Unmarshal(b, &o.Operation)
+}
+
+// PublishedOperations are what the request publishes under its decisions: the accepted
+// operations as they are, the amended ones replaced by their amendment under the
+// operation's id, the rejected ones left out. An operation not decided yet counts as
+// accepted, so that a preview before the decision shows the request as submitted.
+func (r Request) PublishedOperations() []Operation {
+	ops := []Operation{}
+	for _, o := range r.Operations {
+		switch {
+		case o.Decision == nil || o.Decision.Decision == DecisionAccepted:
+			ops = append(ops, o.Operation)
+		case o.Decision.Decision == DecisionAmended && o.Decision.Amendment != nil:
+			amended := *o.Decision.Amendment
+			amended.ID = o.ID
+			ops = append(ops, amended)
+		}
+	}
+	return ops
 }
 
 // Finding severities.
@@ -216,12 +244,11 @@ var DefaultTimers = Timers{
 	QuestionExpiry:     30 * 24 * time.Hour,
 }
 
-// Input starts a request workflow. A workflow that continues as new passes its whole state
-// in Resume.
+// Input starts a request workflow. (A run that continues as new adds its private state,
+// which is the workflow's own business: see the lifecycle package.)
 type Input struct {
 	Request Request `json:"request"`
 	Timers  Timers  `json:"timers"`
-	Resume  *Resume `json:"resume,omitempty"`
 	// Link is the request's page in the web application: notifications and the Teams
 	// channel link to it.
 	Link string `json:"link,omitempty"`
@@ -244,49 +271,6 @@ type TeamsChannel struct {
 	WebURL    string `json:"webUrl"`
 	Name      string `json:"name"`
 	Private   bool   `json:"private,omitempty"` // only its members see it
-}
-
-// Resume is the workflow's private state carried across continue-as-new.
-type Resume struct {
-	Seq              int           `json:"seq"`              // last history event number
-	DecisionRound    int           `json:"decisionRound"`    // publications attempted
-	TriageElapsed    time.Duration `json:"triageElapsed"`    // time spent awaiting triage
-	ModeratorElapsed time.Duration `json:"moderatorElapsed"` // decision clock, paused while awaiting the partner
-	PartnerElapsed   time.Duration `json:"partnerElapsed"`   // time the open question has waited
-	RemindersSent    []string      `json:"remindersSent"`    // reminder/escalation keys already sent in this wait
-	NextQuestion     int           `json:"nextQuestion"`
-	NextMessage      int           `json:"nextMessage"`
-	NextOperation    int           `json:"nextOperation"` // number of the next server-assigned operation id (op-N)
-	BaseVersion      int           `json:"baseVersion"`   // the referential version the checks ran on: the change set's base
-	// Messaging is the version of notifications and Teams the request runs with
-	// (workflow.GetVersion "teams-notifications"): 0 for requests started before them.
-	Messaging int         `json:"messaging,omitempty"`
-	Outbox    []Notice    `json:"outbox,omitempty"` // events not notified yet
-	Teams     *TeamsState `json:"teams,omitempty"`  // the Teams channel's work in progress
-}
-
-// Notice is a recorded event still to be told to people (notified) or to the Teams
-// channel (posted).
-type Notice struct {
-	Seq      int       `json:"seq"`
-	Type     string    `json:"type"`
-	Actor    Actor     `json:"actor"`
-	Data     EventData `json:"data"`
-	Assignee string    `json:"assignee,omitempty"` // the request's assignee when the event happened
-}
-
-// TeamsState is what the workflow keeps about the request's Teams channel.
-type TeamsState struct {
-	Unavailable           bool         `json:"unavailable,omitempty"` // Graph refused the channel: the request goes on without
-	SubscriptionID        string       `json:"subscriptionId,omitempty"`
-	SubscriptionExpiresAt time.Time    `json:"subscriptionExpiresAt,omitzero"`
-	Posts                 []Notice     `json:"posts,omitempty"` // events not posted yet, in order
-	Inbox                 []TeamsReply `json:"inbox,omitempty"` // replies signalled, not recorded yet
-	Seen                  []string     `json:"seen,omitempty"`  // ids of the messages posted or signalled already
-	// People are the request's people Teams knows (with an Entra id): their replies in the
-	// channel are theirs, and a private channel lists them.
-	People  []Actor  `json:"people,omitempty"`
-	Joining []string `json:"joining,omitempty"` // Entra ids to add to the private channel, in order
 }
 
 // Output is how a request ended.

@@ -16,7 +16,7 @@ var canTimers = request.Timers{TriageReminder: 30 * time.Minute, PartnerReminder
 
 // continuedInput runs a request until it continues as new at 3h10, while awaiting the
 // partner, and returns the next run's input. force makes the history look long at 3h01.
-func continuedInput(t *testing.T, opts options, force func(h *harness)) request.Input {
+func continuedInput(t *testing.T, opts options, force func(h *harness)) RunInput {
 	t.Helper()
 	h := newHarness(t, opts)
 	h.update(1*time.Hour, request.UpdateAssign, request.AssignInput{Actor: mod, Moderator: "mod-1"})
@@ -39,7 +39,7 @@ func continuedInput(t *testing.T, opts options, force func(h *harness)) request.
 	if can.WorkflowType.Name != request.WorkflowType {
 		t.Errorf("continued as %q", can.WorkflowType.Name)
 	}
-	var next request.Input
+	var next RunInput
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestContinueAsNewCarriesTheWholeState(t *testing.T) {
 			if r.Status != request.StatusAwaitingPartner || r.Assignee != "mod-1" || len(r.Questions) != 1 || len(r.Operations) != 3 || !r.UpdatedAt.Equal(at(3*time.Hour)) {
 				t.Errorf("request %+v", r)
 			}
-			want := request.Resume{Seq: 6, TriageElapsed: time.Hour, ModeratorElapsed: time.Hour, PartnerElapsed: 70 * time.Minute,
+			want := Resume{Seq: 6, TriageElapsed: time.Hour, ModeratorElapsed: time.Hour, PartnerElapsed: 70 * time.Minute,
 				RemindersSent: []string{"triage:reminder"}, NextQuestion: 2, NextMessage: 2, NextOperation: 4, BaseVersion: 60, Messaging: messagingVersion}
 			if next.Resume == nil {
 				t.Fatal("no resume state")
@@ -96,7 +96,7 @@ func TestResumedRunContinues(t *testing.T) {
 	h.update(12*time.Hour, request.UpdateDecide, request.DecideInput{Actor: mod, Decisions: []request.OperationDecision{
 		{OperationID: "op-1", Decision: request.DecisionAccepted}, {OperationID: "op-2", Decision: request.DecisionAccepted},
 		{OperationID: "op-3", Decision: request.DecisionAccepted}}})
-	out := h.run(next)
+	out := h.runFrom(next)
 
 	if ask.ok(t).ID != "q-2" || msg.ok(t).ID != "m-2" {
 		t.Errorf("ids %q %q: the counters did not carry over", ask.result.ID, msg.result.ID)

@@ -88,7 +88,7 @@ func newHarness(t *testing.T, opts options) *harness {
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
-	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in request.Input) (request.Output, error) {
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, in RunInput) (request.Output, error) {
 		return execute(ctx, in, opts)
 	}, workflow.RegisterOptions{Name: request.WorkflowType})
 	env.RegisterActivity(&referential.Activities{})
@@ -192,7 +192,14 @@ func validation(version int, cs refclient.ChangeSet, refused map[string]string) 
 	return v
 }
 
+// run runs a new request's workflow to its end.
 func (h *harness) run(in request.Input) request.Output {
+	h.t.Helper()
+	return h.runFrom(RunInput{Input: in})
+}
+
+// runFrom runs the workflow from in, a continued run's input when it has Resume.
+func (h *harness) runFrom(in RunInput) request.Output {
 	h.t.Helper()
 	h.env.ExecuteWorkflow(request.WorkflowType, in)
 	if !h.env.IsWorkflowCompleted() {

@@ -13,7 +13,7 @@ import (
 )
 
 // The change that brought notifications and the Teams channel: requests started before it
-// (request.Resume.Messaging 0) replay and go on without them.
+// (Resume.Messaging 0) replay and go on without them.
 const (
 	messagingChange  = "teams-notifications"
 	messagingVersion = 1
@@ -53,7 +53,7 @@ func (w *lifecycle) startMessaging(ctx workflow.Context) {
 
 // tell enqueues a recorded event for the people who must learn about it and for the
 // Teams channel. The caller holds w.mu, so both queues are in the order of the history.
-func (w *lifecycle) tell(n request.Notice) {
+func (w *lifecycle) tell(n Notice) {
 	if w.resume.Messaging < messagingVersion {
 		return
 	}
@@ -120,7 +120,7 @@ func (w *lifecycle) drainBeforeClosing(ctx workflow.Context) error {
 
 // audience is who must learn about an event, and as which notification; ok is false for
 // the events nobody is notified of.
-func (w *lifecycle) audience(n request.Notice) (event notifclient.Event, to notifclient.Recipients, ok bool) {
+func (w *lifecycle) audience(n Notice) (event notifclient.Event, to notifclient.Recipients, ok bool) {
 	partner := notifclient.Recipients{Orgs: []string{w.req.Org}}
 	moderators := notifclient.Recipients{Roles: []string{request.RoleModerator}}
 	assignee := moderators // the assignee, or every moderator while there is none
@@ -179,7 +179,7 @@ func (w *lifecycle) audience(n request.Notice) (event notifclient.Event, to noti
 
 // notification is what the notifications service is asked to deliver for an event: its
 // key is the event's (request, seq), so a retry or a continued run notifies once.
-func (w *lifecycle) notification(n request.Notice) notifclient.Notification {
+func (w *lifecycle) notification(n Notice) notifclient.Notification {
 	event, to, _ := w.audience(n)
 	text := n.Data.Text
 	if text == "" {
@@ -211,7 +211,7 @@ var waitWords = map[string]string{
 }
 
 // headline says what happened, in a few words, in French like everything people read.
-func headline(n request.Notice) string {
+func headline(n Notice) string {
 	who := n.Actor.Name
 	if who == "" {
 		who = n.Actor.Sub

@@ -188,7 +188,7 @@ func TestContinueAsNewCarriesTheOutbox(t *testing.T) {
 	}
 	h := newHarness(t, options{})
 	h.update(time.Hour, request.UpdateWithdraw, request.WithdrawInput{Actor: alice})
-	h.run(next)
+	h.runFrom(next)
 	var keys []string
 	for _, n := range h.notified {
 		keys = append(keys, n.Key)

@@ -176,17 +176,8 @@ func (w *lifecycle) tryPublish(ctx workflow.Context) (bool, error) {
 // changeSet is the publication of the current decision: the accepted operations, and the
 // amended ones replaced by their amendment, under their ids.
 func (w *lifecycle) changeSet() refclient.ChangeSet {
-	ops := []request.Operation{}
-	for _, op := range w.req.Operations {
-		switch op.Decision.Decision {
-		case request.DecisionAccepted:
-			ops = append(ops, op.Operation)
-		case request.DecisionAmended:
-			ops = append(ops, *op.Decision.Amendment)
-		}
-	}
 	return refclient.ChangeSet{ID: request.ChangeSetID(w.req.ID, w.resume.DecisionRound), RequestID: w.req.ID,
-		BaseVersion: w.resume.BaseVersion, CodeRome: w.req.CodeRome, Operations: ops}
+		BaseVersion: w.resume.BaseVersion, CodeRome: w.req.CodeRome, Operations: w.req.PublishedOperations()}
 }
 
 // publicationFindings turns a refused publication into findings for the moderator: one per

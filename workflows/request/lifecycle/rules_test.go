@@ -242,28 +242,28 @@ func TestHistoryWrittenThroughIntakeOutages(t *testing.T) {
 }
 
 func TestInvalidWorkflowInputFails(t *testing.T) {
-	for name, edit := range map[string]func(*request.Input){
-		"no id":                 func(in *request.Input) { in.Request.ID = "" },
-		"unknown kind":          func(in *request.Input) { in.Request.Kind = "rename_fiche" },
-		"no organisation":       func(in *request.Input) { in.Request.Org = "" },
-		"no submitter":          func(in *request.Input) { in.Request.SubmittedBy.Sub = "" },
-		"new but not submitted": func(in *request.Input) { in.Request.Status = request.StatusInReview },
-		"resumed but closed": func(in *request.Input) {
-			in.Request.Status, in.Resume = request.StatusPublished, &request.Resume{Seq: 9}
+	for name, edit := range map[string]func(*RunInput){
+		"no id":                 func(in *RunInput) { in.Request.ID = "" },
+		"unknown kind":          func(in *RunInput) { in.Request.Kind = "rename_fiche" },
+		"no organisation":       func(in *RunInput) { in.Request.Org = "" },
+		"no submitter":          func(in *RunInput) { in.Request.SubmittedBy.Sub = "" },
+		"new but not submitted": func(in *RunInput) { in.Request.Status = request.StatusInReview },
+		"resumed but closed": func(in *RunInput) {
+			in.Request.Status, in.Resume = request.StatusPublished, &Resume{Seq: 9}
 		},
-		"duplicate operation ids": func(in *request.Input) { in.Request.Operations[1].ID = "op-1" },
-		"resumed awaiting the partner without a question": func(in *request.Input) {
-			in.Request.Status, in.Resume = request.StatusAwaitingPartner, &request.Resume{Seq: 9}
+		"duplicate operation ids": func(in *RunInput) { in.Request.Operations[1].ID = "op-1" },
+		"resumed awaiting the partner without a question": func(in *RunInput) {
+			in.Request.Status, in.Resume = request.StatusAwaitingPartner, &Resume{Seq: 9}
 		},
-		"resumed publishing undecided operations": func(in *request.Input) {
-			in.Request.Status, in.Resume = request.StatusPublishing, &request.Resume{Seq: 9}
+		"resumed publishing undecided operations": func(in *RunInput) {
+			in.Request.Status, in.Resume = request.StatusPublishing, &Resume{Seq: 9}
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			h := newHarness(t, options{})
-			in := request.Input{Request: newRequest()}
+			in := RunInput{Input: request.Input{Request: newRequest()}}
 			edit(&in)
-			h.run(in)
+			h.runFrom(in)
 			var appErr *temporal.ApplicationError
 			if err := h.env.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != ErrInvalidWorkflowInput {
 				t.Errorf("workflow error %v, want %s", err, ErrInvalidWorkflowInput)

@@ -225,7 +225,7 @@ func (w *lifecycle) renew(ctx workflow.Context) {
 
 // post posts one event's line, once (its key is the event's); a line Graph refuses is
 // dropped. It returns false when the workflow is cancelled.
-func (w *lifecycle) post(actx workflow.Context, n request.Notice) bool {
+func (w *lifecycle) post(actx workflow.Context, n Notice) bool {
 	var out teams.PostMessageOutput
 	err := workflow.ExecuteActivity(actx, teamsActs.PostMessage, teams.PostMessageInput{ChannelID: w.req.Teams.ChannelID,
 		Key: noticeKey(w.req.ID, n.Seq), HTML: line(n)}).Get(actx, &out)
@@ -241,7 +241,7 @@ func (w *lifecycle) post(actx workflow.Context, n request.Notice) bool {
 }
 
 // line is an event as a line of the channel.
-func line(n request.Notice) string {
+func line(n Notice) string {
 	text := n.Data.Text
 	if n.Type == request.EventDecided && n.Data.Reason != "" {
 		text = n.Data.Reason

@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -44,9 +42,9 @@ func RegisterMessaging(r worker.Registry, n *notifications.Activities, t *teams.
 }
 
 // Workflow runs one evolution request until it is published, rejected, withdrawn or
-// expired, continuing as new (with its whole state in Input.Resume) before its history
+// expired, continuing as new (with its whole state in RunInput.Resume) before its history
 // grows large.
-func Workflow(ctx workflow.Context, in request.Input) (request.Output, error) {
+func Workflow(ctx workflow.Context, in RunInput) (request.Output, error) {
 	return execute(ctx, in, options{})
 }
 
@@ -61,7 +59,7 @@ type options struct {
 // the starter, never a user's mistake (those are findings or update rejections).
 const ErrInvalidWorkflowInput = "InvalidWorkflowInput"
 
-func execute(ctx workflow.Context, in request.Input, opts options) (request.Output, error) {
+func execute(ctx workflow.Context, in RunInput, opts options) (request.Output, error) {
 	w := &lifecycle{opts: opts}
 	if err := w.setup(ctx, in); err != nil {
 		return request.Output{}, err
@@ -74,7 +72,7 @@ type lifecycle struct {
 	opts   options
 	req    request.Request
 	timers request.Timers
-	resume request.Resume
+	resume Resume
 	fresh  bool                 // the first run: the submission is not recorded yet
 	local  bool                 // short calls run as local activities (localCallsChange)
 	link   string               // the request's page (request.Input.Link)
@@ -178,14 +176,14 @@ func retryable(err error, policy *temporal.RetryPolicy) bool {
 	return true
 }
 
-func (w *lifecycle) setup(ctx workflow.Context, in request.Input) error {
+func (w *lifecycle) setup(ctx workflow.Context, in RunInput) error {
 	w.req, w.timers, w.fresh = in.Request, withDefaults(in.Timers), in.Resume == nil
 	w.local = workflow.GetVersion(ctx, localCallsChange, workflow.DefaultVersion, localCallsVersion) == localCallsVersion
 	w.link, w.teams = in.Link, in.Teams
 	if in.Resume != nil {
 		w.resume = *in.Resume // a continued run keeps the messaging version of the first
 	} else {
-		w.resume = request.Resume{NextQuestion: 1, NextMessage: 1, NextOperation: nextOperationNumber(w.req.Operations),
+		w.resume = Resume{NextQuestion: 1, NextMessage: 1, NextOperation: request.NextOperationNumber(w.req.Operations),
 			Messaging: int(workflow.GetVersion(ctx, messagingChange, workflow.DefaultVersion, messagingVersion))}
 	}
 	if w.resume.Messaging < messagingVersion {
@@ -193,7 +191,7 @@ func (w *lifecycle) setup(ctx workflow.Context, in request.Input) error {
 	}
 	w.teamsDone = w.teams == nil
 	if w.teams != nil && w.resume.Teams == nil {
-		w.resume.Teams = &request.TeamsState{}
+		w.resume.Teams = &TeamsState{}
 		w.join(w.req.SubmittedBy)
 	}
 	w.req.SubmittedBy.EntraID = "" // kept in Resume, out of the history
@@ -334,7 +332,7 @@ func (w *lifecycle) continueAsNew(ctx workflow.Context) error {
 	resume := w.resume
 	w.logger.Info("continuing as new", "seq", resume.Seq, "status", w.req.Status)
 	return workflow.NewContinueAsNewError(ctx, request.WorkflowType,
-		request.Input{Request: w.req, Timers: w.timers, Resume: &resume, Link: w.link, Teams: w.teams})
+		RunInput{Input: request.Input{Request: w.req, Timers: w.timers, Link: w.link, Teams: w.teams}, Resume: &resume})
 }
 
 // setStatus moves the request to s, stopping the clock of the status it leaves and
@@ -381,7 +379,7 @@ func (w *lifecycle) record(ctx workflow.Context, typ string, actor request.Actor
 	if err := w.call(ctx, recordOptions, intakeActs.RecordEvent, intake.RecordEventInput{Event: e}).Get(ctx, nil); err != nil {
 		return err
 	}
-	w.tell(request.Notice{Seq: e.Seq, Type: typ, Actor: actor, Data: data, Assignee: w.req.Assignee})
+	w.tell(Notice{Seq: e.Seq, Type: typ, Actor: actor, Data: data, Assignee: w.req.Assignee})
 	return nil
 }
 
@@ -423,37 +421,14 @@ func operationsOf(ops []request.RequestOperation) []request.Operation {
 }
 
 // withIDs turns operations into the request's, keeping the ids they have and giving the
-// others the next free op-N.
+// others the next free op-N (request.AssignOperationIDs) from the request's counter.
 func (w *lifecycle) withIDs(ops []request.Operation) []request.RequestOperation {
-	used := map[string]bool{}
-	for _, op := range ops {
-		used[op.ID] = true
-	}
+	w.resume.NextOperation = request.AssignOperationIDs(ops, w.resume.NextOperation)
 	out := make([]request.RequestOperation, len(ops))
 	for i, op := range ops {
-		for op.ID == "" {
-			id := "op-" + strconv.Itoa(w.resume.NextOperation)
-			w.resume.NextOperation++
-			if !used[id] {
-				op.ID, used[id] = id, true
-			}
-		}
 		out[i] = request.RequestOperation{Operation: op}
 	}
 	return out
-}
-
-// nextOperationNumber is the first N after every op-N id of ops.
-func nextOperationNumber(ops []request.RequestOperation) int {
-	next := 1
-	for _, op := range ops {
-		if s, ok := strings.CutPrefix(op.ID, "op-"); ok {
-			if n, err := strconv.Atoi(s); err == nil && n >= next {
-				next = n + 1
-			}
-		}
-	}
-	return next
 }
 
 func nonNil[T any](s []T) []T {

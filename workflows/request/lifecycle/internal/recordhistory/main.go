@@ -160,7 +160,7 @@ var scenarios = []struct {
 	{"published", func(ctx context.Context, r *runner) error {
 		return r.steps(
 			func() error {
-				return r.start(ctx, request.Input{Request: newRequest(r.id), Timers: request.Timers{TriageReminder: time.Second}})
+				return r.start(ctx, lifecycle.RunInput{Input: request.Input{Request: newRequest(r.id), Timers: request.Timers{TriageReminder: time.Second}}})
 			},
 			func() error { return r.waitEvent(ctx, request.EventReminder) },
 			func() error {
@@ -198,7 +198,7 @@ var scenarios = []struct {
 	{"expired", func(ctx context.Context, r *runner) error {
 		return r.steps(
 			func() error {
-				return r.start(ctx, request.Input{Request: newRequest(r.id), Timers: request.Timers{PartnerReminder: time.Second, QuestionExpiry: 3 * time.Second}})
+				return r.start(ctx, lifecycle.RunInput{Input: request.Input{Request: newRequest(r.id), Timers: request.Timers{PartnerReminder: time.Second, QuestionExpiry: 3 * time.Second}}})
 			},
 			func() error { return r.waitEvent(ctx, request.EventChecked) },
 			func() error {
@@ -212,10 +212,12 @@ var scenarios = []struct {
 	{"resumed", func(ctx context.Context, r *runner) error {
 		req := newRequest(r.id)
 		req.Status, req.Assignee = request.StatusInReview, mod.Sub
-		resume := request.Resume{Seq: 4, TriageElapsed: time.Hour, ModeratorElapsed: 10*24*time.Hour - 2*time.Second,
+		resume := lifecycle.Resume{Seq: 4, TriageElapsed: time.Hour, ModeratorElapsed: 10*24*time.Hour - 2*time.Second,
 			NextQuestion: 1, NextMessage: 1, NextOperation: 4, BaseVersion: 60}
 		return r.steps(
-			func() error { return r.start(ctx, request.Input{Request: req, Resume: &resume}) },
+			func() error {
+				return r.start(ctx, lifecycle.RunInput{Input: request.Input{Request: req}, Resume: &resume})
+			},
 			func() error { return r.waitEvent(ctx, request.EventReminder) },
 			func() error {
 				return r.update(ctx, request.UpdateMessage, request.MessageInput{Actor: mod, Text: "Soon"})
@@ -254,7 +256,7 @@ func (r *runner) steps(steps ...func() error) error {
 	return nil
 }
 
-func (r *runner) start(ctx context.Context, in request.Input) error {
+func (r *runner) start(ctx context.Context, in lifecycle.RunInput) error {
 	run, err := r.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: request.WorkflowID(r.id), TaskQueue: request.TaskQueue,
 		TypedSearchAttributes: temporal.NewSearchAttributes(request.RequestStatusKey.ValueSet(string(in.Request.Status)),
 			request.PartnerOrgKey.ValueSet(in.Request.Org), request.RomeCodeKey.ValueSet(in.Request.CodeRome),
