@@ -4,27 +4,24 @@ package ui
 
 import (
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/plateforme-rome/rome/workflows/request"
 )
-
-// ficheCodePattern is a code ROME: a letter A to N and four digits.
-var ficheCodePattern = regexp.MustCompile(`^[A-N][0-9]{4}$`)
 
 // ficheCode reads the :code of the route: a code ROME, or a 404 page. A code typed in
 // lower case is sent to its canonical address.
 func (h *handlers) ficheCode(c *gin.Context) (string, bool) {
 	code := c.Param("code")
-	if up := strings.ToUpper(code); up != code && ficheCodePattern.MatchString(up) {
+	if up := strings.ToUpper(code); up != code && request.CodeRomePattern.MatchString(up) {
 		u := *c.Request.URL
 		u.Path = strings.Replace(u.Path, "/"+code, "/"+up, 1)
 		c.Redirect(http.StatusMovedPermanently, u.RequestURI())
 		return "", false
 	}
-	if !ficheCodePattern.MatchString(code) {
+	if !request.CodeRomePattern.MatchString(code) {
 		h.errorPage(c, http.StatusNotFound, pageError{Detail: "« " + truncate(20, code) + " » n'est pas un code ROME : une lettre de A à N suivie de quatre chiffres, par exemple M1805.",
 			Back: "/referentiel", BackLabel: "Rechercher dans le ROME"})
 		return "", false

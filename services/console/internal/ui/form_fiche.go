@@ -12,12 +12,13 @@ import (
 	"strings"
 
 	"github.com/plateforme-rome/rome/services/console/internal/backend"
+	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 // loadFormFiche reads the fiche being modified, for its elements' lists; the note says why
 // there is none, missing that the referential has no such fiche.
 func (h *handlers) loadFormFiche(ctx context.Context, f *requestForm) (fiche *backend.Fiche, note string, missing bool) {
-	if f.creates() || !formCodeRome.MatchString(f.CodeRome) {
+	if f.creates() || !request.CodeRomePattern.MatchString(f.CodeRome) {
 		return nil, "", false
 	}
 	fiche, err := h.Backend.Referential.Fiche(ctx, f.CodeRome, 0)

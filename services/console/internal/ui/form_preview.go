@@ -23,7 +23,7 @@ func (h *handlers) previewForm(ctx context.Context, f *requestForm) *validationV
 	switch {
 	case f.Kind == "":
 		return &validationView{Message: "Choisissez le type de demande pour voir l'aperçu."}
-	case f.Kind == request.KindModifyFiche && !formCodeRome.MatchString(f.CodeRome):
+	case f.Kind == request.KindModifyFiche && !request.CodeRomePattern.MatchString(f.CodeRome):
 		return &validationView{Message: "Saisissez le code ROME de la fiche à modifier pour voir l'aperçu."}
 	case !f.creates() && len(f.Ops) == 0:
 		return &validationView{Message: "Ajoutez au moins une opération pour voir l'aperçu."}

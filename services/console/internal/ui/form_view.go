@@ -139,7 +139,7 @@ type opResultView struct {
 func (x *opBlockCtx) page(f *requestForm, preview *validationView, st formState) *newRequestPage {
 	p := &newRequestPage{Form: f, Fiche: st.fiche, Preview: preview, Focus: x.Focus, Live: st.live, Alert: st.alert,
 		KindError: x.Errors["kind"], OpsError: x.Errors["operations"]}
-	for _, k := range kindOrder {
+	for _, k := range request.Kinds {
 		p.Kinds = append(p.Kinds, kindChoice{Value: string(k), Label: kindLabels[k], ID: "kind-" + string(k), Checked: f.Kind == k})
 	}
 	if st.fiche != nil {

@@ -26,18 +26,11 @@ var (
 		request.StatusWithdrawn:       "Retirée",
 		request.StatusExpired:         "Expirée",
 	}
-	// statusOrder is the order of the status filter.
-	statusOrder = []request.Status{
-		request.StatusSubmitted, request.StatusChecking, request.StatusAwaitingTriage, request.StatusInReview,
-		request.StatusAwaitingPartner, request.StatusPublishing, request.StatusPublished, request.StatusRejected,
-		request.StatusWithdrawn, request.StatusExpired,
-	}
 	kindLabels = map[request.Kind]string{
 		request.KindModifyFiche:     "Modifier une fiche",
 		request.KindCreateFromKnown: "Créer une fiche depuis une appellation connue",
 		request.KindCreateFromNew:   "Créer une fiche depuis une nouvelle appellation",
 	}
-	kindOrder = []request.Kind{request.KindModifyFiche, request.KindCreateFromKnown, request.KindCreateFromNew}
 
 	opLabels = map[string]string{
 		refclient.OpCreateFiche:       "Créer la fiche",
@@ -165,8 +158,8 @@ func templateFuncs(set *assets.Set) template.FuncMap {
 		"derefInt":      func(p *int) int { return derefInt(p) },
 		"join":          strings.Join,
 		"add":           func(a, b int) int { return a + b },
-		"statusOptions": func() []request.Status { return statusOrder },
-		"kindOptions":   func() []request.Kind { return kindOrder },
+		"statusOptions": func() []request.Status { return request.Statuses },
+		"kindOptions":   func() []request.Kind { return request.Kinds },
 		"closed":        func(s request.Status) bool { return s.Closed() },
 		"truncate":      truncate,
 		"dict":          dict,

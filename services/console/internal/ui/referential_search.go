@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/plateforme-rome/rome/services/console/internal/backend"
+	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 // refSearchKinds are what the search looks in.
@@ -82,7 +83,7 @@ func (h *handlers) referentialSearch(c *gin.Context) {
 			p.do(func() (err error) { d.Fiches, err = ref.Fiches(ctx, q, limit); return err })
 		}
 		var byCode *backend.FicheSummary
-		if code := strings.ToUpper(q); show("fiches") && ficheCodePattern.MatchString(code) {
+		if code := strings.ToUpper(q); show("fiches") && request.CodeRomePattern.MatchString(code) {
 			p.do(func() error {
 				f, err := ref.Fiche(ctx, code, 0)
 				if serviceNotFound(err) {

@@ -79,12 +79,9 @@ const (
 )
 
 var (
-	formCodeRome = regexp.MustCompile(`^[A-N]\d{4}$`)
-	formDomaine  = regexp.MustCompile(`^[A-N]\d{2}$`)
-	formCodeOgr  = regexp.MustCompile(`^\d{1,12}$`)
-	formOpField  = regexp.MustCompile(`^ops\.(\d{1,3})\.(.+)$`)
-	apiOpField   = regexp.MustCompile(`^operations\[(\d+)\](?:\.(.+))?$`)
-	formName     = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+	formOpField = regexp.MustCompile(`^ops\.(\d{1,3})\.(.+)$`)
+	apiOpField  = regexp.MustCompile(`^operations\[(\d+)\](?:\.(.+))?$`)
+	formName    = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 )
 
 // fieldDef is one field of an operation block.
@@ -552,7 +549,7 @@ func (f *requestForm) validate() fieldErrors {
 		switch {
 		case f.CodeRome == "":
 			errs.add("codeRome", "Saisissez le code ROME de la fiche à modifier, ou recherchez-la.")
-		case !formCodeRome.MatchString(f.CodeRome):
+		case !request.CodeRomePattern.MatchString(f.CodeRome):
 			errs.add("codeRome", codeRomeMsg)
 		}
 	case request.KindCreateFromKnown, request.KindCreateFromNew:
@@ -597,15 +594,15 @@ func validateOp(prefix string, spec opSpec, o opForm, kind request.Kind, errs fi
 		}
 		switch {
 		case d.Key == "domaineProfessionnel":
-			if !formDomaine.MatchString(strings.ToUpper(v)) {
+			if !request.DomaineProfessionnelPattern.MatchString(strings.ToUpper(v)) {
 				errs.add(name(d.Key), "Saisissez un domaine professionnel : une lettre de A à N et deux chiffres, par exemple M18.")
 			}
 		case d.Picker == pickFiches || d.Options == ficheOptMobilites:
-			if !formCodeRome.MatchString(normCodeRome(v)) {
+			if !request.CodeRomePattern.MatchString(normCodeRome(v)) {
 				errs.add(name(d.Key), codeRomeMsg)
 			}
 		case d.Picker != "":
-			if !formCodeOgr.MatchString(v) {
+			if !request.CodeOgrPattern.MatchString(v) {
 				errs.add(name(d.Key), "Un code OGR ne compte que des chiffres. "+codeOgrMsg)
 			}
 		case d.Numeric:

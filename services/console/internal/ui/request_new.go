@@ -30,10 +30,10 @@ var newRequestEditor = &formEditor{Page: "request_new", Title: "Nouvelle demande
 // here to propose a change to it).
 func (h *handlers) newRequest(c *gin.Context) {
 	f := newRequestForm()
-	if k := request.Kind(c.Query("type")); slices.Contains(kindOrder, k) {
+	if k := request.Kind(c.Query("type")); slices.Contains(request.Kinds, k) {
 		f.Kind = k
 	}
-	if code := normCodeRome(c.Query("codeRome")); formCodeRome.MatchString(code) {
+	if code := normCodeRome(c.Query("codeRome")); request.CodeRomePattern.MatchString(code) {
 		f.CodeRome = code
 		if f.Kind == "" {
 			f.Kind = request.KindModifyFiche

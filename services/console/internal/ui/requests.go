@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -144,8 +143,6 @@ type listFilter struct {
 	Status, Kind, CodeRome, Org, Assignee, Q, Cursor string
 }
 
-var codeRomePattern = regexp.MustCompile(`^[A-N]\d{4}$`)
-
 type listData struct {
 	Filter     listFilter
 	Errors     fieldErrors
@@ -167,7 +164,7 @@ func (h *handlers) requestList(c *gin.Context) {
 		Q: strings.TrimSpace(c.Query("q")), Cursor: c.Query("cursor"),
 	}
 	d := listData{Filter: f, Errors: fieldErrors{}, Staff: p.Role != auth.RolePartner, Now: h.Now(), IsNextPage: f.Cursor != ""}
-	if f.CodeRome != "" && !codeRomePattern.MatchString(f.CodeRome) {
+	if f.CodeRome != "" && !request.CodeRomePattern.MatchString(f.CodeRome) {
 		d.Errors.add("codeRome", "Saisissez un code ROME : une lettre de A à N et quatre chiffres, par exemple M1805.")
 	}
 	if d.Errors.Any() {

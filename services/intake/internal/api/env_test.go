@@ -1,9 +1,7 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -12,10 +10,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/database"
 	"github.com/plateforme-rome/rome/platform/database/dbtest"
+	"github.com/plateforme-rome/rome/services/intake/internal/app/apptest"
 	"github.com/plateforme-rome/rome/services/intake/internal/store"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
@@ -25,8 +23,8 @@ import (
 type env struct {
 	h     *gin.Engine
 	store *store.Store
-	wf    *fakeWorkflows
-	ref   *fakeReferential
+	wf    *apptest.Workflows
+	ref   *apptest.Referential
 	dev   *auth.DevIssuer
 	clock *testClock
 }
@@ -73,7 +71,7 @@ func newEnvOn(t *testing.T, d database.Dialect, options ...func(*Deps)) *env {
 	if err := st.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{store: st, wf: &fakeWorkflows{}, ref: &fakeReferential{}, dev: deps.Dev, clock: &testClock{}}
+	e := &env{store: st, wf: &apptest.Workflows{}, ref: &apptest.Referential{}, dev: deps.Dev, clock: &testClock{}}
 	deps.Requests, deps.Workflows, deps.Referential, deps.Timers, deps.Now = st, e.wf, e.ref, testTimers, e.clock.now
 	deps.PublicURL, deps.Teams = "https://rome.example", &request.TeamsConfig{NotificationURL: "https://rome.example/webhooks/graph", ClientState: testClientState}
 	for _, o := range options {
@@ -153,82 +151,6 @@ func (e *env) record(t *testing.T, id string, seq int, typ string, status reques
 		t.Fatal(err)
 	}
 	return r
-}
-
-// fakeWorkflows stands for Temporal: it records what it is asked and answers as told.
-type fakeWorkflows struct {
-	mu       sync.Mutex
-	starts   []request.Input
-	startErr error
-	onStart  func(request.Input)
-	updates  []Update
-	result   request.UpdateResult
-	err      error
-	signals  []request.TeamsReply
-}
-
-func (f *fakeWorkflows) Signal(_ context.Context, requestID, name string, arg any) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if name != request.SignalTeamsReply {
-		return fmt.Errorf("unexpected signal %q", name)
-	}
-	f.signals = append(f.signals, arg.(request.TeamsReply))
-	return f.err
-}
-
-func (f *fakeWorkflows) Start(_ context.Context, in request.Input) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.starts = append(f.starts, in)
-	if f.onStart != nil {
-		f.onStart(in)
-	}
-	return f.startErr
-}
-
-func (f *fakeWorkflows) Update(_ context.Context, u Update) (request.UpdateResult, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.updates = append(f.updates, u)
-	return f.result, f.err
-}
-
-func (f *fakeWorkflows) startCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.starts)
-}
-
-func (f *fakeWorkflows) updateCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.updates)
-}
-
-func (f *fakeWorkflows) lastUpdate(t *testing.T) Update {
-	t.Helper()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.updates) == 0 {
-		t.Fatal("no update sent")
-	}
-	return f.updates[len(f.updates)-1]
-}
-
-// fakeReferential answers the preview's dry run.
-type fakeReferential struct {
-	got        []refclient.ChangeSet
-	validation refclient.Validation
-	err        error
-}
-
-func (f *fakeReferential) Validate(_ context.Context, cs refclient.ChangeSet) (*refclient.Validation, error) {
-	f.got = append(f.got, cs)
-	if f.err != nil {
-		return nil, f.err
-	}
-	return &f.validation, nil
 }
 
 // wantProblem checks a problem answer: its status, code and the fields it names.

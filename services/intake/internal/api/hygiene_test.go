@@ -26,7 +26,7 @@ func TestSubmitRefusesHostileText(t *testing.T) {
 			res := call(t, e.h, "POST", "/v1/requests", hostile, who.partner)
 			wantProblem(t, res, http.StatusUnprocessableEntity, "invalid_body",
 				"title", "justification", "operations[0].libelle", "operations[1].libelle", "operations[2].text")
-			if e.wf.startCount() != 0 {
+			if e.wf.StartCount() != 0 {
 				t.Fatal("a hostile submission started a workflow")
 			}
 			list := call(t, e.h, "GET", "/v1/requests", "", who.partner)
@@ -42,7 +42,7 @@ func TestSubmitRefusesHostileText(t *testing.T) {
 			if got.Title != "Développeur Rust" || got.Justification != "Offres\n2026" || got.Operations[0].Libelle != "Développeur Rust" {
 				t.Fatalf("stored %q %q %q", got.Title, got.Justification, got.Operations[0].Libelle)
 			}
-			if in := e.wf.starts[0].Request; in.Title != got.Title || in.Operations[0].Libelle != got.Operations[0].Libelle {
+			if in := e.wf.Starts[0].Request; in.Title != got.Title || in.Operations[0].Libelle != got.Operations[0].Libelle {
 				t.Fatalf("started with %q %q", in.Title, in.Operations[0].Libelle)
 			}
 		})
@@ -72,17 +72,17 @@ func TestChangesRefuseHostileText(t *testing.T) {
 			wantProblem(t, call(t, e.h, tc.method, tc.path, tc.body, tc.token), http.StatusUnprocessableEntity, "invalid_body", tc.field)
 		})
 	}
-	if n := len(e.wf.updates); n != 0 {
+	if n := len(e.wf.Updates); n != 0 {
 		t.Fatalf("hostile changes reached the workflow (%d updates)", n)
 	}
 
 	// What the workflow receives is cleaned.
-	e.wf.result = request.UpdateResult{Request: e.requestDoc(t, id), ID: "m-1"}
+	e.wf.Result = request.UpdateResult{Request: e.requestDoc(t, id), ID: "m-1"}
 	res := call(t, e.h, "POST", base+"/messages", `{"text":" Ligne 1\r\nLigne\u0301 2 "}`, who.partner)
 	if res.status != http.StatusCreated {
 		t.Fatalf("message: %d %s", res.status, res.raw)
 	}
-	arg, _ := json.Marshal(e.wf.updates[0].Arg)
+	arg, _ := json.Marshal(e.wf.Updates[0].Arg)
 	var in request.MessageInput
 	if err := json.Unmarshal(arg, &in); err != nil || in.Text != "Ligne 1\nLigné 2" {
 		t.Fatalf("update argument %s", arg)

@@ -9,50 +9,22 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/plateforme-rome/rome/platform/httpx"
+	"github.com/plateforme-rome/rome/services/intake/internal/app"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
-// The internal API serves the worker's activities (role service).
-
-// maxEventBytes bounds an event, which carries the whole request's state.
-const maxEventBytes = 8 << 20
-
-// maxElements bounds an overlap query (a request has at most 100 operations, each
-// touching a couple of elements).
-const maxElements = 1000
+// The internal API serves the worker's activities (role service), and the webhook
+// Microsoft Graph's change notifications.
 
 // recordEvent answers POST /internal/v1/events: 204 once the event is recorded, also when
 // it had been already.
 func (h *handlers) recordEvent(c *gin.Context) {
 	var e request.Event
-	if err := decodeLenient(c, &e, maxEventBytes); err != nil {
+	if err := decodeLenient(c, &e); err != nil {
 		_ = c.Error(err)
 		return
 	}
-	var errs fieldErrors
-	if e.RequestID == "" {
-		errs.add("requestId", "is required")
-	}
-	if e.Seq < 1 {
-		errs.add("seq", "must be 1 or more")
-	}
-	if e.Type == "" {
-		errs.add("type", "is required")
-	}
-	if e.At.IsZero() {
-		errs.add("at", "is required")
-	}
-	if e.Request.ID != e.RequestID {
-		errs.add("request.id", "must be the event's requestId: an event carries its own request's state")
-	}
-	if e.Request.Status == "" {
-		errs.add("request.status", "is required")
-	}
-	if len(errs) > 0 {
-		_ = c.Error(httpx.Unprocessable("invalid_event", "The event is invalid.", errs...))
-		return
-	}
-	if err := h.requests.RecordEvent(c.Request.Context(), e); err != nil {
+	if err := h.app.RecordEvent(c.Request.Context(), e); err != nil {
 		_ = c.Error(err)
 		return
 	}
@@ -62,16 +34,11 @@ func (h *handlers) recordEvent(c *gin.Context) {
 // findOverlaps answers POST /internal/v1/overlaps.
 func (h *handlers) findOverlaps(c *gin.Context) {
 	var q request.OverlapQuery
-	if err := decodeLenient(c, &q, httpx.MaxBodyBytes); err != nil {
+	if err := decodeLenient(c, &q); err != nil {
 		_ = c.Error(err)
 		return
 	}
-	if len(q.Elements) > maxElements {
-		_ = c.Error(httpx.Unprocessable("invalid_query", "Too many elements.",
-			httpx.FieldError{Field: "elements", Message: "must list at most 1000 elements"}))
-		return
-	}
-	overlaps, err := h.requests.FindOverlaps(c.Request.Context(), q)
+	overlaps, err := h.app.FindOverlaps(c.Request.Context(), q)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -79,11 +46,34 @@ func (h *handlers) findOverlaps(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"items": overlaps})
 }
 
-// decodeLenient decodes a body from the worker. Unlike the public routes, unknown fields
-// are ignored: the worker and the intake are deployed separately, and a worker that knows
-// a newer contract must not lose a request's history to a stricter intake.
-func decodeLenient(c *gin.Context, dst any, limit int64) error {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+// graphWebhook receives Graph's change notifications on the requests' Teams channels.
+// Creating a subscription, Graph first sends a validationToken to echo within 10 s. Graph
+// retries what is not acknowledged, so the answer is 202 as soon as the signals are sent.
+func (h *handlers) graphWebhook(c *gin.Context) {
+	if token := c.Query("validationToken"); token != "" {
+		c.Data(http.StatusOK, "text/plain; charset=utf-8", []byte(token))
+		return
+	}
+	var n struct {
+		Value []app.GraphNotification `json:"value"`
+	}
+	if err := json.NewDecoder(c.Request.Body).Decode(&n); err != nil {
+		_ = c.Error(httpx.BadRequest("malformed_json", "the body is not a Graph change notification"))
+		return
+	}
+	if err := h.app.TeamsMessages(c.Request.Context(), n.Value); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.Status(http.StatusAccepted)
+}
+
+// decodeLenient decodes a body from the worker, within the route's limit. Unlike the
+// public routes, unknown fields are ignored: the worker and the intake are deployed
+// separately, and a worker that knows a newer contract must not lose a request's history
+// to a stricter intake.
+func decodeLenient(c *gin.Context, dst any) error {
+	body, err := io.ReadAll(c.Request.Body)
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):

@@ -52,7 +52,7 @@ func TestInternalAPI(t *testing.T) {
 		"requestId", "seq", "type", "at", "request.id", "request.status")
 	wantProblem(t, call(t, e.h, "POST", "/internal/v1/events", `{"seq":"one"}`, who.service), 422, "invalid_body", "seq")
 	wantProblem(t, call(t, e.h, "POST", "/internal/v1/events", `{"seq":`, who.service), 400, "malformed_json")
-	wantProblem(t, call(t, e.h, "POST", "/internal/v1/events", `{"data":"`+strings.Repeat("x", maxEventBytes)+`"}`, who.service), 413, "body_too_large")
-	many := `{"codeRome":"M1805","elements":["` + strings.Repeat(`e","`, maxElements) + `e"]}`
+	wantProblem(t, call(t, e.h, "POST", "/internal/v1/events", `{"data":"`+strings.Repeat("x", maxEventBody)+`"}`, who.service), 413, "body_too_large")
+	many := `{"codeRome":"M1805","elements":["` + strings.Repeat(`e","`, 1000) + `e"]}` // one more than a query may list
 	wantProblem(t, call(t, e.h, "POST", "/internal/v1/overlaps", many, who.service), 422, "invalid_query", "elements")
 }

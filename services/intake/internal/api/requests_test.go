@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/plateforme-rome/rome/clients/refclient"
+	"github.com/plateforme-rome/rome/services/intake/internal/app"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -43,10 +44,10 @@ func TestSubmit(t *testing.T) {
 	}
 
 	// The workflow was started with that very request and the configured timers.
-	if e.wf.startCount() != 1 {
-		t.Fatalf("%d starts", e.wf.startCount())
+	if e.wf.StartCount() != 1 {
+		t.Fatalf("%d starts", e.wf.StartCount())
 	}
-	in := e.wf.starts[0]
+	in := e.wf.Starts[0]
 	if in.Timers != testTimers || in.Request.ID != id || in.Request.Status != request.StatusSubmitted || in.Request.SubmittedBy.Sub != "alice" ||
 		in.Request.CreatedAt.IsZero() || !in.Request.UpdatedAt.Equal(in.Request.CreatedAt) || len(in.Request.Operations) != 3 {
 		t.Fatalf("start input %+v", in)
@@ -59,9 +60,9 @@ func TestSubmit(t *testing.T) {
 
 	wantProblem(t, call(t, e.h, "POST", "/v1/requests", modifyBody, who.moderator), 403, "forbidden_role")
 	wantProblem(t, call(t, e.h, "POST", "/v1/requests", modifyBody, ""), 401, "unauthenticated")
-	big := `{"kind":"modify_fiche","title":"` + strings.Repeat("x", 1<<20) + `"}`
+	big := `{"kind":"modify_fiche","title":"` + strings.Repeat("x", maxOperationsBody) + `"}`
 	wantProblem(t, call(t, e.h, "POST", "/v1/requests", big, who.partner), 413, "body_too_large")
-	if e.wf.startCount() != 1 {
+	if e.wf.StartCount() != 1 {
 		t.Fatal("refused submissions started workflows")
 	}
 }
@@ -80,7 +81,7 @@ func TestSubmitCreatesFiches(t *testing.T) {
 	fresh := `{"kind":"create_fiche_from_new_appellation","title":"Pilote de drone","justification":"Métier émergent.",
 		"operations":[{"op":"create_fiche","domaineProfessionnel":"N22","definition":"Pilote.","accesEmploi":"Brevet.","appellationPrincipale":{"libelle":"Pilote de drone"}}]}`
 	r = e.requestDoc(t, e.submit(t, who.partner, fresh))
-	if r.Kind != request.KindCreateFromNew || r.Operations[0].AppellationPrincipale.Libelle != "Pilote de drone" || e.wf.startCount() != 2 {
+	if r.Kind != request.KindCreateFromNew || r.Operations[0].AppellationPrincipale.Libelle != "Pilote de drone" || e.wf.StartCount() != 2 {
 		t.Fatalf("stored %+v", r)
 	}
 }
@@ -145,7 +146,7 @@ func TestSubmitValidation(t *testing.T) {
 		})
 	}
 	wantProblem(t, call(t, e.h, "POST", "/v1/requests", `{"kind":`, who.partner), 400, "malformed_json")
-	if e.wf.startCount() != 0 {
+	if e.wf.StartCount() != 0 {
 		t.Fatal("an invalid submission started a workflow")
 	}
 	if res := call(t, e.h, "GET", "/v1/requests", "", who.partner); res.status != 200 || len(res.body["items"].([]any)) != 0 {
@@ -156,7 +157,7 @@ func TestSubmitValidation(t *testing.T) {
 func TestSubmitIdempotencyKey(t *testing.T) {
 	e := newEnv(t)
 	who := e.cast(t)
-	key := []string{HeaderIdempotencyKey, "key-1"}
+	key := []string{app.HeaderIdempotencyKey, "key-1"}
 	first := call(t, e.h, "POST", "/v1/requests", modifyBody, who.partner, key...)
 	if first.status != 201 || first.header.Get("Idempotent-Replayed") != "" {
 		t.Fatalf("first: %d %s", first.status, first.raw)
@@ -174,19 +175,19 @@ func TestSubmitIdempotencyKey(t *testing.T) {
 	}
 	// Until the workflow records its first event, a replay starts it again (the first
 	// start may have been lost); the workflow id makes that harmless.
-	if e.wf.startCount() != 2 || e.wf.starts[1].Request.ID != id {
-		t.Fatalf("replay before the first event: %d starts", e.wf.startCount())
+	if e.wf.StartCount() != 2 || e.wf.Starts[1].Request.ID != id {
+		t.Fatalf("replay before the first event: %d starts", e.wf.StartCount())
 	}
 	e.record(t, id, 1, request.EventSubmitted, request.StatusChecking)
 	if res := call(t, e.h, "POST", "/v1/requests", modifyBody, who.partner, key...); res.status != 201 || res.raw != first.raw {
 		t.Fatalf("replay after the first event: %d %s", res.status, res.raw)
 	}
-	if e.wf.startCount() != 2 {
+	if e.wf.StartCount() != 2 {
 		t.Fatal("a running request was started again")
 	}
 
 	other := strings.Replace(modifyBody, "Développeur Rust", "Autre titre", 1)
-	wantProblem(t, call(t, e.h, "POST", "/v1/requests", other, who.partner, key...), 422, "idempotency_key_reused", HeaderIdempotencyKey)
+	wantProblem(t, call(t, e.h, "POST", "/v1/requests", other, who.partner, key...), 422, "idempotency_key_reused", app.HeaderIdempotencyKey)
 
 	// Keys belong to an organisation: another one gets its own request.
 	theirs := call(t, e.h, "POST", "/v1/requests", modifyBody, who.outsider, key...)
@@ -194,7 +195,7 @@ func TestSubmitIdempotencyKey(t *testing.T) {
 		t.Fatalf("another organisation's key: %d %s", theirs.status, theirs.raw)
 	}
 	for _, bad := range []string{strings.Repeat("k", 256), "clé"} {
-		wantProblem(t, call(t, e.h, "POST", "/v1/requests", modifyBody, who.partner, HeaderIdempotencyKey, bad), 422, "invalid_idempotency_key", HeaderIdempotencyKey)
+		wantProblem(t, call(t, e.h, "POST", "/v1/requests", modifyBody, who.partner, app.HeaderIdempotencyKey, bad), 422, "invalid_idempotency_key", app.HeaderIdempotencyKey)
 	}
 	list := call(t, e.h, "GET", "/v1/requests", "", who.partner)
 	if n := len(list.body["items"].([]any)); n != 1 {
@@ -206,19 +207,19 @@ func TestSubmitIdempotencyKey(t *testing.T) {
 func TestSubmitWhenTemporalIsDown(t *testing.T) {
 	e := newEnv(t)
 	who := e.cast(t)
-	e.wf.startErr = fmt.Errorf("%w: connection refused", ErrWorkflowUnavailable)
-	key := []string{HeaderIdempotencyKey, "key-down"}
+	e.wf.StartErr = fmt.Errorf("%w: connection refused", app.ErrWorkflowUnavailable)
+	key := []string{app.HeaderIdempotencyKey, "key-down"}
 	wantProblem(t, call(t, e.h, "POST", "/v1/requests", modifyBody, who.partner, key...), 503, "workflow_unavailable")
 	wantProblem(t, call(t, e.h, "POST", "/v1/requests", modifyBody, who.partner), 503, "workflow_unavailable")
 	if list := call(t, e.h, "GET", "/v1/requests", "", who.moderator); len(list.body["items"].([]any)) != 0 {
 		t.Fatalf("requests without a workflow are listed: %s", list.raw)
 	}
-	started := e.wf.starts[0].Request.ID
+	started := e.wf.Starts[0].Request.ID
 	if _, err := e.store.Get(t.Context(), started); err == nil {
 		t.Fatal("the projection of an unstarted request is still there")
 	}
 
-	e.wf.startErr = nil
+	e.wf.StartErr = nil
 	res := call(t, e.h, "POST", "/v1/requests", modifyBody, who.partner, key...)
 	if res.status != 201 || res.body["id"] != started {
 		t.Fatalf("retry: %d %s (want the id %s of the first attempt)", res.status, res.raw, started)
@@ -229,8 +230,8 @@ func TestSubmitWhenTemporalIsDown(t *testing.T) {
 
 	// The start answered an error but went through: the workflow recorded its first event
 	// before the intake gave up on it. The request exists, so the answer is 201.
-	e.wf.startErr = errors.New("deadline exceeded")
-	e.wf.onStart = func(in request.Input) { e.record(t, in.Request.ID, 1, request.EventSubmitted, request.StatusChecking) }
+	e.wf.StartErr = errors.New("deadline exceeded")
+	e.wf.OnStart = func(in request.Input) { e.record(t, in.Request.ID, 1, request.EventSubmitted, request.StatusChecking) }
 	if res := call(t, e.h, "POST", "/v1/requests", modifyBody, who.partner); res.status != 201 {
 		t.Fatalf("start that went through: %d %s", res.status, res.raw)
 	}
@@ -424,14 +425,14 @@ func TestPreview(t *testing.T) {
 	e := newEnv(t)
 	who := e.cast(t)
 	id := e.submit(t, who.partner)
-	e.ref.validation = refclient.Validation{Version: 60, CodeRome: "M1805", Applies: true, Results: []refclient.Result{},
+	e.ref.Validation = refclient.Validation{Version: 60, CodeRome: "M1805", Applies: true, Results: []refclient.Result{},
 		Diff:   []refclient.Change{{OperationID: "op-1", Action: "added", Entity: "appellation", Libelle: "Développeur / Développeuse Rust"}},
 		Before: json.RawMessage(`{"code":"M1805"}`), Preview: json.RawMessage(`{"code":"M1805","appellations":[]}`)}
 	res := call(t, e.h, "GET", "/v1/requests/"+id+"/preview", "", who.partner)
 	if res.status != 200 || res.body["version"] != float64(60) || res.body["preview"] == nil || len(res.body["diff"].([]any)) != 1 {
 		t.Fatalf("preview: %d %s", res.status, res.raw)
 	}
-	cs := e.ref.got[0]
+	cs := e.ref.Got[0]
 	if cs.CodeRome != "M1805" || cs.RequestID != id || cs.ID != "" || len(cs.Operations) != 3 || cs.Operations[1].ID != "mine" {
 		t.Fatalf("dry run of %+v", cs)
 	}
@@ -450,16 +451,16 @@ func TestPreview(t *testing.T) {
 	if res := call(t, e.h, "GET", "/v1/requests/"+id+"/preview", "", who.moderator); res.status != 200 {
 		t.Fatalf("preview after decision: %d %s", res.status, res.raw)
 	}
-	ops := e.ref.got[1].Operations
+	ops := e.ref.Got[1].Operations
 	if len(ops) != 2 || ops[0].ID != "mine" || ops[0].Op != refclient.OpAddMobilite || *ops[0].Rank != 2 || ops[1].Op != refclient.OpSetTags {
 		t.Fatalf("decided preview operations %+v", ops)
 	}
 
-	e.ref.err = &refclient.Error{Status: 503, Code: "referential_empty"}
+	e.ref.Err = &refclient.Error{Status: 503, Code: "referential_empty"}
 	wantProblem(t, call(t, e.h, "GET", "/v1/requests/"+id+"/preview", "", who.partner), 503, "referential_unavailable")
-	e.ref.err = errors.New("dial tcp: connection refused")
+	e.ref.Err = errors.New("dial tcp: connection refused")
 	wantProblem(t, call(t, e.h, "GET", "/v1/requests/"+id+"/preview", "", who.partner), 503, "referential_unavailable")
-	e.ref.err = &refclient.Error{Status: 422, Code: "operations_required"}
+	e.ref.Err = &refclient.Error{Status: 422, Code: "operations_required"}
 	wantProblem(t, call(t, e.h, "GET", "/v1/requests/"+id+"/preview", "", who.partner), 502, "referential_refused")
 
 	for i := range r.Operations {
@@ -473,5 +474,29 @@ func TestPreview(t *testing.T) {
 	wantProblem(t, res, 409, "nothing_to_preview")
 	if res.body["currentStatus"] != "REJECTED" {
 		t.Errorf("currentStatus %v", res.body["currentStatus"])
+	}
+}
+
+// The body limits leave room for the largest valid bodies: 100 operations with the
+// longest French texts, a message of the longest text even with every character escaped.
+func TestBodyLimitsFitTheLargestBodies(t *testing.T) {
+	e := newEnv(t)
+	who := e.cast(t)
+	escaped := func(n int) string { return strings.Repeat(`\u00e9`, n) }
+	french := func(n int) string { return strings.Repeat("é", n) }
+	ops := make([]string, request.MaxOperations)
+	for i := range ops {
+		ops[i] = `{"op":"set_text","field":"definition","text":"` + french(request.MaxText) + `"}`
+	}
+	body := `{"kind":"modify_fiche","codeRome":"M1805","title":"` + escaped(request.MaxTitle) + `","justification":"` + escaped(request.MaxText) +
+		`","operations":[` + strings.Join(ops, ",") + `]}`
+	if len(body) > maxOperationsBody {
+		t.Fatalf("the largest submission takes %d bytes, more than the route's %d", len(body), maxOperationsBody)
+	}
+	id := e.submit(t, who.partner, body)
+	e.wf.Result = request.UpdateResult{Request: e.requestDoc(t, id), ID: "m-1"}
+	res := call(t, e.h, "POST", "/v1/requests/"+id+"/messages", `{"text":"`+escaped(request.MaxText)+`"}`, who.partner)
+	if res.status != http.StatusCreated {
+		t.Fatalf("the longest message: %d %s", res.status, res.raw)
 	}
 }

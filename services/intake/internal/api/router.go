@@ -17,7 +17,9 @@ import (
 	"github.com/plateforme-rome/rome/platform/config"
 	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/platform/service"
+	"github.com/plateforme-rome/rome/services/intake/internal/app"
 	"github.com/plateforme-rome/rome/services/intake/internal/store"
+	"github.com/plateforme-rome/rome/services/intake/internal/temporalwf"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -52,50 +54,41 @@ type Deps struct {
 	RateLimit httpx.RateLimitConfig
 }
 
-// Requests is the request store: history, projection, overlaps and idempotency records.
-type Requests interface {
-	Get(ctx context.Context, id string) (store.Row, error)
-	Create(ctx context.Context, r request.Request, key *store.Idempotency) error
-	Discard(ctx context.Context, id string) (removed bool, err error)
-	List(ctx context.Context, f store.Filter) (store.Page, error)
-	History(ctx context.Context, requestID string) ([]store.Entry, error)
-	Idempotency(ctx context.Context, scope, key string) (store.Idempotency, bool, error)
-	SaveIdempotency(ctx context.Context, rec store.Idempotency) error
-	RecordEvent(ctx context.Context, e request.Event) error
-	FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]request.Overlap, error)
-	RequestByTeamsChannel(ctx context.Context, channelID string) (string, bool, error)
-}
-
-// Referential dry-runs change sets (the preview of a request).
-type Referential interface {
-	Validate(ctx context.Context, cs refclient.ChangeSet) (*refclient.Validation, error)
-}
+// Requests, Workflows and Referential are the use cases' collaborators (package app).
+type (
+	Requests    = app.Requests
+	Workflows   = app.Workflows
+	Referential = app.Referential
+)
 
 type handlers struct {
-	requests    Requests
-	workflows   Workflows
-	referential Referential
-	timers      request.Timers
-	publicURL   string
-	consoleURL  string
-	teams       *request.TeamsConfig
-	now         func() time.Time
+	app *app.Service
 }
+
+// Request body limits, per route: what the largest valid body needs, with room to spare
+// (texts of at most request.MaxText characters, at most request.MaxOperations operations,
+// French text in UTF-8: two bytes a character at most but for rare signs).
+const (
+	maxOperationsBody = 4 << 20   // a submission, an amendment, a decision with amendments: 100 long texts
+	maxTextBody       = 128 << 10 // a message, question, answer or withdrawal: one text
+	maxSmallBody      = 4 << 10   // an assignment, a dev token
+	maxEventBody      = 8 << 20   // a workflow event carries the whole request's state
+	maxOverlapsBody   = 1 << 20   // an overlap query, at most 1,000 elements
+	maxGraphBody      = 1 << 20   // a batch of Graph change notifications
+)
 
 // Router builds the intake's HTTP handler.
 func Router(d Deps) *gin.Engine {
 	r := httpx.NewEngine("intake")
 	httpx.Health(r, d.Checks...)
 	r.GET("/openapi.json", httpx.OpenAPI(openAPI))
-	h := &handlers{requests: d.Requests, workflows: d.Workflows, referential: d.Referential, timers: d.Timers,
-		publicURL: d.PublicURL, consoleURL: d.ConsoleURL, teams: d.Teams, now: d.Now}
-	if h.now == nil {
-		h.now = time.Now
-	}
+	h := &handlers{app: app.New(d.Requests, d.Workflows, d.Referential, app.Config{
+		Timers: d.Timers, PublicURL: d.PublicURL, ConsoleURL: d.ConsoleURL, Teams: d.Teams, Now: d.Now,
+	})}
 	// Microsoft Graph posts change notifications here; it carries no token, the
 	// subscription's client state authenticates it.
 	limit := httpx.RateLimit(d.RateLimit)
-	r.POST("/webhooks/graph", limit, h.graphWebhook)
+	r.POST("/webhooks/graph", limit, httpx.BodyLimit(maxGraphBody), h.graphWebhook)
 
 	v1 := r.Group("/v1", auth.Authenticate(d.Verifier))
 	v1.GET("/me", auth.Me)
@@ -105,25 +98,26 @@ func Router(d Deps) *gin.Engine {
 		staff   = auth.RequireRole(auth.RoleModerator, auth.RoleAdmin)
 		people  = auth.RequireRole(auth.RolePartner, auth.RoleModerator, auth.RoleAdmin)
 	)
-	v1.POST("/requests", partner, h.submit)
+	ops, text, small := httpx.BodyLimit(maxOperationsBody), httpx.BodyLimit(maxTextBody), httpx.BodyLimit(maxSmallBody)
+	v1.POST("/requests", partner, ops, h.submit)
 	v1.GET("/requests", people, h.list)
 	v1.GET("/requests/:id", people, h.get)
 	v1.GET("/requests/:id/history", people, h.history)
 	v1.GET("/requests/:id/preview", people, h.preview)
-	v1.PATCH("/requests/:id/operations", partner, change[amendBody](h, request.UpdateAmend, http.StatusOK))
-	v1.POST("/requests/:id/messages", people, change[messageBody](h, request.UpdateMessage, http.StatusCreated))
-	v1.POST("/requests/:id/assign", staff, change[assignBody](h, request.UpdateAssign, http.StatusOK))
-	v1.POST("/requests/:id/questions", staff, change[questionBody](h, request.UpdateAsk, http.StatusCreated))
-	v1.POST("/requests/:id/questions/:questionId/answer", partner, change[answerBody](h, request.UpdateAnswer, http.StatusOK))
-	v1.POST("/requests/:id/decision", staff, change[decideBody](h, request.UpdateDecide, http.StatusOK))
-	v1.POST("/requests/:id/withdraw", partner, change[withdrawBody](h, request.UpdateWithdraw, http.StatusOK))
+	v1.PATCH("/requests/:id/operations", partner, ops, change[app.Amend](h, nil))
+	v1.POST("/requests/:id/messages", people, text, change[app.Message](h, nil))
+	v1.POST("/requests/:id/assign", staff, small, change[app.Assign](h, nil))
+	v1.POST("/requests/:id/questions", staff, text, change[app.Question](h, nil))
+	v1.POST("/requests/:id/questions/:questionId/answer", partner, text, change[app.AnswerQuestion](h, questionID))
+	v1.POST("/requests/:id/decision", staff, ops, change[app.Decide](h, nil))
+	v1.POST("/requests/:id/withdraw", partner, text, change[app.Withdraw](h, nil))
 
 	internal := r.Group("/internal/v1", auth.Authenticate(d.Verifier), auth.RequireRole(auth.RoleService))
-	internal.POST("/events", h.recordEvent)
-	internal.POST("/overlaps", h.findOverlaps)
+	internal.POST("/events", httpx.BodyLimit(maxEventBody), h.recordEvent)
+	internal.POST("/overlaps", httpx.BodyLimit(maxOverlapsBody), h.findOverlaps)
 
 	if d.Dev != nil {
-		d.Dev.Register(r.Group("/dev", limit))
+		d.Dev.Register(r.Group("/dev", limit, small))
 	}
 	return r
 }
@@ -152,7 +146,7 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	hc := oauth2.NewClient(ctx, tokens)
 	hc.Timeout = 30 * time.Second
 	d.Requests = store.New(rt.DB)
-	d.Workflows = &TemporalWorkflows{Client: rt.Temporal, TaskQueue: cfg.TaskQueue}
+	d.Workflows = &temporalwf.TemporalWorkflows{Client: rt.Temporal, TaskQueue: cfg.TaskQueue}
 	d.Referential = refclient.New(cfg.ReferentialURL, hc)
 	d.Timers = cfg.Timers
 	d.PublicURL, d.ConsoleURL, d.Teams = cfg.PublicURL, cfg.ConsoleURL, cfg.Teams
@@ -186,14 +180,4 @@ func NewDeps(devMode bool, port int, checks []httpx.Check) (Deps, error) {
 func principal(c *gin.Context) auth.Principal {
 	p, _ := auth.FromContext(c.Request.Context())
 	return p
-}
-
-// actorOf names the caller in the request's history.
-func actorOf(p auth.Principal) request.Actor {
-	return request.Actor{Sub: p.Subject, Name: p.Name, Role: string(p.Role), Org: p.Org, EntraID: p.EntraID}
-}
-
-// writeJSON answers with a document already encoded.
-func writeJSON(c *gin.Context, status int, doc []byte) {
-	c.Data(status, jsonContentType, doc)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plateforme-rome/rome/services/intake/internal/app"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -26,7 +27,7 @@ func TestChangesGoThroughUpdates(t *testing.T) {
 	id, r := inReview(t, e, who)
 	after := r
 	after.Status, after.Assignee = request.StatusAwaitingPartner, "bob"
-	e.wf.result = request.UpdateResult{Request: after, ID: "x-1"}
+	e.wf.Result = request.UpdateResult{Request: after, ID: "x-1"}
 
 	cases := []struct {
 		name, method, path, body string
@@ -97,7 +98,7 @@ func TestChangesGoThroughUpdates(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			path := "/v1/requests/" + id + tc.path
-			sent := e.wf.updateCount()
+			sent := e.wf.UpdateCount()
 			for _, tok := range append(tc.refused, who.service) {
 				wantProblem(t, call(t, e.h, tc.method, path, tc.body, tok), 403, "forbidden_role")
 			}
@@ -106,7 +107,7 @@ func TestChangesGoThroughUpdates(t *testing.T) {
 				wantProblem(t, call(t, e.h, tc.method, path, tc.body, who.outsider), 404, "request_not_found")
 			}
 			wantProblem(t, call(t, e.h, tc.method, "/v1/requests/nope"+tc.path, tc.body, tc.allowed[0]), 404, "request_not_found")
-			if e.wf.updateCount() != sent {
+			if e.wf.UpdateCount() != sent {
 				t.Fatal("a refused call reached the workflow")
 			}
 			for _, tok := range tc.allowed {
@@ -121,7 +122,7 @@ func TestChangesGoThroughUpdates(t *testing.T) {
 				if res.status != tc.status || doc == nil || doc["id"] != id || doc["status"] != "AWAITING_PARTNER" || doc["assignee"] != "bob" {
 					t.Fatalf("answer %d %s", res.status, res.raw)
 				}
-				u := e.wf.lastUpdate(t)
+				u := e.wf.LastUpdate(t)
 				if u.RequestID != id || u.Name != tc.update || u.ID != "" {
 					t.Fatalf("update %+v", u)
 				}
@@ -138,28 +139,28 @@ func TestRefusalsAndOutages(t *testing.T) {
 	path := "/v1/requests/" + id + "/decision"
 	body := `{"decisions":[]}`
 
-	e.wf.err = request.Reject(request.ErrInvalidTransition, request.StatusAwaitingPartner, "", "a question waits for the partner")
+	e.wf.Err = request.Reject(request.ErrInvalidTransition, request.StatusAwaitingPartner, "", "a question waits for the partner")
 	res := call(t, e.h, "POST", path, body, who.moderator)
 	wantProblem(t, res, 409, "invalid_transition")
 	if res.body["currentStatus"] != "AWAITING_PARTNER" || res.body["detail"] != "a question waits for the partner" {
 		t.Errorf("409 %s", res.raw)
 	}
-	e.wf.err = request.Reject(request.ErrInvalidInput, request.StatusInReview, "decisions[0].rationale", "a rejection needs a rationale")
+	e.wf.Err = request.Reject(request.ErrInvalidInput, request.StatusInReview, "decisions[0].rationale", "a rejection needs a rationale")
 	wantProblem(t, call(t, e.h, "POST", path, body, who.moderator), 422, "invalid_input", "decisions[0].rationale")
-	e.wf.err = request.Reject(request.ErrForbidden, request.StatusInReview, "", "nobody decides on a request they submitted")
+	e.wf.Err = request.Reject(request.ErrForbidden, request.StatusInReview, "", "nobody decides on a request they submitted")
 	wantProblem(t, call(t, e.h, "POST", path, body, who.admin), 403, "forbidden_action")
-	e.wf.err = fmt.Errorf("%w: connection refused", ErrWorkflowUnavailable)
+	e.wf.Err = fmt.Errorf("%w: connection refused", app.ErrWorkflowUnavailable)
 	wantProblem(t, call(t, e.h, "POST", path, body, who.moderator), 503, "workflow_unavailable")
 
 	// A request the projection knows closed is answered without asking Temporal.
 	e.record(t, id, 3, request.EventWithdrawn, request.StatusWithdrawn)
-	sent := e.wf.updateCount()
+	sent := e.wf.UpdateCount()
 	res = call(t, e.h, "POST", path, body, who.moderator)
 	wantProblem(t, res, 409, "request_closed")
 	if res.body["currentStatus"] != "WITHDRAWN" {
 		t.Errorf("closed: %s", res.raw)
 	}
-	if e.wf.updateCount() != sent {
+	if e.wf.UpdateCount() != sent {
 		t.Error("an update was sent to a request known to be closed")
 	}
 }
@@ -169,11 +170,11 @@ func TestClosedWorkflowStatusComesFromTheProjection(t *testing.T) {
 	who := e.cast(t)
 	id, _ := inReview(t, e, who)
 	// Temporal says the workflow is gone while the projection still says IN_REVIEW.
-	e.wf.err = fmt.Errorf("%w: workflow execution already completed", ErrWorkflowClosed)
+	e.wf.Err = fmt.Errorf("%w: workflow execution already completed", app.ErrWorkflowClosed)
 	res := call(t, e.h, "POST", "/v1/requests/"+id+"/withdraw", `{"reason":"x"}`, who.partner)
 	wantProblem(t, res, 409, "request_closed")
-	if res.body["currentStatus"] != "IN_REVIEW" || e.wf.updateCount() != 1 {
-		t.Errorf("closed: %s (%d updates)", res.raw, e.wf.updateCount())
+	if res.body["currentStatus"] != "IN_REVIEW" || e.wf.UpdateCount() != 1 {
+		t.Errorf("closed: %s (%d updates)", res.raw, e.wf.UpdateCount())
 	}
 }
 
@@ -181,9 +182,9 @@ func TestChangeBodies(t *testing.T) {
 	e := newEnv(t)
 	who := e.cast(t)
 	id, r := inReview(t, e, who)
-	e.wf.result = request.UpdateResult{Request: r}
+	e.wf.Result = request.UpdateResult{Request: r}
 	base := "/v1/requests/" + id
-	long := strings.Repeat("x", maxText+1)
+	long := strings.Repeat("x", request.MaxText+1)
 	cases := []struct {
 		method, path, token, body string
 		status                    int
@@ -207,7 +208,7 @@ func TestChangeBodies(t *testing.T) {
 		{"POST", "/decision", who.moderator, `{"decisions":[{"operationId":"op-1","decision":"rejected","rationale":"` + long + `"}]}`, 422, "invalid_body", "decisions[0].rationale"},
 		{"POST", "/withdraw", who.partner, `{"reason":"` + long + `"}`, 422, "invalid_body", "reason"},
 		{"POST", "/withdraw", who.partner, `{"reason":`, 400, "malformed_json", ""},
-		{"POST", "/messages", who.partner, `{"text":"` + strings.Repeat("x", 1<<20) + `"}`, 413, "body_too_large", ""},
+		{"POST", "/messages", who.partner, `{"text":"` + strings.Repeat("x", maxTextBody) + `"}`, 413, "body_too_large", ""},
 	}
 	for _, tc := range cases {
 		var fields []string
@@ -216,7 +217,7 @@ func TestChangeBodies(t *testing.T) {
 		}
 		wantProblem(t, call(t, e.h, tc.method, base+tc.path, tc.body, tc.token), tc.status, tc.code, fields...)
 	}
-	if e.wf.updateCount() != 0 {
+	if e.wf.UpdateCount() != 0 {
 		t.Fatal("an invalid body reached the workflow")
 	}
 	// What depends on the request (an empty list of decisions, an empty text) is the
@@ -232,39 +233,39 @@ func TestChangeIdempotencyKey(t *testing.T) {
 	e := newEnv(t)
 	who := e.cast(t)
 	id, r := inReview(t, e, who)
-	e.wf.result = request.UpdateResult{Request: r, ID: "m-1"}
+	e.wf.Result = request.UpdateResult{Request: r, ID: "m-1"}
 	path := "/v1/requests/" + id + "/messages"
-	first := call(t, e.h, "POST", path, `{"text":"Bonjour"}`, who.partner, HeaderIdempotencyKey, "msg-1")
+	first := call(t, e.h, "POST", path, `{"text":"Bonjour"}`, who.partner, app.HeaderIdempotencyKey, "msg-1")
 	if first.status != 201 {
 		t.Fatalf("first: %d %s", first.status, first.raw)
 	}
-	u := e.wf.lastUpdate(t)
+	u := e.wf.LastUpdate(t)
 	if !strings.HasPrefix(u.ID, "idem-") {
 		t.Fatalf("update id %q: a keyed call must be deduplicated by Temporal", u.ID)
 	}
 	// The retry answers the first outcome without a second update, even once the request
 	// has moved on (here: closed).
-	e.wf.result = request.UpdateResult{Request: r, ID: "m-2"}
+	e.wf.Result = request.UpdateResult{Request: r, ID: "m-2"}
 	e.record(t, id, 3, request.EventWithdrawn, request.StatusWithdrawn)
-	again := call(t, e.h, "POST", path, `{ "text" : "Bonjour" }`, who.colleague, HeaderIdempotencyKey, "msg-1")
-	if again.status != 201 || again.raw != first.raw || again.header.Get("Idempotent-Replayed") != "true" || e.wf.updateCount() != 1 {
-		t.Fatalf("replay: %d %s (%d updates)", again.status, again.raw, e.wf.updateCount())
+	again := call(t, e.h, "POST", path, `{ "text" : "Bonjour" }`, who.colleague, app.HeaderIdempotencyKey, "msg-1")
+	if again.status != 201 || again.raw != first.raw || again.header.Get("Idempotent-Replayed") != "true" || e.wf.UpdateCount() != 1 {
+		t.Fatalf("replay: %d %s (%d updates)", again.status, again.raw, e.wf.UpdateCount())
 	}
-	wantProblem(t, call(t, e.h, "POST", path, `{"text":"Autre"}`, who.partner, HeaderIdempotencyKey, "msg-1"), 422, "idempotency_key_reused", HeaderIdempotencyKey)
+	wantProblem(t, call(t, e.h, "POST", path, `{"text":"Autre"}`, who.partner, app.HeaderIdempotencyKey, "msg-1"), 422, "idempotency_key_reused", app.HeaderIdempotencyKey)
 	// The same key on another route is another call.
-	wantProblem(t, call(t, e.h, "POST", "/v1/requests/"+id+"/withdraw", `{"text":"Bonjour"}`, who.partner, HeaderIdempotencyKey, "msg-1"), 422, "invalid_body", "text")
-	wantProblem(t, call(t, e.h, "POST", "/v1/requests/"+id+"/withdraw", `{}`, who.partner, HeaderIdempotencyKey, "msg-1"), 422, "idempotency_key_reused")
+	wantProblem(t, call(t, e.h, "POST", "/v1/requests/"+id+"/withdraw", `{"text":"Bonjour"}`, who.partner, app.HeaderIdempotencyKey, "msg-1"), 422, "invalid_body", "text")
+	wantProblem(t, call(t, e.h, "POST", "/v1/requests/"+id+"/withdraw", `{}`, who.partner, app.HeaderIdempotencyKey, "msg-1"), 422, "idempotency_key_reused")
 
 	// Keys of moderators are their own: the same key by two moderators is two calls, with
 	// two update ids.
 	id2, r2 := inReview(t, e, who)
-	e.wf.result = request.UpdateResult{Request: r2, ID: "m-1"}
+	e.wf.Result = request.UpdateResult{Request: r2, ID: "m-1"}
 	path2 := "/v1/requests/" + id2 + "/messages"
-	call(t, e.h, "POST", path2, `{"text":"Vu"}`, who.moderator, HeaderIdempotencyKey, "k")
-	one := e.wf.lastUpdate(t).ID
-	call(t, e.h, "POST", path2, `{"text":"Vu"}`, who.admin, HeaderIdempotencyKey, "k")
-	if two := e.wf.lastUpdate(t).ID; two == one || e.wf.updateCount() != 3 {
-		t.Fatalf("two callers' keys collided: %s %s (%d updates)", one, two, e.wf.updateCount())
+	call(t, e.h, "POST", path2, `{"text":"Vu"}`, who.moderator, app.HeaderIdempotencyKey, "k")
+	one := e.wf.LastUpdate(t).ID
+	call(t, e.h, "POST", path2, `{"text":"Vu"}`, who.admin, app.HeaderIdempotencyKey, "k")
+	if two := e.wf.LastUpdate(t).ID; two == one || e.wf.UpdateCount() != 3 {
+		t.Fatalf("two callers' keys collided: %s %s (%d updates)", one, two, e.wf.UpdateCount())
 	}
 }
 
@@ -283,11 +284,11 @@ func TestDecisionRefusesToAcceptABlockedOperation(t *testing.T) {
 		Actor: request.SystemActor, Data: json.RawMessage(`{}`), Request: r}); err != nil {
 		t.Fatal(err)
 	}
-	e.wf.result = request.UpdateResult{Request: r}
+	e.wf.Result = request.UpdateResult{Request: r}
 	path, op := "/v1/requests/"+id+"/decision", r.Operations[0].ID
 	wantProblem(t, call(t, e.h, "POST", path, `{"decisions":[{"operationId":"`+op+`","decision":"accepted"}]}`, who.moderator),
 		422, "invalid_body", "decisions[0].decision")
-	if e.wf.updateCount() != 0 {
+	if e.wf.UpdateCount() != 0 {
 		t.Fatal("the refused decision reached the workflow")
 	}
 	if res := call(t, e.h, "POST", path, `{"decisions":[{"operationId":"`+op+`","decision":"rejected","rationale":"Inconnue."}]}`, who.moderator); res.status != 200 {

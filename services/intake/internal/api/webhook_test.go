@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plateforme-rome/rome/services/intake/internal/app"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -40,22 +41,22 @@ func TestGraphWebhook(t *testing.T) {
 		return `{"value":[{"subscriptionId":"sub-1","clientState":"` + state + `","changeType":"created","resource":"` + resource + `"}]}`
 	}
 	resource := "teams('rome-team')/channels('19:abc@thread.tacv2')/messages('1700000000000')"
-	if w := post("/webhooks/graph", notification("wrong", resource)); w.Code != http.StatusAccepted || len(e.wf.signals) != 0 {
-		t.Fatalf("a wrong client state must be ignored: %d, %d signals", w.Code, len(e.wf.signals))
+	if w := post("/webhooks/graph", notification("wrong", resource)); w.Code != http.StatusAccepted || len(e.wf.Signals) != 0 {
+		t.Fatalf("a wrong client state must be ignored: %d, %d signals", w.Code, len(e.wf.Signals))
 	}
-	if w := post("/webhooks/graph", notification(testClientState, "teams('rome-team')/channels('unknown')/messages('1')")); w.Code != http.StatusAccepted || len(e.wf.signals) != 0 {
-		t.Fatalf("a channel of no request must be ignored: %d, %d signals", w.Code, len(e.wf.signals))
+	if w := post("/webhooks/graph", notification(testClientState, "teams('rome-team')/channels('unknown')/messages('1')")); w.Code != http.StatusAccepted || len(e.wf.Signals) != 0 {
+		t.Fatalf("a channel of no request must be ignored: %d, %d signals", w.Code, len(e.wf.Signals))
 	}
 	if w := post("/webhooks/graph", notification(testClientState, resource)); w.Code != http.StatusAccepted {
 		t.Fatalf("notification: %d %s", w.Code, w.Body)
 	}
-	if len(e.wf.signals) != 1 || e.wf.signals[0] != (request.TeamsReply{ChannelID: "19:abc@thread.tacv2", MessageID: "1700000000000"}) {
-		t.Fatalf("signals %+v", e.wf.signals)
+	if len(e.wf.Signals) != 1 || e.wf.Signals[0] != (request.TeamsReply{ChannelID: "19:abc@thread.tacv2", MessageID: "1700000000000"}) {
+		t.Fatalf("signals %+v", e.wf.Signals)
 	}
 	if w := post("/webhooks/graph", "{not json"); w.Code != http.StatusBadRequest {
 		t.Errorf("malformed body: %d", w.Code)
 	}
-	e.wf.err = ErrWorkflowUnavailable
+	e.wf.Err = app.ErrWorkflowUnavailable
 	if w := post("/webhooks/graph", notification(testClientState, resource)); w.Code != http.StatusServiceUnavailable {
 		t.Errorf("Temporal down must make Graph retry: %d", w.Code)
 	}
@@ -65,10 +66,10 @@ func TestGraphWebhook(t *testing.T) {
 func TestStartInputKeepsTheClientStateOut(t *testing.T) {
 	e := newEnv(t)
 	id := e.submit(t, e.cast(t).partner)
-	if e.wf.startCount() != 1 {
-		t.Fatalf("%d starts", e.wf.startCount())
+	if e.wf.StartCount() != 1 {
+		t.Fatalf("%d starts", e.wf.StartCount())
 	}
-	in := e.wf.starts[0]
+	in := e.wf.Starts[0]
 	if in.Teams == nil || in.Teams.NotificationURL != "https://rome.example/webhooks/graph" || in.Teams.ClientState != "" {
 		t.Errorf("teams input %+v", in.Teams)
 	}
@@ -81,7 +82,7 @@ func TestStartInputKeepsTheClientStateOut(t *testing.T) {
 func TestStartInputLinksToTheConsole(t *testing.T) {
 	e := newEnv(t, func(d *Deps) { d.ConsoleURL = "https://console.rome.example" })
 	id := e.submit(t, e.cast(t).partner)
-	if in := e.wf.starts[0]; in.Link != "https://console.rome.example/demandes/"+id {
+	if in := e.wf.Starts[0]; in.Link != "https://console.rome.example/demandes/"+id {
 		t.Errorf("link %q", in.Link)
 	}
 }

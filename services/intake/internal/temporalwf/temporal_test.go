@@ -1,4 +1,4 @@
-package api
+package temporalwf
 
 import (
 	"context"
@@ -9,22 +9,23 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/plateforme-rome/rome/services/intake/internal/app"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 func TestClassifyUpdateError(t *testing.T) {
-	u := Update{RequestID: "r1", Name: request.UpdateAssign}
+	u := app.Update{RequestID: "r1", Name: request.UpdateAssign}
 	rejection := request.Reject(request.ErrInvalidTransition, request.StatusInReview, "", "no")
 	cases := []struct {
 		name string
 		err  error
 		want error
 	}{
-		{"completed workflow", serviceerror.NewNotFound("workflow execution already completed"), ErrWorkflowClosed},
-		{"Temporal down", serviceerror.NewUnavailable("connection refused"), ErrWorkflowUnavailable},
-		{"Temporal slow", serviceerror.NewDeadlineExceeded("deadline"), ErrWorkflowUnavailable},
-		{"no worker answered in time", client.NewWorkflowUpdateServiceTimeoutOrCanceledError(errors.New("deadline")), ErrWorkflowUnavailable},
-		{"caller deadline", fmt.Errorf("poll: %w", context.DeadlineExceeded), ErrWorkflowUnavailable},
+		{"completed workflow", serviceerror.NewNotFound("workflow execution already completed"), app.ErrWorkflowClosed},
+		{"Temporal down", serviceerror.NewUnavailable("connection refused"), app.ErrWorkflowUnavailable},
+		{"Temporal slow", serviceerror.NewDeadlineExceeded("deadline"), app.ErrWorkflowUnavailable},
+		{"no worker answered in time", client.NewWorkflowUpdateServiceTimeoutOrCanceledError(errors.New("deadline")), app.ErrWorkflowUnavailable},
+		{"caller deadline", fmt.Errorf("poll: %w", context.DeadlineExceeded), app.ErrWorkflowUnavailable},
 	}
 	for _, tc := range cases {
 		if got := classifyUpdateError(u, tc.err); !errors.Is(got, tc.want) {
@@ -38,7 +39,7 @@ func TestClassifyUpdateError(t *testing.T) {
 		t.Errorf("refusal lost: %+v", rej)
 	}
 	other := errors.New("handler panicked")
-	if got := classifyUpdateError(u, other); errors.Is(got, ErrWorkflowClosed) || errors.Is(got, ErrWorkflowUnavailable) || !errors.Is(got, other) {
+	if got := classifyUpdateError(u, other); errors.Is(got, app.ErrWorkflowClosed) || errors.Is(got, app.ErrWorkflowUnavailable) || !errors.Is(got, other) {
 		t.Errorf("an unexpected failure must stay one: %v", got)
 	}
 	if classifyUpdateError(u, nil) != nil {

@@ -1,4 +1,6 @@
-package api
+// Package temporalwf runs the request workflows on Temporal for the intake's use cases
+// (app.Workflows).
+package temporalwf
 
 import (
 	"context"
@@ -10,35 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/plateforme-rome/rome/services/intake/internal/app"
 	"github.com/plateforme-rome/rome/workflows/request"
-)
-
-// Workflows is what the handlers ask of the request workflows.
-type Workflows interface {
-	// Start starts the workflow of a submitted request. Starting one that was already
-	// started (a retried submission) succeeds and changes nothing.
-	Start(ctx context.Context, in request.Input) error
-	// Update sends an update and waits for its outcome: the request after it, or a
-	// refusal (request.AsRejection), ErrWorkflowClosed or ErrWorkflowUnavailable.
-	Update(ctx context.Context, u Update) (request.UpdateResult, error)
-	// Signal sends a signal to a request's workflow, without waiting for it to be handled.
-	Signal(ctx context.Context, requestID, name string, arg any) error
-}
-
-// Update is one update of a request's workflow.
-type Update struct {
-	RequestID string
-	Name      string // request.UpdateAssign, …
-	// ID deduplicates retries (derived from the caller's Idempotency-Key); empty: a new update.
-	ID  string
-	Arg any
-}
-
-var (
-	// ErrWorkflowClosed: the request's workflow has completed; it takes no more updates.
-	ErrWorkflowClosed = errors.New("the request's workflow has completed")
-	// ErrWorkflowUnavailable: Temporal could not be reached, or did not answer in time.
-	ErrWorkflowUnavailable = errors.New("the request's workflow is unavailable")
 )
 
 // TemporalWorkflows runs the request workflows on Temporal.
@@ -47,7 +22,7 @@ type TemporalWorkflows struct {
 	TaskQueue string
 }
 
-// Start implements Workflows. The workflow id is derived from the request id and a closed
+// Start implements app.Workflows. The workflow id is derived from the request id and a closed
 // workflow's id is never reused, so a retry can neither duplicate nor restart a request.
 // The search attributes are set from the start, so the request is found in the Temporal
 // UI before its workflow first runs.
@@ -72,11 +47,11 @@ func (t *TemporalWorkflows) Start(ctx context.Context, in request.Input) error {
 	if err == nil || errors.As(err, &started) {
 		return nil
 	}
-	return fmt.Errorf("%w: start %s: %w", ErrWorkflowUnavailable, request.WorkflowID(r.ID), err)
+	return fmt.Errorf("%w: start %s: %w", app.ErrWorkflowUnavailable, request.WorkflowID(r.ID), err)
 }
 
-// Update implements Workflows.
-func (t *TemporalWorkflows) Update(ctx context.Context, u Update) (request.UpdateResult, error) {
+// Update implements app.Workflows.
+func (t *TemporalWorkflows) Update(ctx context.Context, u app.Update) (request.UpdateResult, error) {
 	var res request.UpdateResult
 	h, err := t.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		UpdateID:     u.ID,
@@ -94,7 +69,7 @@ func (t *TemporalWorkflows) Update(ctx context.Context, u Update) (request.Updat
 // classifyUpdateError keeps the workflow's refusals as they are and sorts the rest into
 // what the handlers answer: the workflow is gone (completed: Temporal says "not found"),
 // or Temporal is out of reach or too slow.
-func classifyUpdateError(u Update, err error) error {
+func classifyUpdateError(u app.Update, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -109,23 +84,23 @@ func classifyUpdateError(u Update, err error) error {
 	)
 	switch {
 	case errors.As(err, &notFound):
-		return fmt.Errorf("%w: update %s of %s: %w", ErrWorkflowClosed, u.Name, request.WorkflowID(u.RequestID), err)
+		return fmt.Errorf("%w: update %s of %s: %w", app.ErrWorkflowClosed, u.Name, request.WorkflowID(u.RequestID), err)
 	case errors.As(err, &unavailable), errors.As(err, &deadline), errors.As(err, &timeout),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return fmt.Errorf("%w: update %s of %s: %w", ErrWorkflowUnavailable, u.Name, request.WorkflowID(u.RequestID), err)
+		return fmt.Errorf("%w: update %s of %s: %w", app.ErrWorkflowUnavailable, u.Name, request.WorkflowID(u.RequestID), err)
 	}
 	return fmt.Errorf("update %s of %s: %w", u.Name, request.WorkflowID(u.RequestID), err)
 }
 
-// Signal implements Workflows.
+// Signal implements app.Workflows.
 func (t *TemporalWorkflows) Signal(ctx context.Context, requestID, name string, arg any) error {
 	err := t.Client.SignalWorkflow(ctx, request.WorkflowID(requestID), "", name, arg)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		return ErrWorkflowClosed
+		return app.ErrWorkflowClosed
 	}
 	if err != nil {
-		return fmt.Errorf("%w: signal %s: %w", ErrWorkflowUnavailable, request.WorkflowID(requestID), err)
+		return fmt.Errorf("%w: signal %s: %w", app.ErrWorkflowUnavailable, request.WorkflowID(requestID), err)
 	}
 	return nil
 }

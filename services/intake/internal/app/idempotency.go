@@ -1,4 +1,4 @@
-package api
+package app
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 
-	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
 	"github.com/plateforme-rome/rome/platform/auth"
@@ -22,35 +21,34 @@ const maxIdempotencyKey = 255
 // requestIDSpace derives request ids from idempotency keys (UUIDv5).
 var requestIDSpace = uuid.MustParse("b5b4c229-fd74-46d2-808c-264f1402bd42")
 
-// idempotency is the Idempotency-Key of a call, with whose keys it belongs to and what it
-// was used for.
-type idempotency struct {
+// Key is the Idempotency-Key of a call, with whose keys it belongs to and what it was used
+// for. The zero Key is a call without one.
+type Key struct {
 	scope, key, hash string
 }
 
-// idempotencyOf reads the Idempotency-Key header (absent: ok with an empty key). Keys
-// belong to the caller's organisation (partners) or to the caller (other roles); hash
-// identifies the call: method, path and the decoded body, so a retry that differs only in
-// JSON spacing is the same call.
-func idempotencyOf(c *gin.Context, p auth.Principal, body any) (idempotency, error) {
-	key := c.GetHeader(HeaderIdempotencyKey)
+// NewKey reads an Idempotency-Key (empty: a call without one). Keys belong to the caller's
+// organisation (partners) or to the caller (other roles); the hash identifies the call:
+// call ("POST /v1/requests") and the decoded body, so a retry that differs only in JSON
+// spacing is the same call.
+func NewKey(p auth.Principal, key, call string, body any) (Key, error) {
 	if key == "" {
-		return idempotency{}, nil
+		return Key{}, nil
 	}
 	if len(key) > maxIdempotencyKey || !printableASCII(key) {
-		return idempotency{}, httpx.Unprocessable("invalid_idempotency_key", "The Idempotency-Key is unusable.",
+		return Key{}, httpx.Unprocessable("invalid_idempotency_key", "The Idempotency-Key is unusable.",
 			httpx.FieldError{Field: HeaderIdempotencyKey, Message: "must be 1 to 255 printable ASCII characters"})
 	}
 	canonical, err := json.Marshal(body)
 	if err != nil {
-		return idempotency{}, err
+		return Key{}, err
 	}
-	sum := sha256.Sum256(append([]byte(c.Request.Method+" "+c.Request.URL.Path+"\n"), canonical...))
+	sum := sha256.Sum256(append([]byte(call+"\n"), canonical...))
 	scope := "sub:" + p.Subject
 	if p.Role == auth.RolePartner {
 		scope = "org:" + p.Org
 	}
-	return idempotency{scope: scope, key: key, hash: hex.EncodeToString(sum[:])}, nil
+	return Key{scope: scope, key: key, hash: hex.EncodeToString(sum[:])}, nil
 }
 
 func printableASCII(s string) bool {
@@ -65,7 +63,7 @@ func printableASCII(s string) bool {
 // requestID is the id of the request a submission creates: derived from the key when
 // there is one, so that every retry targets the same request and workflow even when the
 // first attempt's outcome was lost; otherwise a UUIDv7 (time-ordered).
-func (k idempotency) requestID() (string, error) {
+func (k Key) requestID() (string, error) {
 	if k.key == "" {
 		id, err := uuid.NewV7()
 		return id.String(), err
@@ -75,7 +73,7 @@ func (k idempotency) requestID() (string, error) {
 
 // updateID deduplicates retried updates on Temporal's side: the same caller's key for
 // the same call gives the same update id; no key, a fresh one.
-func (k idempotency) updateID() string {
+func (k Key) updateID() string {
 	if k.key == "" {
 		return ""
 	}
@@ -84,7 +82,7 @@ func (k idempotency) updateID() string {
 }
 
 // record is what a successful call stores for its retries.
-func (k idempotency) record(requestID string, status int, response []byte) *store.Idempotency {
+func (k Key) record(requestID string, status int, response []byte) *store.Idempotency {
 	if k.key == "" {
 		return nil
 	}
@@ -93,32 +91,24 @@ func (k idempotency) record(requestID string, status int, response []byte) *stor
 
 // firstAnswer is the record of the call's key: nil when the key is new (or absent), a 422
 // when it was used for another call.
-func (h *handlers) firstAnswer(ctx context.Context, key idempotency) (*store.Idempotency, error) {
+func (s *Service) firstAnswer(ctx context.Context, key Key) (*store.Idempotency, error) {
 	if key.key == "" {
 		return nil, nil
 	}
-	rec, found, err := h.requests.Idempotency(ctx, key.scope, key.key)
+	rec, found, err := s.requests.Idempotency(ctx, key.scope, key.key)
 	switch {
 	case err != nil:
 		return nil, err
 	case !found:
 		return nil, nil
 	case rec.BodyHash != key.hash:
-		return nil, reused()
+		return nil, httpx.Unprocessable("idempotency_key_reused", "This Idempotency-Key was already used with another request body or target.",
+			httpx.FieldError{Field: HeaderIdempotencyKey, Message: "already used for a different call"})
 	}
 	return &rec, nil
 }
 
-// reused is the answer to a key already used for another call.
-func reused() error {
-	return httpx.Unprocessable("idempotency_key_reused", "This Idempotency-Key was already used with another request body or target.",
-		httpx.FieldError{Field: HeaderIdempotencyKey, Message: "already used for a different call"})
+// replay is the answer recorded for a call's first attempt.
+func replay(rec store.Idempotency) Answer {
+	return Answer{Status: rec.Status, Body: rec.Response, Replayed: true, RequestID: rec.RequestID}
 }
-
-// replay answers with a stored first answer.
-func replay(c *gin.Context, rec store.Idempotency) {
-	c.Header("Idempotent-Replayed", "true")
-	c.Data(rec.Status, jsonContentType, rec.Response)
-}
-
-const jsonContentType = "application/json; charset=utf-8"
