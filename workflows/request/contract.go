@@ -480,6 +480,8 @@ const (
 	FindingTeamsUnavailable        = "teams_unavailable"         // Microsoft Graph refused the request's channel
 	FindingTeamsRepliesUnavailable = "teams_replies_unavailable" // Graph refused the subscription: replies in Teams do not come back
 	FindingTeamsMemberNotAdded     = "teams_member_not_added"    // Graph refused to add a person to the private channel
+	FindingTeamsLineNotPosted      = "teams_line_not_posted"     // Graph refused an event's line in the channel
+	FindingTeamsChannelLost        = "teams_channel_lost"        // the channel was deleted in Teams: a new one replaced it
 )
 
 // SystemActor is the actor of what the workflow does by itself (checks, timers).

@@ -157,6 +157,50 @@ func TestTeamsRefusedRequestGoesOn(t *testing.T) {
 	}
 }
 
+// A channel deleted in Teams is replaced by a new one, where the line goes; the history
+// says so.
+func TestTeamsChannelDeletedIsReplaced(t *testing.T) {
+	h := newHarness(t, options{})
+	h.env.RegisterDelayedCallback(func() { h.teams.deleted = true }, 30*time.Minute)
+	h.update(time.Hour, request.UpdateMessage, request.MessageInput{Actor: alice, Text: "Hello"})
+	h.update(2*time.Hour, request.UpdateWithdraw, request.WithdrawInput{Actor: alice})
+	out := h.run(request.Input{Request: newRequest(), Teams: teamsConfig})
+
+	if out.Request.Status != request.StatusWithdrawn || out.Request.Teams == nil || out.Request.Teams.ChannelID == fakeChannel {
+		t.Fatalf("ended %s, channel %+v: %v", out.Request.Status, out.Request.Teams, h.env.GetWorkflowError())
+	}
+	h.wantTypes(request.EventSubmitted, request.EventChecked, request.EventTeamsChannelCreated, request.EventMessagePosted,
+		request.EventTeamsUnavailable, request.EventTeamsChannelCreated, request.EventWithdrawn)
+	h.checkHistory(1, &out.Request)
+	if !slices.ContainsFunc(out.Request.Findings, func(f request.Finding) bool {
+		return f.Code == request.FindingTeamsChannelLost && strings.Contains(f.Message, "404")
+	}) {
+		t.Errorf("findings %+v", out.Request.Findings)
+	}
+	if len(h.teams.posts) != 1 || h.teams.posts[0].ChannelID != out.Request.Teams.ChannelID || len(h.teams.subs) != 2 {
+		t.Errorf("posts %+v, subscriptions %+v: the line belongs in the new channel, which is subscribed to", h.teams.posts, h.teams.subs)
+	}
+}
+
+// A line Graph refuses for good is dropped, and the history says so.
+func TestTeamsLineRefusedIsAFinding(t *testing.T) {
+	h := newHarness(t, options{})
+	h.teams.forbidden = true
+	h.update(time.Hour, request.UpdateMessage, request.MessageInput{Actor: alice, Text: "Hello"})
+	h.update(2*time.Hour, request.UpdateWithdraw, request.WithdrawInput{Actor: alice})
+	out := h.run(request.Input{Request: newRequest(), Teams: teamsConfig})
+
+	if out.Request.Status != request.StatusWithdrawn {
+		t.Fatalf("ended %s: %v", out.Request.Status, h.env.GetWorkflowError())
+	}
+	if !slices.ContainsFunc(out.Request.Findings, func(f request.Finding) bool {
+		return f.Code == request.FindingTeamsLineNotPosted && f.Severity == request.SeverityWarning && strings.Contains(f.Message, "403")
+	}) {
+		t.Errorf("findings %+v", out.Request.Findings)
+	}
+	h.checkHistory(1, &out.Request)
+}
+
 // Graph refusing the subscription leaves the channel without replies: the moderator is told.
 func TestTeamsSubscriptionRefusedIsAFinding(t *testing.T) {
 	h := newHarness(t, options{})

@@ -1,8 +1,10 @@
 package lifecycle
 
 import (
+	"errors"
 	"fmt"
 	"html"
+	"net/http"
 	"slices"
 	"time"
 
@@ -74,10 +76,12 @@ func (w *lifecycle) runChannel(ctx workflow.Context) {
 			continue
 		}
 		if len(t.Posts) > 0 {
-			if !w.post(actx, t.Posts[0]) {
+			switch w.post(actx, t.Posts[0]) {
+			case postStopped:
 				return
+			case postDone:
+				t.Posts = t.Posts[1:]
 			}
-			t.Posts = t.Posts[1:]
 			continue
 		}
 		err := workflow.ExecuteActivity(actx, teamsActs.CloseChannel,
@@ -223,21 +227,79 @@ func (w *lifecycle) renew(ctx workflow.Context) {
 	t.SubscriptionID, t.SubscriptionExpiresAt = out.SubscriptionID, out.ExpiresAt
 }
 
-// post posts one event's line, once (its key is the event's); a line Graph refuses is
-// dropped. It returns false when the workflow is cancelled.
-func (w *lifecycle) post(actx workflow.Context, n Notice) bool {
+// postOutcome is what became of a line: done (posted, or dropped and said so), to post
+// again (in a new channel), or stopped (the workflow is cancelled, or the request has no
+// channel any more).
+type postOutcome int
+
+const (
+	postDone postOutcome = iota
+	postAgain
+	postStopped
+)
+
+// lostChannelChange: a line Graph refuses is no longer dropped silently (requests that
+// refused one before it keep their history).
+const (
+	lostChannelChange  = "teams-refused-line"
+	lostChannelVersion = 1
+)
+
+// post posts one event's line, once (its key is the event's). When Graph no longer knows
+// the channel (404: deleted in Teams), the request gets a new channel and the line goes
+// there; a line Graph refuses otherwise is dropped, and the moderator told in the
+// request's history.
+func (w *lifecycle) post(actx workflow.Context, n Notice) postOutcome {
 	var out teams.PostMessageOutput
 	err := workflow.ExecuteActivity(actx, teamsActs.PostMessage, teams.PostMessageInput{ChannelID: w.req.Teams.ChannelID,
 		Key: noticeKey(w.req.ID, n.Seq), HTML: line(n)}).Get(actx, &out)
 	switch {
 	case temporal.IsCanceledError(err):
-		return false
-	case err != nil:
-		w.logger.Warn("Teams line refused, dropped", "seq", n.Seq, "error", err)
-	default:
+		return postStopped
+	case err == nil:
 		w.seen(out.MessageID) // its change notification is not a reply
+		return postDone
+	case workflow.GetVersion(actx, lostChannelChange, workflow.DefaultVersion, lostChannelVersion) == workflow.DefaultVersion:
+		w.logger.Warn("Teams line refused, dropped", "seq", n.Seq, "error", err)
+		return postDone
+	case graphStatus(err) == http.StatusNotFound:
+		return w.replaceChannel(actx, err)
 	}
-	return true
+	if w.mu.Lock(actx) != nil {
+		return postStopped
+	}
+	defer w.mu.Unlock()
+	w.warnTeams(actx, request.FindingTeamsLineNotPosted,
+		fmt.Sprintf("the line of event %d (%s) was not posted in the request's Teams channel: %v", n.Seq, n.Type, err))
+	return postDone
+}
+
+// replaceChannel gives the request a new channel in place of one Graph no longer knows,
+// recording why, and subscribes to its messages.
+func (w *lifecycle) replaceChannel(ctx workflow.Context, cause error) postOutcome {
+	if w.mu.Lock(ctx) != nil {
+		return postStopped
+	}
+	lost := w.req.Teams
+	w.warnTeams(ctx, request.FindingTeamsChannelLost,
+		fmt.Sprintf("the request's Teams channel %s is gone (%v): a new one replaces it", lost.Name, cause))
+	w.req.Teams, w.resume.Teams.SubscriptionID = nil, ""
+	w.mu.Unlock()
+	if !w.createChannel(ctx) {
+		return postStopped
+	}
+	w.subscribe(ctx)
+	return postAgain
+}
+
+// graphStatus is the HTTP status of Graph's refusal behind an activity error, 0 if none.
+func graphStatus(err error) int {
+	var appErr *temporal.ApplicationError
+	var detail teams.GraphError
+	if errors.As(err, &appErr) && appErr.Type() == teams.ErrTypeRejected && appErr.Details(&detail) == nil {
+		return detail.Status
+	}
+	return 0
 }
 
 // line is an event as a line of the channel.

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -29,6 +30,8 @@ type fakeTeams struct {
 	noSubs    bool                              // EnsureSubscription is refused for good
 	private   bool                              // channels are private
 	strangers []string                          // Entra ids AddMember refuses for good (not in the team)
+	deleted   bool                              // the channel was deleted in Teams: posting to it answers 404
+	forbidden bool                              // PostMessage is refused for good (403)
 }
 
 const fakeChannel = "19:r1@thread.tacv2"
@@ -55,7 +58,12 @@ func newFakeTeams(h *harness) *fakeTeams {
 					teams.ErrTypeRejected, nil, teams.GraphError{Status: 403, Code: "Forbidden"})
 			}
 			f.created = append(f.created, in)
-			return teams.CreateChannelOutput{ChannelID: fakeChannel, WebURL: "https://teams.example/r1", Name: "r1 M1805 Rust developers",
+			id := fakeChannel // the first; one that replaces a deleted channel has another id
+			if n := len(f.created); n > 1 {
+				id = fmt.Sprintf("19:r1-%d@thread.tacv2", n)
+			}
+			f.deleted = false
+			return teams.CreateChannelOutput{ChannelID: id, WebURL: "https://teams.example/r1", Name: "r1 M1805 Rust developers",
 				Private: f.private}, nil
 		})
 	env.OnActivity(teamsActs.AddMember, mock.Anything, mock.Anything).Return(
@@ -75,6 +83,14 @@ func newFakeTeams(h *harness) *fakeTeams {
 			defer h.mu.Unlock()
 			if err := outage(); err != nil {
 				return teams.PostMessageOutput{}, err
+			}
+			switch {
+			case f.deleted:
+				return teams.PostMessageOutput{}, temporal.NewNonRetryableApplicationError("teams: post message: HTTP 404 NotFound",
+					teams.ErrTypeRejected, nil, teams.GraphError{Status: 404, Code: "NotFound"})
+			case f.forbidden:
+				return teams.PostMessageOutput{}, temporal.NewNonRetryableApplicationError("teams: post message: HTTP 403 Forbidden",
+					teams.ErrTypeRejected, nil, teams.GraphError{Status: 403, Code: "Forbidden"})
 			}
 			for _, p := range f.posts {
 				if p.Key == in.Key {
