@@ -150,6 +150,9 @@ func TestVerifyThroughDiscovery(t *testing.T) {
 		{"two roles", sign(t, good, testKID, claims(p.URL, map[string]any{"roles": []string{"partner", "admin"}})), 401, "invalid_role"},
 		{"partner without org", sign(t, good, testKID, claims(p.URL, map[string]any{"org": nil})), 401, "missing_org"},
 		{"partner with blank org", sign(t, good, testKID, claims(p.URL, map[string]any{"org": "  "})), 401, "missing_org"},
+		{"name with a NUL", sign(t, good, testKID, claims(p.URL, map[string]any{"name": "Alice\u0000"})), 401, "invalid_token"},
+		{"org with a right-to-left override", sign(t, good, testKID, claims(p.URL, map[string]any{"org": "opco\u202e"})), 401, "invalid_token"},
+		{"name of 201 characters", sign(t, good, testKID, claims(p.URL, map[string]any{"name": strings.Repeat("a", 201)})), 401, "invalid_token"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/plateforme-rome/rome/platform/httpx"
+	"github.com/plateforme-rome/rome/platform/textrule"
 )
 
 // Role is what a caller may do on the platform.
@@ -49,10 +50,29 @@ type Principal struct {
 	EntraID string `json:"oid,omitempty"`
 }
 
+// claimRules are the text rules of the claims a principal carries into histories and
+// messages: one line each, without control or bidirectional characters.
+var claimRules = []struct {
+	name  string
+	value func(Principal) string
+	rule  textrule.Rule
+}{
+	{"sub", func(p Principal) string { return p.Subject }, textrule.Rule{Name: "subject", Max: 255}},
+	{"name", func(p Principal) string { return p.Name }, textrule.Rule{Name: "name", Max: 200}},
+	{"org", func(p Principal) string { return p.Org }, textrule.Rule{Name: "organisation", Max: 100}},
+	{"oid", func(p Principal) string { return p.EntraID }, textrule.Rule{Name: "Entra object id", Max: 64}},
+}
+
 // Validate lists what makes p unusable: no subject, an unknown role, a
-// partner without an organisation, or an e-mail that is not an address.
+// partner without an organisation, an e-mail that is not an address, or a
+// claim that breaks the text rule (a control character, invalid UTF-8…).
 func (p Principal) Validate() []httpx.FieldError {
 	var errs []httpx.FieldError
+	for _, c := range claimRules {
+		if _, problem := textrule.Check(c.name, c.value(p), c.rule); problem != nil {
+			errs = append(errs, httpx.FieldError{Field: problem.Field, Message: problem.Message})
+		}
+	}
 	if strings.TrimSpace(p.Subject) == "" {
 		errs = append(errs, httpx.FieldError{Field: "sub", Message: "is required"})
 	}

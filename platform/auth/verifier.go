@@ -209,6 +209,10 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 		return Principal{}, httpx.Unauthorized("missing_org",
 			fmt.Sprintf("A partner token must name its organisation in the %q claim.", v.cfg.OrgClaim))
 	}
+	if errs := p.Validate(); len(errs) > 0 {
+		// Its claims would reach the requests' histories: refused like the token they came in.
+		return Principal{}, httpx.Unauthorized("invalid_token", "The token's "+errs[0].Field+" claim "+errs[0].Message+".")
+	}
 	return p, nil
 }
 

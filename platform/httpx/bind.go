@@ -85,6 +85,9 @@ func decodeStrict(body []byte, dst any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return BadRequest("malformed_json", "The request body holds more than one JSON value.")
 	}
+	if field := nullFieldPath(body, reflect.TypeOf(dst)); field != "" {
+		return Unprocessable("invalid_body", "A field is null.", FieldError{Field: field, Message: "must not be null: give a value or leave the field out"})
+	}
 	return nil
 }
 

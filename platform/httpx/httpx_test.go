@@ -177,6 +177,7 @@ type submission struct {
 	Tags       []string          `json:"tags"`
 	Labels     map[string]rankOp `json:"labels"`
 	Strict     strictValue       `json:"strict"`
+	Note       *string           `json:"note"` // optional: null is absent
 }
 
 // strictValue reports its own field errors, as an operation decoder would.
@@ -227,6 +228,9 @@ func TestBindJSON(t *testing.T) {
 		{"unknown nested", `{"operations":[{"op":"a"},{"op":"b","rnak":2}]}`, "invalid_body", 422, "operations[1].rnak", "is not a known field"},
 		{"unknown nested, same name as a map key", `{"labels":{"extra":{}},"operations":[{"extra":1}]}`, "invalid_body", 422, "operations[0].extra", "is not a known field"},
 		{"custom field errors", `{"strict":"no"}`, "invalid_body", 422, "strict", `must be "ok"`},
+		{"null text", `{"title":null}`, "invalid_body", 422, "title", "must not be null: give a value or leave the field out"},
+		{"null in an array", `{"operations":[{"op":"a"},null]}`, "invalid_body", 422, "operations[1]", "must not be null: give a value or leave the field out"},
+		{"null nested", `{"operations":[{"op":"a","rank":null}]}`, "invalid_body", 422, "operations[0].rank", "must not be null: give a value or leave the field out"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -244,6 +248,10 @@ func TestBindJSON(t *testing.T) {
 				t.Fatalf("field error = %v, want %s %s", fe, tc.field, tc.message)
 			}
 		})
+	}
+
+	if res := do(t, r, "POST", "/s", `{"title":"t","note":null,"strict":null}`); res.Status != 204 {
+		t.Fatalf("null for a pointer or a custom decoder refused: %d %s", res.Status, res.RawBody)
 	}
 
 	res := do(t, r, "POST", "/s", `[1,2]`)

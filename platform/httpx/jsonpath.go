@@ -133,7 +133,46 @@ func unknownFieldPath(body []byte, root reflect.Type, name string) string {
 	return result
 }
 
-var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+// nullFieldPath finds the first null given to a field that cannot hold one: encoding/json
+// leaves such a field at its zero value, which would make `"title": null` the same as an
+// empty title. A pointer, an interface, json.RawMessage or a custom unmarshaler may take
+// null; "" means none was found.
+func nullFieldPath(body []byte, root reflect.Type) string {
+	result := ""
+	walkValue(body, 0, nil, func(path []segment, start, end int) {
+		n := len(path)
+		if result != "" || n == 0 || string(body[start:end]) != "null" {
+			return
+		}
+		parent, ok := resolve(root, path[:n-1])
+		if !ok {
+			return
+		}
+		var t reflect.Type
+		switch seg := path[n-1]; {
+		case seg.key == "" && (parent.Kind() == reflect.Slice || parent.Kind() == reflect.Array):
+			t = parent.Elem()
+		case seg.key != "" && parent.Kind() == reflect.Map:
+			t = parent.Elem()
+		case seg.key != "" && parent.Kind() == reflect.Struct:
+			if t, ok = structField(parent, seg.key); !ok {
+				return
+			}
+		default:
+			return
+		}
+		if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && t != rawMessageType &&
+			!reflect.PointerTo(t).Implements(unmarshalerType) {
+			result = formatPath(path)
+		}
+	})
+	return result
+}
+
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	rawMessageType  = reflect.TypeFor[json.RawMessage]()
+)
 
 // resolve follows path through t the way encoding/json would; it gives up
 // where a custom unmarshaler or an interface takes over.

@@ -101,6 +101,9 @@ const (
 	DecisionAmended  = "amended" // accepted with the moderator's amendment
 )
 
+// Decisions are the decisions a moderator takes on an operation.
+var Decisions = []string{DecisionAccepted, DecisionRejected, DecisionAmended}
+
 // Decision is the moderator's verdict on one operation.
 type Decision struct {
 	Decision  string     `json:"decision"`

@@ -24,6 +24,10 @@ type Overlap struct {
 	Elements  []string `json:"elements"`
 }
 
+// ElementRule is what an element's name takes: its kind, a colon, and a code or a folded
+// label (at most a libellé long).
+var ElementRule = TextRule{Name: "element", Max: MaxLibelle + len("appellation-label:")}
+
 // ElementsOf names the elements of a fiche that operations touch, so that two open
 // requests changing the same element can be flagged to the moderator: an appellation or
 // item by code OGR, a new appellation by its normalised label, a mobilité by its target,

@@ -2,18 +2,13 @@ package request
 
 import (
 	"fmt"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/plateforme-rome/rome/platform/textrule"
 )
 
-// Text hygiene: the one rule every boundary (the intake, the referential's change sets, the
-// notifications service) applies to the texts people send, before anything is stored or
-// run. A text is refused, never repaired, when it is not valid UTF-8, carries a control
-// character or a bidirectional control, or is too long; otherwise it is stored cleaned:
-// CR+LF folded to LF, surrounding space trimmed, NFC-normalised.
+// Text hygiene: every boundary (the intake, the referential's change sets, the
+// notifications service) applies the platform's text rule (package textrule) to the texts
+// people send, with the limits of the request contract's fields below.
 
 // Limits, in characters (Unicode code points, after cleaning). The official ROME 4.0
 // v460 files (shared/data/rome4) measure, in characters:
@@ -40,11 +35,17 @@ const (
 	MaxNotificationTitle = 300    // a notification's title: it quotes the request's title
 )
 
-// TextRule is what a text field accepts: one line or several, and how many characters.
-type TextRule struct {
-	Name      string // what the field is, for messages: "libellé", "text"…
-	Multiline bool   // tabs and line breaks (LF; CR+LF is folded to LF) are allowed
-	Max       int    // characters, after cleaning
+// TextRule is what a text field accepts (textrule.Rule).
+type TextRule = textrule.Rule
+
+// FieldProblem is a field that breaks its rule: the field's path (e.g.
+// "operations[2].libelle") and what is wrong, for a 422 answer.
+type FieldProblem = textrule.Problem
+
+// CheckText applies rule to the value of field (textrule.Check): the cleaned text, or the
+// problem that makes it unacceptable.
+func CheckText(field, value string, rule TextRule) (string, *FieldProblem) {
+	return textrule.Check(field, value, rule)
 }
 
 // The rules of the platform's text fields.
@@ -56,91 +57,6 @@ var (
 	IdentifierRule        = TextRule{Name: "code or value", Max: MaxIdentifier}
 	NotificationTitleRule = TextRule{Name: "title", Max: MaxNotificationTitle}
 )
-
-func (r TextRule) String() string {
-	lines := "single-line"
-	if r.Multiline {
-		lines = "multi-line"
-	}
-	name := r.Name
-	if name == "" {
-		name = "text"
-	}
-	return fmt.Sprintf("a %s %s of at most %d characters", lines, name, r.Max)
-}
-
-// FieldProblem is a field that breaks its rule: the field's path (e.g.
-// "operations[2].libelle") and what is wrong, for a 422 answer.
-type FieldProblem struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
-
-func (p *FieldProblem) Error() string { return p.Field + ": " + p.Message }
-
-// CheckText applies rule to the value of field: it returns the cleaned text (CR+LF folded
-// to LF, surrounding space trimmed, NFC), or the problem that makes it unacceptable. An
-// empty text passes: whether the field is required is the caller's business.
-func CheckText(field, value string, rule TextRule) (string, *FieldProblem) {
-	refuse := func(format string, args ...any) (string, *FieldProblem) {
-		return "", &FieldProblem{Field: field, Message: fmt.Sprintf(format, args...) + " (" + rule.String() + ")"}
-	}
-	if !utf8.ValidString(value) {
-		at := 0
-		for i, r := range value {
-			if r == utf8.RuneError {
-				if _, size := utf8.DecodeRuneInString(value[i:]); size <= 1 {
-					break
-				}
-			}
-			at++
-		}
-		return refuse("is not valid UTF-8 (at character %d)", at+1)
-	}
-	if rule.Multiline {
-		value = strings.ReplaceAll(value, "\r\n", "\n")
-	}
-	n := 0
-	for _, r := range value {
-		n++
-		switch {
-		case (r == '\t' || r == '\n' || r == '\r') && !rule.Multiline:
-			return refuse("contains a %s at character %d: tabs and line breaks are not allowed in a single-line field", controlName(r), n)
-		case r == '\t' || r == '\n':
-		case r == '\r':
-			return refuse("contains a carriage return (U+000D) at character %d: line breaks are LF or CR+LF", n)
-		case unicode.IsControl(r): // C0, DEL and C1
-			return refuse("contains the control character %U at character %d", r, n)
-		case isBidiControl(r):
-			return refuse("contains the bidirectional control %U at character %d, which can disguise how the text reads", r, n)
-		case r == utf8.RuneError:
-			// What a JSON decoder makes of invalid UTF-8: the text was not valid UTF-8.
-			return refuse("contains the replacement character U+FFFD at character %d: the text was not valid UTF-8", n)
-		}
-	}
-	clean := norm.NFC.String(strings.TrimSpace(value))
-	if length := utf8.RuneCountInString(clean); length > rule.Max {
-		return refuse("must have at most %d characters (it has %d)", rule.Max, length)
-	}
-	return clean, nil
-}
-
-func controlName(r rune) string {
-	switch r {
-	case '\t':
-		return "tab (U+0009)"
-	case '\r':
-		return "carriage return (U+000D)"
-	}
-	return "line break (U+000A)"
-}
-
-// isBidiControl tells the Unicode bidirectional formatting characters apart: embeddings and
-// overrides (U+202A–U+202E), isolates (U+2066–U+2069), the marks (U+200E, U+200F) and the
-// Arabic letter mark (U+061C).
-func isBidiControl(r rune) bool {
-	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == 0x200E || r == 0x200F || r == 0x061C
-}
 
 // CleanOperation applies the text rules to every text of an operation, in place: its
 // labels and texts, and the codes and ids it carries. field is the operation's path in

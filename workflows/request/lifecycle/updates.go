@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/workflow"
@@ -288,7 +289,7 @@ func (w *lifecycle) checkDecisions(ds []request.OperationDecision) error {
 			return request.Reject(request.ErrInvalidInput, st, field+".operationId", "the request has no operation %q", d.OperationID)
 		case decided[d.OperationID]:
 			return request.Reject(request.ErrInvalidInput, st, field+".operationId", "operation %s is decided twice", d.OperationID)
-		case d.Decision != request.DecisionAccepted && d.Decision != request.DecisionRejected && d.Decision != request.DecisionAmended:
+		case !slices.Contains(request.Decisions, d.Decision):
 			return request.Reject(request.ErrInvalidInput, st, field+".decision", "decision must be %s, %s or %s",
 				request.DecisionAccepted, request.DecisionRejected, request.DecisionAmended)
 		case d.Decision != request.DecisionAccepted && strings.TrimSpace(d.Rationale) == "":

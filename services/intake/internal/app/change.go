@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/plateforme-rome/rome/platform/auth"
@@ -229,6 +231,10 @@ func (b *Decide) input(a request.Actor) (any, fieldErrors) {
 	for i := range b.Decisions {
 		d := &b.Decisions[i]
 		field := fmt.Sprintf("decisions[%d]", i)
+		errs.text(field+".operationId", &d.OperationID, request.IdentifierRule, true)
+		if !slices.Contains(request.Decisions, d.Decision) {
+			errs.add(field+".decision", "must be one of %s", strings.Join(request.Decisions, ", "))
+		}
 		errs.text(field+".rationale", &d.Rationale, request.LongTextRule, false)
 		if d.Amendment != nil {
 			// A copy: cleaned, it replaces the decoded one. It is published as it is, so

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -52,6 +53,17 @@ func (s *Service) FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]r
 		return nil, httpx.Unprocessable("invalid_query", "Too many elements.",
 			httpx.FieldError{Field: "elements", Message: "must list at most 1000 elements"})
 	}
+	var errs fieldErrors
+	errs.text("requestId", &q.RequestID, request.IdentifierRule, false)
+	if q.CodeRome != "" && !request.CodeRomePattern.MatchString(q.CodeRome) {
+		errs.add("codeRome", "must be a code ROME, e.g. M1805")
+	}
+	for i := range q.Elements {
+		errs.text(fmt.Sprintf("elements[%d]", i), &q.Elements[i], request.ElementRule, true)
+	}
+	if len(errs) > 0 {
+		return nil, httpx.Unprocessable("invalid_query", "The query is invalid.", errs...)
+	}
 	return s.requests.FindOverlaps(ctx, q)
 }
 
@@ -68,13 +80,18 @@ var messageResource = regexp.MustCompile(`channels\('([^']+)'\)/messages\('([^']
 
 // TeamsMessages hands the new messages of the requests' Teams channels to their
 // workflows, as signals: each workflow reads and records a message once. Notifications are
-// authenticated by the subscription's client state; the others are ignored. An error means
+// authenticated by the subscription's client state; the others, and those that cannot be
+// Graph's (a subscription id no GUID looks like), are ignored. An error means
 // Graph should deliver them again.
 func (s *Service) TeamsMessages(ctx context.Context, notifications []GraphNotification) error {
 	if s.cfg.Teams == nil {
 		return httpx.NotFound("teams_disabled", "Teams channels are not configured on this platform")
 	}
 	for _, n := range notifications {
+		if _, p := request.CheckText("subscriptionId", n.SubscriptionID, request.IdentifierRule); p != nil {
+			slog.WarnContext(ctx, "Graph notification with an unusable subscription id ignored", "problem", p.Message)
+			continue
+		}
 		if subtle.ConstantTimeCompare([]byte(n.ClientState), []byte(s.cfg.Teams.ClientState)) != 1 {
 			slog.WarnContext(ctx, "Graph notification with a wrong client state ignored", "subscription", n.SubscriptionID)
 			continue

@@ -1,0 +1,94 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plateforme-rome/rome/platform/database/dbtest"
+	"github.com/plateforme-rome/rome/platform/httpx/hostiletest"
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+// Every field of every write route, given hostile values one at a time, on both
+// databases: no 5xx, and no text the platform must refuse is accepted.
+func TestHostileInputs(t *testing.T) {
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnvOn(t, d)
+			who := e.cast(t)
+			id := e.submit(t, who.partner)
+			e.wf.Result = request.UpdateResult{Request: e.requestDoc(t, id), ID: "q-1"}
+			base := "/v1/requests/" + id
+			routes := []struct {
+				method, path, token, valid string
+			}{
+				{"POST", "/v1/requests", who.partner, modifyBody},
+				{"POST", "/v1/requests", who.partner, `{"kind":"create_fiche_from_new_appellation","title":"Nouvelle fiche","justification":"Offres",
+					"operations":[{"op":"create_fiche","domaineProfessionnel":"M18","definition":"Conçoit.","accesEmploi":"Bac+3",
+					"appellationPrincipale":{"libelle":"Ingénieur / Ingénieure Rust"}},{"op":"add_mobilite","toCodeRome":"M1805","rank":1}]}`},
+				{"PATCH", base + "/operations", who.partner, `{"operations":[{"id":"op-1","op":"update_appellation","codeOgr":"10944","libelle":"Dév"}]}`},
+				{"POST", base + "/messages", who.partner, `{"text":"Bonjour"}`},
+				{"POST", base + "/assign", who.moderator, `{"moderator":"bob"}`},
+				{"POST", base + "/questions", who.moderator, `{"text":"Sources ?"}`},
+				{"POST", base + "/questions/q-1/answer", who.partner, `{"text":"Offres 2026"}`},
+				{"POST", base + "/decision", who.moderator, `{"decisions":[{"operationId":"op-1","decision":"accepted","rationale":"ok"},
+					{"operationId":"op-3","decision":"amended","rationale":"plus juste","amendment":{"op":"add_mobilite","toCodeRome":"M1403","rank":2}}]}`},
+				{"POST", base + "/withdraw", who.partner, `{"reason":"plus utile"}`},
+				{"POST", "/internal/v1/overlaps", who.service, `{"requestId":"x","codeRome":"M1805","elements":["appellation:10944"]}`},
+				{"POST", "/dev/token", "", `{"sub":"alice","name":"Alice","role":"partner","org":"opco-2i"}`},
+			}
+			sent := 0
+			for _, r := range routes {
+				t.Run(r.method+" "+strings.ReplaceAll(r.path, id, "{id}"), func(t *testing.T) {
+					sent += hostiletest.Run(t, r.valid, func(body []byte) int {
+						req := httptest.NewRequest(r.method, r.path, strings.NewReader(string(body)))
+						req.Header.Set("Content-Type", "application/json")
+						if r.token != "" {
+							req.Header.Set("Authorization", "Bearer "+r.token)
+						}
+						rec := httptest.NewRecorder()
+						e.h.ServeHTTP(rec, req)
+						return rec.Code
+					})
+				})
+			}
+			t.Logf("%d hostile bodies sent", sent)
+
+			// Graph's webhook acknowledges (202) whatever it does not act upon, so that Graph
+			// does not redeliver it: a hostile notification must be acknowledged and ignored.
+			channel := "19:c@thread.tacv2"
+			if err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: 1, Type: request.EventTeamsChannelCreated,
+				At: time.Now(), Actor: request.SystemActor, Data: json.RawMessage(`{}`),
+				Request: withChannel(e.requestDoc(t, id), channel)}); err != nil {
+				t.Fatal(err)
+			}
+			valid := `{"value":[{"subscriptionId":"s","clientState":"` + testClientState + `","changeType":"created",
+				"resource":"teams('t')/channels('` + channel + `')/messages('m1')"}]}`
+			variants, err := hostiletest.Variants(valid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range variants {
+				before := len(e.wf.Signals)
+				res := call(t, e.h, "POST", "/webhooks/graph", string(v.Body), "")
+				switch {
+				case res.status >= 500:
+					t.Errorf("webhook, %s: %d", v.Name, res.status)
+				case v.MustRefuse && len(e.wf.Signals) > before:
+					t.Errorf("webhook, %s: acted upon (%+v)", v.Name, e.wf.Signals[before:])
+				}
+			}
+			if call(t, e.h, "POST", "/webhooks/graph", valid, "").status != 202 || len(e.wf.Signals) == 0 {
+				t.Error("the valid notification was not handed to the workflow")
+			}
+		})
+	}
+}
+
+func withChannel(r request.Request, channelID string) request.Request {
+	r.Teams = &request.TeamsChannel{ChannelID: channelID, Name: "r"}
+	return r
+}
