@@ -152,6 +152,12 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	d.PublicURL, d.ConsoleURL, d.Teams = cfg.PublicURL, cfg.ConsoleURL, cfg.Teams
 	rt.Logger.InfoContext(ctx, "request routes ready", "taskQueue", cfg.TaskQueue, "referential", cfg.ReferentialURL,
 		"teams", cfg.Teams != nil, "console", cfg.ConsoleURL)
+	// Requests filed before today's text rules are reported, never rewritten.
+	go func() {
+		if err := app.New(d.Requests, d.Workflows, d.Referential, app.Config{}).ReportStoredTexts(ctx); err != nil {
+			rt.Logger.WarnContext(ctx, "stored request texts not checked", "error", err)
+		}
+	}()
 	return Router(d), nil
 }
 

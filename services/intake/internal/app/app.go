@@ -29,6 +29,7 @@ type Requests interface {
 	RecordEvent(ctx context.Context, e request.Event) error
 	FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]request.Overlap, error)
 	RequestByTeamsChannel(ctx context.Context, channelID string) (string, bool, error)
+	EachRequest(ctx context.Context, fn func(store.Row) error) error
 }
 
 // Workflows is what the use cases ask of the request workflows.

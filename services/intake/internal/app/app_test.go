@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -240,4 +241,33 @@ func TestPreviewPublishesTheDecisions(t *testing.T) {
 	f.record(t, r, 2)
 	_, err := f.svc.Preview(t.Context(), alice, r.ID)
 	wantProblem(t, err, 409, "nothing_to_preview")
+}
+
+// Requests stored before the text rules are found, and left as they were.
+func TestStoredTextViolations(t *testing.T) {
+	f := newFixture(t)
+	clean := f.submit(t, alice)
+	old := f.submit(t, alice)
+	old.Title = "Ancien\x07titre"
+	old.Operations[0].Libelle = "Rust\u202e"
+	answer := "ok\x00"
+	old.Questions = []request.Question{{ID: "q-1", Text: "Sources ?", Answer: &answer}}
+	f.record(t, old, 1)
+	found, err := f.svc.StoredTextViolations(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields []string
+	for _, v := range found {
+		if v.RequestID != old.ID {
+			t.Errorf("request %s (clean: %s) reported: %+v", v.RequestID, clean.ID, v.Problem)
+		}
+		fields = append(fields, v.Problem.Field)
+	}
+	if want := []string{"title", "operations[0].libelle", "questions[0].answer"}; !slices.Equal(fields, want) {
+		t.Errorf("reported %q, want %q", fields, want)
+	}
+	if row, _ := f.store.Get(t.Context(), old.ID); !strings.Contains(string(row.State), `Ancien\u0007titre`) {
+		t.Errorf("the stored text was rewritten: %s", row.State)
+	}
 }

@@ -332,3 +332,30 @@ func (s *Store) RequestByTeamsChannel(ctx context.Context, channelID string) (st
 	}
 	return ids[0], true, nil
 }
+
+// EachRequest calls fn with every request's projection, a page at a time, in listing order.
+func (s *Store) EachRequest(ctx context.Context, fn func(Row) error) error {
+	const page = 500
+	after := int64(0)
+	for {
+		var rows []struct {
+			Pos                    int64
+			ID, Org, Status, State string
+			LastSeq                int
+		}
+		err := s.db.WithContext(ctx).Table("requests").Select("pos, id, org, status, last_seq, state").
+			Where("pos > ?", after).Order("pos").Limit(page).Find(&rows).Error
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if err := fn(Row{ID: r.ID, Org: r.Org, Status: request.Status(r.Status), LastSeq: r.LastSeq, State: json.RawMessage(r.State)}); err != nil {
+				return err
+			}
+			after = r.Pos
+		}
+		if len(rows) < page {
+			return nil
+		}
+	}
+}
