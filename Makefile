@@ -51,9 +51,10 @@ build: assets
 
 test: lint test-unit test-e2e
 
-# Unit and integration tests (PostgreSQL at TEST_DATABASE_URL, and SQLite).
+# Unit and integration tests (PostgreSQL at TEST_DATABASE_URL, and SQLite), under the
+# race detector.
 test-unit: assets
-	go test -count=1 -timeout $(UNIT_TIMEOUT) $(PKGS)
+	go test -race -count=1 -timeout $(UNIT_TIMEOUT) $(PKGS)
 
 # The real stack: Temporal dev server, services and worker, driven over HTTP, and the
 # console in Chromium (CHROMIUM_PATH, or chromium on PATH).
@@ -72,6 +73,10 @@ lint: vet
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	@imported=$$(go list -deps -test ./workflows/... ./activities/... | grep '^github.com/plateforme-rome/rome/services/' || true); \
 	if [ -n "$$imported" ]; then echo "workflows/ and activities/ must not import services/:"; echo "$$imported"; exit 1; fi
+# The services' OpenAPI documents: Redocly and Spectral (npm, lockfile), then a Go client
+# generated from each with oapi-codegen must build.
+	bash tools/apilint/lint.sh
+	bash tools/apilint/clients.sh
 
 bench: assets
 	@if [ -z "$(strip $(BENCH_PKGS))" ]; then echo "no benchmarks in the workspace"; exit 0; fi

@@ -49,16 +49,27 @@ const (
 // graphCertFile is where the Graph emulator writes its self-signed certificate.
 func (o Options) graphCertFile() string { return filepath.Join(o.StateDir, "graphemu-cert.pem") }
 
+// The stand-ins keep their state in the state dir, so that a restart (by devstack after a
+// crash, or the next `make dev`) finds it again: the emulator its certificate's key (the
+// services trust the certificate they read at their start), its teams, channels, messages,
+// subscriptions and tokens; the sink the mail it received.
+func (o Options) graphKeyFile() string   { return filepath.Join(o.StateDir, "graphemu-key.pem") }
+func (o Options) graphStateFile() string { return filepath.Join(o.StateDir, "graphemu-state.json") }
+func (o Options) mailFile() string       { return filepath.Join(o.StateDir, "smtpsink-mail.jsonl") }
+
 // fakeEnv is the environment of the stand-ins.
 func (o Options) fakeEnv(base []string) []string {
 	env := append([]string(nil), base...)
 	return append(env,
 		"GRAPH_EMULATOR_ADDR=127.0.0.1:"+strconv.Itoa(o.Ports.Graph),
 		"GRAPH_EMULATOR_CERT_FILE="+o.graphCertFile(),
+		"GRAPH_EMULATOR_KEY_FILE="+o.graphKeyFile(),
+		"GRAPH_EMULATOR_STATE_FILE="+o.graphStateFile(),
 		"GRAPH_TENANT_ID="+devGraphTenant, "GRAPH_CLIENT_ID="+devGraphClient, "GRAPH_CLIENT_SECRET="+devGraphSecret,
 		"GRAPH_TEAM_IDS="+devGraphTeam,
 		"SMTP_SINK_ADDR=127.0.0.1:"+strconv.Itoa(o.Ports.SMTP),
 		"SMTP_SINK_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(o.Ports.Mail),
+		"SMTP_SINK_MAIL_FILE="+o.mailFile(),
 	)
 }
 

@@ -163,9 +163,16 @@ func TestSummaryShowsTheConsoleFirst(t *testing.T) {
 	if !strings.Contains(got, "http://127.0.0.1:1006/connexion") || !strings.Contains(got, "Identifiant") {
 		t.Errorf("the summary lacks the dev sign-in hint:\n%s", got)
 	}
+	if strings.Contains(got, "restarted") {
+		t.Errorf("the summary promises restarts, which RestartCrashed leaves off:\n%s", got)
+	}
 	s.Options.DevMode = false
 	if got := s.Summary(); strings.Contains(got, "/connexion with the dev form") || strings.Contains(got, "/dev/token -H") {
 		t.Errorf("dev mode off, but the summary offers the dev sign-in:\n%s", got)
+	}
+	s.Options.RestartCrashed = true
+	if got := s.Summary(); !strings.Contains(got, "crashes is restarted") {
+		t.Errorf("the summary does not say that crashed members are restarted:\n%s", got)
 	}
 }
 
@@ -182,5 +189,20 @@ func TestDescribeDatabaseHidesPasswords(t *testing.T) {
 	o.DatabaseURL = ""
 	if got := o.describeDatabase(); !strings.Contains(got, "SQLite") || !strings.Contains(got, "/state") {
 		t.Errorf("describeDatabase = %q", got)
+	}
+}
+
+// The stand-ins keep their state next to the services' databases, where a restart finds it.
+func TestFakeEnvKeepsTheStandInsStateInTheStateDir(t *testing.T) {
+	env := testOptions(t).fakeEnv([]string{"SMTP_SINK_MAIL_FILE=/elsewhere.jsonl"})
+	for key, want := range map[string]string{
+		"GRAPH_EMULATOR_CERT_FILE":  "/state/graphemu-cert.pem",
+		"GRAPH_EMULATOR_KEY_FILE":   "/state/graphemu-key.pem",
+		"GRAPH_EMULATOR_STATE_FILE": "/state/graphemu-state.json",
+		"SMTP_SINK_MAIL_FILE":       "/state/smtpsink-mail.jsonl",
+	} {
+		if got := lookup(env, key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
 	}
 }

@@ -64,6 +64,12 @@ type Options struct {
 	TaskQueue         string // default "rome-requests"
 	DevMode           bool   // ROME_DEV_MODE for the services: dev token endpoint and dev JWKS
 	ExtraEnv          []string
+	// RestartCrashed restarts a member of the stack that exits on its own once started,
+	// with backoff (1 s, doubling up to 30 s; back to 1 s once it stayed up a minute), and
+	// says so in Log, instead of reporting it on Failed. `make dev` turns it on; the e2e
+	// tests leave it off: they kill and restart on purpose (Kill, Restart), and a crash
+	// there is a failure.
+	RestartCrashed bool
 
 	Log          io.Writer // devstack progress; nil discards it
 	ChildOutput  io.Writer // children's output prefixed with their name; nil keeps it in the log files only

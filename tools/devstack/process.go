@@ -24,16 +24,19 @@ type process struct {
 	out     *prefixWriter // nil without ChildOutput
 	done    chan struct{} // closed once the process has exited
 	err     error         // the exit status, set before done is closed
+	uptime  time.Duration // how long it ran, set before done is closed
 	killed  atomic.Bool   // stopped on purpose (Stack.Kill): its exit is no failure
 }
 
 // outputMu serialises lines written by all children, so they never interleave mid-line.
 var outputMu sync.Mutex
 
-// startProcess starts bin with its output in logPath. The child gets its own process group,
-// so a Ctrl-C in the terminal reaches only devstack, which then stops children in order.
-func startProcess(name, logPath string, childOutput io.Writer, env []string, bin string, args ...string) (*process, error) {
-	logFile, err := os.Create(logPath)
+// startProcess starts bin with its output in logPath, which it empties unless appendLog
+// (a restart: the end of the previous run, where a crash is explained, stays there). The
+// child gets its own process group, so a Ctrl-C in the terminal reaches only devstack,
+// which then stops children in order.
+func startProcess(name, logPath string, appendLog bool, childOutput io.Writer, env []string, bin string, args ...string) (*process, error) {
+	logFile, err := openLog(logPath, appendLog)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +64,9 @@ func startProcess(name, logPath string, childOutput io.Writer, env []string, bin
 			return
 		}
 		started <- nil
+		startedAt := time.Now()
 		p.err = p.cmd.Wait()
+		p.uptime = time.Since(startedAt)
 		if p.out != nil {
 			p.out.flush()
 		}
@@ -72,6 +77,21 @@ func startProcess(name, logPath string, childOutput io.Writer, env []string, bin
 		return nil, err
 	}
 	return p, nil
+}
+
+func openLog(path string, appendLog bool) (*os.File, error) {
+	if !appendLog {
+		return os.Create(path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := fmt.Fprintf(f, "\n%s%s ---\n", restartMarker, time.Now().Format(time.RFC3339)); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 func (p *process) exited() bool {
@@ -128,7 +148,10 @@ func (p *process) failure(what string) error {
 	return fmt.Errorf("%s %s (%s); last lines of %s:\n%s", p.name, what, status, p.logPath, tail(p.logPath, 20))
 }
 
-// tail returns the last n lines of a file.
+// restartMarker starts the line a restart writes in the log (openLog).
+const restartMarker = "--- restarted by devstack at "
+
+// tail returns the last n lines of a log file, from its last run only.
 func tail(path string, n int) string {
 	const maxRead = 16 << 10
 	f, err := os.Open(path)
@@ -140,7 +163,11 @@ func tail(path string, n int) string {
 		_, _ = f.Seek(-maxRead, io.SeekEnd)
 	}
 	b, _ := io.ReadAll(f)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	run := string(b)
+	if i := strings.LastIndex(run, restartMarker); i >= 0 {
+		_, run, _ = strings.Cut(run[i:], "\n")
+	}
+	lines := strings.Split(strings.TrimRight(run, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}

@@ -32,7 +32,7 @@ func (s *syncBuffer) String() string {
 func TestProcessOutputGoesToLogAndPrefixedOutput(t *testing.T) {
 	dir := t.TempDir()
 	var out syncBuffer
-	p, err := startProcess("referential", filepath.Join(dir, "r.log"), &out, nil, "/bin/sh", "-c", "echo one; echo two >&2; printf three")
+	p, err := startProcess("referential", filepath.Join(dir, "r.log"), false, &out, nil, "/bin/sh", "-c", "echo one; echo two >&2; printf three")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestProcessOutputGoesToLogAndPrefixedOutput(t *testing.T) {
 
 func TestProcessFailureShowsTheEndOfItsLog(t *testing.T) {
 	dir := t.TempDir()
-	p, err := startProcess("import", filepath.Join(dir, "import.log"), nil, nil, "/bin/sh", "-c", "for i in $(seq 1 50); do echo line $i; done; echo 'boom: bad CSV' >&2; exit 3")
+	p, err := startProcess("import", filepath.Join(dir, "import.log"), false, nil, nil, "/bin/sh", "-c", "for i in $(seq 1 50); do echo line $i; done; echo 'boom: bad CSV' >&2; exit 3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,11 +71,11 @@ func TestProcessFailureShowsTheEndOfItsLog(t *testing.T) {
 
 func TestProcessStopEscalatesToSIGKILL(t *testing.T) {
 	dir := t.TempDir()
-	polite, err := startProcess("polite", filepath.Join(dir, "p.log"), nil, nil, "/bin/sh", "-c", "sleep 60")
+	polite, err := startProcess("polite", filepath.Join(dir, "p.log"), false, nil, nil, "/bin/sh", "-c", "sleep 60")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stubborn, err := startProcess("stubborn", filepath.Join(dir, "s.log"), nil, nil, "/bin/sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done")
+	stubborn, err := startProcess("stubborn", filepath.Join(dir, "s.log"), false, nil, nil, "/bin/sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestProcessStopEscalatesToSIGKILL(t *testing.T) {
 }
 
 func TestProcessWaitStopsOnCancel(t *testing.T) {
-	p, err := startProcess("sleeper", filepath.Join(t.TempDir(), "s.log"), nil, nil, "/bin/sh", "-c", "sleep 60")
+	p, err := startProcess("sleeper", filepath.Join(t.TempDir(), "s.log"), false, nil, nil, "/bin/sh", "-c", "sleep 60")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestProcessWaitStopsOnCancel(t *testing.T) {
 }
 
 func TestStartProcessReportsAMissingBinary(t *testing.T) {
-	_, err := startProcess("ghost", filepath.Join(t.TempDir(), "g.log"), nil, nil, "/nonexistent/ghost")
+	_, err := startProcess("ghost", filepath.Join(t.TempDir(), "g.log"), false, nil, nil, "/nonexistent/ghost")
 	if err == nil || !strings.Contains(err.Error(), "ghost") {
 		t.Fatalf("err = %v", err)
 	}
@@ -139,4 +139,26 @@ func waitForLog(t *testing.T, path, want string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%s never logged %q", path, want)
+}
+
+// A restarted child's log keeps its previous runs; a failure quotes the run that failed.
+func TestFailureQuotesTheLastRunOfALog(t *testing.T) {
+	logPath := filepath.Join(t.TempDir(), "worker.log")
+	for i, script := range []string{"echo first run; exit 1", "echo second run; exit 2"} {
+		p, err := startProcess("worker", logPath, i > 0, nil, nil, "/bin/sh", "-c", script)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = p.wait(context.Background(), time.Second)
+		if i == 0 {
+			continue
+		}
+		msg := p.failure("exited").Error()
+		if !strings.Contains(msg, "second run") || strings.Contains(msg, "first run") {
+			t.Errorf("failure = %q, want the second run's lines only", msg)
+		}
+	}
+	if b, _ := os.ReadFile(logPath); !strings.Contains(string(b), "first run") || !strings.Contains(string(b), restartMarker) {
+		t.Errorf("the log lost the first run: %q", b)
+	}
 }

@@ -2,6 +2,8 @@ package devstack
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -9,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,13 +25,18 @@ type Stack struct {
 	Endpoints Endpoints
 
 	binDir   string
-	temporal *process
-	services []*process
-	fakes    []*process
+	temporal *child
+	services []*child
+	fakes    []*child
 	failed   chan error
-	stopping atomic.Bool
-	stopOnce sync.Once
-	stopErr  error
+	backoff  backoff
+	// ctx ends when the stack stops: it bounds the supervisors' waits.
+	ctx         context.Context
+	cancel      context.CancelFunc
+	supervisors sync.WaitGroup
+	stopping    atomic.Bool
+	stopOnce    sync.Once
+	stopErr     error
 }
 
 // Start builds and starts everything, and returns once every service is ready. On error
@@ -39,12 +45,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err := opts.resolve(); err != nil {
 		return nil, err
 	}
-	s := &Stack{
-		Options:   opts,
-		Endpoints: opts.Endpoints(),
-		binDir:    filepath.Join(opts.StateDir, "bin"),
-		failed:    make(chan error, 1),
-	}
+	s := newStack(opts)
 	if err := s.start(ctx); err != nil {
 		if stopErr := s.Stop(); stopErr != nil {
 			err = errors.Join(err, stopErr)
@@ -52,6 +53,18 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+func newStack(opts Options) *Stack {
+	s := &Stack{
+		Options:   opts,
+		Endpoints: opts.Endpoints(),
+		binDir:    filepath.Join(opts.StateDir, "bin"),
+		failed:    make(chan error, 1),
+		backoff:   defaultBackoff,
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
 }
 
 func (s *Stack) start(ctx context.Context) error {
@@ -75,15 +88,15 @@ func (s *Stack) start(ctx context.Context) error {
 		return err
 	}
 	s.logf("starting Temporal dev server on %s (UI %s, state in %s)", o.TemporalAddress, s.Endpoints.TemporalUI, filepath.Join(o.StateDir, "temporal.db"))
-	if s.temporal, err = s.launch("temporal", temporalBin, os.Environ(), o.temporalServerArgs()...); err != nil {
+	s.temporal = s.newChild("temporal", temporalBin, os.Environ(), o.temporalServerArgs(), s.waitTemporal)
+	if err := s.launchChild(s.temporal); err != nil {
 		return err
 	}
-	s.watch(s.temporal)
 	// Building overlaps with Temporal's boot.
 	if err := s.buildServices(ctx); err != nil {
 		return err
 	}
-	if err := s.waitTemporal(ctx); err != nil {
+	if err := s.awaitChild(ctx, s.temporal); err != nil {
 		return err
 	}
 
@@ -107,10 +120,8 @@ func (s *Stack) start(ctx context.Context) error {
 }
 
 // waitTemporal waits for the dev server's frontend and UI, and completes the search attributes.
-func (s *Stack) waitTemporal(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.Options.ReadyTimeout)
-	defer cancel()
-	c, err := dialTemporal(ctx, s.Options, s.temporal)
+func (s *Stack) waitTemporal(ctx context.Context, server *process) error {
+	c, err := dialTemporal(ctx, s.Options, server)
 	if err != nil {
 		return err
 	}
@@ -118,12 +129,16 @@ func (s *Stack) waitTemporal(ctx context.Context) error {
 	if err := ensureSearchAttributes(ctx, c, s.Options.TemporalNamespace); err != nil {
 		return err
 	}
-	return waitHTTP(ctx, s.Endpoints.TemporalUI, 0, s.temporal)
+	return waitHTTP(ctx, s.Endpoints.TemporalUI, 0, server)
 }
 
 func (s *Stack) logDir() string { return filepath.Join(s.Options.StateDir, "logs") }
 
+// logf writes a line of progress; supervisors write from their own goroutines, and the
+// children's lines may go to the same terminal, hence the lock.
 func (s *Stack) logf(format string, args ...any) {
+	outputMu.Lock()
+	defer outputMu.Unlock()
 	fmt.Fprintf(s.Options.Log, "devstack: "+format+"\n", args...)
 }
 
@@ -188,7 +203,7 @@ func (s *Stack) buildConsoleAssets(ctx context.Context) error {
 // runReferential runs a referential subcommand to completion, logged as ref-<subcommand>.
 func (s *Stack) runReferential(ctx context.Context, args ...string) error {
 	s.logf("referential %s", strings.Join(args, " "))
-	p, err := s.launch("ref-"+args[0], s.bin("referential"), s.Options.childEnv(os.Environ()), args...)
+	p, err := s.launch("ref-"+args[0], s.bin("referential"), s.Options.childEnv(os.Environ()), false, args...)
 	if err != nil {
 		return err
 	}
@@ -203,71 +218,128 @@ func (s *Stack) runReferential(ctx context.Context, args ...string) error {
 
 // startServices starts svcs together and waits until each one's /readyz is 200.
 func (s *Stack) startServices(ctx context.Context, svcs []service) error {
-	ctx, cancel := context.WithTimeout(ctx, s.Options.ReadyTimeout)
-	defer cancel()
-	started := make([]*process, 0, len(svcs))
+	started := make([]*child, 0, len(svcs))
 	for _, svc := range svcs {
-		p, err := s.launch(svc.name, s.bin(svc.name), s.Options.serviceEnv(svc.name, os.Environ()))
-		if err != nil {
+		c := s.newChild(svc.name, s.bin(svc.name), s.Options.serviceEnv(svc.name, os.Environ()), nil, s.readyz(svc))
+		s.services = append(s.services, c)
+		if err := s.launchChild(c); err != nil {
 			return err
 		}
-		s.services = append(s.services, p)
-		s.watch(p)
-		started = append(started, p)
+		started = append(started, c)
 	}
-	for i, p := range started {
-		if err := waitHTTP(ctx, localURL(*svcs[i].port.port(&s.Options.Ports))+"/readyz", http.StatusOK, p); err != nil {
+	for _, c := range started {
+		if err := s.awaitChild(ctx, c); err != nil {
 			return err
 		}
-		s.logf("%s is ready", p.name)
+		s.logf("%s is ready", c.name)
 	}
 	return nil
 }
 
+// readyz waits until svc's /readyz answers 200.
+func (s *Stack) readyz(svc service) func(context.Context, *process) error {
+	url := localURL(*svc.port.port(&s.Options.Ports)) + "/readyz"
+	return func(ctx context.Context, p *process) error { return waitHTTP(ctx, url, http.StatusOK, p) }
+}
+
 // startFakes starts the Graph emulator and the SMTP sink and waits until they answer.
 func (s *Stack) startFakes(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, s.Options.ReadyTimeout)
-	defer cancel()
-	for _, f := range fakes {
-		p, err := s.launch(f.name, s.bin(f.name), s.Options.fakeEnv(os.Environ()))
-		if err != nil {
+	env := s.Options.fakeEnv(os.Environ())
+	s.fakes = []*child{
+		s.newChild("graphemu", s.bin("graphemu"), env, nil, s.waitGraph),
+		s.newChild("smtpsink", s.bin("smtpsink"), env, nil, func(ctx context.Context, p *process) error {
+			return waitHTTP(ctx, s.Endpoints.Mail+"/messages", http.StatusOK, p)
+		}),
+	}
+	for _, c := range s.fakes {
+		if err := s.launchChild(c); err != nil {
 			return err
 		}
-		s.fakes = append(s.fakes, p)
-		s.watch(p)
 	}
-	// The emulator answers over HTTPS with the certificate it writes at start.
-	if err := waitFile(ctx, s.Options.graphCertFile(), s.fakes[0]); err != nil {
-		return err
-	}
-	if err := waitHTTP(ctx, s.Endpoints.Mail+"/messages", http.StatusOK, s.fakes[1]); err != nil {
-		return err
+	for _, c := range s.fakes {
+		if err := s.awaitChild(ctx, c); err != nil {
+			return err
+		}
 	}
 	s.logf("Graph emulator on %s, SMTP sink on 127.0.0.1:%d (mail at %s/messages)", s.Endpoints.Graph, s.Options.Ports.SMTP, s.Endpoints.Mail)
 	return nil
 }
 
-// waitFile waits until path exists, the process exits, or ctx ends.
-func waitFile(ctx context.Context, path string, p *process) error {
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return nil
+// waitGraph waits until the emulator answers over HTTPS with the certificate in the file
+// the services trust (GRAPH_CA_FILE): a certificate left by a previous run does not do.
+func (s *Stack) waitGraph(ctx context.Context, p *process) error {
+	url := s.Endpoints.Graph + "/common/discovery/instance"
+	return waitFor(ctx, p, url, func(ctx context.Context) error {
+		client, err := clientTrusting(s.Options.graphCertFile())
+		if err != nil {
+			return err
 		}
-		if p.exited() {
-			return p.failure("exited before writing " + path)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s did not write %s: %w", p.name, path, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
+		return get(ctx, client, url, http.StatusOK)
+	})
+}
+
+// clientTrusting is an HTTP client that trusts the certificates in a PEM file only.
+func clientTrusting(pemFile string) (*http.Client, error) {
+	b, err := os.ReadFile(pemFile)
+	if err != nil {
+		return nil, err
 	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("no certificate in %s", pemFile)
+	}
+	return &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		DisableKeepAlives: true, // one client per attempt: no idle connection to keep
+	}}, nil
 }
 
 func (s *Stack) bin(name string) string { return filepath.Join(s.binDir, name) }
 
-func (s *Stack) launch(name, bin string, env []string, args ...string) (*process, error) {
-	return startProcess(name, filepath.Join(s.logDir(), name+".log"), s.Options.ChildOutput, env, bin, args...)
+// launch starts a process logged in <StateDir>/logs/<name>.log.
+func (s *Stack) launch(name, bin string, env []string, restart bool, args ...string) (*process, error) {
+	return startProcess(name, filepath.Join(s.logDir(), name+".log"), restart, s.Options.ChildOutput, env, bin, args...)
+}
+
+// newChild is a member of the stack run from bin, ready when ready says so.
+func (s *Stack) newChild(name, bin string, env, args []string, ready func(context.Context, *process) error) *child {
+	return &child{
+		name:  name,
+		start: func(restart bool) (*process, error) { return s.launch(name, bin, env, restart, args...) },
+		ready: ready,
+	}
+}
+
+// launchChild starts c for the first time. Without RestartCrashed, an exit of its own is
+// reported on Failed.
+func (s *Stack) launchChild(c *child) error {
+	p, err := c.start(false)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.proc = p
+	c.mu.Unlock()
+	if !s.Options.RestartCrashed {
+		s.watch(p)
+	}
+	return nil
+}
+
+// awaitChild waits until c's process is ready, within ReadyTimeout. With RestartCrashed, c
+// is restarted whenever it exits from then on; an exit before it is ready is the caller's
+// error to report.
+func (s *Stack) awaitChild(ctx context.Context, c *child) error {
+	ctx, cancel := context.WithTimeout(ctx, s.Options.ReadyTimeout)
+	defer cancel()
+	p := c.current()
+	if err := c.ready(ctx, p); err != nil {
+		return err
+	}
+	if s.Options.RestartCrashed {
+		s.supervise(c, p)
+	}
+	return nil
 }
 
 // watch reports p's exit on Failed unless the stack is stopping.
@@ -284,66 +356,81 @@ func (s *Stack) watch(p *process) {
 	}()
 }
 
-// Kill stops a service at once with SIGKILL, as a crash would (tests of recovery).
+// Kill stops a member of the stack (a service, "graphemu", "smtpsink" or "temporal") at once
+// with SIGKILL, as a crash would, and leaves it down until Restart (tests of recovery).
 func (s *Stack) Kill(name string) error {
-	i, err := s.serviceIndex(name)
+	c, err := s.child(name)
 	if err != nil {
 		return err
 	}
-	p := s.services[i]
+	p := c.current()
 	p.killed.Store(true)
 	p.signal(syscall.SIGKILL)
 	<-p.done
 	return nil
 }
 
-// Restart starts a killed or stopped service again and waits until it is ready.
+// Restart starts a killed or stopped member of the stack again and waits until it is ready.
 func (s *Stack) Restart(ctx context.Context, name string) error {
-	i, err := s.serviceIndex(name)
+	c, err := s.child(name)
 	if err != nil {
 		return err
 	}
-	if !s.services[i].exited() {
-		return fmt.Errorf("%s is still running", name)
+	p, err := s.replace(c, c.current())
+	if err != nil {
+		return err
 	}
-	s.services = slices.Delete(s.services, i, i+1)
-	for _, svc := range services {
-		if svc.name == name {
-			return s.startServices(ctx, []service{svc})
-		}
+	if !s.Options.RestartCrashed {
+		s.watch(p)
 	}
-	return fmt.Errorf("unknown service %q", name)
+	if err := s.awaitChild(ctx, c); err != nil {
+		return err
+	}
+	s.logf("%s is ready", c.name)
+	return nil
 }
 
-func (s *Stack) serviceIndex(name string) (int, error) {
-	for i, p := range s.services {
-		if p.name == name {
-			return i, nil
+// child finds a started member of the stack by name.
+func (s *Stack) child(name string) (*child, error) {
+	all := append(append([]*child{s.temporal}, s.fakes...), s.services...)
+	for _, c := range all {
+		if c != nil && c.name == name {
+			return c, nil
 		}
 	}
-	return 0, fmt.Errorf("no running service named %q", name)
+	return nil, fmt.Errorf("no member of the stack named %q", name)
 }
 
-// Failed receives an error when Temporal or a service exits on its own.
+// Failed receives an error when Temporal, a stand-in or a service exits on its own, unless
+// RestartCrashed, which restarts it instead.
 func (s *Stack) Failed() <-chan error { return s.failed }
 
-// Stop stops the services (SIGTERM, then SIGKILL after StopTimeout), then Temporal, which
-// they depend on until their last moment. It is safe to call more than once.
+// Stop stops the services (SIGTERM, then SIGKILL after StopTimeout), then the stand-ins,
+// then Temporal, which they depend on until their last moment. It is safe to call more than once.
 func (s *Stack) Stop() error {
 	s.stopOnce.Do(func() {
+		// Before reading the processes: a supervisor restarts nothing after this.
 		s.stopping.Store(true)
+		s.cancel()
+		stop := func(c *child) error {
+			if p := c.current(); p != nil {
+				return p.stop(s.Options.StopTimeout)
+			}
+			return nil
+		}
 		errs := make([]error, len(s.services))
 		var wg sync.WaitGroup
-		for i, p := range s.services {
-			wg.Go(func() { errs[i] = p.stop(s.Options.StopTimeout) })
+		for i, c := range s.services {
+			wg.Go(func() { errs[i] = stop(c) })
 		}
 		wg.Wait()
-		for _, p := range s.fakes {
-			errs = append(errs, p.stop(s.Options.StopTimeout))
+		for _, c := range s.fakes {
+			errs = append(errs, stop(c))
 		}
 		if s.temporal != nil {
-			errs = append(errs, s.temporal.stop(s.Options.StopTimeout))
+			errs = append(errs, stop(s.temporal))
 		}
+		s.supervisors.Wait()
 		s.stopErr = errors.Join(errs...)
 	})
 	return s.stopErr
@@ -352,27 +439,54 @@ func (s *Stack) Stop() error {
 // waitHTTP polls url until it answers with wantStatus (any status when 0), the process
 // exits, or ctx ends.
 func waitHTTP(ctx context.Context, url string, wantStatus int, p *process) error {
-	httpClient := &http.Client{Timeout: 2 * time.Second}
-	last := "no answer"
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
+	client := &http.Client{Timeout: 2 * time.Second}
+	return waitFor(ctx, p, url, func(ctx context.Context) error { return get(ctx, client, url, wantStatus) })
+}
+
+// get asks for url and wants wantStatus (any status when 0).
+func get(ctx context.Context, client *http.Client, url string, wantStatus int) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if wantStatus != 0 && resp.StatusCode != wantStatus {
+		return errors.New(resp.Status)
+	}
+	return nil
+}
+
+// waitFor polls check until it succeeds, p exits, or ctx ends; what names what is awaited.
+func waitFor(ctx context.Context, p *process, what string, check func(context.Context) error) error {
+	// A check in flight gives up when p exits, rather than wait for its own timeout.
+	checkCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.done:
+			cancel()
+		case <-checkCtx.Done():
 		}
-		if resp, err := httpClient.Do(req); err == nil {
-			resp.Body.Close()
-			if wantStatus == 0 || resp.StatusCode == wantStatus {
-				return nil
-			}
-			last = resp.Status
-		} else {
-			last = err.Error()
+	}()
+	var last error
+	for {
+		err := check(checkCtx)
+		if err == nil {
+			return nil
+		}
+		// A check cut short by the deadline says less than the one before it.
+		if last == nil || checkCtx.Err() == nil {
+			last = err
 		}
 		select {
 		case <-p.done:
 			return p.failure("exited during startup")
 		case <-ctx.Done():
-			return fmt.Errorf("%s: %s not ready (last answer: %s); last lines of %s:\n%s", p.name, url, last, p.logPath, tail(p.logPath, 20))
+			return fmt.Errorf("%s: %s not ready (last answer: %v); last lines of %s:\n%s", p.name, what, last, p.logPath, tail(p.logPath, 20))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

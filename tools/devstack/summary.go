@@ -25,8 +25,8 @@ func (s *Stack) Summary() string {
 	line("worker", e.Worker+" (health only)")
 	line("temporal", fmt.Sprintf("%s (gRPC, namespace %s, task queue %s)", e.TemporalAddress, o.TemporalNamespace, o.TaskQueue))
 	line("temporal UI", e.TemporalUI)
-	line("Teams (Graph)", e.Graph+" (emulator; channels and messages at "+e.Graph+"/_emulator/state)")
-	line("e-mail", e.Mail+"/messages (SMTP sink)")
+	line("Teams (Graph)", e.Graph+" (emulator; channels and messages at "+e.Graph+"/_emulator/state, kept in "+filepath.Base(o.graphStateFile())+")")
+	line("e-mail", e.Mail+"/messages (SMTP sink, kept in "+filepath.Base(o.mailFile())+")")
 	line("state dir", o.StateDir+" (logs in "+filepath.Join(o.StateDir, "logs")+")")
 	line("database", o.describeDatabase())
 	if o.DataDir == "" {
@@ -42,6 +42,10 @@ func (s *Stack) Summary() string {
 			"  curl -s %s/v1/me -H \"Authorization: Bearer $TOKEN\"\n\n", e.Intake, e.Intake)
 	} else {
 		b.WriteString("Dev mode is off (ROME_DEV_MODE=false): there is no /dev/token; configure AUTH_* for a real identity provider.\n\n")
+	}
+	if o.RestartCrashed {
+		fmt.Fprintf(&b, "A member of the stack that crashes is restarted (after %s, then up to %s apart while it keeps crashing).\n",
+			defaultBackoff.initial, defaultBackoff.max)
 	}
 	b.WriteString("Ctrl-C stops everything; the data stays in the state dir.\n")
 	return b.String()

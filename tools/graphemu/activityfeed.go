@@ -69,8 +69,11 @@ func (e *Emulator) sendActivityNotification(w http.ResponseWriter, r *http.Reque
 			n.PreviewText = in.PreviewText.Content
 		}
 		e.mu.Lock()
+		defer e.mu.Unlock()
 		e.activityFeed = append(e.activityFeed, n)
-		e.mu.Unlock()
+		if !e.commit(w) {
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	}
 }

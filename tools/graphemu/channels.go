@@ -180,6 +180,9 @@ func (e *Emulator) createChannel(w http.ResponseWriter, r *http.Request) {
 		members:         members,
 	}
 	t.channels = append(t.channels, c)
+	if !e.commit(w) {
+		return
+	}
 	writeJSON(w, http.StatusCreated, e.channelJSON(r, c))
 }
 
@@ -278,6 +281,9 @@ func (e *Emulator) patchChannel(w http.ResponseWriter, r *http.Request) {
 	if in.Description != nil {
 		c.Description = *in.Description
 	}
+	if !e.commit(w) {
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -290,6 +296,9 @@ func (e *Emulator) archiveChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.IsArchived = true
+	if !e.commit(w) {
+		return
+	}
 	w.Header().Set("Location", "/teams('"+c.teamID+"')/operations('"+newID()+"')")
 	w.WriteHeader(http.StatusAccepted)
 }
@@ -326,6 +335,9 @@ func (e *Emulator) addMember(w http.ResponseWriter, r *http.Request) {
 	}
 	m := e.member(id, in.Roles)
 	c.members = append(c.members, m)
+	if !e.commit(w) {
+		return
+	}
 	writeJSON(w, http.StatusCreated, m)
 }
 

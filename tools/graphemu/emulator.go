@@ -1,4 +1,5 @@
-// Package graphemu is an in-memory Microsoft Graph v1.0 emulator for development and tests.
+// Package graphemu is a Microsoft Graph v1.0 emulator for development and tests, in memory
+// (New) or kept in a file across restarts (NewPersistent).
 // It speaks Graph's wire format (JSON shapes, OData conventions, the
 // {"error":{"code","message"}} error body) for what the platform uses: the Microsoft identity
 // platform's client-credentials token flow (with the authority metadata MSAL fetches), team
@@ -73,6 +74,7 @@ type Emulator struct {
 	seq           int64
 	host          string // last Host the emulator was reached on
 	tls           bool
+	stateFile     string // where every change is saved; "" keeps the state in memory only
 
 	wg sync.WaitGroup // notifications in flight
 }

@@ -20,14 +20,21 @@ type client struct {
 	base  string
 	http  *http.Client
 	token string
+	stop  func() // stops the server and waits for the notifications in flight
 }
 
 func start(t *testing.T) (*graphemu.Emulator, *client) {
 	t.Helper()
 	emu := graphemu.New(graphemu.Config{NotificationBackoff: 10 * time.Millisecond})
+	return emu, serve(t, emu)
+}
+
+// serve serves emu over TLS until stop (or the test's end) and returns a client holding a token.
+func serve(t *testing.T, emu *graphemu.Emulator) *client {
+	t.Helper()
 	srv := httptest.NewTLSServer(emu)
 	t.Cleanup(func() { srv.Close(); emu.Close() })
-	c := &client{t: t, base: srv.URL, http: srv.Client()}
+	c := &client{t: t, base: srv.URL, http: srv.Client(), stop: func() { srv.Close(); emu.Close() }}
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {graphemu.DefaultClientID},
 		"client_secret": {graphemu.DefaultClientSecret}, "scope": {"https://graph.microsoft.com/.default"}}
 	resp, err := c.http.PostForm(srv.URL+"/"+graphemu.DefaultTenantID+"/oauth2/v2.0/token", form)
@@ -43,7 +50,7 @@ func start(t *testing.T) (*graphemu.Emulator, *client) {
 		t.Fatalf("token: %d", resp.StatusCode)
 	}
 	c.token = tok.AccessToken
-	return emu, c
+	return c
 }
 
 func (c *client) do(method, path string, body any) (int, map[string]any, http.Header) {

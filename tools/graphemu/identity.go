@@ -72,9 +72,19 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := "emu." + newID()
+	now := time.Now()
 	e.mu.Lock()
-	e.tokens[tok] = time.Now().Add(tokenLifetime)
-	e.mu.Unlock()
+	defer e.mu.Unlock()
+	// Expired tokens are forgotten, so that the saved state does not grow with every one.
+	for t, exp := range e.tokens {
+		if now.After(exp) {
+			delete(e.tokens, t)
+		}
+	}
+	e.tokens[tok] = now.Add(tokenLifetime)
+	if !e.commit(w) {
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_type":     "Bearer",
 		"expires_in":     int(tokenLifetime.Seconds()),

@@ -34,7 +34,14 @@ func (e *Emulator) State() State {
 	faults := e.Faults()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	st := State{Teams: []TeamState{}, Subscriptions: []Subscription{}, Deliveries: []Delivery{}, ActivityFeed: []ActivityNotification{}, Faults: faults}
+	st := e.stateLocked()
+	st.Faults = faults
+	return st
+}
+
+// stateLocked is State without the faults (callers hold e.mu).
+func (e *Emulator) stateLocked() State {
+	st := State{Teams: []TeamState{}, Subscriptions: []Subscription{}, Deliveries: []Delivery{}, ActivityFeed: []ActivityNotification{}}
 	for _, t := range e.teams {
 		ts := TeamState{ID: t.id, Channels: []ChannelState{}}
 		for _, c := range t.channels {

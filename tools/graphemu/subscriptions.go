@@ -119,8 +119,11 @@ func (e *Emulator) createSubscription(w http.ResponseWriter, r *http.Request) {
 		s.ClientState = *in.ClientState
 	}
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.subscriptions[s.ID] = s
-	e.mu.Unlock()
+	if !e.commit(w) {
+		return
+	}
 	writeJSON(w, http.StatusCreated, e.subscriptionJSON(r, *s))
 }
 
@@ -214,6 +217,9 @@ func (e *Emulator) patchSubscription(w http.ResponseWriter, r *http.Request) {
 	if in.NotificationURL != nil {
 		s.NotificationURL = *in.NotificationURL
 	}
+	if !e.commit(w) {
+		return
+	}
 	writeJSON(w, http.StatusOK, e.subscriptionJSON(r, *s))
 }
 
@@ -222,6 +228,9 @@ func (e *Emulator) deleteSubscription(w http.ResponseWriter, r *http.Request) {
 	defer e.mu.Unlock()
 	if s, ok := e.live(w, r); ok {
 		delete(e.subscriptions, s.ID)
+		if !e.commit(w) {
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
@@ -265,6 +274,7 @@ func (e *Emulator) deliver(d *Delivery, payload []byte) {
 		} else {
 			d.LastError = err.Error()
 		}
+		e.saveInBackground()
 		e.mu.Unlock()
 		if err == nil {
 			return

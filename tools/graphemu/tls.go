@@ -54,3 +54,43 @@ func SelfSignedCertificate(hosts ...string) (tls.Certificate, []byte, error) {
 	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
 	return cert, certPEM, err
 }
+
+// CertificateFiles returns the certificate in certFile with its key in keyFile when both are
+// there and valid for hosts for at least another day; otherwise it makes a new one
+// (SelfSignedCertificate) and writes both. Keeping them across restarts lets clients that
+// read certFile once, at their start (GRAPH_CA_FILE), keep trusting a restarted emulator.
+func CertificateFiles(certFile, keyFile string, hosts ...string) (tls.Certificate, error) {
+	if cert, err := tls.LoadX509KeyPair(certFile, keyFile); err == nil && validFor(cert, hosts) {
+		return cert, nil
+	}
+	cert, certPEM, err := SelfSignedCertificate(hosts...)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	// A crash between the two writes leaves a pair that does not match: the next start replaces it.
+	if err := writeFileAtomic(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return tls.Certificate{}, err
+	}
+	if err := writeFileAtomic(certFile, certPEM, 0o644); err != nil {
+		return tls.Certificate{}, err
+	}
+	return cert, nil
+}
+
+// validFor says whether cert names every host and stays valid for at least a day.
+func validFor(cert tls.Certificate, hosts []string) bool {
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil || time.Now().Add(24*time.Hour).After(leaf.NotAfter) {
+		return false
+	}
+	for _, h := range hosts {
+		if leaf.VerifyHostname(h) != nil {
+			return false
+		}
+	}
+	return true
+}

@@ -1,6 +1,7 @@
 // Package smtpsink is a local SMTP server for development and tests. It speaks
 // the real protocol (github.com/emersion/go-smtp), keeps every message it
-// accepts in memory, and serves them over HTTP:
+// accepts in memory (Start) or also in a file that a restart reads back
+// (StartPersistent), and serves them over HTTP:
 //
 //	GET    /messages  the received messages, oldest first (JSON)
 //	DELETE /messages  forget them
@@ -21,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"net/mail"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -59,11 +61,33 @@ type Sink struct {
 	messages []Message
 	faults   Faults
 	rejected int
+	mailFile *os.File // nil: the messages live in memory only
 }
 
 // Start listens for SMTP on smtpAddr and for HTTP on httpAddr (use
 // "127.0.0.1:0" for free ports) and serves both until Close.
 func Start(smtpAddr, httpAddr string) (*Sink, error) {
+	return (&Sink{}).serve(smtpAddr, httpAddr)
+}
+
+// StartPersistent is Start with the messages also kept in mailFile, one JSON
+// object a line: the messages already there are loaded, and each new one is
+// appended and synced before the sender is told it was accepted. Injected
+// faults are not kept.
+func StartPersistent(smtpAddr, httpAddr, mailFile string) (*Sink, error) {
+	f, messages, err := openMailFile(mailFile)
+	if err != nil {
+		return nil, err
+	}
+	s, err := (&Sink{mailFile: f, messages: messages}).serve(smtpAddr, httpAddr)
+	if err != nil {
+		f.Close()
+	}
+	return s, err
+}
+
+// serve listens on both addresses and serves s until Close.
+func (s *Sink) serve(smtpAddr, httpAddr string) (*Sink, error) {
 	sl, err := net.Listen("tcp", smtpAddr)
 	if err != nil {
 		return nil, fmt.Errorf("smtp listener: %w", err)
@@ -73,7 +97,7 @@ func Start(smtpAddr, httpAddr string) (*Sink, error) {
 		sl.Close()
 		return nil, fmt.Errorf("http listener: %w", err)
 	}
-	s := &Sink{smtpAddr: sl.Addr().String(), httpAddr: hl.Addr().String()}
+	s.smtpAddr, s.httpAddr = sl.Addr().String(), hl.Addr().String()
 	s.smtp = smtp.NewServer(backend{s})
 	s.smtp.Domain = "smtpsink.local"
 	s.smtp.MaxMessageBytes = 10 << 20
@@ -94,7 +118,13 @@ func (s *Sink) HTTPURL() string { return "http://" + s.httpAddr }
 
 // Close stops both servers.
 func (s *Sink) Close() error {
-	return errors.Join(s.smtp.Close(), s.http.Close())
+	err := errors.Join(s.smtp.Close(), s.http.Close())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mailFile != nil {
+		err = errors.Join(err, s.mailFile.Close())
+	}
+	return err
 }
 
 // Messages returns a copy of the messages received so far, oldest first.
@@ -104,11 +134,17 @@ func (s *Sink) Messages() []Message {
 	return append([]Message(nil), s.messages...)
 }
 
-// Reset forgets the received messages and the pending faults.
-func (s *Sink) Reset() {
+// Reset forgets the received messages, in the mail file too, and the pending faults.
+func (s *Sink) Reset() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.mailFile != nil {
+		if err := s.mailFile.Truncate(0); err != nil {
+			return fmt.Errorf("empty the mail file: %w", err)
+		}
+	}
 	s.messages, s.faults = nil, Faults{}
+	return nil
 }
 
 // Inject makes the next f.RejectNext messages fail with f.Code.
@@ -147,10 +183,17 @@ func (s *Sink) reject() error {
 	return &smtp.SMTPError{Code: s.faults.Code, EnhancedCode: smtp.EnhancedCode{s.faults.Code / 100, 3, 0}, Message: "injected fault"}
 }
 
-func (s *Sink) store(m Message) {
+// store keeps m, in the mail file first when there is one.
+func (s *Sink) store(m Message) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.mailFile != nil {
+		if err := appendMessage(s.mailFile, m); err != nil {
+			return err
+		}
+	}
 	s.messages = append(s.messages, m)
+	return nil
 }
 
 type backend struct{ sink *Sink }
@@ -198,10 +241,14 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		subject = msg.Header.Get("Subject")
 	}
-	s.sink.store(Message{
+	err = s.sink.store(Message{
 		From: s.from, To: append([]string(nil), s.to...), Subject: subject,
 		MessageID: msg.Header.Get("Message-Id"), Headers: msg.Header, Body: string(body), ReceivedAt: time.Now().UTC(),
 	})
+	if err != nil {
+		// Transient: the sender keeps the message and tries again.
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "message not stored: " + err.Error()}
+	}
 	return nil
 }
 
@@ -223,7 +270,10 @@ func (s *Sink) handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"items": s.Messages()})
 	})
 	mux.HandleFunc("DELETE /messages", func(w http.ResponseWriter, _ *http.Request) {
-		s.Reset()
+		if err := s.Reset(); err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	})
 	mux.HandleFunc("POST /faults", func(w http.ResponseWriter, r *http.Request) {

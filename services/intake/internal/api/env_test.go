@@ -13,6 +13,7 @@ import (
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/database"
 	"github.com/plateforme-rome/rome/platform/database/dbtest"
+	"github.com/plateforme-rome/rome/platform/httpx/openapitest"
 	"github.com/plateforme-rome/rome/services/intake/internal/app/apptest"
 	"github.com/plateforme-rome/rome/services/intake/internal/store"
 	"github.com/plateforme-rome/rome/workflows/request"
@@ -77,7 +78,11 @@ func newEnvOn(t *testing.T, d database.Dialect, options ...func(*Deps)) *env {
 	for _, o := range options {
 		o(&deps)
 	}
-	e.h = Router(deps)
+	// Every exchange of the tests is checked against the OpenAPI document; the updates'
+	// acceptance is the faked workflow's, which accepts what the real one refuses.
+	v := openapitest.NewValidator(t, openAPI, openapitest.AnsweredByFakes("amendOperations", "postMessage", "assignRequest",
+		"askQuestion", "answerQuestion", "decideRequest", "withdrawRequest"))
+	e.h = v.Engine(Router(deps))
 	return e
 }
 

@@ -2,9 +2,12 @@
 //
 // Environment: GRAPH_EMULATOR_ADDR (default 127.0.0.1:8090), GRAPH_EMULATOR_CERT_FILE (where
 // to write the PEM certificate clients must trust, i.e. their GRAPH_CA_FILE; default
-// graphemu-cert.pem in the temporary directory), GRAPH_TENANT_ID, GRAPH_CLIENT_ID,
-// GRAPH_CLIENT_SECRET (the credentials it accepts), GRAPH_TEAM_IDS (comma-separated teams
-// it hosts, default rome-team).
+// graphemu-cert.pem in the temporary directory), GRAPH_EMULATOR_KEY_FILE (where to keep its
+// key, so that a restart reuses the certificate; default: none, a new certificate each
+// start), GRAPH_EMULATOR_STATE_FILE (where teams, channels, messages, subscriptions and
+// tokens are kept across restarts; default: none, the state lives in memory only),
+// GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET (the credentials it accepts),
+// GRAPH_TEAM_IDS (comma-separated teams it hosts, default rome-team).
 package main
 
 import (
@@ -47,21 +50,23 @@ func run() error {
 			teams = append(teams, t)
 		}
 	}
-	emu := graphemu.New(graphemu.Config{
+	cfg := graphemu.Config{
 		TenantID:     env("GRAPH_TENANT_ID", graphemu.DefaultTenantID),
 		ClientID:     env("GRAPH_CLIENT_ID", graphemu.DefaultClientID),
 		ClientSecret: env("GRAPH_CLIENT_SECRET", graphemu.DefaultClientSecret),
 		Teams:        teams,
-	})
+	}
+	stateFile := os.Getenv("GRAPH_EMULATOR_STATE_FILE")
+	emu, err := newEmulator(cfg, stateFile)
+	if err != nil {
+		return err
+	}
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
 	if h, _, err := net.SplitHostPort(addr); err == nil && h != "" {
 		hosts = append(hosts, h)
 	}
-	cert, certPEM, err := graphemu.SelfSignedCertificate(hosts...)
+	cert, err := certificate(certFile, os.Getenv("GRAPH_EMULATOR_KEY_FILE"), hosts)
 	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
 		return err
 	}
 	srv := &http.Server{
@@ -74,7 +79,7 @@ func run() error {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServeTLS("", "") }()
-	slog.Info("graphemu: listening", "url", "https://"+addr, "certFile", certFile, "teams", teams)
+	slog.Info("graphemu: listening", "url", "https://"+addr, "certFile", certFile, "teams", teams, "stateFile", stateFile)
 	select {
 	case err := <-errc:
 		return err
@@ -88,4 +93,24 @@ func run() error {
 		return nil
 	}
 	return err
+}
+
+// certificate reuses the certificate kept with its key in keyFile, or makes a new one each
+// start when there is no key file.
+func certificate(certFile, keyFile string, hosts []string) (tls.Certificate, error) {
+	if keyFile != "" {
+		return graphemu.CertificateFiles(certFile, keyFile, hosts...)
+	}
+	cert, certPEM, err := graphemu.SelfSignedCertificate(hosts...)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return cert, os.WriteFile(certFile, certPEM, 0o644)
+}
+
+func newEmulator(cfg graphemu.Config, stateFile string) (*graphemu.Emulator, error) {
+	if stateFile == "" {
+		return graphemu.New(cfg), nil
+	}
+	return graphemu.NewPersistent(cfg, stateFile)
 }

@@ -1,0 +1,153 @@
+package graphemu
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// savedState is the content of the state file: what a restart must find again. Faults are
+// left out (a test's injection does not outlive the emulator), and so are notifications still
+// being retried (their Delivery records stay, as they were last seen).
+type savedState struct {
+	Teams         []TeamState            `json:"teams"`
+	Subscriptions []Subscription         `json:"subscriptions"`
+	Deliveries    []Delivery             `json:"deliveries"`
+	ActivityFeed  []ActivityNotification `json:"activityFeed"`
+	// Tokens are kept so that clients' cached access tokens stay valid across a restart, as
+	// they do when Graph itself restarts.
+	Tokens map[string]time.Time `json:"tokens"`
+	Seq    int64                `json:"seq"`
+}
+
+// NewPersistent is New with its state kept in stateFile: the state found there is loaded,
+// and every change is written to it (a new file renamed over the old one, so a crash leaves
+// the previous state or the new one, never half of one) before the change is answered.
+// A missing file starts empty.
+func NewPersistent(cfg Config, stateFile string) (*Emulator, error) {
+	if stateFile == "" {
+		return nil, errors.New("graphemu: no state file")
+	}
+	e := New(cfg)
+	e.stateFile = stateFile
+	b, err := os.ReadFile(stateFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return e, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st savedState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("graphemu: %s is not a state file (%w): move it away to start afresh", stateFile, err)
+	}
+	if err := e.restore(st); err != nil {
+		return nil, fmt.Errorf("graphemu: %s: %w", stateFile, err)
+	}
+	return e, nil
+}
+
+// restore replaces the freshly made state with st; the configured teams stay hosted, and
+// so do the teams of st, whose channels would be lost otherwise.
+func (e *Emulator) restore(st savedState) error {
+	for _, ts := range st.Teams {
+		t := &team{id: ts.ID}
+		for _, cs := range ts.Channels {
+			c := cs.Channel
+			c.teamID, c.members, c.messages = ts.ID, cs.Members, cs.Messages
+			t.channels = append(t.channels, &c)
+		}
+		e.teams[t.id] = t
+	}
+	for _, s := range st.Subscriptions {
+		m := channelMessagesResource.FindStringSubmatch(s.Resource)
+		if m == nil {
+			return fmt.Errorf("subscription %s: unsupported resource %q", s.ID, s.Resource)
+		}
+		s.teamID, s.channelID = m[1], m[2]
+		e.subscriptions[s.ID] = &s
+	}
+	for _, d := range st.Deliveries {
+		e.deliveries = append(e.deliveries, &d)
+	}
+	for _, n := range st.ActivityFeed {
+		e.activityFeed = append(e.activityFeed, &n)
+	}
+	now := time.Now()
+	for tok, exp := range st.Tokens {
+		if exp.After(now) {
+			e.tokens[tok] = exp
+		}
+	}
+	e.seq = st.Seq
+	return nil
+}
+
+// save writes the state to the state file, if any (callers hold e.mu).
+func (e *Emulator) save() error {
+	if e.stateFile == "" {
+		return nil
+	}
+	st := e.stateLocked()
+	b, err := json.Marshal(savedState{
+		Teams: st.Teams, Subscriptions: st.Subscriptions, Deliveries: st.Deliveries, ActivityFeed: st.ActivityFeed,
+		Tokens: e.tokens, Seq: e.seq,
+	})
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(e.stateFile, b, 0o644); err != nil {
+		return fmt.Errorf("save the emulator's state: %w", err)
+	}
+	return nil
+}
+
+// commit saves a change before it is answered; when the state cannot be saved it answers
+// 500, as Graph does when its store fails, and the client retries (callers hold e.mu).
+func (e *Emulator) commit(w http.ResponseWriter) bool {
+	if err := e.save(); err != nil {
+		e.log.Error("graphemu: state not saved", "error", err)
+		graphError(w, http.StatusInternalServerError, "InternalServerError", err.Error())
+		return false
+	}
+	return true
+}
+
+// saveInBackground saves a change no client waits for; a failure is only logged, and the
+// next save catches up (callers hold e.mu).
+func (e *Emulator) saveInBackground() {
+	if err := e.save(); err != nil {
+		e.log.Error("graphemu: state not saved", "error", err)
+	}
+}
+
+// writeFileAtomic replaces path with data: written and synced to a temporary file in the
+// same directory, then renamed over path, so readers see the old content or the new one.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
