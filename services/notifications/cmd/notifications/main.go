@@ -22,8 +22,10 @@ import (
 	"github.com/plateforme-rome/rome/platform/service"
 
 	"github.com/plateforme-rome/rome/services/notifications/internal/api"
+	"github.com/plateforme-rome/rome/services/notifications/internal/app"
 	"github.com/plateforme-rome/rome/services/notifications/internal/delivery"
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
+	"github.com/plateforme-rome/rome/services/notifications/internal/targets"
 )
 
 // main is service.Main with one difference: on SIGINT/SIGTERM the
@@ -68,28 +70,30 @@ func build(ctx context.Context, rt *service.Runtime, background *sync.WaitGroup)
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(rt.DB, delivery.Domain(set.mail.From))
-	m, err := delivery.NewMetrics(st)
+	svc, err := app.New(app.Deps{
+		Store:   store.New(rt.DB),
+		Targets: targets.New(set.intakeURL, set.referentialURL, nil),
+		Config:  set.app,
+		Log:     rt.Logger,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
+		return nil, err
 	}
 	host, _ := os.Hostname()
-	dispatcher := delivery.NewDispatcher(st, set.smtp, set.mail, fmt.Sprintf("%s/%d", host, os.Getpid()), m, rt.Logger)
-	digests := delivery.NewDigests(st, set.schedule, rt.Logger)
-	teams := delivery.NewTeams(st, set.teams, m, rt.Logger)
+	dispatcher := delivery.NewDispatcher(svc, set.smtp, fmt.Sprintf("%s/%d", host, os.Getpid()), set.dispatcher, rt.Logger)
+	digests := delivery.NewDigests(svc, set.schedule, nil, rt.Logger)
 	background.Go(func() { dispatcher.Run(ctx) })
 	background.Go(func() { digests.Run(ctx) })
-	targets := api.NewServiceTargets(set.intakeURL, set.referentialURL, nil)
-	return api.Router(api.Deps{Checks: rt.Checks(), Verifier: v, Store: st, Teams: teams, Targets: targets}), nil
+	return api.Router(api.Deps{Checks: rt.Checks(), Verifier: v, Service: svc}), nil
 }
 
 // settings configure the delivery channels and the digests, and where the
 // services that follows are checked against are.
 type settings struct {
-	smtp     delivery.SMTP
-	mail     delivery.Config
-	teams    delivery.TeamsConfig
-	schedule delivery.Schedule
+	app        app.Config
+	smtp       delivery.SMTP
+	dispatcher delivery.Config
+	schedule   delivery.Schedule
 
 	intakeURL, referentialURL string
 }
@@ -141,36 +145,30 @@ func deliverySettings() (settings, error) {
 		return v
 	}
 	// retry reads a channel's policy: <prefix>_MAX_ATTEMPTS, _RETRY_BASE, _RETRY_MAX.
-	retry := func(prefix string) delivery.RetryPolicy {
+	retry := func(prefix string) app.RetryPolicy {
 		attempts, err := config.Int(prefix+"_MAX_ATTEMPTS", 8)
 		errs = append(errs, err)
 		if err == nil && attempts < 1 {
 			errs = append(errs, fmt.Errorf("%s_MAX_ATTEMPTS must be at least 1", prefix))
 		}
-		return delivery.RetryPolicy{
+		return app.RetryPolicy{
 			MaxAttempts: attempts, Base: duration(prefix+"_RETRY_BASE", 30*time.Second), Max: duration(prefix+"_RETRY_MAX", time.Hour),
 		}
 	}
-	publicURL := config.String("PUBLIC_URL", "http://127.0.0.1:8081")
 	set.smtp = delivery.SMTP{
 		Addr: config.String("SMTP_ADDR", "127.0.0.1:2525"), Username: config.String("SMTP_USERNAME", ""),
 		Password: config.String("SMTP_PASSWORD", ""), Timeout: duration("SMTP_TIMEOUT", 30*time.Second),
+		From: config.String("SMTP_FROM", "Plateforme du ROME <notifications@plateforme-rome.localhost>"),
 	}
-	set.mail = delivery.Config{
-		From:      config.String("SMTP_FROM", "Plateforme du ROME <notifications@plateforme-rome.localhost>"),
-		Retry:     retry("SMTP"),
-		Lease:     duration("OUTBOX_LEASE", 2*time.Minute),
-		Poll:      duration("OUTBOX_POLL_INTERVAL", 2*time.Second),
-		Batch:     50,
-		PublicURL: publicURL,
+	set.app = app.Config{
+		MessageIDDomain: delivery.Domain(set.smtp.From),
+		PublicURL:       config.String("PUBLIC_URL", "http://127.0.0.1:8081"),
+		InboxURL:        config.String("INBOX_URL", "/v1/notifications"),
+		Email:           app.Channel{Retry: retry("SMTP"), Lease: duration("OUTBOX_LEASE", 2*time.Minute)},
+		Teams:           app.Channel{Retry: retry("TEAMS"), Lease: duration("TEAMS_DELIVERY_LEASE", 2*time.Minute)},
 	}
-	set.teams = delivery.TeamsConfig{
-		Retry:     retry("TEAMS"),
-		Lease:     duration("TEAMS_DELIVERY_LEASE", 2*time.Minute),
-		PublicURL: publicURL,
-		InboxURL:  config.String("INBOX_URL", "/v1/notifications"),
-	}
-	if set.teams.Lease <= 0 {
+	set.dispatcher = delivery.Config{Poll: duration("OUTBOX_POLL_INTERVAL", 2*time.Second), Batch: 50}
+	if set.app.Teams.Lease <= 0 {
 		// A delivery would be claimable again at once: two workers would send it.
 		errs = append(errs, errors.New("TEAMS_DELIVERY_LEASE must be positive"))
 	}

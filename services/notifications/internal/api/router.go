@@ -2,27 +2,18 @@
 package api
 
 import (
-	"context"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
-	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/httpx"
-	"github.com/plateforme-rome/rome/services/notifications/internal/store"
+	"github.com/plateforme-rome/rome/services/notifications/internal/app"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -33,94 +24,72 @@ var openAPI []byte
 type Deps struct {
 	Checks   []httpx.Check
 	Verifier *auth.Verifier
-	Store    *store.Store
-	Teams    TeamsDeliveries
-	// Targets checks that a follow names a request the caller may see and a
-	// fiche that exists (ServiceTargets: the intake and the referential).
-	Targets Targets
-}
-
-// Targets checks what POST /v1/follows names before it is recorded.
-// RequestVisible asks with the caller's own bearer token, so that the
-// intake applies its visibility rules (a partner sees only their
-// organisation's requests). Both answer nil when the target is there,
-// ErrTargetNotFound when it does not exist or is not visible, and any
-// other error when the service that knows cannot tell (unreachable,
-// failing): the follow is then refused with a 503.
-type Targets interface {
-	RequestVisible(ctx context.Context, token, id string) error
-	FicheExists(ctx context.Context, code string) error
-}
-
-// ErrTargetNotFound is a Targets answer: no such request visible to the
-// caller, or no such fiche.
-var ErrTargetNotFound = errors.New("follow target not found")
-
-// TeamsDeliveries is the outbox's Teams channel as the worker drives it
-// (delivery.Teams): it claims due deliveries and reports each attempt.
-// Report answers store.ErrNotFound for an id that is not a Teams delivery.
-type TeamsDeliveries interface {
-	Claim(ctx context.Context, owner string, limit int) ([]notifclient.TeamsDelivery, error)
-	Report(ctx context.Context, id string, r notifclient.TeamsResult) (notifclient.TeamsOutcome, error)
+	Service  *app.Service
 }
 
 type handlers struct {
-	store   *store.Store
-	teams   TeamsDeliveries
-	targets Targets
-	seen    *seenUsers
+	svc *app.Service
 }
+
+// The largest request body each write route takes, in bytes (413
+// body_too_large beyond). A JSON text may spell a character as a \uXXXX
+// escape, twice for one beyond the Basic Multilingual Plane: 12 bytes per
+// character at most.
+const (
+	// A notification's title and text at their limits, every character
+	// escaped, and 16 KiB for its key (200 bytes), ids, link, actor and
+	// recipients (a few subjects, roles and organisations).
+	maxNotificationBody = 12*(request.MaxNotificationTitle+request.MaxText) + 16<<10
+	// An address and the twelve events' choices, about 1.5 KiB written
+	// compactly: room for indentation.
+	maxPreferencesBody = 8 << 10
+	// A request id of at most 100 characters, or a code ROME.
+	maxFollowBody = 4 << 10
+	// A worker's name of at most 200 characters and a count.
+	maxClaimBody = 4 << 10
+	// A result carries the error as Graph worded it, of no fixed length (1,000
+	// characters of it are kept): a refused report would make the worker send
+	// the notification again, so the limit is far above any Graph error.
+	maxResultBody = 64 << 10
+	// The routes that take no body.
+	noBody = 0
+)
 
 // Router builds the notifications service's HTTP handler.
 func Router(d Deps) *gin.Engine {
-	if d.Targets == nil {
-		panic("api: Deps.Targets is required (follows are checked against the intake and the referential)")
-	}
 	r := httpx.NewEngine("notifications")
 	httpx.Health(r, d.Checks...)
 	r.GET("/openapi.json", httpx.OpenAPI(openAPI))
 
-	h := handlers{store: d.Store, teams: d.Teams, targets: d.Targets, seen: newSeenUsers(time.Now)}
-	v1 := r.Group("/v1", auth.Authenticate(d.Verifier), h.touchUser)
+	h := handlers{svc: d.Service}
+	v1 := r.Group("/v1", auth.Authenticate(d.Verifier), h.seen)
 	v1.GET("/me", auth.Me)
 	people := auth.RequireRole(auth.RolePartner, auth.RoleModerator, auth.RoleAdmin)
-	v1.POST("/notifications", auth.RequireRole(auth.RoleService), h.create)
+	v1.POST("/notifications", auth.RequireRole(auth.RoleService), httpx.BodyLimit(maxNotificationBody), h.create)
 	v1.GET("/notifications", people, h.inbox)
-	v1.POST("/notifications/:id/read", people, h.read)
+	v1.POST("/notifications/:id/read", people, httpx.BodyLimit(noBody), h.read)
 	v1.GET("/notifications/preferences", people, h.preferences)
-	v1.PUT("/notifications/preferences", people, h.setPreferences)
+	v1.PUT("/notifications/preferences", people, httpx.BodyLimit(maxPreferencesBody), h.setPreferences)
 	v1.GET("/notifications/dead-letters", auth.RequireRole(auth.RoleAdmin), h.deadLetters)
-	v1.POST("/notifications/dead-letters/:id/retry", auth.RequireRole(auth.RoleAdmin), h.retry)
+	v1.POST("/notifications/dead-letters/:id/retry", auth.RequireRole(auth.RoleAdmin), httpx.BodyLimit(noBody), h.retry)
 	v1.GET("/users", auth.RequireRole(auth.RoleAdmin), h.users)
 	v1.GET("/follows", people, h.follows)
-	v1.POST("/follows", people, h.follow)
-	v1.DELETE("/follows", people, h.unfollow)
+	v1.POST("/follows", people, httpx.BodyLimit(maxFollowBody), h.follow)
+	v1.DELETE("/follows", people, httpx.BodyLimit(maxFollowBody), h.unfollow)
 
 	// Routes of the platform's own processes (the worker), not of people.
 	internal := r.Group("/internal/v1", auth.Authenticate(d.Verifier), auth.RequireRole(auth.RoleService))
-	internal.POST("/teams-deliveries/claim", httpx.Quiet, h.claimTeams) // the worker polls it
-	internal.POST("/teams-deliveries/:id/result", h.reportTeams)
+	internal.POST("/teams-deliveries/claim", httpx.Quiet, httpx.BodyLimit(maxClaimBody), h.claimTeams) // the worker polls it
+	internal.POST("/teams-deliveries/:id/result", httpx.BodyLimit(maxResultBody), h.reportTeams)
 	return r
 }
 
-// touchUser records the people calling the API (not services): they become
-// recipients of role and organisation notifications, with the e-mail and
-// the Entra object id (for Teams) of their token.
-func (h handlers) touchUser(c *gin.Context) {
-	p, _ := auth.FromContext(c.Request.Context())
-	if p.Role == auth.RoleService {
-		return
-	}
-	u := store.User{Sub: p.Subject, Name: p.Name, Role: string(p.Role), Org: p.Org, TokenEmail: p.Email, EntraID: p.EntraID}
-	if h.seen.recent(u) {
-		return
-	}
-	if err := h.store.TouchUser(c.Request.Context(), u); err != nil {
+// seen records the people calling the API (app.Service.Seen).
+func (h handlers) seen(c *gin.Context) {
+	if err := h.svc.Seen(c.Request.Context(), principal(c)); err != nil {
 		_ = c.Error(err)
 		c.Abort()
-		return
 	}
-	h.seen.remember(u)
 }
 
 func principal(c *gin.Context) auth.Principal {
@@ -129,56 +98,76 @@ func principal(c *gin.Context) auth.Principal {
 }
 
 var (
-	codeRomePattern = regexp.MustCompile(`^[A-N][0-9]{4}$`)
-	allowedRoles    = map[string]bool{string(auth.RoleModerator): true, string(auth.RoleAdmin): true}
+	allowedRoles = map[string]bool{string(auth.RoleModerator): true, string(auth.RoleAdmin): true}
 )
 
 // validateNotification lists what is wrong with a notification to create; it cleans its
 // title and text in place by the platform's text rule (request.CheckText: no control or
 // bidirectional characters, not too long; stored trimmed and NFC-normalised).
 func validateNotification(n *notifclient.Notification) []httpx.FieldError {
-	var errs []httpx.FieldError
-	add := func(f, m string) { errs = append(errs, httpx.FieldError{Field: f, Message: m}) }
-	if strings.TrimSpace(n.Key) == "" || len(n.Key) > 200 {
-		add("key", "is required (at most 200 characters)")
-	}
+	var errs fieldErrors
+	errs.text("key", &n.Key, keyRule, true)
 	if !n.Event.Valid() {
-		add("event", "must be one of "+eventList())
+		errs.add("event", "must be one of "+eventList())
 	}
-	if title, p := request.CheckText("title", n.Title, request.NotificationTitleRule); p != nil {
-		add(p.Field, p.Message)
-	} else if title == "" {
-		add("title", "is required (at most 300 characters)")
-	} else {
-		n.Title = title
+	errs.text("requestId", &n.RequestID, request.IdentifierRule, false)
+	errs.text("org", &n.Org, orgRule, false)
+	errs.text("title", &n.Title, request.NotificationTitleRule, true)
+	errs.text("text", &n.Text, request.LongTextRule, false)
+	errs.text("link", &n.Link, linkRule, false)
+	if n.CodeRome != "" && !request.CodeRomePattern.MatchString(n.CodeRome) {
+		errs.add("codeRome", "must be a code ROME such as M1805")
 	}
-	if text, p := request.CheckText("text", n.Text, request.LongTextRule); p != nil {
-		add(p.Field, p.Message)
-	} else {
-		n.Text = text
-	}
-	if n.CodeRome != "" && !codeRomePattern.MatchString(n.CodeRome) {
-		add("codeRome", "must be a code ROME such as M1805")
-	}
-	if strings.TrimSpace(n.Actor.Sub) == "" {
-		add("actor.sub", "is required")
-	}
+	errs.text("actor.sub", &n.Actor.Sub, subjectRule, true)
+	errs.text("actor.name", &n.Actor.Name, nameRule, false)
+	errs.text("actor.role", &n.Actor.Role, request.IdentifierRule, false)
+	errs.text("actor.org", &n.Actor.Org, orgRule, false)
 	for i, r := range n.To.Roles {
 		if !allowedRoles[r] {
-			add("to.roles["+strconv.Itoa(i)+"]", "must be moderator or admin")
+			errs.add("to.roles["+strconv.Itoa(i)+"]", "must be moderator or admin")
 		}
 	}
-	for i, u := range n.To.Users {
-		if strings.TrimSpace(u) == "" {
-			add("to.users["+strconv.Itoa(i)+"]", "must not be empty")
-		}
+	for i := range n.To.Users {
+		errs.text("to.users["+strconv.Itoa(i)+"]", &n.To.Users[i], subjectRule, true)
 	}
-	for i, o := range n.To.Orgs {
-		if strings.TrimSpace(o) == "" {
-			add("to.orgs["+strconv.Itoa(i)+"]", "must not be empty")
-		}
+	for i := range n.To.Orgs {
+		errs.text("to.orgs["+strconv.Itoa(i)+"]", &n.To.Orgs[i], orgRule, true)
+	}
+	for i := range n.ExcludeUsers {
+		errs.text("excludeUsers["+strconv.Itoa(i)+"]", &n.ExcludeUsers[i], subjectRule, true)
 	}
 	return errs
+}
+
+// The text rules of the ids and names a notification carries.
+var (
+	keyRule     = request.TextRule{Name: "key", Max: 200}
+	subjectRule = request.TextRule{Name: "subject", Max: 255}
+	nameRule    = request.TextRule{Name: "name", Max: 200}
+	orgRule     = request.TextRule{Name: "organisation", Max: 100}
+	linkRule    = request.TextRule{Name: "link", Max: 2000}
+	ownerRule   = request.TextRule{Name: "owner", Max: 200}
+)
+
+// fieldErrors collects validation errors.
+type fieldErrors []httpx.FieldError
+
+func (e *fieldErrors) add(field, message string) {
+	*e = append(*e, httpx.FieldError{Field: field, Message: message})
+}
+
+// text cleans a text in place by its rule (request.CheckText), or adds the problem;
+// required refuses an empty text.
+func (e *fieldErrors) text(field string, s *string, rule request.TextRule, required bool) {
+	clean, p := request.CheckText(field, *s, rule)
+	switch {
+	case p != nil:
+		e.add(p.Field, p.Message)
+	case required && clean == "":
+		e.add(field, "is required ("+rule.String()+")")
+	default:
+		*s = clean
+	}
 }
 
 func eventList() string {
@@ -204,10 +193,8 @@ func (h handlers) create(c *gin.Context) {
 			httpx.FieldError{Field: "key", Message: "differs from the Idempotency-Key header"}))
 		return
 	}
-	canonical, _ := json.Marshal(n)
-	sum := sha256.Sum256(canonical)
-	created, replayed, err := h.store.Create(c.Request.Context(), n, hex.EncodeToString(sum[:]))
-	if errors.Is(err, store.ErrKeyReused) {
+	created, replayed, err := h.svc.Notify(c.Request.Context(), n)
+	if errors.Is(err, app.ErrKeyReused) {
 		_ = c.Error(httpx.Unprocessable("notification_key_reused", "This key already names another notification.",
 			httpx.FieldError{Field: "key", Message: "is already used by a notification with another body"}))
 		return
@@ -260,7 +247,7 @@ func (h handlers) inbox(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out, err := h.store.Inbox(c.Request.Context(), principal(c).Subject, limit, cursor)
+	out, err := h.svc.Inbox(c.Request.Context(), principal(c).Subject, limit, cursor)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -275,8 +262,8 @@ func (h handlers) users(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out, err := h.store.Users(c.Request.Context(), limit, c.Query("cursor"))
-	if errors.Is(err, store.ErrBadCursor) {
+	out, err := h.svc.Users(c.Request.Context(), limit, c.Query("cursor"))
+	if errors.Is(err, app.ErrBadCursor) {
 		_ = c.Error(httpx.Unprocessable("invalid_query", "The query is invalid.",
 			httpx.FieldError{Field: "cursor", Message: "is not a cursor of this list"}))
 		return
@@ -289,8 +276,8 @@ func (h handlers) users(c *gin.Context) {
 }
 
 func (h handlers) read(c *gin.Context) {
-	err := h.store.MarkRead(c.Request.Context(), principal(c).Subject, c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) {
+	err := h.svc.MarkRead(c.Request.Context(), principal(c).Subject, c.Param("id"))
+	if errors.Is(err, app.ErrNotFound) {
 		_ = c.Error(httpx.NotFound("notification_not_found", "No such notification in your inbox."))
 		return
 	}
@@ -302,7 +289,7 @@ func (h handlers) read(c *gin.Context) {
 }
 
 func (h handlers) preferences(c *gin.Context) {
-	out, err := h.store.Preferences(c.Request.Context(), principal(c).Subject)
+	out, err := h.svc.Preferences(c.Request.Context(), principal(c).Subject)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -343,7 +330,7 @@ func (h handlers) setPreferences(c *gin.Context) {
 		_ = c.Error(httpx.Unprocessable("invalid_preferences", "The preferences are invalid.", errs...))
 		return
 	}
-	out, err := h.store.SetPreferences(c.Request.Context(), principal(c).Subject, p)
+	out, err := h.svc.SetPreferences(c.Request.Context(), principal(c).Subject, p)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -363,10 +350,12 @@ func bindFollow(c *gin.Context) (notifclient.Follow, error) {
 	case (f.RequestID == "") == (f.CodeRome == ""):
 		return f, httpx.Unprocessable("invalid_follow", "Follow either a request or a fiche.",
 			httpx.FieldError{Field: "requestId", Message: "exactly one of requestId and codeRome is required"})
-	case f.CodeRome != "" && !codeRomePattern.MatchString(f.CodeRome):
+	case f.CodeRome != "" && !request.CodeRomePattern.MatchString(f.CodeRome):
 		return f, httpx.Unprocessable("invalid_follow", "The follow is invalid.", httpx.FieldError{Field: "codeRome", Message: "must be a code ROME such as M1805"})
-	case len(f.RequestID) > 100:
-		return f, httpx.Unprocessable("invalid_follow", "The follow is invalid.", httpx.FieldError{Field: "requestId", Message: "is at most 100 characters"})
+	}
+	var errs fieldErrors
+	if errs.text("requestId", &f.RequestID, request.IdentifierRule, false); len(errs) > 0 {
+		return f, httpx.Unprocessable("invalid_follow", "The follow is invalid.", errs...)
 	}
 	return f, nil
 }
@@ -377,13 +366,9 @@ func (h handlers) follow(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	if err := h.checkTarget(c, f); err != nil {
-		_ = c.Error(err)
-		return
-	}
-	out, created, err := h.store.Follow(c.Request.Context(), principal(c).Subject, f)
+	out, created, err := h.svc.Follow(c.Request.Context(), principal(c).Subject, bearerToken(c), f)
 	if err != nil {
-		_ = c.Error(err)
+		_ = c.Error(followProblem(err))
 		return
 	}
 	status := http.StatusOK
@@ -393,32 +378,24 @@ func (h handlers) follow(c *gin.Context) {
 	c.JSON(status, out)
 }
 
-// checkTarget refuses a follow of a request the caller may not see (asking
-// the intake with the caller's token) or of a fiche that does not exist:
-// 404 naming the field; 503 when the intake or the referential cannot tell.
-func (h handlers) checkTarget(c *gin.Context, f notifclient.Follow) error {
-	ctx := c.Request.Context()
-	if f.RequestID != "" {
-		err := h.targets.RequestVisible(ctx, bearerToken(c), f.RequestID)
-		return targetProblem(c, err, "requestId", "request_not_found", "No request with this id is visible to you.",
-			"intake_unavailable", "The intake cannot tell whether you may see this request; try again later.")
+// followProblem answers a follow refused because of what it names: 404
+// naming the field when it is not there for the caller, 503 when the intake or
+// the referential cannot tell.
+func followProblem(err error) error {
+	notFound := func(code, detail, field string) error {
+		return httpx.NewProblem(http.StatusNotFound, code, detail, httpx.FieldError{Field: field, Message: "names nothing you may follow"})
 	}
-	err := h.targets.FicheExists(ctx, f.CodeRome)
-	return targetProblem(c, err, "codeRome", "fiche_not_found", "No fiche with this code ROME in the referential.",
-		"referential_unavailable", "The referential cannot tell whether this fiche exists; try again later.")
-}
-
-func targetProblem(c *gin.Context, err error, field, notFound, notFoundDetail, unavailable, unavailableDetail string) error {
 	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ErrTargetNotFound):
-		return httpx.NewProblem(http.StatusNotFound, notFound, notFoundDetail,
-			httpx.FieldError{Field: field, Message: "names nothing you may follow"})
-	default:
-		slog.WarnContext(c.Request.Context(), "follow: cannot check the target", "field", field, "error", err)
-		return httpx.NewProblem(http.StatusServiceUnavailable, unavailable, unavailableDetail)
+	case errors.Is(err, app.ErrRequestNotVisible):
+		return notFound("request_not_found", "No request with this id is visible to you.", "requestId")
+	case errors.Is(err, app.ErrFicheNotFound):
+		return notFound("fiche_not_found", "No fiche with this code ROME in the referential.", "codeRome")
+	case errors.Is(err, app.ErrIntakeUnavailable):
+		return httpx.NewProblem(http.StatusServiceUnavailable, "intake_unavailable", "The intake cannot tell whether you may see this request; try again later.")
+	case errors.Is(err, app.ErrReferentialUnavailable):
+		return httpx.NewProblem(http.StatusServiceUnavailable, "referential_unavailable", "The referential cannot tell whether this fiche exists; try again later.")
 	}
+	return err
 }
 
 // bearerToken is the caller's token, which auth.Authenticate has verified.
@@ -433,8 +410,8 @@ func (h handlers) unfollow(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	err = h.store.Unfollow(c.Request.Context(), principal(c).Subject, f)
-	if errors.Is(err, store.ErrNotFound) {
+	err = h.svc.Unfollow(c.Request.Context(), principal(c).Subject, f)
+	if errors.Is(err, app.ErrNotFound) {
 		_ = c.Error(httpx.NotFound("follow_not_found", "You do not follow this."))
 		return
 	}
@@ -446,7 +423,7 @@ func (h handlers) unfollow(c *gin.Context) {
 }
 
 func (h handlers) follows(c *gin.Context) {
-	out, err := h.store.Follows(c.Request.Context(), principal(c).Subject)
+	out, err := h.svc.Follows(c.Request.Context(), principal(c).Subject)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -460,7 +437,7 @@ func (h handlers) deadLetters(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out, err := h.store.DeadLetters(c.Request.Context(), limit, cursor)
+	out, err := h.svc.DeadLetters(c.Request.Context(), limit, cursor)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -469,16 +446,16 @@ func (h handlers) deadLetters(c *gin.Context) {
 }
 
 func (h handlers) retry(c *gin.Context) {
-	r, err := h.store.Retry(c.Request.Context(), c.Param("id"))
+	r, err := h.svc.RetryDeadLetter(c.Request.Context(), c.Param("id"))
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, app.ErrNotFound):
 		_ = c.Error(httpx.NotFound("dead_letter_not_found", "No such delivery."))
-	case errors.Is(err, store.ErrNotDead):
+	case errors.Is(err, app.ErrNotDead):
 		_ = c.Error(httpx.Conflict("not_dead_lettered", "Only a dead letter can be retried.").With("currentStatus", r.Status))
 	case err != nil:
 		_ = c.Error(err)
 	default:
-		c.JSON(http.StatusOK, gin.H{"id": r.ID, "status": r.Status, "nextAttemptAt": r.NextAttemptAt.UTC()})
+		c.JSON(http.StatusOK, gin.H{"id": r.ID, "status": r.Status, "nextAttemptAt": r.NextAttemptAt})
 	}
 }
 
@@ -486,19 +463,14 @@ func (h handlers) retry(c *gin.Context) {
 const (
 	defaultClaim     = 20
 	maxClaim         = 100
-	maxOwner         = 200
 	maxRetryAfterSec = 24 * 60 * 60
 )
 
-// validOwner checks the lease owner a worker names itself by.
+// validOwner checks the lease owner a worker names itself by (e.g. its host name).
 func validOwner(owner string) []httpx.FieldError {
-	switch {
-	case strings.TrimSpace(owner) == "":
-		return []httpx.FieldError{{Field: "owner", Message: "is required: the claiming worker, e.g. its host name"}}
-	case utf8.RuneCountInString(owner) > maxOwner || strings.ContainsFunc(owner, unicode.IsControl):
-		return []httpx.FieldError{{Field: "owner", Message: "is at most 200 characters, without control characters"}}
-	}
-	return nil
+	var errs fieldErrors
+	errs.text("owner", &owner, ownerRule, true)
+	return errs
 }
 
 func (h handlers) claimTeams(c *gin.Context) {
@@ -522,7 +494,7 @@ func (h handlers) claimTeams(c *gin.Context) {
 		_ = c.Error(httpx.Unprocessable("invalid_claim", "The claim is invalid.", errs...))
 		return
 	}
-	items, err := h.teams.Claim(c.Request.Context(), body.Owner, n)
+	items, err := h.svc.ClaimTeams(c.Request.Context(), body.Owner, n)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -550,8 +522,8 @@ func (h handlers) reportTeams(c *gin.Context) {
 		_ = c.Error(httpx.Unprocessable("invalid_result", "The result is invalid.", errs...))
 		return
 	}
-	out, err := h.teams.Report(c.Request.Context(), c.Param("id"), res)
-	if errors.Is(err, store.ErrNotFound) {
+	out, err := h.svc.ReportTeams(c.Request.Context(), c.Param("id"), res)
+	if errors.Is(err, app.ErrNotFound) {
 		_ = c.Error(httpx.NotFound("teams_delivery_not_found", "No such Teams delivery."))
 		return
 	}

@@ -12,8 +12,11 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/database"
+	"github.com/plateforme-rome/rome/platform/database/dbtest"
 	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/platform/httpx/openapitest"
+	"github.com/plateforme-rome/rome/services/notifications/internal/apptest"
 )
 
 // devSetup serves a dev issuer's JWKS the way the intake does and points
@@ -44,8 +47,8 @@ func devSetup(t *testing.T) (*auth.DevIssuer, *gin.Engine) {
 		t.Fatal(err)
 	}
 	down := httpx.Check{Name: "temporal", Run: func(context.Context) error { return errors.New("down") }}
-	st := testStore(t)
-	return dev, Router(Deps{Verifier: v, Checks: []httpx.Check{down}, Store: st, Teams: testTeams(t, st), Targets: newFakeTargets()})
+	a := apptest.New(t, dbtest.Open(t, database.SQLite), newFakeTargets())
+	return dev, Router(Deps{Verifier: v, Checks: []httpx.Check{down}, Service: a.App})
 }
 
 func get(t *testing.T, h http.Handler, path, token string) (int, map[string]any) {

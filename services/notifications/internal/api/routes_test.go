@@ -12,11 +12,15 @@ import (
 
 	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/database"
+	"github.com/plateforme-rome/rome/platform/database/dbtest"
+	"github.com/plateforme-rome/rome/platform/httpx/openapitest"
+	"github.com/plateforme-rome/rome/services/notifications/internal/apptest"
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 )
 
-// env is the router on a fresh SQLite store, checking real JWTs of a dev
-// issuer in-process.
+// env is the router on a fresh store, checking real JWTs of a dev issuer
+// in-process.
 type env struct {
 	t       *testing.T
 	srv     *httptest.Server
@@ -25,7 +29,15 @@ type env struct {
 	targets *fakeTargets
 }
 
+// newEnv is an env on SQLite.
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	// Every exchange of the tests is checked against the OpenAPI document.
+	return newEnvOn(t, database.SQLite, openapitest.NewValidator(t, openAPI).Handler)
+}
+
+// newEnvOn is an env on a database of dialect d, its router wrapped in wrap.
+func newEnvOn(t *testing.T, d database.Dialect, wrap func(http.Handler) http.Handler) *env {
 	t.Helper()
 	issuer, err := auth.NewDevIssuer(t.TempDir(), "http://issuer.test/dev")
 	if err != nil {
@@ -35,11 +47,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := testStore(t)
 	targets := newFakeTargets()
-	srv := httptest.NewServer(Router(Deps{Verifier: v, Store: st, Teams: testTeams(t, st), Targets: targets}))
+	a := apptest.New(t, dbtest.Open(t, d), targets)
+	srv := httptest.NewServer(wrap(Router(Deps{Verifier: v, Service: a.App})))
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, issuer: issuer, store: st, targets: targets}
+	return &env{t: t, srv: srv, issuer: issuer, store: a.Store, targets: targets}
 }
 
 func (e *env) token(sub string, role auth.Role, org string) string {
@@ -126,6 +138,7 @@ func sample(key string) notifclient.Notification {
 }
 
 func TestCreateRolesAndIdempotency(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	svc := e.token("worker", auth.RoleService, "")
 	mod := e.token("mod", auth.RoleModerator, "")
@@ -164,6 +177,7 @@ func TestCreateRolesAndIdempotency(t *testing.T) {
 }
 
 func TestInboxAndRead(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	svc := e.token("worker", auth.RoleService, "")
 	alice := e.token("alice", auth.RolePartner, "opco-a")
@@ -208,6 +222,7 @@ func TestInboxAndRead(t *testing.T) {
 }
 
 func TestPreferencesRoutes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	alice := e.token("alice", auth.RolePartner, "opco-a")
 	r := e.do("GET", "/v1/notifications/preferences", alice, nil)
@@ -240,6 +255,7 @@ func TestPreferencesRoutes(t *testing.T) {
 }
 
 func TestFollowRoutes(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	alice := e.token("alice", auth.RolePartner, "opco-a")
 	if r := e.do("POST", "/v1/follows", alice, notifclient.Follow{RequestID: "req-1"}); r.status != 201 || r.body["requestId"] != "req-1" {
@@ -274,6 +290,7 @@ func TestFollowRoutes(t *testing.T) {
 }
 
 func TestDeadLettersAdminOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.token("root", auth.RoleAdmin, "")
 	for _, tok := range []string{e.token("mod", auth.RoleModerator, ""), e.token("w", auth.RoleService, "")} {
@@ -298,6 +315,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestClientAgainstRouter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	c := notifclient.New(e.srv.URL, &http.Client{Transport: bearer{e.token("worker", auth.RoleService, "")}})

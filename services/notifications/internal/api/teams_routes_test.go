@@ -26,6 +26,7 @@ func (e *env) alice() string {
 }
 
 func TestTouchUserRecordsTokenClaims(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if r := e.do("GET", "/v1/me", e.alice(), nil); r.status != 200 || r.body["oid"] != aliceOID {
 		t.Fatalf("me: %d %v", r.status, r.body)
@@ -43,6 +44,7 @@ func TestTouchUserRecordsTokenClaims(t *testing.T) {
 }
 
 func TestTeamsRoutesAreForServices(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, tok := range []string{
 		e.token("alice", auth.RolePartner, "opco-a"), e.token("mod", auth.RoleModerator, ""), e.token("root", auth.RoleAdmin, ""),
@@ -55,6 +57,7 @@ func TestTeamsRoutesAreForServices(t *testing.T) {
 }
 
 func TestTeamsRoutesValidation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	svc := e.token("worker", auth.RoleService, "")
 	invalidClaims := []struct {
@@ -107,6 +110,7 @@ func TestTeamsRoutesValidation(t *testing.T) {
 }
 
 func TestTeamsDeliveryThroughClient(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	alice := e.alice()

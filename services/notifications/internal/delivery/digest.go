@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/plateforme-rome/rome/services/notifications/internal/store"
+	"github.com/plateforme-rome/rome/services/notifications/internal/app"
 )
 
 // Schedule says when digests go out: every day at Hour:Minute in Location,
@@ -43,56 +43,36 @@ func (s Schedule) Next(now time.Time) time.Time {
 	return at
 }
 
-// Digests queues, at each scheduled time, one digest per user and channel
-// with waiting items: an e-mail, which the dispatcher sends like any other,
-// and a Teams activity-feed notification, which the worker claims.
+// Digests has the service queue the digests (app.Service.QueueDigests) at
+// each scheduled time.
 type Digests struct {
-	store    *store.Store
+	svc      *app.Service
 	schedule Schedule
+	clock    Clock
 	log      *slog.Logger
 }
 
-// NewDigests returns the digest scheduler.
-func NewDigests(s *store.Store, sch Schedule, log *slog.Logger) *Digests {
-	return &Digests{store: s, schedule: sch, log: log}
+// NewDigests returns the digest scheduler; a nil clock is the wall clock.
+func NewDigests(svc *app.Service, sch Schedule, clock Clock, log *slog.Logger) *Digests {
+	if clock == nil {
+		clock = wallClock{}
+	}
+	return &Digests{svc: svc, schedule: sch, clock: clock, log: log}
 }
 
 // Run waits for each scheduled time and queues the digests, until ctx is done.
 func (d *Digests) Run(ctx context.Context) {
 	for {
-		t := time.NewTimer(time.Until(d.schedule.Next(time.Now())))
+		now := d.clock.Now()
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
-		case <-t.C:
+		case <-d.clock.After(d.schedule.Next(now).Sub(now)):
 		}
-		n, err := d.Tick(context.WithoutCancel(ctx))
+		n, err := d.svc.QueueDigests(context.WithoutCancel(ctx))
 		if err != nil {
 			d.log.ErrorContext(ctx, "digest run failed", "error", err)
 		}
 		d.log.InfoContext(ctx, "digests queued", "count", n)
 	}
-}
-
-// Tick queues the digests of every user with waiting items, on every
-// channel, and returns how many it queued.
-func (d *Digests) Tick(ctx context.Context) (int, error) {
-	queued := 0
-	for _, channel := range store.Channels {
-		subs, err := d.store.DigestUsers(ctx, channel)
-		if err != nil {
-			return queued, err
-		}
-		for _, sub := range subs {
-			ok, err := d.store.QueueDigest(ctx, channel, sub)
-			if err != nil {
-				return queued, fmt.Errorf("%s digest of %s: %w", channel, sub, err)
-			}
-			if ok {
-				queued++
-			}
-		}
-	}
-	return queued, nil
 }

@@ -1,8 +1,7 @@
-// Package delivery makes the outbox's deliveries: an SMTP sender and the
-// dispatcher that claims due e-mails and sends them, the Teams channel that
-// hands due activity-feed notifications to the worker and records its
-// reports, one retry policy with a dead-letter list for both, and the
-// scheduler of daily digests.
+// Package delivery runs the service's background work and sends its e-mails:
+// the dispatcher, which has the app deliver the outbox's due e-mails at every
+// poll, the scheduler of daily digests, and the SMTP mailer. What is due, to
+// whom and when it is tried again are the app's rules (package app).
 package delivery
 
 import (
@@ -19,35 +18,24 @@ import (
 	"net/textproto"
 	"strings"
 	"time"
+
+	"github.com/plateforme-rome/rome/services/notifications/internal/app"
 )
 
-// SMTP sends messages to one SMTP server: STARTTLS when the server offers
-// it, PLAIN authentication when a username is set (net/smtp refuses it
-// without TLS except on localhost).
+// SMTP sends e-mails from From to one SMTP server (app.Mailer): STARTTLS
+// when the server offers it, PLAIN authentication when a username is set
+// (net/smtp refuses it without TLS except on localhost). A 5xx reply is an
+// *app.PermanentError.
 type SMTP struct {
 	Addr     string
 	Username string
 	Password string
+	From     string // the sender, e.g. "Plateforme du ROME <notifications@…>"
 	Timeout  time.Duration
 }
 
-// Message is one e-mail.
-type Message struct {
-	ID      string // Message-ID header, "<…@…>", stable across retries
-	From    string
-	To      string
-	Subject string
-	Body    string
-}
-
-// PermanentError is an SMTP refusal a retry cannot fix (a 5xx reply).
-type PermanentError struct{ Err error }
-
-func (e *PermanentError) Error() string { return e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
-
 // Send delivers m within ctx and the timeout.
-func (s SMTP) Send(ctx context.Context, m Message) error {
+func (s SMTP) Send(ctx context.Context, m app.Email) error {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
@@ -73,7 +61,7 @@ func (s SMTP) Send(ctx context.Context, m Message) error {
 	return nil
 }
 
-func (s SMTP) send(c *smtp.Client, host string, m Message) error {
+func (s SMTP) send(c *smtp.Client, host string, m app.Email) error {
 	if ok, _ := c.Extension("STARTTLS"); ok {
 		if err := c.StartTLS(&tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}); err != nil {
 			return err
@@ -84,9 +72,9 @@ func (s SMTP) send(c *smtp.Client, host string, m Message) error {
 			return err
 		}
 	}
-	from, err := mail.ParseAddress(m.From)
+	from, err := mail.ParseAddress(s.From)
 	if err != nil {
-		return &PermanentError{fmt.Errorf("sender address: %w", err)}
+		return &app.PermanentError{Err: fmt.Errorf("sender address: %w", err)}
 	}
 	if err := c.Mail(from.Address); err != nil {
 		return err
@@ -98,7 +86,7 @@ func (s SMTP) send(c *smtp.Client, host string, m Message) error {
 	if err != nil {
 		return err
 	}
-	if _, err := w.Write(m.bytes()); err != nil {
+	if _, err := w.Write(message(s.From, m)); err != nil {
 		return err
 	}
 	if err := w.Close(); err != nil {
@@ -114,20 +102,21 @@ func (s SMTP) send(c *smtp.Client, host string, m Message) error {
 func classify(err error) error {
 	var te *textproto.Error
 	if errors.As(err, &te) && te.Code >= 500 {
-		return &PermanentError{err}
+		return &app.PermanentError{Err: err}
 	}
 	return err
 }
 
-// bytes renders m as an RFC 5322 message, UTF-8 text in quoted-printable.
-func (m Message) bytes() []byte {
+// message renders m from from as an RFC 5322 message, UTF-8 text in
+// quoted-printable.
+func message(from string, m app.Email) []byte {
 	var b bytes.Buffer
 	header := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
-	header("From", m.From)
+	header("From", from)
 	header("To", m.To)
 	header("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
 	header("Date", time.Now().UTC().Format(time.RFC1123Z))
-	header("Message-ID", m.ID)
+	header("Message-ID", m.MessageID)
 	header("MIME-Version", "1.0")
 	header("Content-Type", "text/plain; charset=utf-8")
 	header("Content-Transfer-Encoding", "quoted-printable")

@@ -3,23 +3,19 @@ package store
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
-
-	"github.com/plateforme-rome/rome/clients/notifclient"
 )
 
-// Claim leases up to n due deliveries of channel to owner until now+lease
+// Claim leases up to n deliveries of channel due at now to owner until until,
 // and counts the attempt. A row is claimed by one owner at a time: the
-// conditional update wins for exactly one claimer, and a lease that expires
-// (its owner crashed) makes the row due again.
-func (s *Store) Claim(ctx context.Context, channel, owner string, n int, lease time.Duration) ([]OutboxRow, error) {
+// conditional update wins for exactly one claimer, and a lease that has
+// ended (its owner crashed) makes the row due again.
+func (s *Store) Claim(ctx context.Context, channel, owner string, n int, now, until time.Time) ([]OutboxRow, error) {
 	db := s.db.WithContext(ctx)
-	now := s.now()
 	var due []OutboxRow
 	err := db.Where("channel = ? AND status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)",
 		channel, StatusPending, now, now).
@@ -27,7 +23,6 @@ func (s *Store) Claim(ctx context.Context, channel, owner string, n int, lease t
 	if err != nil {
 		return nil, err
 	}
-	until := now.Add(lease)
 	claimed := due[:0]
 	for _, r := range due {
 		res := db.Model(&OutboxRow{}).
@@ -52,33 +47,31 @@ func (s *Store) leasedBy(ctx context.Context, id, owner string) *gorm.DB {
 		Where("id = ? AND status = ? AND lease_owner = ? AND lease_until IS NOT NULL", id, StatusPending, owner)
 }
 
-// MarkSent records that owner sent the row id. It reports false, changing
-// nothing, when owner does not hold the lease (it expired and the row was
-// claimed again, or the attempt was already reported).
-func (s *Store) MarkSent(ctx context.Context, id, owner string) (bool, error) {
+// MarkSent records that owner sent the row id at at. It reports false,
+// changing nothing, when owner does not hold the lease (it expired and the
+// row was claimed again, or the attempt was already reported).
+func (s *Store) MarkSent(ctx context.Context, id, owner string, at time.Time) (bool, error) {
 	res := s.leasedBy(ctx, id, owner).
-		Updates(map[string]any{"status": StatusSent, "sent_at": s.now(), "lease_until": nil, "last_error": ""})
+		Updates(map[string]any{"status": StatusSent, "sent_at": at, "lease_until": nil, "last_error": ""})
 	return res.RowsAffected == 1, res.Error
 }
 
-// Failure is what a failed attempt makes of its row.
+// Failure is a failed attempt as its row records it.
 type Failure struct {
-	Cause string        // the error, kept as the row's last error
-	Delay time.Duration // until the next attempt
-	Dead  bool          // give up: the row becomes a dead letter
+	Cause         string     // the error, kept as the row's last error
+	NextAttemptAt time.Time  // when the row is due again
+	DeadAt        *time.Time // set: the row becomes a dead letter
 }
 
 // maxCause bounds the stored error, in characters.
 const maxCause = 1000
 
-// MarkFailed records owner's failed attempt at the row id: due again after
-// f.Delay, or dead-lettered. Like MarkSent, it reports false and changes
-// nothing when owner does not hold the lease.
+// MarkFailed records owner's failed attempt at the row id. Like MarkSent, it
+// reports false and changes nothing when owner does not hold the lease.
 func (s *Store) MarkFailed(ctx context.Context, id, owner string, f Failure) (bool, error) {
-	now := s.now()
-	set := map[string]any{"lease_until": nil, "last_error": storable(f.Cause, maxCause), "next_attempt_at": now.Add(f.Delay)}
-	if f.Dead {
-		set["status"], set["dead_at"] = StatusDead, now
+	set := map[string]any{"lease_until": nil, "last_error": storable(f.Cause, maxCause), "next_attempt_at": f.NextAttemptAt}
+	if f.DeadAt != nil {
+		set["status"], set["dead_at"] = StatusDead, *f.DeadAt
 	}
 	res := s.leasedBy(ctx, id, owner).Updates(set)
 	return res.RowsAffected == 1, res.Error
@@ -147,53 +140,35 @@ func (s *Store) Outbox(ctx context.Context, notificationID string) ([]OutboxRow,
 	return rows, q.Find(&rows).Error
 }
 
-func (r OutboxRow) deadLetter() notifclient.DeadLetter {
-	d := notifclient.DeadLetter{
-		ID: r.ID, Channel: r.Channel, NotificationID: r.NotificationID, Sub: r.Sub, To: r.ToAddr,
-		Kind: r.Kind, Attempts: r.Attempts, LastError: r.LastError, CreatedAt: r.CreatedAt.UTC(),
-	}
-	if r.Channel == ChannelEmail {
-		d.MessageID = r.MessageID
-	}
-	if r.DeadAt != nil {
-		d.DeadAt = r.DeadAt.UTC()
-	}
-	return d
-}
-
-// DeadLetters lists the deliveries given up, on every channel, most recent
-// first.
-func (s *Store) DeadLetters(ctx context.Context, limit int, cursor int64) (notifclient.DeadLetters, error) {
+// DeadLetters returns up to limit deliveries given up, on every channel,
+// older than the row before (all from the most recent when 0), most recent
+// first, and whether older ones follow.
+func (s *Store) DeadLetters(ctx context.Context, limit int, before int64) ([]OutboxRow, bool, error) {
 	q := s.db.WithContext(ctx).Where("status = ?", StatusDead)
-	if cursor > 0 {
-		q = q.Where("seq < ?", cursor)
+	if before > 0 {
+		q = q.Where("seq < ?", before)
 	}
 	var rows []OutboxRow
 	if err := q.Order("seq DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return notifclient.DeadLetters{}, err
+		return nil, false, err
 	}
-	out := notifclient.DeadLetters{Items: []notifclient.DeadLetter{}}
 	if len(rows) > limit {
-		rows = rows[:limit]
-		out.NextCursor = strconv.FormatInt(rows[limit-1].Seq, 10)
+		return rows[:limit], true, nil
 	}
-	for _, r := range rows {
-		out.Items = append(out.Items, r.deadLetter())
-	}
-	return out, nil
+	return rows, false, nil
 }
 
-// Retry puts a dead letter back in the outbox, due now, with a fresh count of
-// attempts. A row that is not dead is ErrNotDead (with its status).
-func (s *Store) Retry(ctx context.Context, id string) (OutboxRow, error) {
+// Revive puts a dead letter back in the outbox, due at at, with a fresh count
+// of attempts, and returns it. A row that is not dead is ErrNotDead (with the
+// row as it is).
+func (s *Store) Revive(ctx context.Context, id string, at time.Time) (OutboxRow, error) {
 	db := s.db.WithContext(ctx)
 	r, err := s.outboxRow(db, id)
 	if err != nil {
 		return r, err
 	}
-	now := s.now()
 	res := db.Model(&OutboxRow{}).Where("seq = ? AND status = ?", r.Seq, StatusDead).
-		Updates(map[string]any{"status": StatusPending, "attempts": 0, "next_attempt_at": now, "dead_at": nil, "lease_owner": "", "lease_until": nil})
+		Updates(map[string]any{"status": StatusPending, "attempts": 0, "next_attempt_at": at, "dead_at": nil, "lease_owner": "", "lease_until": nil})
 	if res.Error != nil {
 		return r, res.Error
 	}
@@ -208,39 +183,33 @@ func (s *Store) Retry(ctx context.Context, id string) (OutboxRow, error) {
 // DigestUsers lists the users with digest items of channel waiting.
 func (s *Store) DigestUsers(ctx context.Context, channel string) ([]string, error) {
 	var subs []string
-	err := s.db.WithContext(ctx).Model(&digestItem{}).Where("channel = ? AND outbox_id = ?", channel, "").
+	err := s.db.WithContext(ctx).Model(&DigestItem{}).Where("channel = ? AND outbox_id = ?", channel, "").
 		Distinct("sub").Order("sub").Pluck("sub", &subs).Error
 	return subs, err
 }
 
-// QueueDigest turns sub's waiting digest items of channel into one digest
-// delivery in the outbox. It reports false when there was nothing to send
-// (or nowhere to send it: no address, no Entra id; the items stay waiting).
-// Concurrent schedulers cannot queue the same items twice: the items are
-// taken by a conditional update.
-func (s *Store) QueueDigest(ctx context.Context, channel, sub string) (bool, error) {
-	queued := false
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var items []digestItem
-		if err := tx.Where("sub = ? AND channel = ? AND outbox_id = ?", sub, channel, "").Find(&items).Error; err != nil {
-			return err
-		}
-		var u User
-		if err := tx.Where("sub = ?", sub).Limit(1).Find(&u).Error; err != nil {
-			return err
-		}
-		if len(items) == 0 || u.destination(channel) == "" {
-			return nil
-		}
-		digest := s.newOutbox(channel, KindDigest, "", u, s.now())
-		if err := tx.Create(&digest).Error; err != nil {
+// WaitingDigestItems lists sub's digest items of channel not queued yet.
+func (s *Store) WaitingDigestItems(ctx context.Context, channel, sub string) ([]DigestItem, error) {
+	var items []DigestItem
+	return items, s.db.WithContext(ctx).Where("sub = ? AND channel = ? AND outbox_id = ?", sub, channel, "").Find(&items).Error
+}
+
+// QueueDigest stores the digest delivery and gathers items in it, in one
+// transaction. Items are taken by a conditional update: when another
+// scheduler took one of them first, nothing is stored and QueueDigest reports
+// false.
+func (s *Store) QueueDigest(ctx context.Context, digest OutboxRow, items []DigestItem) (bool, error) {
+	err := s.Transaction(ctx, func(tx *Store) error {
+		db := tx.db.WithContext(ctx)
+		if err := db.Create(&digest).Error; err != nil {
 			return err
 		}
 		ids := make([]string, len(items))
 		for i, it := range items {
 			ids[i] = it.NotificationID
 		}
-		res := tx.Model(&digestItem{}).Where("sub = ? AND channel = ? AND outbox_id = ? AND notification_id IN ?", sub, channel, "", ids).
+		res := db.Model(&DigestItem{}).
+			Where("sub = ? AND channel = ? AND outbox_id = ? AND notification_id IN ?", digest.Sub, digest.Channel, "", ids).
 			Update("outbox_id", digest.ID)
 		if res.Error != nil {
 			return res.Error
@@ -248,13 +217,12 @@ func (s *Store) QueueDigest(ctx context.Context, channel, sub string) (bool, err
 		if res.RowsAffected != int64(len(items)) {
 			return errDigestRace
 		}
-		queued = true
 		return nil
 	})
 	if errors.Is(err, errDigestRace) {
 		return false, nil
 	}
-	return queued, err
+	return err == nil, err
 }
 
 var errDigestRace = errors.New("digest items taken by another scheduler")

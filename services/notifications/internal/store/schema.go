@@ -2,7 +2,8 @@
 // it has seen, their preferences and follows, the notifications and every
 // recipient's inbox row, the outbox of e-mails and Microsoft Teams
 // activity-feed notifications (with its dead letters) and the items waiting
-// for a daily digest.
+// for a daily digest. It is persistence only, queries and transactions: who
+// is told of what, through which channel and when is the app's to decide.
 package store
 
 import (

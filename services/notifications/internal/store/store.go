@@ -2,13 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"slices"
-	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -17,16 +11,12 @@ import (
 	"github.com/plateforme-rome/rome/clients/notifclient"
 )
 
-// Errors the API maps to problems.
+// Errors of the store's queries.
 var (
-	// ErrNotFound: absent, or not the caller's.
+	// ErrNotFound: no such row (or not the caller's).
 	ErrNotFound = errors.New("not found")
-	// ErrKeyReused: a notification key already names another notification.
-	ErrKeyReused = errors.New("notification key reused with another body")
 	// ErrNotDead: the outbox row is not in the dead-letter list.
 	ErrNotDead = errors.New("not a dead letter")
-	// ErrBadCursor: the cursor was not issued by the listing.
-	ErrBadCursor = errors.New("invalid cursor")
 )
 
 // Outbox statuses.
@@ -52,19 +42,29 @@ const (
 // Channels lists the delivery channels.
 var Channels = []string{ChannelEmail, ChannelTeams}
 
-// Store is the service's repository.
+// Follow kinds.
+const (
+	FollowRequest = "request"
+	FollowFiche   = "fiche"
+)
+
+// Store is the service's repository: queries and transactions, no rules. Its
+// methods run in the transaction of the Store that Transaction hands out.
 type Store struct {
-	db     *gorm.DB
-	domain string
-	now    func() time.Time
+	db *gorm.DB
 }
 
-// New returns a store on db. domain completes the outbox's Message-IDs
-// (<id@domain>), usually the domain of the sender address.
-func New(db *gorm.DB, domain string) *Store {
-	// Times are kept to the microsecond, as PostgreSQL stores them, so that a
-	// replayed answer equals the first one.
-	return &Store{db: db, domain: domain, now: func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }}
+// New returns a store on db.
+func New(db *gorm.DB) *Store {
+	return &Store{db: db}
+}
+
+// Transaction runs fn with a store whose every query belongs to one
+// transaction, committed when fn returns nil and rolled back otherwise.
+func (s *Store) Transaction(ctx context.Context, fn func(tx *Store) error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(&Store{db: tx})
+	})
 }
 
 // User is a person the service has seen on its API.
@@ -81,26 +81,8 @@ type User struct {
 
 func (User) TableName() string { return "users" }
 
-// Address is where the user's e-mails go: the address of their
-// preferences, else their token's.
-func (u User) Address() string {
-	if u.PrefEmail != "" {
-		return u.PrefEmail
-	}
-	return u.TokenEmail
-}
-
-// destination is where the user's deliveries on channel go (their e-mail
-// address, or their Entra object id for Teams); empty when the user cannot
-// be reached there.
-func (u User) destination(channel string) string {
-	if channel == ChannelTeams {
-		return u.EntraID
-	}
-	return u.Address()
-}
-
-type preference struct {
+// Preference is a user's choice of channels for one event.
+type Preference struct {
 	Sub       string `gorm:"column:sub;primaryKey"`
 	Event     string `gorm:"column:event;primaryKey"`
 	Email     bool   `gorm:"column:email"`
@@ -108,32 +90,35 @@ type preference struct {
 	Frequency string `gorm:"column:frequency"`
 }
 
-func (preference) TableName() string { return "preferences" }
+func (Preference) TableName() string { return "preferences" }
 
-type follow struct {
+// Follow is a request (Kind FollowRequest, Target its id) or a fiche
+// (FollowFiche, its code ROME) a user follows.
+type Follow struct {
 	Sub       string    `gorm:"column:sub;primaryKey"`
 	Kind      string    `gorm:"column:kind;primaryKey"`
 	Target    string    `gorm:"column:target;primaryKey"`
 	CreatedAt time.Time `gorm:"column:created_at"`
 }
 
-func (follow) TableName() string { return "follows" }
+func (Follow) TableName() string { return "follows" }
 
-// Notification is a stored notification.
+// Notification is a stored notification. Key and BodyHash make its creation
+// idempotent; Recipients are the subjects whose inbox holds it.
 type Notification struct {
-	ID         string    `gorm:"column:id;primaryKey"`
-	Key        string    `gorm:"column:idem_key"`
-	BodyHash   string    `gorm:"column:body_hash"`
-	Event      string    `gorm:"column:event"`
-	RequestID  string    `gorm:"column:request_id"`
-	CodeRome   string    `gorm:"column:code_rome"`
-	Org        string    `gorm:"column:org"`
-	Title      string    `gorm:"column:title"`
-	Text       string    `gorm:"column:text"`
-	Link       string    `gorm:"column:link"`
-	Actor      string    `gorm:"column:actor"`
-	Recipients string    `gorm:"column:recipients"`
-	CreatedAt  time.Time `gorm:"column:created_at"`
+	ID         string            `gorm:"column:id;primaryKey"`
+	Key        string            `gorm:"column:idem_key"`
+	BodyHash   string            `gorm:"column:body_hash"`
+	Event      string            `gorm:"column:event"`
+	RequestID  string            `gorm:"column:request_id"`
+	CodeRome   string            `gorm:"column:code_rome"`
+	Org        string            `gorm:"column:org"`
+	Title      string            `gorm:"column:title"`
+	Text       string            `gorm:"column:text"`
+	Link       string            `gorm:"column:link"`
+	Actor      notifclient.Actor `gorm:"column:actor;serializer:json"`
+	Recipients []string          `gorm:"column:recipients;serializer:json"`
+	CreatedAt  time.Time         `gorm:"column:created_at"`
 }
 
 func (Notification) TableName() string { return "notifications" }
@@ -173,7 +158,9 @@ type OutboxRow struct {
 
 func (OutboxRow) TableName() string { return "outbox" }
 
-type digestItem struct {
+// DigestItem is a notification waiting for a user's digest on a channel
+// (OutboxID empty), or gathered in the digest delivery OutboxID.
+type DigestItem struct {
 	NotificationID string    `gorm:"column:notification_id;primaryKey"`
 	Sub            string    `gorm:"column:sub;primaryKey"`
 	Channel        string    `gorm:"column:channel;primaryKey"`
@@ -181,34 +168,11 @@ type digestItem struct {
 	CreatedAt      time.Time `gorm:"column:created_at"`
 }
 
-func (digestItem) TableName() string { return "digest_items" }
+func (DigestItem) TableName() string { return "digest_items" }
 
-func newID(prefix string) string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return prefix + hex.EncodeToString(b[:])
-}
-
-func (s *Store) newOutbox(channel, kind, notificationID string, u User, now time.Time) OutboxRow {
-	row := OutboxRow{
-		Channel: channel, Kind: kind, NotificationID: notificationID, Sub: u.Sub, ToAddr: u.destination(channel),
-		Status: StatusPending, NextAttemptAt: now, CreatedAt: now,
-	}
-	if channel == ChannelTeams {
-		row.ID = newID("teams_")
-		row.MessageID = row.ID
-	} else {
-		row.ID = newID("mail_")
-		row.MessageID = "<" + row.ID + "@" + s.domain + ">"
-	}
-	return row
-}
-
-// TouchUser records or refreshes a user seen on the API: what its token
-// says (e-mail, Entra object id) replaces what was stored; the preferences'
-// address is kept.
-func (s *Store) TouchUser(ctx context.Context, u User) error {
-	u.UpdatedAt = s.now()
+// UpsertUser records a user, or refreshes a known one with everything u says
+// but the preferences' address, which only SetPreferenceEmail changes.
+func (s *Store) UpsertUser(ctx context.Context, u User) error {
 	return s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "sub"}},
 		DoUpdates: clause.AssignmentColumns([]string{"name", "role", "org", "token_email", "entra_id", "updated_at"}),
@@ -225,147 +189,111 @@ func (s *Store) User(ctx context.Context, sub string) (User, error) {
 	return u, err
 }
 
-// Users lists the people the service knows, by subject, limit at most, after the page
-// whose NextCursor is cursor (empty: from the first). A cursor Users did not issue is
-// ErrBadCursor.
-func (s *Store) Users(ctx context.Context, limit int, cursor string) (notifclient.Users, error) {
+// UsersBySub returns the known users among subs.
+func (s *Store) UsersBySub(ctx context.Context, subs []string) ([]User, error) {
+	return s.usersWhere(ctx, len(subs), "sub IN ?", subs)
+}
+
+// UsersByRole returns the known users holding one of roles.
+func (s *Store) UsersByRole(ctx context.Context, roles []string) ([]User, error) {
+	return s.usersWhere(ctx, len(roles), "role IN ?", roles)
+}
+
+// Members returns the known users of role who belong to one of orgs.
+func (s *Store) Members(ctx context.Context, role string, orgs []string) ([]User, error) {
+	return s.usersWhere(ctx, len(orgs), "role = ? AND org IN ?", role, orgs)
+}
+
+// usersWhere selects users by a condition over a list of n values; none
+// selects nobody (an empty IN list is not SQL).
+func (s *Store) usersWhere(ctx context.Context, n int, cond string, args ...any) ([]User, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	var users []User
+	return users, s.db.WithContext(ctx).Where(cond, args...).Find(&users).Error
+}
+
+// Followers returns the known users who follow the request requestID or the
+// fiche codeRome (no follow has an empty target).
+func (s *Store) Followers(ctx context.Context, requestID, codeRome string) ([]User, error) {
+	if requestID == "" && codeRome == "" {
+		return nil, nil
+	}
+	var users []User
+	err := s.db.WithContext(ctx).Table("follows").Select("users.*").
+		Joins("JOIN users ON users.sub = follows.sub").
+		Where("(follows.kind = ? AND follows.target = ?) OR (follows.kind = ? AND follows.target = ?)",
+			FollowRequest, requestID, FollowFiche, codeRome).
+		Find(&users).Error
+	return users, err
+}
+
+// UsersAfter returns up to limit known users whose subject follows after (all
+// from the first when empty), by subject, and whether more follow them.
+func (s *Store) UsersAfter(ctx context.Context, after string, limit int) ([]User, bool, error) {
 	q := s.db.WithContext(ctx).Model(&User{})
-	if cursor != "" {
-		after, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || len(after) == 0 {
-			return notifclient.Users{}, ErrBadCursor
-		}
-		q = q.Where("sub > ?", string(after))
+	if after != "" {
+		q = q.Where("sub > ?", after)
 	}
-	var rows []User
-	if err := q.Order("sub").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return notifclient.Users{}, err
+	var users []User
+	if err := q.Order("sub").Limit(limit + 1).Find(&users).Error; err != nil {
+		return nil, false, err
 	}
-	out := notifclient.Users{Items: make([]notifclient.User, 0, min(len(rows), limit))}
-	if len(rows) > limit {
-		rows = rows[:limit]
-		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(rows[limit-1].Sub))
+	if len(users) > limit {
+		return users[:limit], true, nil
 	}
-	for _, u := range rows {
-		out.Items = append(out.Items, notifclient.User{
-			Sub: u.Sub, Name: u.Name, Role: u.Role, Org: u.Org, Email: u.Address(), HasEntraID: u.EntraID != "",
-			LastSeenAt: u.UpdatedAt.UTC(),
-		})
-	}
-	return out, nil
+	return users, false, nil
 }
 
-// defaultChannels are the settings of an event a user never changed: in-app
-// and e-mail at once. Teams activity-feed notifications are opt-in, so that
-// nobody gets every notification twice (mail and feed) without asking.
-func defaultChannels() notifclient.Channels {
-	return notifclient.Channels{InApp: true, Email: true, Teams: false, Frequency: notifclient.Immediate}
+// Preferences returns the events whose channels sub chose.
+func (s *Store) Preferences(ctx context.Context, sub string) ([]Preference, error) {
+	var rows []Preference
+	return rows, s.db.WithContext(ctx).Where("sub = ?", sub).Find(&rows).Error
 }
 
-// wants tells whether the choices c ask for deliveries on channel.
-func wants(c notifclient.Channels, channel string) bool {
-	if channel == ChannelTeams {
-		return c.Teams
+// EventPreferences returns the choices of subs for event (of those who made one).
+func (s *Store) EventPreferences(ctx context.Context, event string, subs []string) ([]Preference, error) {
+	if len(subs) == 0 {
+		return nil, nil
 	}
-	return c.Email
+	var rows []Preference
+	return rows, s.db.WithContext(ctx).Where("event = ? AND sub IN ?", event, subs).Find(&rows).Error
 }
 
-func (p preference) channels() notifclient.Channels {
-	return notifclient.Channels{InApp: true, Email: p.Email, Teams: p.Teams, Frequency: notifclient.Frequency(p.Frequency)}
-}
-
-// Preferences returns a user's settings for every event.
-func (s *Store) Preferences(ctx context.Context, sub string) (notifclient.Preferences, error) {
-	return preferencesOf(s.db.WithContext(ctx), sub)
-}
-
-func preferencesOf(db *gorm.DB, sub string) (notifclient.Preferences, error) {
-	var rows []preference
-	if err := db.Where("sub = ?", sub).Find(&rows).Error; err != nil {
-		return notifclient.Preferences{}, err
+// SetPreferenceEmail sets the address of a known user's preferences (empty:
+// none); an unknown user is ErrNotFound.
+func (s *Store) SetPreferenceEmail(ctx context.Context, sub, email string) error {
+	res := s.db.WithContext(ctx).Model(&User{}).Where("sub = ?", sub).Update("pref_email", email)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
 	}
-	var u User
-	if err := db.Where("sub = ?", sub).Limit(1).Find(&u).Error; err != nil {
-		return notifclient.Preferences{}, err
-	}
-	p := notifclient.Preferences{Email: u.PrefEmail, Events: map[notifclient.Event]notifclient.Channels{}}
-	for _, e := range notifclient.Events {
-		p.Events[e] = defaultChannels()
-	}
-	for _, r := range rows {
-		p.Events[notifclient.Event(r.Event)] = r.channels()
-	}
-	return p, nil
+	return res.Error
 }
 
-// SetPreferences stores the events p lists (the others keep their settings)
-// and the e-mail address override, for a known user.
-func (s *Store) SetPreferences(ctx context.Context, sub string, p notifclient.Preferences) (notifclient.Preferences, error) {
-	var out notifclient.Preferences
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&User{}).Where("sub = ?", sub).Update("pref_email", p.Email)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return ErrNotFound
-		}
-		for e, c := range p.Events {
-			row := preference{Sub: sub, Event: string(e), Email: c.Email, Teams: c.Teams, Frequency: string(c.Frequency)}
-			if err := tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error; err != nil {
-				return err
-			}
-		}
-		var err error
-		out, err = preferencesOf(tx, sub)
-		return err
-	})
-	return out, err
-}
-
-// Follow kinds.
-const (
-	FollowRequest = "request"
-	FollowFiche   = "fiche"
-)
-
-func followTarget(f notifclient.Follow) (kind, target string) {
-	if f.RequestID != "" {
-		return FollowRequest, f.RequestID
+// SavePreferences records choices, replacing those of the same user and event.
+func (s *Store) SavePreferences(ctx context.Context, rows []Preference) error {
+	if len(rows) == 0 {
+		return nil
 	}
-	return FollowFiche, f.CodeRome
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&rows).Error
 }
 
-func (f follow) api() notifclient.Follow {
-	at := f.CreatedAt
-	out := notifclient.Follow{CreatedAt: &at}
-	if f.Kind == FollowRequest {
-		out.RequestID = f.Target
-	} else {
-		out.CodeRome = f.Target
-	}
-	return out
-}
-
-// Follow makes sub follow a request or a fiche; following it again changes
-// nothing. created tells whether the follow is new.
-func (s *Store) Follow(ctx context.Context, sub string, f notifclient.Follow) (notifclient.Follow, bool, error) {
-	kind, target := followTarget(f)
-	row := follow{Sub: sub, Kind: kind, Target: target, CreatedAt: s.now()}
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+// AddFollow records f unless its user already follows its target, and returns
+// the stored follow; created tells whether it is new.
+func (s *Store) AddFollow(ctx context.Context, f Follow) (stored Follow, created bool, err error) {
+	db := s.db.WithContext(ctx)
+	res := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&f)
 	if res.Error != nil {
-		return notifclient.Follow{}, false, res.Error
+		return Follow{}, false, res.Error
 	}
-	if err := s.db.WithContext(ctx).Where("sub = ? AND kind = ? AND target = ?", sub, kind, target).Take(&row).Error; err != nil {
-		return notifclient.Follow{}, false, err
-	}
-	return row.api(), res.RowsAffected == 1, nil
+	err = db.Where("sub = ? AND kind = ? AND target = ?", f.Sub, f.Kind, f.Target).Take(&stored).Error
+	return stored, res.RowsAffected == 1, err
 }
 
-// Unfollow stops a follow; an absent one is ErrNotFound.
-func (s *Store) Unfollow(ctx context.Context, sub string, f notifclient.Follow) error {
-	kind, target := followTarget(f)
-	res := s.db.WithContext(ctx).Where("sub = ? AND kind = ? AND target = ?", sub, kind, target).Delete(&follow{})
+// RemoveFollow deletes a follow; an absent one is ErrNotFound.
+func (s *Store) RemoveFollow(ctx context.Context, sub, kind, target string) error {
+	res := s.db.WithContext(ctx).Where("sub = ? AND kind = ? AND target = ?", sub, kind, target).Delete(&Follow{})
 	if res.Error == nil && res.RowsAffected == 0 {
 		return ErrNotFound
 	}
@@ -373,219 +301,96 @@ func (s *Store) Unfollow(ctx context.Context, sub string, f notifclient.Follow) 
 }
 
 // Follows lists what sub follows, oldest first.
-func (s *Store) Follows(ctx context.Context, sub string) ([]notifclient.Follow, error) {
-	var rows []follow
-	if err := s.db.WithContext(ctx).Where("sub = ?", sub).Order("created_at, kind, target").Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	out := make([]notifclient.Follow, len(rows))
-	for i, r := range rows {
-		out[i] = r.api()
-	}
-	return out, nil
+func (s *Store) Follows(ctx context.Context, sub string) ([]Follow, error) {
+	var rows []Follow
+	return rows, s.db.WithContext(ctx).Where("sub = ?", sub).Order("created_at, kind, target").Find(&rows).Error
 }
 
-// Create stores a notification with its recipients' inbox rows, deliveries
-// (outbox) and digest items, in one transaction. The same key with the same
-// bodyHash returns the stored answer (replayed true); with another hash,
-// ErrKeyReused.
-func (s *Store) Create(ctx context.Context, n notifclient.Notification, bodyHash string) (notifclient.Created, bool, error) {
-	db := s.db.WithContext(ctx)
-	if created, err := s.replay(db, n.Key, bodyHash); !errors.Is(err, ErrNotFound) {
-		return created, err == nil, err
-	}
-	var out notifclient.Created
-	err := db.Transaction(func(tx *gorm.DB) error {
-		var err error
-		out, err = s.create(tx, n, bodyHash)
-		return err
-	})
-	if err != nil {
-		// A concurrent call with the same key won the race: answer as it did.
-		if created, rerr := s.replay(db, n.Key, bodyHash); !errors.Is(rerr, ErrNotFound) {
-			return created, rerr == nil, rerr
+// InsertNotification stores n with an inbox row for each of its recipients,
+// its deliveries and its digest items, in one transaction. A key already
+// stored fails on the key's unique index.
+func (s *Store) InsertNotification(ctx context.Context, n Notification, deliveries []OutboxRow, items []DigestItem) error {
+	return s.Transaction(ctx, func(tx *Store) error {
+		db := tx.db.WithContext(ctx)
+		if err := db.Create(&n).Error; err != nil {
+			return err
 		}
-		return notifclient.Created{}, false, err
-	}
-	return out, false, nil
+		if len(n.Recipients) > 0 {
+			inbox := make([]inboxRow, len(n.Recipients))
+			for i, sub := range n.Recipients {
+				inbox[i] = inboxRow{Sub: sub, NotificationID: n.ID}
+			}
+			if err := db.Create(&inbox).Error; err != nil {
+				return err
+			}
+		}
+		if len(deliveries) > 0 {
+			if err := db.Create(&deliveries).Error; err != nil {
+				return err
+			}
+		}
+		if len(items) > 0 {
+			return db.Create(&items).Error
+		}
+		return nil
+	})
 }
 
-func (s *Store) replay(db *gorm.DB, key, bodyHash string) (notifclient.Created, error) {
-	var row Notification
-	err := db.Where("idem_key = ?", key).Take(&row).Error
+// NotificationByKey returns the notification created with key.
+func (s *Store) NotificationByKey(ctx context.Context, key string) (Notification, error) {
+	return s.notificationWhere(ctx, "idem_key = ?", key)
+}
+
+// Notification returns a stored notification.
+func (s *Store) Notification(ctx context.Context, id string) (Notification, error) {
+	return s.notificationWhere(ctx, "id = ?", id)
+}
+
+func (s *Store) notificationWhere(ctx context.Context, cond string, arg string) (Notification, error) {
+	var n Notification
+	err := s.db.WithContext(ctx).Where(cond, arg).Take(&n).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return notifclient.Created{}, ErrNotFound
+		return n, ErrNotFound
 	}
-	if err != nil {
-		return notifclient.Created{}, err
-	}
-	if row.BodyHash != bodyHash {
-		return notifclient.Created{}, ErrKeyReused
-	}
-	return row.created()
+	return n, err
 }
 
-func (n Notification) created() (notifclient.Created, error) {
-	out := notifclient.Created{ID: n.ID, Key: n.Key, Event: notifclient.Event(n.Event), CreatedAt: n.CreatedAt.UTC()}
-	return out, json.Unmarshal([]byte(n.Recipients), &out.Recipients)
+// InboxEntry is a notification in a user's inbox.
+type InboxEntry struct {
+	Seq    int64      `gorm:"column:seq"`
+	ReadAt *time.Time `gorm:"column:read_at"`
+	Notification
 }
 
-func (s *Store) create(tx *gorm.DB, n notifclient.Notification, bodyHash string) (notifclient.Created, error) {
-	users, err := recipients(tx, n)
-	if err != nil {
-		return notifclient.Created{}, err
-	}
-	subs := make([]string, len(users))
-	for i, u := range users {
-		subs[i] = u.Sub
-	}
-	actor, _ := json.Marshal(n.Actor)
-	recips, _ := json.Marshal(subs)
-	now := s.now()
-	row := Notification{
-		ID: newID("ntf_"), Key: n.Key, BodyHash: bodyHash, Event: string(n.Event), RequestID: n.RequestID,
-		CodeRome: n.CodeRome, Org: n.Org, Title: n.Title, Text: n.Text, Link: n.Link,
-		Actor: string(actor), Recipients: string(recips), CreatedAt: now,
-	}
-	if err := tx.Create(&row).Error; err != nil {
-		return notifclient.Created{}, err
-	}
-	var prefs []preference
-	if err := tx.Where("event = ? AND sub IN ?", string(n.Event), append(subs, "")).Find(&prefs).Error; err != nil {
-		return notifclient.Created{}, err
-	}
-	channels := map[string]notifclient.Channels{}
-	for _, p := range prefs {
-		channels[p.Sub] = p.channels()
-	}
-	for _, u := range users {
-		if err := tx.Create(&inboxRow{Sub: u.Sub, NotificationID: row.ID}).Error; err != nil {
-			return notifclient.Created{}, err
-		}
-		c, ok := channels[u.Sub]
-		if !ok {
-			c = defaultChannels()
-		}
-		for _, channel := range Channels {
-			if !wants(c, channel) || u.destination(channel) == "" {
-				continue
-			}
-			if c.Frequency == notifclient.Daily {
-				err = tx.Create(&digestItem{NotificationID: row.ID, Sub: u.Sub, Channel: channel, CreatedAt: now}).Error
-			} else {
-				delivery := s.newOutbox(channel, KindNotification, row.ID, u, now)
-				err = tx.Create(&delivery).Error
-			}
-			if err != nil {
-				return notifclient.Created{}, err
-			}
-		}
-	}
-	return row.created()
-}
-
-// recipients resolves who gets n: the named users, the known users holding
-// one of its roles or belonging to one of its organisations, and the
-// followers of its request or fiche (a partner follower only for its own
-// organisation's requests), minus the excluded users; sorted by subject.
-// Named users the service has not seen yet get an inbox row and no delivery.
-func recipients(tx *gorm.DB, n notifclient.Notification) ([]User, error) {
-	found := map[string]User{}
-	for _, sub := range n.To.Users {
-		found[sub] = User{Sub: sub}
-	}
-	var known []User
-	q := tx.Where("sub IN ?", append(slices.Clone(n.To.Users), ""))
-	if len(n.To.Roles) > 0 {
-		q = q.Or("role IN ?", n.To.Roles)
-	}
-	if len(n.To.Orgs) > 0 {
-		q = q.Or("role = ? AND org IN ?", "partner", n.To.Orgs)
-	}
-	if err := q.Find(&known).Error; err != nil {
-		return nil, err
-	}
-	for _, u := range known {
-		found[u.Sub] = u
-	}
-	var followers []User
-	if n.RequestID != "" || n.CodeRome != "" {
-		err := tx.Table("follows").Select("users.*").
-			Joins("JOIN users ON users.sub = follows.sub").
-			Where("(follows.kind = ? AND follows.target = ?) OR (follows.kind = ? AND follows.target = ?)",
-				FollowRequest, n.RequestID, FollowFiche, n.CodeRome).
-			Find(&followers).Error
-		if err != nil {
-			return nil, err
-		}
-	}
-	for _, u := range followers {
-		if u.Role == "partner" && n.Org != "" && u.Org != n.Org {
-			continue
-		}
-		found[u.Sub] = u
-	}
-	for _, sub := range n.ExcludeUsers {
-		delete(found, sub)
-	}
-	out := make([]User, 0, len(found))
-	for _, u := range found {
-		out = append(out, u)
-	}
-	slices.SortFunc(out, func(a, b User) int {
-		switch {
-		case a.Sub < b.Sub:
-			return -1
-		case a.Sub > b.Sub:
-			return 1
-		}
-		return 0
-	})
-	return out, nil
-}
-
-// Inbox returns a page of sub's notifications, newest first, and the number
-// of unread ones. cursor is the previous page's NextCursor.
-func (s *Store) Inbox(ctx context.Context, sub string, limit int, cursor int64) (notifclient.Inbox, error) {
-	db := s.db.WithContext(ctx)
-	var rows []struct {
-		Seq    int64      `gorm:"column:seq"`
-		ReadAt *time.Time `gorm:"column:read_at"`
-		Notification
-	}
-	q := db.Table("inbox").Select("inbox.seq, inbox.read_at, notifications.*").
+// Inbox returns up to limit entries of sub's inbox older than the entry
+// before (all from the newest when 0), newest first, and whether older ones
+// follow.
+func (s *Store) Inbox(ctx context.Context, sub string, limit int, before int64) ([]InboxEntry, bool, error) {
+	q := s.db.WithContext(ctx).Table("inbox").Select("inbox.seq, inbox.read_at, notifications.*").
 		Joins("JOIN notifications ON notifications.id = inbox.notification_id").
 		Where("inbox.sub = ?", sub)
-	if cursor > 0 {
-		q = q.Where("inbox.seq < ?", cursor)
+	if before > 0 {
+		q = q.Where("inbox.seq < ?", before)
 	}
+	var rows []InboxEntry
 	if err := q.Order("inbox.seq DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return notifclient.Inbox{}, err
-	}
-	out := notifclient.Inbox{Items: []notifclient.InboxItem{}}
-	if err := db.Model(&inboxRow{}).Where("sub = ? AND read_at IS NULL", sub).Count(&out.UnreadCount).Error; err != nil {
-		return notifclient.Inbox{}, err
+		return nil, false, err
 	}
 	if len(rows) > limit {
-		rows = rows[:limit]
-		out.NextCursor = strconv.FormatInt(rows[limit-1].Seq, 10)
+		return rows[:limit], true, nil
 	}
-	for _, r := range rows {
-		item := notifclient.InboxItem{
-			ID: r.ID, Event: notifclient.Event(r.Event), RequestID: r.RequestID, CodeRome: r.CodeRome,
-			Title: r.Title, Text: r.Text, Link: r.Link, CreatedAt: r.CreatedAt.UTC(), Read: r.ReadAt != nil, ReadAt: r.ReadAt,
-		}
-		if err := json.Unmarshal([]byte(r.Actor), &item.Actor); err != nil {
-			return notifclient.Inbox{}, err
-		}
-		out.Items = append(out.Items, item)
-	}
-	return out, nil
+	return rows, false, nil
 }
 
-// MarkRead marks a notification of sub's inbox read (again: no change). A
-// notification not in sub's inbox is ErrNotFound.
-func (s *Store) MarkRead(ctx context.Context, sub, id string) error {
+// UnreadCount counts the notifications of sub's inbox not read yet.
+func (s *Store) UnreadCount(ctx context.Context, sub string) (int64, error) {
+	var n int64
+	return n, s.db.WithContext(ctx).Model(&inboxRow{}).Where("sub = ? AND read_at IS NULL", sub).Count(&n).Error
+}
+
+// MarkRead records that sub read the notification id at at, unless already
+// read. A notification not in sub's inbox is ErrNotFound.
+func (s *Store) MarkRead(ctx context.Context, sub, id string, at time.Time) error {
 	db := s.db.WithContext(ctx)
 	var row inboxRow
 	err := db.Where("sub = ? AND notification_id = ?", sub, id).Take(&row).Error
@@ -595,15 +400,5 @@ func (s *Store) MarkRead(ctx context.Context, sub, id string) error {
 	if err != nil || row.ReadAt != nil {
 		return err
 	}
-	return db.Model(&inboxRow{}).Where("seq = ? AND read_at IS NULL", row.Seq).Update("read_at", s.now()).Error
-}
-
-// Notification returns a stored notification.
-func (s *Store) Notification(ctx context.Context, id string) (Notification, error) {
-	var n Notification
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&n).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return n, ErrNotFound
-	}
-	return n, err
+	return db.Model(&inboxRow{}).Where("seq = ? AND read_at IS NULL", row.Seq).Update("read_at", at).Error
 }

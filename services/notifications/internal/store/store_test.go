@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,273 +16,277 @@ import (
 	"github.com/plateforme-rome/rome/platform/database/dbtest"
 )
 
-// clock is a settable time for the store.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
+// at is when the tests' rows are written, unless they say otherwise.
+var at = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+// run runs fn on a fresh, migrated store of each dialect, in parallel with
+// the other tests.
+func run(t *testing.T, fn func(t *testing.T, s *Store)) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		t.Parallel()
+		s := New(db)
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		fn(t, s)
+	})
 }
 
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newStore(t *testing.T, db *gorm.DB) (*Store, *clock) {
-	t.Helper()
-	s := New(db, "test.local")
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	c := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	s.now = c.now
-	return s, c
-}
-
-// user records a user as the API does and gives it an e-mail address when
-// email is not empty.
+// user records a user with an e-mail address in their preferences when email
+// is not empty.
 func user(t *testing.T, s *Store, sub, role, org, email string) {
 	t.Helper()
 	ctx := context.Background()
-	if err := s.TouchUser(ctx, User{Sub: sub, Name: sub, Role: role, Org: org}); err != nil {
+	if err := s.UpsertUser(ctx, User{Sub: sub, Name: sub, Role: role, Org: org, UpdatedAt: at}); err != nil {
 		t.Fatal(err)
 	}
 	if email != "" {
-		if _, err := s.SetPreferences(ctx, sub, notifclient.Preferences{Email: email}); err != nil {
+		if err := s.SetPreferenceEmail(ctx, sub, email); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-func notification(key string, to notifclient.Recipients) notifclient.Notification {
-	return notifclient.Notification{
-		Key: key, Event: notifclient.EventSubmitted, RequestID: "req-1", CodeRome: "M1805", Org: "opco-a",
-		Title: "Request submitted", Actor: notifclient.Actor{Sub: "actor"}, To: to,
-	}
-}
-
-func create(t *testing.T, s *Store, n notifclient.Notification) notifclient.Created {
+// notify stores the notification key, created at created, in the inbox of
+// recipients, with an e-mail delivery to each of them.
+func notify(t *testing.T, s *Store, key string, created time.Time, recipients ...string) Notification {
 	t.Helper()
-	out, replayed, err := s.Create(context.Background(), n, "hash-"+n.Key)
-	if err != nil || replayed {
-		t.Fatalf("create %s: replayed=%v err=%v", n.Key, replayed, err)
+	n := Notification{ID: "ntf_" + key, Key: key, BodyHash: "hash-" + key, Event: "submitted", RequestID: "req-1",
+		Title: "Request " + key, Actor: notifclient.Actor{Sub: "actor", Name: "Actor"}, Recipients: recipients, CreatedAt: created}
+	var deliveries []OutboxRow
+	for _, sub := range recipients {
+		deliveries = append(deliveries, email(n.ID, sub, created))
 	}
-	return out
+	if err := s.InsertNotification(context.Background(), n, deliveries, nil); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
-func TestCreateIsIdempotentByKey(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
-		s, _ := newStore(t, db)
+// email is a pending e-mail of notification id to sub, due at due.
+func email(notificationID, sub string, due time.Time) OutboxRow {
+	id := "mail_" + notificationID + "_" + sub
+	return OutboxRow{ID: id, MessageID: "<" + id + "@rome.test>", Channel: ChannelEmail, Kind: KindNotification,
+		NotificationID: notificationID, Sub: sub, ToAddr: sub + "@example.org", Status: StatusPending, NextAttemptAt: due, CreatedAt: due}
+}
+
+func TestInsertNotificationAndReadItBack(t *testing.T) {
+	run(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		user(t, s, "mod", "moderator", "", "mod@example.org")
-		n := notification("k1", notifclient.Recipients{Roles: []string{"moderator"}})
-		first, replayed, err := s.Create(ctx, n, "h1")
-		if err != nil || replayed {
-			t.Fatalf("first: %v %v", replayed, err)
+		n := Notification{ID: "ntf_1", Key: "k1", BodyHash: "h1", Event: "question", RequestID: "req-1", CodeRome: "M1805",
+			Org: "opco-a", Title: "Question", Text: "Précisez", Link: "/requests/req-1",
+			Actor: notifclient.Actor{Sub: "mod", Name: "Mod", Role: "moderator"}, Recipients: []string{"alice", "bob"}, CreatedAt: at}
+		teams := OutboxRow{ID: "teams_1", MessageID: "teams_1", Channel: ChannelTeams, Kind: KindNotification, NotificationID: "ntf_1",
+			Sub: "alice", ToAddr: "oid-alice", Status: StatusPending, NextAttemptAt: at, CreatedAt: at}
+		item := DigestItem{NotificationID: "ntf_1", Sub: "bob", Channel: ChannelEmail, CreatedAt: at}
+		if err := s.InsertNotification(ctx, n, []OutboxRow{email("ntf_1", "alice", at), teams}, []DigestItem{item}); err != nil {
+			t.Fatal(err)
 		}
-		again, replayed, err := s.Create(ctx, n, "h1")
-		if err != nil || !replayed {
-			t.Fatalf("replay: %v %v", replayed, err)
+		for _, read := range []func() (Notification, error){
+			func() (Notification, error) { return s.NotificationByKey(ctx, "k1") },
+			func() (Notification, error) { return s.Notification(ctx, "ntf_1") },
+		} {
+			got, err := read()
+			if err != nil || got.Actor != n.Actor || !slices.Equal(got.Recipients, n.Recipients) || !got.CreatedAt.Equal(at) || got.Text != n.Text {
+				t.Fatalf("read back: %+v %v", got, err)
+			}
 		}
-		if first.ID != again.ID || !first.CreatedAt.Equal(again.CreatedAt) || !slices.Equal(first.Recipients, again.Recipients) {
-			t.Fatalf("replay differs: %+v vs %+v", first, again)
+		for _, sub := range n.Recipients {
+			if entries, _, err := s.Inbox(ctx, sub, 10, 0); err != nil || len(entries) != 1 || entries[0].ID != "ntf_1" {
+				t.Fatalf("%s's inbox: %+v %v", sub, entries, err)
+			}
 		}
-		if _, _, err := s.Create(ctx, n, "h2"); !errors.Is(err, ErrKeyReused) {
-			t.Fatalf("other body: %v", err)
+		if rows, err := s.Outbox(ctx, "ntf_1"); err != nil || len(rows) != 2 || rows[0].Channel != ChannelEmail || rows[1].ID != "teams_1" {
+			t.Fatalf("deliveries: %+v %v", rows, err)
 		}
-		inbox, err := s.Inbox(ctx, "mod", 50, 0)
-		if err != nil || len(inbox.Items) != 1 {
-			t.Fatalf("inbox after replay: %+v %v", inbox, err)
+		if subs, err := s.DigestUsers(ctx, ChannelEmail); err != nil || !slices.Equal(subs, []string{"bob"}) {
+			t.Fatalf("digest users: %v %v", subs, err)
 		}
-		mails, err := s.Outbox(ctx, first.ID)
-		if err != nil || len(mails) != 1 {
-			t.Fatalf("outbox after replay: %+v %v", mails, err)
+
+		// The key is unique: a second notification with it stores nothing.
+		again := n
+		again.ID, again.Recipients = "ntf_2", []string{"carol"}
+		if err := s.InsertNotification(ctx, again, nil, nil); err == nil {
+			t.Fatal("a second notification with the same key was stored")
+		}
+		if entries, _, err := s.Inbox(ctx, "carol", 10, 0); err != nil || len(entries) != 0 {
+			t.Fatalf("carol's inbox: %+v %v", entries, err)
+		}
+
+		// Nobody told: an empty list (answered as []), not null.
+		if err := s.InsertNotification(ctx, Notification{ID: "ntf_3", Key: "k3", Recipients: []string{}, CreatedAt: at}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Notification(ctx, "ntf_3"); err != nil || got.Recipients == nil || len(got.Recipients) != 0 {
+			t.Fatalf("no recipients read back as %#v %v", got.Recipients, err)
+		}
+		if _, err := s.NotificationByKey(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown key: %v", err)
 		}
 	})
 }
 
-func TestRecipients(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
-		s, _ := newStore(t, db)
+func TestAudienceQueries(t *testing.T) {
+	run(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		user(t, s, "mod1", "moderator", "", "")
-		user(t, s, "mod2", "moderator", "", "")
+		user(t, s, "mod", "moderator", "", "")
 		user(t, s, "adm", "admin", "", "")
-		user(t, s, "pa1", "partner", "opco-a", "")
-		user(t, s, "pa2", "partner", "opco-a", "")
-		user(t, s, "pb1", "partner", "opco-b", "")
-		user(t, s, "pb2", "partner", "opco-b", "")
-		user(t, s, "pb3", "partner", "opco-b", "")
-		follow := func(sub string, f notifclient.Follow) {
-			if _, _, err := s.Follow(ctx, sub, f); err != nil {
+		user(t, s, "pa", "partner", "opco-a", "")
+		user(t, s, "pb", "partner", "opco-b", "")
+		user(t, s, "ma", "moderator", "opco-a", "") // an organisation on a moderator's token
+		for _, f := range []Follow{
+			{Sub: "adm", Kind: FollowRequest, Target: "req-1"}, {Sub: "pb", Kind: FollowFiche, Target: "M1805"},
+			{Sub: "pa", Kind: FollowRequest, Target: "req-2"}, {Sub: "ghost", Kind: FollowRequest, Target: "req-1"}, // ghost is unknown
+		} {
+			f.CreatedAt = at
+			if _, _, err := s.AddFollow(ctx, f); err != nil {
 				t.Fatal(err)
 			}
 		}
-		follow("adm", notifclient.Follow{RequestID: "req-1"})
-		follow("pb1", notifclient.Follow{RequestID: "req-1"})  // another organisation's request: filtered out
-		follow("pb2", notifclient.Follow{CodeRome: "M1805"})   // idem, through the fiche
-		follow("pb3", notifclient.Follow{CodeRome: "K2111"})   // another fiche
-		follow("mod2", notifclient.Follow{RequestID: "req-2"}) // another request
-
+		subs := func(users []User, err error) []string {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, u := range users {
+				out = append(out, u.Sub)
+			}
+			slices.Sort(out)
+			return out
+		}
 		cases := []struct {
-			name string
-			n    notifclient.Notification
-			want []string
+			name      string
+			got, want []string
 		}{
-			{"roles and followers", notification("r1", notifclient.Recipients{Roles: []string{"moderator"}}),
-				[]string{"adm", "mod1", "mod2"}},
-			{"org partners", notification("r2", notifclient.Recipients{Orgs: []string{"opco-a"}}),
-				[]string{"adm", "pa1", "pa2"}},
-			{"named users, also unseen ones", notification("r3", notifclient.Recipients{Users: []string{"pa1", "ghost"}}),
-				[]string{"adm", "ghost", "pa1"}},
-			{"excluded actor", func() notifclient.Notification {
-				n := notification("r4", notifclient.Recipients{Roles: []string{"moderator", "admin"}})
-				n.ExcludeUsers = []string{"adm", "mod1"}
-				return n
-			}(), []string{"mod2"}},
+			{"by subject", subs(s.UsersBySub(ctx, []string{"pa", "ghost"})), []string{"pa"}},
+			{"by role", subs(s.UsersByRole(ctx, []string{"moderator", "admin"})), []string{"adm", "ma", "mod"}},
+			{"members", subs(s.Members(ctx, "partner", []string{"opco-a"})), []string{"pa"}},
+			{"followers", subs(s.Followers(ctx, "req-1", "M1805")), []string{"adm", "pb"}},
+			{"followers of a fiche", subs(s.Followers(ctx, "", "M1805")), []string{"pb"}},
+			{"no subject", subs(s.UsersBySub(ctx, nil)), nil},
+			{"no role", subs(s.UsersByRole(ctx, nil)), nil},
+			{"no organisation", subs(s.Members(ctx, "partner", nil)), nil},
+			{"nothing followed", subs(s.Followers(ctx, "", "")), nil},
 		}
 		for _, c := range cases {
-			got := create(t, s, c.n).Recipients
-			if !slices.Equal(got, c.want) {
-				t.Errorf("%s: recipients %v, want %v", c.name, got, c.want)
+			if !slices.Equal(c.got, c.want) {
+				t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
 			}
-		}
-		// A notification of organisation opco-b reaches its partner followers.
-		n := notification("r5", notifclient.Recipients{})
-		n.Org = "opco-b"
-		if got, want := create(t, s, n).Recipients, []string{"adm", "pb1", "pb2"}; !slices.Equal(got, want) {
-			t.Errorf("partner followers of their own organisation: %v, want %v", got, want)
 		}
 	})
 }
 
-func TestInboxOrderUnreadAndRead(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
-		s, c := newStore(t, db)
+func TestInboxPagesAndRead(t *testing.T) {
+	run(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		user(t, s, "alice", "moderator", "", "")
-		user(t, s, "bob", "moderator", "", "")
 		var ids []string
-		for _, k := range []string{"a", "b", "c"} {
-			ids = append(ids, create(t, s, notification(k, notifclient.Recipients{Users: []string{"alice"}})).ID)
-			c.add(time.Second)
+		for i, k := range []string{"a", "b", "c"} {
+			ids = append(ids, notify(t, s, k, at.Add(time.Duration(i)*time.Second), "alice").ID)
 		}
-		other := create(t, s, notification("d", notifclient.Recipients{Users: []string{"bob"}})).ID
+		other := notify(t, s, "d", at, "bob").ID
 
-		page, err := s.Inbox(ctx, "alice", 2, 0)
-		if err != nil {
-			t.Fatal(err)
+		page, more, err := s.Inbox(ctx, "alice", 2, 0)
+		if err != nil || !more || len(page) != 2 || page[0].ID != ids[2] || page[1].ID != ids[1] {
+			t.Fatalf("first page: %+v %v %v", page, more, err)
 		}
-		if len(page.Items) != 2 || page.Items[0].ID != ids[2] || page.Items[1].ID != ids[1] || page.UnreadCount != 3 || page.NextCursor == "" {
-			t.Fatalf("first page: %+v", page)
-		}
-		cursor, _ := strconv.ParseInt(page.NextCursor, 10, 64)
-		page, err = s.Inbox(ctx, "alice", 2, cursor)
-		if err != nil || len(page.Items) != 1 || page.Items[0].ID != ids[0] || page.NextCursor != "" {
-			t.Fatalf("second page: %+v %v", page, err)
-		}
-		if page.Items[0].Actor.Sub != "actor" || page.Items[0].Read || page.Items[0].ReadAt != nil {
-			t.Fatalf("item: %+v", page.Items[0])
+		rest, more, err := s.Inbox(ctx, "alice", 2, page[1].Seq)
+		if err != nil || more || len(rest) != 1 || rest[0].ID != ids[0] || rest[0].ReadAt != nil || rest[0].Actor.Sub != "actor" {
+			t.Fatalf("second page: %+v %v %v", rest, more, err)
 		}
 
-		if err := s.MarkRead(ctx, "alice", ids[0]); err != nil {
+		readAt := at.Add(time.Hour)
+		if err := s.MarkRead(ctx, "alice", ids[0], readAt); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.MarkRead(ctx, "alice", ids[0]); err != nil {
+		if err := s.MarkRead(ctx, "alice", ids[0], readAt.Add(time.Hour)); err != nil {
 			t.Fatalf("read again: %v", err)
 		}
-		if err := s.MarkRead(ctx, "alice", other); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("reading bob's notification: %v", err)
+		for _, id := range []string{other, "ntf_nope"} { // bob's, and no one's
+			if err := s.MarkRead(ctx, "alice", id, readAt); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("reading %s: %v", id, err)
+			}
 		}
-		if err := s.MarkRead(ctx, "alice", "ntf_nope"); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("reading an unknown notification: %v", err)
+		all, _, err := s.Inbox(ctx, "alice", 50, 0)
+		if err != nil || all[2].ReadAt == nil || !all[2].ReadAt.Equal(readAt) || all[0].ReadAt != nil {
+			t.Fatalf("after read: %+v %v", all, err)
 		}
-		page, err = s.Inbox(ctx, "alice", 50, 0)
-		if err != nil || page.UnreadCount != 2 || !page.Items[2].Read || page.Items[2].ReadAt == nil || page.Items[0].Read {
-			t.Fatalf("after read: %+v %v", page, err)
+		if n, err := s.UnreadCount(ctx, "alice"); err != nil || n != 2 {
+			t.Fatalf("alice's unread: %d %v", n, err)
 		}
-		bob, err := s.Inbox(ctx, "bob", 50, 0)
-		if err != nil || bob.UnreadCount != 1 || len(bob.Items) != 1 {
-			t.Fatalf("bob: %+v %v", bob, err)
+		if n, err := s.UnreadCount(ctx, "bob"); err != nil || n != 1 {
+			t.Fatalf("bob's unread: %d %v", n, err)
 		}
 	})
 }
 
-func TestPreferences(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
-		s, _ := newStore(t, db)
+func TestPreferenceRows(t *testing.T) {
+	run(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		user(t, s, "alice", "partner", "opco-a", "")
-		p, err := s.Preferences(ctx, "alice")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Email != "" || len(p.Events) != len(notifclient.Events) {
-			t.Fatalf("defaults: %+v", p)
-		}
-		for _, e := range notifclient.Events {
-			if p.Events[e] != defaultChannels() {
-				t.Fatalf("default of %s: %+v", e, p.Events[e])
+		user(t, s, "bob", "partner", "opco-a", "")
+		save := func(rows ...Preference) {
+			t.Helper()
+			if err := s.SavePreferences(ctx, rows); err != nil {
+				t.Fatal(err)
 			}
 		}
-		daily := notifclient.Channels{InApp: true, Email: true, Teams: false, Frequency: notifclient.Daily}
-		off := notifclient.Channels{InApp: true, Email: false, Teams: true, Frequency: notifclient.Immediate}
-		p, err = s.SetPreferences(ctx, "alice", notifclient.Preferences{Email: "alice@example.org",
-			Events: map[notifclient.Event]notifclient.Channels{notifclient.EventQuestion: daily, notifclient.EventDecision: off}})
-		if err != nil {
+		save(Preference{Sub: "alice", Event: "question", Email: true, Frequency: "daily"},
+			Preference{Sub: "alice", Event: "decision", Teams: true, Frequency: "immediate"},
+			Preference{Sub: "bob", Event: "question", Frequency: "immediate"})
+		save(Preference{Sub: "alice", Event: "question", Teams: true, Frequency: "immediate"}) // replaces the first
+		save()
+		rows, err := s.Preferences(ctx, "alice")
+		slices.SortFunc(rows, func(a, b Preference) int { return strings.Compare(a.Event, b.Event) })
+		want := []Preference{
+			{Sub: "alice", Event: "decision", Teams: true, Frequency: "immediate"},
+			{Sub: "alice", Event: "question", Teams: true, Frequency: "immediate"},
+		}
+		if err != nil || !slices.Equal(rows, want) {
+			t.Fatalf("alice's rows: %+v %v", rows, err)
+		}
+		rows, err = s.EventPreferences(ctx, "question", []string{"bob", "carol"})
+		if err != nil || len(rows) != 1 || rows[0].Sub != "bob" {
+			t.Fatalf("choices for question: %+v %v", rows, err)
+		}
+		if rows, err := s.EventPreferences(ctx, "question", nil); err != nil || rows != nil {
+			t.Fatalf("nobody's choices: %+v %v", rows, err)
+		}
+		if err := s.SetPreferenceEmail(ctx, "alice", "alice@example.org"); err != nil {
 			t.Fatal(err)
 		}
-		if p.Email != "alice@example.org" || p.Events[notifclient.EventQuestion] != daily || p.Events[notifclient.EventDecision] != off ||
-			p.Events[notifclient.EventSubmitted] != defaultChannels() {
-			t.Fatalf("after set: %+v", p)
-		}
-		// Setting one event keeps the others.
-		p, err = s.SetPreferences(ctx, "alice", notifclient.Preferences{Email: "alice@example.org",
-			Events: map[notifclient.Event]notifclient.Channels{notifclient.EventQuestion: defaultChannels()}})
-		if err != nil || p.Events[notifclient.EventQuestion] != defaultChannels() || p.Events[notifclient.EventDecision] != off {
-			t.Fatalf("partial update: %+v %v", p, err)
-		}
-		u, err := s.User(ctx, "alice")
-		if err != nil || u.Address() != "alice@example.org" {
+		if u, err := s.User(ctx, "alice"); err != nil || u.PrefEmail != "alice@example.org" {
 			t.Fatalf("address: %+v %v", u, err)
 		}
-		if _, err := s.SetPreferences(ctx, "nobody", notifclient.Preferences{}); !errors.Is(err, ErrNotFound) {
+		if err := s.SetPreferenceEmail(ctx, "nobody", "x@example.org"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("unknown user: %v", err)
 		}
 	})
 }
 
 func TestFollows(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
-		s, c := newStore(t, db)
+	run(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		user(t, s, "alice", "partner", "opco-a", "")
-		f, created, err := s.Follow(ctx, "alice", notifclient.Follow{RequestID: "req-1"})
-		if err != nil || !created || f.RequestID != "req-1" || f.CreatedAt == nil {
+		f, created, err := s.AddFollow(ctx, Follow{Sub: "alice", Kind: FollowRequest, Target: "req-1", CreatedAt: at})
+		if err != nil || !created || f.Target != "req-1" || !f.CreatedAt.Equal(at) {
 			t.Fatalf("follow: %+v %v %v", f, created, err)
 		}
-		c.add(time.Minute)
-		again, created, err := s.Follow(ctx, "alice", notifclient.Follow{RequestID: "req-1"})
-		if err != nil || created || !again.CreatedAt.Equal(*f.CreatedAt) {
+		again, created, err := s.AddFollow(ctx, Follow{Sub: "alice", Kind: FollowRequest, Target: "req-1", CreatedAt: at.Add(time.Minute)})
+		if err != nil || created || !again.CreatedAt.Equal(at) {
 			t.Fatalf("follow again: %+v %v %v", again, created, err)
 		}
-		if _, _, err := s.Follow(ctx, "alice", notifclient.Follow{CodeRome: "M1805"}); err != nil {
+		if _, _, err := s.AddFollow(ctx, Follow{Sub: "alice", Kind: FollowFiche, Target: "M1805", CreatedAt: at.Add(time.Minute)}); err != nil {
 			t.Fatal(err)
 		}
 		list, err := s.Follows(ctx, "alice")
-		if err != nil || len(list) != 2 || list[0].RequestID != "req-1" || list[1].CodeRome != "M1805" {
+		if err != nil || len(list) != 2 || list[0].Target != "req-1" || list[1].Target != "M1805" {
 			t.Fatalf("follows: %+v %v", list, err)
 		}
-		if err := s.Unfollow(ctx, "alice", notifclient.Follow{RequestID: "req-1"}); err != nil {
+		if err := s.RemoveFollow(ctx, "alice", FollowRequest, "req-1"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Unfollow(ctx, "alice", notifclient.Follow{RequestID: "req-1"}); !errors.Is(err, ErrNotFound) {
+		if err := s.RemoveFollow(ctx, "alice", FollowRequest, "req-1"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("unfollow again: %v", err)
 		}
 		if list, err := s.Follows(ctx, "bob"); err != nil || len(list) != 0 {
@@ -291,48 +295,67 @@ func TestFollows(t *testing.T) {
 	})
 }
 
-func TestEmailChannels(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
-		s, _ := newStore(t, db)
+func TestUsers(t *testing.T) {
+	run(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		user(t, s, "immediate", "moderator", "", "imm@example.org")
-		user(t, s, "daily", "moderator", "", "daily@example.org")
-		user(t, s, "off", "moderator", "", "off@example.org")
-		user(t, s, "noaddress", "moderator", "", "")
-		set := func(sub string, ch notifclient.Channels) {
-			if _, err := s.SetPreferences(ctx, sub, notifclient.Preferences{Email: sub + "@example.org",
-				Events: map[notifclient.Event]notifclient.Channels{notifclient.EventSubmitted: ch}}); err != nil {
+		if none, more, err := s.UsersAfter(ctx, "", 2); err != nil || len(none) != 0 || more {
+			t.Fatalf("nobody known: %+v %v %v", none, more, err)
+		}
+		for _, sub := range []string{"carol", "alice", "bob", "dave"} {
+			user(t, s, sub, "partner", "opco-a", "")
+		}
+		// Seen again: the new token's claims replace the old ones; the
+		// preferences' address stays.
+		if err := s.SetPreferenceEmail(ctx, "alice", "alice@example.org"); err != nil {
+			t.Fatal(err)
+		}
+		later := at.Add(time.Hour)
+		if err := s.UpsertUser(ctx, User{Sub: "alice", Name: "Alice Martin", Role: "partner", Org: "opco-b", TokenEmail: "a.martin@opco-b.fr",
+			EntraID: "oid-2", UpdatedAt: later}); err != nil {
+			t.Fatal(err)
+		}
+		want := User{Sub: "alice", Name: "Alice Martin", Role: "partner", Org: "opco-b", TokenEmail: "a.martin@opco-b.fr",
+			PrefEmail: "alice@example.org", EntraID: "oid-2"}
+		if u, err := s.User(ctx, "alice"); err != nil || !u.UpdatedAt.Equal(later) || func() User { u.UpdatedAt = time.Time{}; return u }() != want {
+			t.Fatalf("alice: %+v %v", u, err)
+		}
+		if _, err := s.User(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown user: %v", err)
+		}
+
+		var subs []string
+		after := ""
+		for pages := 1; ; pages++ {
+			page, more, err := s.UsersAfter(ctx, after, 3)
+			if err != nil {
 				t.Fatal(err)
 			}
+			for _, u := range page {
+				subs = append(subs, u.Sub)
+			}
+			if !more {
+				if pages != 2 {
+					t.Errorf("%d pages of 3 for 4 users", pages)
+				}
+				break
+			}
+			after = page[len(page)-1].Sub
 		}
-		set("daily", notifclient.Channels{InApp: true, Email: true, Frequency: notifclient.Daily})
-		set("off", notifclient.Channels{InApp: true, Email: false, Frequency: notifclient.Immediate})
-		out := create(t, s, notification("n1", notifclient.Recipients{Roles: []string{"moderator"}}))
-		if want := []string{"daily", "immediate", "noaddress", "off"}; !slices.Equal(out.Recipients, want) {
-			t.Fatalf("recipients %v", out.Recipients)
-		}
-		mails, err := s.Outbox(ctx, out.ID)
-		if err != nil || len(mails) != 1 || mails[0].Sub != "immediate" || mails[0].ToAddr != "imm@example.org" ||
-			mails[0].Status != StatusPending || mails[0].MessageID != "<"+mails[0].ID+"@test.local>" {
-			t.Fatalf("outbox: %+v %v", mails, err)
-		}
-		subs, err := s.DigestUsers(ctx, ChannelEmail)
-		if err != nil || !slices.Equal(subs, []string{"daily"}) {
-			t.Fatalf("digest users: %v %v", subs, err)
+		if !slices.Equal(subs, []string{"alice", "bob", "carol", "dave"}) {
+			t.Fatalf("users by subject: %v", subs)
 		}
 	})
 }
 
 func TestClaimLeases(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
-		s, c := newStore(t, db)
+	run(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		const n = 20
 		for i := range n {
 			sub := "u" + string(rune('a'+i))
-			user(t, s, sub, "partner", "opco-a", sub+"@example.org")
-			create(t, s, notification("k"+sub, notifclient.Recipients{Users: []string{sub}}))
+			notify(t, s, "k"+sub, at, sub)
 		}
+		until := at.Add(time.Minute)
 		// Four claimers at once: every row goes to exactly one of them.
 		var (
 			mu   sync.Mutex
@@ -342,7 +365,7 @@ func TestClaimLeases(t *testing.T) {
 		for w := range 4 {
 			owner := "worker-" + string(rune('0'+w))
 			wg.Go(func() {
-				rows, err := s.Claim(ctx, ChannelEmail, owner, n, time.Minute)
+				rows, err := s.Claim(ctx, ChannelEmail, owner, n, at, until)
 				if err != nil {
 					t.Error(err)
 					return
@@ -354,7 +377,7 @@ func TestClaimLeases(t *testing.T) {
 						t.Errorf("%s claimed by %s and %s", r.ID, prev, owner)
 					}
 					seen[r.ID] = owner
-					if r.Attempts != 1 || r.LeaseOwner != owner {
+					if r.Attempts != 1 || r.LeaseOwner != owner || !r.LeaseUntil.Equal(until) {
 						t.Errorf("claimed row: %+v", r)
 					}
 				}
@@ -364,21 +387,24 @@ func TestClaimLeases(t *testing.T) {
 		if len(seen) != n {
 			t.Fatalf("claimed %d rows, want %d", len(seen), n)
 		}
-		if rows, err := s.Claim(ctx, ChannelEmail, "late", n, time.Minute); err != nil || len(rows) != 0 {
+		if rows, err := s.Claim(ctx, ChannelEmail, "late", n, until, until.Add(time.Minute)); err != nil || len(rows) != 0 {
 			t.Fatalf("claim while leased: %d %v", len(rows), err)
 		}
-		// The leases expire (their owners crashed): the rows are due again,
-		// and the old owner can no longer mark them.
-		c.add(time.Minute + time.Second)
-		rows, err := s.Claim(ctx, ChannelEmail, "rescuer", 1, time.Minute)
+		// The leases end (their owners crashed): the rows are due again, and
+		// the old owner can no longer mark them.
+		later := until.Add(time.Second)
+		rows, err := s.Claim(ctx, ChannelEmail, "rescuer", 1, later, later.Add(time.Minute))
 		if err != nil || len(rows) != 1 || rows[0].Attempts != 2 {
 			t.Fatalf("claim after expiry: %+v %v", rows, err)
 		}
-		if ok, err := s.MarkSent(ctx, rows[0].ID, seen[rows[0].ID]); err != nil || ok {
+		if ok, err := s.MarkSent(ctx, rows[0].ID, seen[rows[0].ID], later); err != nil || ok {
 			t.Fatalf("stale owner marked sent: %v %v", ok, err)
 		}
-		if ok, err := s.MarkSent(ctx, rows[0].ID, "rescuer"); err != nil || !ok {
+		if ok, err := s.MarkSent(ctx, rows[0].ID, "rescuer", later); err != nil || !ok {
 			t.Fatalf("owner mark sent: %v %v", ok, err)
+		}
+		if r, err := s.OutboxRow(ctx, ChannelEmail, rows[0].ID); err != nil || r.Status != StatusSent || !r.SentAt.Equal(later) {
+			t.Fatalf("sent row: %+v %v", r, err)
 		}
 		depth, err := s.OutboxDepth(ctx)
 		if err != nil || depth[ChannelEmail] != n-1 || depth[ChannelTeams] != 0 {
@@ -387,181 +413,147 @@ func TestClaimLeases(t *testing.T) {
 	})
 }
 
-func TestBackoffDeadLetterAndRetry(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
-		s, c := newStore(t, db)
+func TestFailuresDeadLettersAndRevive(t *testing.T) {
+	run(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		user(t, s, "alice", "partner", "opco-a", "alice@example.org")
-		id := create(t, s, notification("k", notifclient.Recipients{Users: []string{"alice"}})).ID
-		claim := func() []OutboxRow {
+		id := notify(t, s, "k", at, "alice").ID
+		claim := func(now time.Time) []OutboxRow {
 			t.Helper()
-			rows, err := s.Claim(ctx, ChannelEmail, "w", 10, time.Minute)
+			rows, err := s.Claim(ctx, ChannelEmail, "w", 10, now, now.Add(time.Minute))
 			if err != nil {
 				t.Fatal(err)
 			}
 			return rows
 		}
-		rows := claim()
-		if len(rows) != 1 {
-			t.Fatalf("claim: %+v", rows)
-		}
-		if ok, err := s.MarkFailed(ctx, rows[0].ID, "w", Failure{Cause: "451 try later", Delay: 30 * time.Second}); err != nil || !ok {
+		rows := claim(at)
+		retryAt := at.Add(30 * time.Second)
+		if ok, err := s.MarkFailed(ctx, rows[0].ID, "w", Failure{Cause: "451 try later", NextAttemptAt: retryAt}); err != nil || !ok {
 			t.Fatalf("mark failed: %v %v", ok, err)
 		}
-		if rows := claim(); len(rows) != 0 {
-			t.Fatalf("claimed during backoff: %+v", rows)
+		if rows := claim(retryAt.Add(-time.Second)); len(rows) != 0 {
+			t.Fatalf("claimed before its next attempt: %+v", rows)
 		}
-		c.add(30 * time.Second)
-		rows = claim()
-		if len(rows) != 1 || rows[0].Attempts != 2 {
-			t.Fatalf("claim after backoff: %+v", rows)
+		rows = claim(retryAt)
+		if len(rows) != 1 || rows[0].Attempts != 2 || rows[0].LastError != "451 try later" {
+			t.Fatalf("claim at its next attempt: %+v", rows)
 		}
-		if ok, err := s.MarkFailed(ctx, rows[0].ID, "w", Failure{Cause: "550 no such user", Dead: true}); err != nil || !ok {
+		deadAt := retryAt.Add(time.Second)
+		if ok, err := s.MarkFailed(ctx, rows[0].ID, "w", Failure{Cause: "550 no such user", NextAttemptAt: deadAt, DeadAt: &deadAt}); err != nil || !ok {
 			t.Fatalf("mark dead: %v %v", ok, err)
 		}
-		if rows := claim(); len(rows) != 0 {
+		if rows := claim(deadAt.Add(time.Hour)); len(rows) != 0 {
 			t.Fatalf("dead letter claimed: %+v", rows)
 		}
-		dl, err := s.DeadLetters(ctx, 50, 0)
-		if err != nil || len(dl.Items) != 1 {
-			t.Fatalf("dead letters: %+v %v", dl, err)
+		dead, more, err := s.DeadLetters(ctx, 50, 0)
+		if err != nil || more || len(dead) != 1 {
+			t.Fatalf("dead letters: %+v %v", dead, err)
 		}
-		d := dl.Items[0]
-		if d.NotificationID != id || d.To != "alice@example.org" || d.Attempts != 2 || d.LastError != "550 no such user" || d.DeadAt.IsZero() {
+		d := dead[0]
+		if d.NotificationID != id || d.Status != StatusDead || d.Attempts != 2 || d.LastError != "550 no such user" || !d.DeadAt.Equal(deadAt) {
 			t.Fatalf("dead letter: %+v", d)
 		}
 		if depth, err := s.OutboxDepth(ctx); err != nil || depth[ChannelEmail] != 0 {
 			t.Fatalf("depth %v %v", depth, err)
 		}
-		r, err := s.Retry(ctx, d.ID)
-		if err != nil || r.Status != StatusPending || r.Attempts != 0 || r.DeadAt != nil {
-			t.Fatalf("retry: %+v %v", r, err)
+		revivedAt := deadAt.Add(time.Hour)
+		r, err := s.Revive(ctx, d.ID, revivedAt)
+		if err != nil || r.Status != StatusPending || r.Attempts != 0 || r.DeadAt != nil || !r.NextAttemptAt.Equal(revivedAt) {
+			t.Fatalf("revive: %+v %v", r, err)
 		}
-		if _, err := s.Retry(ctx, d.ID); !errors.Is(err, ErrNotDead) {
-			t.Fatalf("retry a pending row: %v", err)
+		if r, err := s.Revive(ctx, d.ID, revivedAt); !errors.Is(err, ErrNotDead) || r.Status != StatusPending {
+			t.Fatalf("revive a pending row: %+v %v", r, err)
 		}
-		if _, err := s.Retry(ctx, "mail_nope"); !errors.Is(err, ErrNotFound) {
-			t.Fatalf("retry unknown: %v", err)
+		if _, err := s.Revive(ctx, "mail_nope", revivedAt); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("revive unknown: %v", err)
 		}
-		rows = claim()
+		rows = claim(revivedAt)
 		if len(rows) != 1 || rows[0].Attempts != 1 || rows[0].MessageID != d.MessageID {
-			t.Fatalf("claim after retry: %+v", rows)
+			t.Fatalf("claim after revival: %+v", rows)
 		}
 	})
 }
 
-func TestDigestQueuesOneMailPerUser(t *testing.T) {
-	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
-		s, c := newStore(t, db)
+func TestDeadLettersPages(t *testing.T) {
+	run(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		daily := map[notifclient.Event]notifclient.Channels{}
-		for _, e := range notifclient.Events {
-			daily[e] = notifclient.Channels{InApp: true, Email: true, Frequency: notifclient.Daily}
+		for _, k := range []string{"a", "b", "c"} {
+			notify(t, s, k, at, "alice")
 		}
-		for _, sub := range []string{"alice", "bob"} {
-			user(t, s, sub, "moderator", "", "")
-			if _, err := s.SetPreferences(ctx, sub, notifclient.Preferences{Email: sub + "@example.org", Events: daily}); err != nil {
+		rows, err := s.Claim(ctx, ChannelEmail, "w", 10, at, at.Add(time.Minute))
+		if err != nil || len(rows) != 3 {
+			t.Fatalf("claim: %+v %v", rows, err)
+		}
+		for _, r := range rows {
+			if _, err := s.MarkFailed(ctx, r.ID, "w", Failure{Cause: "550", NextAttemptAt: at, DeadAt: &at}); err != nil {
 				t.Fatal(err)
 			}
 		}
+		first, more, err := s.DeadLetters(ctx, 2, 0)
+		if err != nil || !more || len(first) != 2 || first[0].ID != rows[2].ID || first[1].ID != rows[1].ID {
+			t.Fatalf("first page: %+v %v %v", first, more, err)
+		}
+		last, more, err := s.DeadLetters(ctx, 2, first[1].Seq)
+		if err != nil || more || len(last) != 1 || last[0].ID != rows[0].ID {
+			t.Fatalf("last page: %+v %v %v", last, more, err)
+		}
+	})
+}
+
+func TestQueueDigestTakesItemsOnce(t *testing.T) {
+	run(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
 		var ids []string
-		for _, k := range []string{"1", "2", "3"} {
-			ids = append(ids, create(t, s, notification(k, notifclient.Recipients{Users: []string{"alice"}})).ID)
-			c.add(time.Second)
-		}
-		create(t, s, notification("4", notifclient.Recipients{Users: []string{"bob"}}))
-		if rows, _ := s.Outbox(ctx, ""); len(rows) != 0 {
-			t.Fatalf("immediate e-mails for daily users: %+v", rows)
-		}
-		subs, err := s.DigestUsers(ctx, ChannelEmail)
-		if err != nil || !slices.Equal(subs, []string{"alice", "bob"}) {
-			t.Fatalf("digest users %v %v", subs, err)
-		}
-		for _, sub := range subs {
-			if ok, err := s.QueueDigest(ctx, ChannelEmail, sub); err != nil || !ok {
-				t.Fatalf("queue %s: %v %v", sub, ok, err)
+		for i, k := range []string{"3", "1", "2"} {
+			n := Notification{ID: "ntf_" + k, Key: k, Title: "Title " + k, Recipients: []string{"alice"}, CreatedAt: at.Add(time.Duration(i) * time.Minute)}
+			item := DigestItem{NotificationID: n.ID, Sub: "alice", Channel: ChannelEmail, CreatedAt: n.CreatedAt}
+			if err := s.InsertNotification(ctx, n, nil, []DigestItem{item}); err != nil {
+				t.Fatal(err)
 			}
+			ids = append(ids, n.ID)
 		}
-		if ok, err := s.QueueDigest(ctx, ChannelEmail, "alice"); err != nil || ok {
-			t.Fatalf("queue again: %v %v", ok, err)
+		items, err := s.WaitingDigestItems(ctx, ChannelEmail, "alice")
+		if err != nil || len(items) != 3 {
+			t.Fatalf("waiting items: %+v %v", items, err)
 		}
-		rows, err := s.Outbox(ctx, "")
-		if err != nil || len(rows) != 2 || rows[0].Kind != KindDigest || rows[0].Sub != "alice" || rows[1].Sub != "bob" {
-			t.Fatalf("digest rows: %+v %v", rows, err)
+		if teams, err := s.WaitingDigestItems(ctx, ChannelTeams, "alice"); err != nil || len(teams) != 0 {
+			t.Fatalf("waiting Teams items: %+v %v", teams, err)
 		}
-		content, err := s.DigestContent(ctx, rows[0].ID)
-		if err != nil || len(content) != 3 {
-			t.Fatalf("content: %+v %v", content, err)
+		// Two schedulers at once with the same items: one digest is queued.
+		var (
+			wg     sync.WaitGroup
+			queued = make(chan string, 2)
+		)
+		for _, id := range []string{"mail_d1", "mail_d2"} {
+			digest := OutboxRow{ID: id, MessageID: "<" + id + "@rome.test>", Channel: ChannelEmail, Kind: KindDigest, Sub: "alice",
+				ToAddr: "alice@example.org", Status: StatusPending, NextAttemptAt: at, CreatedAt: at}
+			wg.Go(func() {
+				ok, err := s.QueueDigest(ctx, digest, items)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					queued <- digest.ID
+				}
+			})
 		}
-		for i, n := range content {
-			if n.ID != ids[i] {
-				t.Fatalf("content order: %v", content)
-			}
+		wg.Wait()
+		close(queued)
+		var winners []string
+		for id := range queued {
+			winners = append(winners, id)
+		}
+		if len(winners) != 1 {
+			t.Fatalf("digests queued: %v", winners)
+		}
+		if rows, err := s.Outbox(ctx, ""); err != nil || len(rows) != 1 || rows[0].ID != winners[0] {
+			t.Fatalf("outbox: %+v %v", rows, err)
+		}
+		content, err := s.DigestContent(ctx, winners[0])
+		if err != nil || len(content) != 3 || content[0].ID != ids[0] || content[1].ID != ids[1] || content[2].ID != ids[2] {
+			t.Fatalf("content, oldest first: %+v %v", content, err)
 		}
 		if subs, err := s.DigestUsers(ctx, ChannelEmail); err != nil || len(subs) != 0 {
 			t.Fatalf("digest users after queueing: %v %v", subs, err)
-		}
-	})
-}
-
-func TestUsersPages(t *testing.T) {
-	t.Parallel()
-	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
-		t.Parallel()
-		s, c := newStore(t, db)
-		ctx := context.Background()
-		if none, err := s.Users(ctx, 2, ""); err != nil || none.Items == nil || len(none.Items) != 0 || none.NextCursor != "" {
-			t.Fatalf("nobody known: %+v %v", none, err)
-		}
-		seen := c.now()
-		for _, u := range []User{
-			{Sub: "carol", Name: "Carol", Role: "moderator", TokenEmail: "carol@rome.example", EntraID: "oid-carol"},
-			{Sub: "alice", Name: "Alice", Role: "partner", Org: "opco-a", TokenEmail: "alice@opco-a.fr"},
-			{Sub: "bob", Role: "admin"},
-			{Sub: "dave", Name: "Dave", Role: "partner", Org: "opco-b"},
-		} {
-			if err := s.TouchUser(ctx, u); err != nil {
-				t.Fatal(err)
-			}
-		}
-		c.add(time.Hour)
-		// Seen again: the latest token wins, and the preferences' address overrides it.
-		if err := s.TouchUser(ctx, User{Sub: "alice", Name: "Alice Martin", Role: "partner", Org: "opco-a", TokenEmail: "alice@opco-a.fr", EntraID: "oid-alice"}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.SetPreferences(ctx, "dave", notifclient.Preferences{Email: "dave@opco-b.fr"}); err != nil {
-			t.Fatal(err)
-		}
-
-		first, err := s.Users(ctx, 2, "")
-		if err != nil || len(first.Items) != 2 || first.NextCursor == "" {
-			t.Fatalf("first page: %+v %v", first, err)
-		}
-		want := []notifclient.User{
-			{Sub: "alice", Name: "Alice Martin", Role: "partner", Org: "opco-a", Email: "alice@opco-a.fr", HasEntraID: true, LastSeenAt: seen.Add(time.Hour)},
-			{Sub: "bob", Role: "admin", LastSeenAt: seen},
-		}
-		if !slices.Equal(first.Items, want) {
-			t.Fatalf("first page %+v\nwant %+v", first.Items, want)
-		}
-		second, err := s.Users(ctx, 2, first.NextCursor)
-		if err != nil || len(second.Items) != 2 || second.NextCursor != "" {
-			t.Fatalf("second page: %+v %v", second, err)
-		}
-		if u := second.Items[0]; u != (notifclient.User{Sub: "carol", Name: "Carol", Role: "moderator", Email: "carol@rome.example", HasEntraID: true, LastSeenAt: seen}) {
-			t.Fatalf("carol: %+v", u)
-		}
-		if u := second.Items[1]; u.Sub != "dave" || u.Email != "dave@opco-b.fr" || u.HasEntraID {
-			t.Fatalf("dave: %+v", u)
-		}
-		all, err := s.Users(ctx, 50, "")
-		if err != nil || len(all.Items) != 4 || all.NextCursor != "" {
-			t.Fatalf("one page: %+v %v", all, err)
-		}
-		for _, bad := range []string{"!!", "="} {
-			if _, err := s.Users(ctx, 2, bad); !errors.Is(err, ErrBadCursor) {
-				t.Errorf("cursor %q: %v", bad, err)
-			}
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package delivery
+package app
 
 import (
 	"context"
@@ -12,10 +12,10 @@ import (
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 )
 
-// Metrics are the instruments operators page on: per channel, the
+// metrics are the instruments operators page on: per channel, the
 // deliveries sent, the failed attempts and the dead letters (each with the
 // attribute kind), and the outbox depth.
-type Metrics struct {
+type metrics struct {
 	byChannel map[string]counters
 }
 
@@ -24,26 +24,26 @@ type counters struct {
 }
 
 var (
-	metricsOnce sync.Once
-	metrics     *Metrics
-	metricsErr  error
-	depthStore  struct {
+	registerOnce sync.Once
+	registered   *metrics
+	registerErr  error
+	depthStore   struct {
 		sync.Mutex
 		s *store.Store
 	}
 )
 
-// NewMetrics registers the service's instruments once per process:
+// newMetrics registers the service's instruments once per process:
 // notifications.email.sent, .failed, .dead_lettered, the same under
 // notifications.teams, and notifications.outbox.depth (attribute channel)
 // of the latest store.
-func NewMetrics(s *store.Store) (*Metrics, error) {
+func newMetrics(s *store.Store) (*metrics, error) {
 	depthStore.Lock()
 	depthStore.s = s
 	depthStore.Unlock()
-	metricsOnce.Do(func() {
+	registerOnce.Do(func() {
 		meter := otel.Meter("github.com/plateforme-rome/rome/services/notifications")
-		m := &Metrics{byChannel: map[string]counters{}}
+		m := &metrics{byChannel: map[string]counters{}}
 		var errs []error
 		counter := func(name, description string) metric.Int64Counter {
 			c, err := meter.Int64Counter(name, metric.WithDescription(description))
@@ -75,20 +75,20 @@ func NewMetrics(s *store.Store) (*Metrics, error) {
 				}
 				return nil
 			}))
-		metrics, metricsErr = m, errors.Join(append(errs, err)...)
+		registered, registerErr = m, errors.Join(append(errs, err)...)
 	})
-	return metrics, metricsErr
+	return registered, registerErr
 }
 
-func (m *Metrics) sent(ctx context.Context, r store.OutboxRow) {
+func (m *metrics) sent(ctx context.Context, r store.OutboxRow) {
 	m.byChannel[r.Channel].sent.Add(ctx, 1, kind(r))
 }
 
-// failed counts a failed attempt, and the dead letter it may make.
-func (m *Metrics) failed(ctx context.Context, r store.OutboxRow, f store.Failure) {
+// failed counts a failed attempt, and the dead letter it made.
+func (m *metrics) failed(ctx context.Context, r store.OutboxRow, dead bool) {
 	c := m.byChannel[r.Channel]
 	c.failed.Add(ctx, 1, kind(r))
-	if f.Dead {
+	if dead {
 		c.dead.Add(ctx, 1, kind(r))
 	}
 }
