@@ -136,7 +136,8 @@ func unknownFieldPath(body []byte, root reflect.Type, name string) string {
 // nullFieldPath finds the first null given to a field that cannot hold one: encoding/json
 // leaves such a field at its zero value, which would make `"title": null` the same as an
 // empty title. A pointer, an interface, json.RawMessage or a custom unmarshaler may take
-// null; "" means none was found.
+// null, and so may a slice or a map (no items: what Go clients send for a nil slice);
+// "" means none was found.
 func nullFieldPath(body []byte, root reflect.Type) string {
 	result := ""
 	walkValue(body, 0, nil, func(path []segment, start, end int) {
@@ -161,18 +162,18 @@ func nullFieldPath(body []byte, root reflect.Type) string {
 		default:
 			return
 		}
-		if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface && t != rawMessageType &&
-			!reflect.PointerTo(t).Implements(unmarshalerType) {
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Map:
+			return
+		}
+		if !reflect.PointerTo(t).Implements(unmarshalerType) {
 			result = formatPath(path)
 		}
 	})
 	return result
 }
 
-var (
-	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-	rawMessageType  = reflect.TypeFor[json.RawMessage]()
-)
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 
 // resolve follows path through t the way encoding/json would; it gives up
 // where a custom unmarshaler or an interface takes over.
