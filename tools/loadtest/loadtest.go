@@ -110,18 +110,22 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 
 	runCtx, cancel := context.WithTimeout(ctx, cfg.Warmup+cfg.Duration)
 	defer cancel()
-	var measuredFrom time.Time
-	go func() {
-		select {
-		case <-time.After(cfg.Warmup):
-			measuredFrom = time.Now()
-			measure.Store(true)
-		case <-runCtx.Done():
-		}
-	}()
-	if cfg.Warmup == 0 {
-		measuredFrom = time.Now()
+	// When the measured part began (Unix nanoseconds), set once the warm-up is over.
+	var measuredFrom atomic.Int64
+	startMeasuring := func() {
+		measuredFrom.Store(time.Now().UnixNano())
 		measure.Store(true)
+	}
+	if cfg.Warmup == 0 {
+		startMeasuring()
+	} else {
+		go func() {
+			select {
+			case <-time.After(cfg.Warmup):
+				startMeasuring()
+			case <-runCtx.Done():
+			}
+		}()
 	}
 
 	var wg sync.WaitGroup
@@ -159,7 +163,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	<-runCtx.Done()
 	measure.Store(false)
-	elapsed := time.Since(measuredFrom)
+	elapsed := time.Since(time.Unix(0, measuredFrom.Load()))
 	wg.Wait()
 
 	mu.Lock()

@@ -185,10 +185,8 @@ func reqYesNo(b *bool) string {
 
 // refusalMessages word the referential's reasons for an operation that does not apply.
 var refusalMessages = map[string]string{
-	"field_required":                "un champ obligatoire manque",
+	"invalid_operation":             "l'opération est incomplète ou mal formée",
 	"invalid_value":                 "une valeur n'est pas valide",
-	"invalid_field":                 "le texte à réécrire est la définition ou l'accès à l'emploi",
-	"unknown_operation":             "cette opération n'existe pas",
 	"fiche_required":                "aucune fiche n'est désignée : saisissez le code ROME",
 	"unknown_fiche":                 "cette fiche n'existe pas dans le référentiel",
 	"fiche_exists":                  "la création de fiche doit être la première opération",
@@ -202,7 +200,6 @@ var refusalMessages = map[string]string{
 	"unknown_domaine_professionnel": "ce domaine professionnel n'existe pas",
 	"unknown_grand_domaine":         "ce domaine professionnel n'existe pas",
 	"domaine_full":                  "ce domaine professionnel n'a plus de code ROME libre",
-	"ambiguous_item":                "choisissez un élément existant ou un nouveau, pas les deux",
 	"unknown_macro_competence":      "ce code n'est pas celui d'une macro-compétence",
 	"invalid_macro_competence":      "une nouvelle compétence se range sous une macro-compétence de savoir-faire",
 	"unknown_competence":            "cette compétence n'existe pas dans le référentiel",

@@ -84,8 +84,8 @@ func Router(d Deps) *gin.Engine {
 	reads.GET("/versions/:n/changes", h.versionChanges)
 	reads.GET("/changesets/:id", h.getChangeSet)
 	reads.GET("/export", h.export)
-	v1.POST(`/changesets\:validate`, d.Authenticate, h.validate)
-	v1.POST("/changesets", d.Authenticate, d.RequireService, h.publish)
+	v1.POST(`/changesets\:validate`, d.Authenticate, httpx.BodyLimit(changeSetBodyLimit), h.validate)
+	v1.POST("/changesets", d.Authenticate, d.RequireService, httpx.BodyLimit(changeSetBodyLimit), h.publish)
 
 	ft := r.Group("/rome-metiers/v1/metiers", limit)
 	ft.GET("/metier/:code", h.ftMetier)
@@ -164,18 +164,6 @@ func (h *handlers) stats(c *gin.Context) {
 	c.JSON(http.StatusOK, app.Stats(st))
 }
 
-func validCode(code string) bool {
-	if len(code) != 5 || code[0] < 'A' || code[0] > 'N' {
-		return false
-	}
-	for _, ch := range code[1:] {
-		if ch < '0' || ch > '9' {
-			return false
-		}
-	}
-	return true
-}
-
 func (h *handlers) getFiche(c *gin.Context) {
 	st, ok := h.versioned(c)
 	if !ok {
@@ -194,7 +182,7 @@ func (h *handlers) serveDoc(c *gin.Context, st *app.State, code string, shape ap
 
 // lookupDoc finds a fiche, or renders the 404.
 func lookupDoc(c *gin.Context, st *app.State, code string) (*app.Doc, bool) {
-	if !validCode(code) {
+	if !request.CodeRomePattern.MatchString(code) {
 		c.Error(httpx.NotFound("fiche_not_found", fmt.Sprintf("%q is not a code ROME (a letter A–N and four digits)", code)))
 		return nil, false
 	}
@@ -406,9 +394,23 @@ func (h *handlers) export(c *gin.Context) {
 	c.Data(http.StatusOK, "application/zip", buf.Bytes())
 }
 
-// changeSetIDRule is the change set's own ids (id, requestId): the request workflow's are
-// "<request id>-decision-<round>".
-var changeSetIDRule = request.TextRule{Name: "id", Max: 200}
+// maxChangeSetID is the longest id (and requestId) of a change set, in characters: the
+// request workflow's are "<request id>-decision-<round>".
+const maxChangeSetID = 200
+
+// changeSetIDRule is the text rule of the change set's own ids.
+var changeSetIDRule = request.TextRule{Name: "id", Max: maxChangeSetID}
+
+// changeSetBodyLimit is the largest body the change-set routes read, in bytes: at most
+// request.MaxOperations operations, each counted as the largest one, a create_fiche at the
+// request contract's limits (its definition and accès, two libellés, a libellé court and
+// its codes), at 4 bytes a character (UTF-8's widest) and 1 KiB more for its JSON names
+// and punctuation, plus the change set's own fields. A legitimate change set has one
+// create_fiche at most and one long text per other operation, so the margin also covers
+// clients that write every character as a 6-byte \uXXXX escape.
+const changeSetBodyLimit = request.MaxOperations*maxOperationBytes + 4*(2*maxChangeSetID+request.MaxIdentifier) + 1<<10
+
+const maxOperationBytes = 4*(2*request.MaxText+2*request.MaxLibelle+request.MaxLibelleCourt+4*request.MaxIdentifier) + 1<<10
 
 // cleanChangeSet applies the request contract's rules to a change set, in place, before
 // the engine sees it: at most request.MaxOperations operations (too_many_operations), the

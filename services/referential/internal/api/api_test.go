@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,20 +15,42 @@ import (
 
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/database"
+	"github.com/plateforme-rome/rome/platform/httpx/openapitest"
+	"github.com/plateforme-rome/rome/services/referential/internal/api"
 	"github.com/plateforme-rome/rome/services/referential/internal/importer"
 	"github.com/plateforme-rome/rome/services/referential/internal/reftest"
 	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
 	"github.com/plateforme-rome/rome/services/referential/internal/romedata"
 )
 
-// env is a referential service on the real v460, backed by a fresh database.
+// env is a referential service on the real v460, backed by a fresh database. Every
+// exchange of the tests is checked against the OpenAPI document the service serves.
 type env struct {
-	t   *testing.T
-	srv *reftest.Server
+	t      *testing.T
+	srv    *reftest.Server
+	client *http.Client
 }
 
 func newEnv(t *testing.T, d database.Dialect) *env {
-	return &env{t: t, srv: reftest.Start(t, d)}
+	srv := reftest.Start(t, d)
+	v := openapitest.NewValidator(t, openAPIDocument(t, srv.Config.Handler))
+	return &env{t: t, srv: srv, client: &http.Client{Transport: v.Transport(nil)}}
+}
+
+// openAPIDocument is the document a referential router serves.
+func openAPIDocument(t *testing.T, h http.Handler) []byte {
+	t.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/openapi.json", nil))
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET /openapi.json: %d", w.Code)
+	}
+	return w.Body.Bytes()
+}
+
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	r := api.Router(api.Deps{})
+	openapitest.Check(t, openAPIDocument(t, r), r.Routes())
 }
 
 func (e *env) token(role auth.Role) string { return e.srv.Token(e.t, role) }
@@ -61,7 +84,7 @@ func (e *env) do(method, path, token string, body any, header ...string) resp {
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := e.client.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -89,6 +112,7 @@ func problemCode(t *testing.T, r resp) string {
 }
 
 func TestReadAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, database.Postgres)
 
 	t.Run("version and stats", func(t *testing.T) {
@@ -246,6 +270,7 @@ func TestReadAPI(t *testing.T) {
 func urlQuery(s string) string { return strings.ReplaceAll(s, " ", "+") }
 
 func TestChangeSets(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, database.Postgres)
 	partner, service := e.token(auth.RolePartner), e.token(auth.RoleService)
 	ops := []map[string]any{

@@ -13,8 +13,10 @@ import (
 // refused with 422 naming the operation's field, before the engine runs (it used to be
 // reported applies:true and published; a NUL made PostgreSQL answer 500).
 func TestChangeSetsRefuseHostileText(t *testing.T) {
+	t.Parallel()
 	for _, d := range dbtest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
 			e := newEnv(t, d)
 			partner, service := e.token(auth.RolePartner), e.token(auth.RoleService)
 			hostile := []map[string]any{

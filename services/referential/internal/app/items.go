@@ -14,7 +14,7 @@ func Stats(st *State) map[string]any {
 	comp := romecsv.MustByName(romecsv.Competence)
 	macros := 0
 	for _, r := range s.T(romecsv.Competence).Rows() {
-		if r.Cols[comp.Col("nature")] != "Compétence" {
+		if r.Cols[comp.Col("nature")] != romecsv.NatureCompetence {
 			macros++
 		}
 	}
@@ -78,7 +78,7 @@ func LookupItem(st *State, kind, ogr string) (Item, bool) {
 		a := romecsv.MustByName(A)
 		code := r[a.Col("code_rome")]
 		return Item{"codeOgr": ogr, "libelle": r[a.Col("libelle_appellation_long")], "libelleCourt": r[a.Col("libelle_appellation_court")],
-			"classification": r[a.Col("classification")], "peuUsite": r[a.Col("peu_usite")] == "O", "codeRome": code,
+			"classification": r[a.Col("classification")], "peuUsite": r[a.Col("peu_usite")] == romecsv.FlagYes, "codeRome": code,
 			"fiche": st.ficheRef(code), "version": st.Version()}, true
 	case "competence":
 		const C = romecsv.Competence

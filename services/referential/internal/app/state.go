@@ -118,10 +118,10 @@ func (st *State) buildSearch() {
 		for _, r := range st.Snap.T(A).Rows() {
 			ogr, label := r.Cols[a.Col("code_ogr")], r.Cols[a.Col("libelle_appellation_long")]
 			boost := 0.5
-			if r.Cols[a.Col("classification")] == "PRINCIPALE" {
+			if r.Cols[a.Col("classification")] == romecsv.ClassificationPrincipale {
 				boost = 1
 			}
-			if r.Cols[a.Col("peu_usite")] == "O" {
+			if r.Cols[a.Col("peu_usite")] == romecsv.FlagYes {
 				boost = 0
 			}
 			apps = append(apps, search.Entry{ID: ogr, Label: label, Boost: boost})
@@ -131,7 +131,7 @@ func (st *State) buildSearch() {
 		var comps []search.Entry
 		for _, r := range st.Snap.T(C).Rows() {
 			boost := 0.5
-			if r.Cols[c.Col("nature")] != "Compétence" {
+			if r.Cols[c.Col("nature")] != romecsv.NatureCompetence {
 				boost = 1
 			}
 			comps = append(comps, search.Entry{ID: r.Cols[c.Col("code_ogr")], Label: r.Cols[c.Col("libelle_competence")], Boost: boost})
@@ -145,7 +145,7 @@ func (st *State) buildSearch() {
 		l := romecsv.MustByName(L)
 		st.itemFiches = map[string][]string{}
 		for _, r := range st.Snap.T(L).Rows() {
-			if b := r.Cols[l.Col("code_compo_bloc")]; b == "5" || b == "6" {
+			if romecsv.LinksItem(r.Cols[l.Col("code_compo_bloc")]) {
 				ogr := r.Cols[l.Col("code_ogr")]
 				st.itemFiches[ogr] = append(st.itemFiches[ogr], r.Cols[l.Col("code_rome")])
 			}

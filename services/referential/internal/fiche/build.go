@@ -7,29 +7,19 @@ import (
 
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
 	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
+	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 // Official values and their API spelling.
 var (
-	coeurFromCSV = map[string]string{"Principale": CoeurPrincipale, "Émergente": CoeurEmergente}
-	// CoeurToCSV is the inverse of coeurFromCSV, used when operations write rows.
-	CoeurToCSV = map[string]string{CoeurPrincipale: "Principale", CoeurEmergente: "Émergente"}
+	coeurFromCSV = map[string]string{romecsv.CoeurMetierPrincipale: CoeurPrincipale, romecsv.CoeurMetierEmergente: CoeurEmergente}
+	coeurToCSV   = map[string]string{CoeurPrincipale: romecsv.CoeurMetierPrincipale, CoeurEmergente: romecsv.CoeurMetierEmergente}
 
 	// ContexteCategories maps the official contexte types to France Travail's API enum.
 	ContexteCategories = map[string]string{
 		"1": "CONDITIONS_TRAVAIL", "2": "HORAIRE_ET_DUREE_TRAVAIL", "3": "LIEU_ET_DEPLACEMENT",
 		"5": "TYPE_BENEFICIAIRE", "6": "TYPE_STRUCTURE_ACCUEIL", "7": "STATUT_EMPLOI",
 	}
-
-	// SavoirCategories lists the five official categories, in display order.
-	SavoirCategories = []string{"Domaines d'expertise", "Techniques professionnelles", "Certifications et habilitations",
-		"Normes et procédés", "Produits, outils et matières"}
-)
-
-// Text bloc types as the official texte file names them.
-const (
-	TexteDefinition  = "definition"
-	TexteAccesMetier = "acces_metier"
 )
 
 // col reads a named column of a row of dataset ds.
@@ -40,10 +30,10 @@ func col(ds string, row []string, name string) string {
 // ParseFlag turns an official O/N flag into a tri-state boolean.
 func ParseFlag(v string) *bool {
 	switch v {
-	case "O":
+	case romecsv.FlagYes:
 		t := true
 		return &t
-	case "N":
+	case romecsv.FlagNo:
 		f := false
 		return &f
 	}
@@ -56,9 +46,9 @@ func Flag(b *bool) string {
 	case b == nil:
 		return ""
 	case *b:
-		return "O"
+		return romecsv.FlagYes
 	}
-	return "N"
+	return romecsv.FlagNo
 }
 
 func tags(ds string, row []string) Tags {
@@ -85,6 +75,15 @@ func CoeurAPI(v string) *string {
 		return &c
 	}
 	return nil
+}
+
+// CoeurCSV is the inverse of CoeurAPI, for operations that write rows: the official
+// coeur_metier of an API value (the operations' syntax allows no other), "" for nil.
+func CoeurCSV(v *string) string {
+	if v == nil {
+		return ""
+	}
+	return coeurToCSV[*v]
 }
 
 // UnescapeText undoes the doubled apostrophes of the official texte file.
@@ -154,8 +153,8 @@ func buildTexts(v refdata.View, f *Fiche) {
 		}
 		return out
 	}
-	f.Textes.Definition = sorted(byType[TexteDefinition])
-	f.Textes.AccesEmploi = sorted(byType[TexteAccesMetier])
+	f.Textes.Definition = sorted(byType[romecsv.TexteDefinition])
+	f.Textes.AccesEmploi = sorted(byType[romecsv.TexteAccesMetier])
 	f.Definition = strings.Join(f.Textes.Definition, "\n")
 	f.AccesEmploi = strings.Join(f.Textes.AccesEmploi, "\n")
 }
@@ -184,36 +183,36 @@ func buildLinks(v refdata.View, f *Fiche) {
 	var savoirEtre []string
 	for _, l := range v.ForRome(L, f.CodeRome) {
 		ogr := col(L, l, "code_ogr")
-		switch col(L, l, "code_compo_bloc") + "/" + col(L, l, "code_rubrique") {
-		case "2/":
+		switch [2]string{col(L, l, "code_compo_bloc"), col(L, l, "code_rubrique")} {
+		case [2]string{romecsv.BlocAppellations, romecsv.RubriqueNone}:
 			if r, ok := v.Get(A, ogr); ok {
 				f.Appellations = append(f.Appellations, Appellation{
 					CodeOgr: ogr, Libelle: col(A, r, "libelle_appellation_long"), LibelleCourt: col(A, r, "libelle_appellation_court"),
-					Classification: col(A, r, "classification"), PeuUsite: col(A, r, "peu_usite") == "O", Tags: tags(A, r),
+					Classification: col(A, r, "classification"), PeuUsite: col(A, r, "peu_usite") == romecsv.FlagYes, Tags: tags(A, r),
 				})
 			}
-		case "5/1":
+		case [2]string{romecsv.BlocCompetences, romecsv.RubriqueSavoirFaire}:
 			r, ok := v.Get(C, ogr)
 			if !ok {
 				continue
 			}
-			if col(C, r, "nature") == "Compétence" {
+			if col(C, r, "nature") == romecsv.NatureCompetence {
 				m := macroOf(col(C, r, "code_ogr_macro_comp"))
 				m.Competences = append(m.Competences, Item{CodeOgr: ogr, Libelle: col(C, r, "libelle_competence"), CoeurMetier: coeur(v, f.CodeRome, ogr)})
 			} else {
 				m := macroOf(ogr)
 				m.Linked, m.CoeurMetier = true, coeur(v, f.CodeRome, ogr)
 			}
-		case "5/2":
+		case [2]string{romecsv.BlocCompetences, romecsv.RubriqueSavoirEtre}:
 			m := macroOf(ogr)
 			m.Linked, m.CoeurMetier = true, coeur(v, f.CodeRome, ogr)
 			savoirEtre = append(savoirEtre, ogr)
-		case "5/3":
+		case [2]string{romecsv.BlocCompetences, romecsv.RubriqueSavoirs}:
 			if r, ok := v.Get(S, ogr); ok {
 				cat := col(S, r, "categorie_savoir")
 				savoirs[cat] = append(savoirs[cat], Savoir{Item: Item{CodeOgr: ogr, Libelle: col(S, r, "libelle_savoir"), CoeurMetier: coeur(v, f.CodeRome, ogr)}, SousCategorie: col(S, r, "sous_categorie_savoir")})
 			}
-		case "6/":
+		case [2]string{romecsv.BlocContextes, romecsv.RubriqueNone}:
 			r, ok := v.Get(X, ogr)
 			if !ok {
 				continue
@@ -237,7 +236,7 @@ func buildLinks(v refdata.View, f *Fiche) {
 			f.Competences.SavoirFaire = append(f.Competences.SavoirFaire, *macros[ogr])
 		}
 	}
-	for _, cat := range SavoirCategories {
+	for _, cat := range request.SavoirCategories {
 		if s := savoirs[cat]; len(s) > 0 {
 			f.Savoirs = append(f.Savoirs, SavoirCategorie{Categorie: cat, Savoirs: s})
 		}

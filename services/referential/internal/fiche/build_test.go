@@ -9,6 +9,7 @@ import (
 )
 
 func TestBuildM1805(t *testing.T) {
+	t.Parallel()
 	snap := romedata.V460(t)
 	f, ok := fiche.Build(snap, "M1805", 60)
 	if !ok {

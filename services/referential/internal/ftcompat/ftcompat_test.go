@@ -17,6 +17,7 @@ import (
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
 	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
 	"github.com/plateforme-rome/rome/services/referential/internal/romedata"
+	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 // The ft* types mirror France Travail's documented schemas, written from the sources listed
@@ -246,6 +247,7 @@ var metierArrays = []string{"appellations", "themes", "centresInterets", "centre
 	"divisionsNaf", "formacodes", "contextesTravail"}
 
 func TestStrictDecodeRejectsWhatTheSchemaLacks(t *testing.T) {
+	t.Parallel()
 	for name, doc := range map[string]string{
 		"unknown field":     `{"code":"X","libelle":"Y","extra":1}`,
 		"other spelling":    `{"CODE":"X","libelle":"Y"}`,
@@ -278,6 +280,7 @@ func codes[T any](items []T, code func(T) string) []string {
 }
 
 func TestMetierM1805(t *testing.T) {
+	t.Parallel()
 	snap := romedata.V460(t)
 	f := build(t, snap, "M1805")
 	m := ftcompat.Metier(f)
@@ -349,6 +352,7 @@ func TestMetierM1805(t *testing.T) {
 // TestMetierOptionalFields: A1101 has no RIASEC mineur and no O/N tag filled in; they are
 // left out, not sent as "" or false.
 func TestMetierOptionalFields(t *testing.T) {
+	t.Parallel()
 	snap := romedata.V460(t)
 	var mirror ftMetier
 	raw := roundTrip(t, ftcompat.Metier(build(t, snap, "A1101")), &mirror)
@@ -376,20 +380,20 @@ func officialCompetences(v refdata.View, code string) []linkedItem {
 	col := func(ds string, row []string, name string) string { return row[romecsv.MustByName(ds).Col(name)] }
 	var out []linkedItem
 	for _, l := range v.ForRome(romecsv.Lien, code) {
-		if col(romecsv.Lien, l, "code_compo_bloc") != "5" {
+		if col(romecsv.Lien, l, "code_compo_bloc") != romecsv.BlocCompetences {
 			continue
 		}
 		ogr := col(romecsv.Lien, l, "code_ogr")
 		it := linkedItem{code: ogr}
 		switch col(romecsv.Lien, l, "code_rubrique") {
-		case "1":
+		case romecsv.RubriqueSavoirFaire:
 			it.typ = ftcompat.TypeMacroSavoirFaire
-			if c, _ := v.Get(romecsv.Competence, ogr); col(romecsv.Competence, c, "nature") == "Compétence" {
+			if c, _ := v.Get(romecsv.Competence, ogr); col(romecsv.Competence, c, "nature") == romecsv.NatureCompetence {
 				it.typ = ftcompat.TypeCompetenceDetaillee
 			}
-		case "2":
+		case romecsv.RubriqueSavoirEtre:
 			it.typ = ftcompat.TypeMacroSavoirEtre
-		case "3":
+		case romecsv.RubriqueSavoirs:
 			it.typ = ftcompat.TypeSavoir
 		}
 		if c, ok := v.Get(romecsv.Coherence, code+romecsv.KeySep+ogr); ok {
@@ -405,6 +409,7 @@ func sortedPairs(items []string) []string { sort.Strings(items); return items }
 // TestMetierEveryFiche renders all 1,584 official fiches: each answer is in the France
 // Travail schema and its compétences match the official link and coherence rows.
 func TestMetierEveryFiche(t *testing.T) {
+	t.Parallel()
 	snap := romedata.V460(t)
 	categories := map[string]bool{"CONDITIONS_TRAVAIL": true, "HORAIRE_ET_DUREE_TRAVAIL": true, "LIEU_ET_DEPLACEMENT": true,
 		"STATUT_EMPLOI": true, "TYPE_BENEFICIAIRE": true, "TYPE_STRUCTURE_ACCUEIL": true}
@@ -427,9 +432,9 @@ func TestMetierEveryFiche(t *testing.T) {
 			pair := it.typ + " " + it.code
 			all = append(all, pair)
 			switch it.coeur {
-			case "Principale":
+			case romecsv.CoeurMetierPrincipale:
 				principales = append(principales, pair)
-			case "Émergente":
+			case romecsv.CoeurMetierEmergente:
 				emergentes = append(emergentes, pair)
 			}
 		}
@@ -465,6 +470,7 @@ func TestMetierEveryFiche(t *testing.T) {
 }
 
 func TestMetierVersion(t *testing.T) {
+	t.Parallel()
 	info := romedata.Release(t).Info
 	var mirror ftVersion
 	roundTrip(t, ftcompat.MetierVersion(info.Number, info.PublishedAt), &mirror)
@@ -481,6 +487,7 @@ func TestMetierVersion(t *testing.T) {
 }
 
 func TestAppellation(t *testing.T) {
+	t.Parallel()
 	snap := romedata.V460(t)
 	a, ok := ftcompat.Appellation(snap, "14153")
 	if !ok {
@@ -510,6 +517,7 @@ func TestAppellation(t *testing.T) {
 }
 
 func TestFicheMetier(t *testing.T) {
+	t.Parallel()
 	snap := romedata.V460(t)
 	for _, code := range []string{"M1805", "A1101", "K2111", "M1855"} {
 		f := build(t, snap, code)
@@ -540,7 +548,7 @@ func TestFicheMetier(t *testing.T) {
 			}
 		}
 		for _, g := range mirror.GroupesSavoirs {
-			if !slices.Contains(fiche.SavoirCategories, g.CategorieSavoirs.Libelle) || len(g.Savoirs) == 0 {
+			if !slices.Contains(request.SavoirCategories, g.CategorieSavoirs.Libelle) || len(g.Savoirs) == 0 {
 				t.Errorf("%s: savoir group %+v", code, g.CategorieSavoirs)
 			}
 			for _, s := range g.Savoirs {
@@ -559,6 +567,7 @@ func TestFicheMetier(t *testing.T) {
 // TestDocumentationSample decodes the fiche-metier example response of the francetravail.io
 // documentation (testdata, transcribed with its placeholder values) strictly into our type.
 func TestDocumentationSample(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("testdata/fiche-metier.francetravail-io-example.json")
 	if err != nil {
 		t.Fatal(err)
@@ -573,6 +582,7 @@ func TestDocumentationSample(t *testing.T) {
 }
 
 func TestSelect(t *testing.T) {
+	t.Parallel()
 	snap := romedata.V460(t)
 	m := ftcompat.Metier(build(t, snap, "M1805"))
 	jsonOf := func(v any) string {

@@ -68,6 +68,7 @@ func readErr(t *testing.T, dir string) *romecsv.Error {
 }
 
 func TestImportErrorsAreLocated(t *testing.T) {
+	t.Parallel()
 	const fiches = "unix_referentiel_code_rome_v460_utf8.csv"
 	const mobilites = "unix_rubrique_mobilite_v460_utf8.csv"
 	cases := []struct {
@@ -106,6 +107,7 @@ func TestImportErrorsAreLocated(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			fe := readErr(t, brokenCopy(t, strings.TrimSuffix(c.file, ".gz"), c.edit))
 			if fe.File != c.wantFile || fe.Line != c.wantLine || fe.Column != c.wantColumn || !strings.Contains(fe.Error(), c.wantContains) {
 				t.Errorf("got %q (file %s line %d column %q)", fe.Error(), fe.File, fe.Line, fe.Column)
@@ -115,6 +117,7 @@ func TestImportErrorsAreLocated(t *testing.T) {
 }
 
 func TestReadZipWithGzipAndLatin9(t *testing.T) {
+	t.Parallel()
 	// The official archive is a zip; one of its files is ISO-8859-15 despite its name.
 	src := dataDir(t)
 	var buf bytes.Buffer

@@ -2,10 +2,10 @@ package importer
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
 	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
+	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 // reference says that a column of one dataset must name a value of a column of another.
@@ -23,8 +23,10 @@ func notEmpty(col string) func(*romecsv.Dataset, []string) bool {
 	return func(ds *romecsv.Dataset, cols []string) bool { return cols[ds.Col(col)] != "" }
 }
 
-func both(a, b func(*romecsv.Dataset, []string) bool) func(*romecsv.Dataset, []string) bool {
-	return func(ds *romecsv.Dataset, cols []string) bool { return a(ds, cols) && b(ds, cols) }
+// linkedIn selects the links of bloc 5 in one rubrique.
+func linkedIn(rubrique string) func(*romecsv.Dataset, []string) bool {
+	bloc, rub := is("code_compo_bloc", romecsv.BlocCompetences), is("code_rubrique", rubrique)
+	return func(ds *romecsv.Dataset, cols []string) bool { return bloc(ds, cols) && rub(ds, cols) }
 }
 
 const (
@@ -39,21 +41,21 @@ var references = []reference{
 	{from: romecsv.FicheDomaine, col: "code_domaine_professionel", to: romecsv.DomainePro, toCol: "code_domaine_professionnel"},
 	{from: romecsv.FicheRiasec, col: cr, to: F, toCol: cr},
 	{from: romecsv.Appellation, col: cr, to: F, toCol: cr},
-	{from: romecsv.Arborescence, col: "ogr_appellation", to: romecsv.Appellation, toCol: "code_ogr", when: is("type_provenance", "4")},
-	{from: romecsv.Arborescence, col: "ogr_rome", to: F, toCol: "code_ogr", when: is("type_provenance", "3")},
-	{from: romecsv.Competence, col: "code_ogr_macro_comp", to: romecsv.Competence, toCol: "code_ogr", when: is("nature", "Compétence")},
+	{from: romecsv.Arborescence, col: "ogr_appellation", to: romecsv.Appellation, toCol: "code_ogr", when: is("type_provenance", romecsv.ProvenanceAppellation)},
+	{from: romecsv.Arborescence, col: "ogr_rome", to: F, toCol: "code_ogr", when: is("type_provenance", romecsv.ProvenanceFiche)},
+	{from: romecsv.Competence, col: "code_ogr_macro_comp", to: romecsv.Competence, toCol: "code_ogr", when: is("nature", romecsv.NatureCompetence)},
 	{from: romecsv.MacroRiasec, col: "code_ogr", to: romecsv.Competence, toCol: "code_ogr"},
-	{from: romecsv.Item, col: "code_ogr", to: romecsv.Competence, toCol: "code_ogr", when: is("code_rubrique", "1")},
-	{from: romecsv.Item, col: "code_ogr", to: romecsv.Competence, toCol: "code_ogr", when: is("code_rubrique", "2")},
-	{from: romecsv.Item, col: "code_ogr", to: romecsv.Savoir, toCol: "code_ogr_savoir", when: is("code_rubrique", "3")},
-	{from: romecsv.Item, col: "code_ogr", to: romecsv.Contexte, toCol: "code_ogr", when: is("code_rubrique", "")},
+	{from: romecsv.Item, col: "code_ogr", to: romecsv.Competence, toCol: "code_ogr", when: is("code_rubrique", romecsv.RubriqueSavoirFaire)},
+	{from: romecsv.Item, col: "code_ogr", to: romecsv.Competence, toCol: "code_ogr", when: is("code_rubrique", romecsv.RubriqueSavoirEtre)},
+	{from: romecsv.Item, col: "code_ogr", to: romecsv.Savoir, toCol: "code_ogr_savoir", when: is("code_rubrique", romecsv.RubriqueSavoirs)},
+	{from: romecsv.Item, col: "code_ogr", to: romecsv.Contexte, toCol: "code_ogr", when: is("code_rubrique", romecsv.RubriqueNone)},
 	{from: romecsv.Lien, col: cr, to: F, toCol: cr},
-	{from: romecsv.Lien, col: "code_ogr", to: F, toCol: "code_ogr", when: is("code_compo_bloc", "1")},
-	{from: romecsv.Lien, col: "code_ogr", to: romecsv.Appellation, toCol: "code_ogr", when: is("code_compo_bloc", "2")},
-	{from: romecsv.Lien, col: "code_ogr", to: romecsv.Competence, toCol: "code_ogr", when: both(is("code_compo_bloc", "5"), is("code_rubrique", "1"))},
-	{from: romecsv.Lien, col: "code_ogr", to: romecsv.Competence, toCol: "code_ogr", when: both(is("code_compo_bloc", "5"), is("code_rubrique", "2"))},
-	{from: romecsv.Lien, col: "code_ogr", to: romecsv.Savoir, toCol: "code_ogr_savoir", when: both(is("code_compo_bloc", "5"), is("code_rubrique", "3"))},
-	{from: romecsv.Lien, col: "code_ogr", to: romecsv.Contexte, toCol: "code_ogr", when: is("code_compo_bloc", "6")},
+	{from: romecsv.Lien, col: "code_ogr", to: F, toCol: "code_ogr", when: is("code_compo_bloc", romecsv.BlocFiche)},
+	{from: romecsv.Lien, col: "code_ogr", to: romecsv.Appellation, toCol: "code_ogr", when: is("code_compo_bloc", romecsv.BlocAppellations)},
+	{from: romecsv.Lien, col: "code_ogr", to: romecsv.Competence, toCol: "code_ogr", when: linkedIn(romecsv.RubriqueSavoirFaire)},
+	{from: romecsv.Lien, col: "code_ogr", to: romecsv.Competence, toCol: "code_ogr", when: linkedIn(romecsv.RubriqueSavoirEtre)},
+	{from: romecsv.Lien, col: "code_ogr", to: romecsv.Savoir, toCol: "code_ogr_savoir", when: linkedIn(romecsv.RubriqueSavoirs)},
+	{from: romecsv.Lien, col: "code_ogr", to: romecsv.Contexte, toCol: "code_ogr", when: is("code_compo_bloc", romecsv.BlocContextes)},
 	{from: romecsv.Coherence, col: cr, to: F, toCol: cr},
 	{from: romecsv.Texte, col: cr, to: F, toCol: cr},
 	{from: romecsv.Mobilite, col: cr, to: F, toCol: cr},
@@ -69,8 +71,6 @@ var references = []reference{
 	{from: romecsv.FicheTheme, col: cr, to: F, toCol: cr},
 	{from: romecsv.FicheTheme, col: "code_theme", to: romecsv.Theme, toCol: "code_theme"},
 }
-
-var codeRomePattern = regexp.MustCompile(`^[A-N]\d{4}$`)
 
 // ogrSpaces are the datasets whose codes OGR share one collision-free id space.
 var ogrSpaces = []struct{ dataset, col string }{
@@ -99,7 +99,7 @@ func checkIntegrity(version int, rows map[string][]refdata.Row, where lines) err
 	}
 	fiche := romecsv.MustByName(F)
 	for i, r := range rows[F] {
-		if code := r.Cols[fiche.Col(cr)]; !codeRomePattern.MatchString(code) {
+		if code := r.Cols[fiche.Col(cr)]; !request.CodeRomePattern.MatchString(code) {
 			return fail(F, i, cr, fmt.Sprintf("%q is not a code ROME (letter A-N and 4 digits)", code))
 		}
 	}
@@ -141,7 +141,7 @@ func checkCoherence(rows map[string][]refdata.Row, fail func(string, int, string
 	lien := romecsv.MustByName(romecsv.Lien)
 	linked := make(map[string]bool, len(rows[romecsv.Lien]))
 	for _, r := range rows[romecsv.Lien] {
-		if b := r.Cols[lien.Col("code_compo_bloc")]; b == "5" || b == "6" {
+		if romecsv.LinksItem(r.Cols[lien.Col("code_compo_bloc")]) {
 			linked[r.Cols[lien.Col(cr)]+romecsv.KeySep+r.Cols[lien.Col("code_ogr")]] = true
 		}
 	}
@@ -151,7 +151,7 @@ func checkCoherence(rows map[string][]refdata.Row, fail func(string, int, string
 			return fail(romecsv.Coherence, i, "code_ogr", fmt.Sprintf("item %s is not linked to fiche %s", r.Cols[coh.Col("code_ogr")], r.Cols[coh.Col(cr)]))
 		}
 		switch v := r.Cols[coh.Col("coeur_metier")]; v {
-		case "", "Principale", "Émergente":
+		case "", romecsv.CoeurMetierPrincipale, romecsv.CoeurMetierEmergente:
 		default:
 			return fail(romecsv.Coherence, i, "coeur_metier", fmt.Sprintf("unknown value %q", v))
 		}
@@ -164,7 +164,7 @@ func checkPrincipal(rows map[string][]refdata.Row, fail func(string, int, string
 	app := romecsv.MustByName(romecsv.Appellation)
 	principal := map[string]int{}
 	for i, r := range rows[romecsv.Appellation] {
-		if r.Cols[app.Col("classification")] != "PRINCIPALE" {
+		if r.Cols[app.Col("classification")] != romecsv.ClassificationPrincipale {
 			continue
 		}
 		code := r.Cols[app.Col(cr)]

@@ -36,6 +36,7 @@ var sourceCounts = map[string]int{
 }
 
 func TestReadOfficialV460(t *testing.T) {
+	t.Parallel()
 	rel, err := Read(dataDir(t), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -131,6 +131,7 @@ var firstHits = []struct{ query, want string }{
 }
 
 func TestSearchFirstHit(t *testing.T) {
+	t.Parallel()
 	ix := Build(appellations)
 	for _, tc := range firstHits {
 		hits := ix.Search(tc.query, 5)
@@ -141,6 +142,7 @@ func TestSearchFirstHit(t *testing.T) {
 }
 
 func TestSearchNoHits(t *testing.T) {
+	t.Parallel()
 	ix := Build(appellations)
 	for _, q := range []string{"", "   ", "\t\n", "xyzzy", "qwertyuiop", "zzzzzzzz", "!!! ???", "de la", "d'", "12345"} {
 		if hits := ix.Search(q, 10); len(hits) != 0 {
@@ -160,6 +162,7 @@ func TestSearchNoHits(t *testing.T) {
 }
 
 func TestSearchRanking(t *testing.T) {
+	t.Parallel()
 	t.Run("all query words beat part of them", func(t *testing.T) {
 		// 10892 is "peu usité" and longer, yet the only one with all three words.
 		hits := Build(appellations).Search("aide soignante domicile", 10)
@@ -227,6 +230,7 @@ func TestSearchRanking(t *testing.T) {
 }
 
 func TestSearchLongQueryIsTruncated(t *testing.T) {
+	t.Parallel()
 	ix := Build(appellations)
 	// Words past the first 200 characters are ignored.
 	hits := ix.Search("boulanger "+strings.Repeat("x", 300)+" macon", 20)
@@ -246,6 +250,7 @@ func TestSearchLongQueryIsTruncated(t *testing.T) {
 }
 
 func TestSearchVeryLongLabel(t *testing.T) {
+	t.Parallel()
 	words := make([]string, 100)
 	for i := range words {
 		words[i] = fmt.Sprintf("mot%03d", i)
@@ -260,6 +265,7 @@ func TestSearchVeryLongLabel(t *testing.T) {
 }
 
 func TestSearchDeterministic(t *testing.T) {
+	t.Parallel()
 	want := searchAll(Build(appellations))
 	for seed := range uint64(5) {
 		shuffled := slices.Clone(appellations)
@@ -273,6 +279,7 @@ func TestSearchDeterministic(t *testing.T) {
 }
 
 func TestSearchConcurrent(t *testing.T) {
+	t.Parallel()
 	ix := Build(appellations)
 	want := searchAll(ix)
 	var wg sync.WaitGroup
@@ -295,6 +302,7 @@ func TestSearchConcurrent(t *testing.T) {
 }
 
 func TestNormalize(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{"Boulanger / Boulangère", "boulanger boulangere"},
 		{"ÉLECTRICIEN", "electricien"},
@@ -320,6 +328,7 @@ func TestNormalize(t *testing.T) {
 }
 
 func TestLabelKey(t *testing.T) {
+	t.Parallel()
 	same := [][2]string{
 		{"Boulanger / Boulangère", "boulangère / BOULANGER"},
 		{"Boulanger / Boulangère", "Boulanger/ Boulangère"},
@@ -352,6 +361,7 @@ func TestLabelKey(t *testing.T) {
 }
 
 func TestReadLabel(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		label string
 		want  []string
@@ -376,6 +386,7 @@ func TestReadLabel(t *testing.T) {
 }
 
 func TestOSA(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		a, b    string
 		k, want int
