@@ -136,6 +136,8 @@ func CheckOperation(field string, op Operation) []FieldProblem {
 			c.add("reason", "is required: removing an appellation needs a successor (replacedBy) or a reason")
 		case !blank(op.ReplacedBy) && !blank(op.Reason):
 			c.add("replacedBy", "must be absent when a reason is given: give a successor (replacedBy) or a reason, not both")
+		case !blank(op.ReplacedBy) && strings.TrimSpace(op.ReplacedBy) == strings.TrimSpace(op.CodeOgr):
+			c.add("replacedBy", "must be another appellation than codeOgr: an appellation cannot replace itself")
 		case !blank(op.ReplacedBy):
 			c.codeOgr("replacedBy", op.ReplacedBy)
 		}

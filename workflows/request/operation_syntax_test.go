@@ -159,3 +159,11 @@ func TestValidateOperationsCleansAndReportsOnce(t *testing.T) {
 		t.Errorf("problems %v", ps)
 	}
 }
+
+func TestAnAppellationCannotReplaceItself(t *testing.T) {
+	op := Operation{Op: "remove_appellation", CodeOgr: "10944", ReplacedBy: "10944"}
+	problems := CheckOperation("operations[0]", op)
+	if len(problems) != 1 || problems[0].Field != "operations[0].replacedBy" {
+		t.Fatalf("problems %+v, want one on operations[0].replacedBy", problems)
+	}
+}

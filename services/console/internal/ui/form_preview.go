@@ -194,7 +194,6 @@ var refusalMessages = map[string]string{
 	"unknown_appellation":           "cette appellation n'existe pas dans le référentiel",
 	"appellation_not_on_fiche":      "cette appellation n'est pas sur la fiche",
 	"principal_appellation":         "l'appellation principale porte le nom de la fiche : elle ne se supprime ni ne se déplace, elle se renomme",
-	"invalid_successor":             "une appellation ne peut pas se remplacer elle-même",
 	"duplicate_appellation":         "une appellation porte déjà ce libellé",
 	"libelle_mismatch":              "une fiche prend le libellé de son appellation principale",
 	"unknown_domaine_professionnel": "ce domaine professionnel n'existe pas",

@@ -138,9 +138,6 @@ func (e *engine) removeAppellation(op Operation) ([]Change, *refusal) {
 		return nil, refuse("principal_appellation", "codeOgr", "the principal appellation carries the fiche label: rename it with update_appellation instead")
 	}
 	if op.ReplacedBy != "" {
-		if op.ReplacedBy == op.CodeOgr {
-			return nil, refuse("invalid_successor", "replacedBy", "an appellation cannot replace itself")
-		}
 		if _, ok := e.tx.Get(romecsv.Appellation, op.ReplacedBy); !ok {
 			return nil, refuse("unknown_appellation", "replacedBy", fmt.Sprintf("successor appellation %s does not exist", op.ReplacedBy))
 		}

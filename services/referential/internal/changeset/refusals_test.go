@@ -93,7 +93,7 @@ func TestRefusals(t *testing.T) {
 			"principal_appellation", "appellationPrincipale.codeOgr"},
 
 		// remove_appellation successors.
-		{"remove_appellation replaced by itself", dev, nil, op{Op: refclient.OpRemoveAppellation, CodeOgr: devSynonym, ReplacedBy: devSynonym}, "invalid_successor", "replacedBy"},
+		{"remove_appellation replaced by itself", dev, nil, op{Op: refclient.OpRemoveAppellation, CodeOgr: devSynonym, ReplacedBy: devSynonym}, "invalid_operation", "replacedBy"},
 		{"remove_appellation replaced by an unknown one", dev, nil, op{Op: refclient.OpRemoveAppellation, CodeOgr: devSynonym, ReplacedBy: "99999999"}, "unknown_appellation", "replacedBy"},
 
 		// move_appellation targets.
