@@ -139,6 +139,7 @@ func serve(ctx context.Context) error {
 			} else if err != nil {
 				return nil, err
 			}
+			go svc.ReportStoredTexts(ctx) // values published before the text rule are reported, never rewritten
 			go svc.Follow(ctx, refresh, api.WarmShapes)
 			return api.Router(api.Deps{
 				Service:        svc,
