@@ -71,9 +71,7 @@ func (e *Emulator) sendActivityNotification(w http.ResponseWriter, r *http.Reque
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		e.activityFeed = append(e.activityFeed, n)
-		if !e.commit(w) {
-			return
-		}
+		e.save()
 		w.WriteHeader(http.StatusNoContent)
 	}
 }

@@ -180,9 +180,7 @@ func (e *Emulator) createChannel(w http.ResponseWriter, r *http.Request) {
 		members:         members,
 	}
 	t.channels = append(t.channels, c)
-	if !e.commit(w) {
-		return
-	}
+	e.save()
 	writeJSON(w, http.StatusCreated, e.channelJSON(r, c))
 }
 
@@ -281,9 +279,7 @@ func (e *Emulator) patchChannel(w http.ResponseWriter, r *http.Request) {
 	if in.Description != nil {
 		c.Description = *in.Description
 	}
-	if !e.commit(w) {
-		return
-	}
+	e.save()
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -296,9 +292,7 @@ func (e *Emulator) archiveChannel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.IsArchived = true
-	if !e.commit(w) {
-		return
-	}
+	e.save()
 	w.Header().Set("Location", "/teams('"+c.teamID+"')/operations('"+newID()+"')")
 	w.WriteHeader(http.StatusAccepted)
 }
@@ -335,9 +329,7 @@ func (e *Emulator) addMember(w http.ResponseWriter, r *http.Request) {
 	}
 	m := e.member(id, in.Roles)
 	c.members = append(c.members, m)
-	if !e.commit(w) {
-		return
-	}
+	e.save()
 	writeJSON(w, http.StatusCreated, m)
 }
 

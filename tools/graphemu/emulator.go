@@ -74,7 +74,10 @@ type Emulator struct {
 	seq           int64
 	host          string // last Host the emulator was reached on
 	tls           bool
-	stateFile     string // where every change is saved; "" keeps the state in memory only
+	stateFile     string     // where the state is saved; "" keeps the state in memory only
+	dirty         bool       // changed since the last write of the state file
+	saving        bool       // a save loop is running
+	writeMu       sync.Mutex // one write of the state file at a time
 
 	wg sync.WaitGroup // notifications in flight
 }
@@ -129,8 +132,14 @@ func New(cfg Config) *Emulator {
 	return e
 }
 
-// Close waits for the change notifications in flight.
-func (e *Emulator) Close() { e.wg.Wait() }
+// Close waits for the change notifications in flight and writes the state's last
+// changes, if it is kept in a file.
+func (e *Emulator) Close() {
+	e.wg.Wait()
+	if err := e.Flush(); err != nil {
+		e.log.Error("graphemu: state not saved at close", "error", err)
+	}
+}
 
 func (e *Emulator) routes() {
 	// Microsoft identity platform.

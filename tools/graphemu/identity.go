@@ -82,9 +82,7 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	e.tokens[tok] = now.Add(tokenLifetime)
-	if !e.commit(w) {
-		return
-	}
+	e.save()
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_type":     "Bearer",
 		"expires_in":     int(tokenLifetime.Seconds()),

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -26,8 +25,8 @@ type savedState struct {
 }
 
 // NewPersistent is New with its state kept in stateFile: the state found there is loaded,
-// and every change is written to it (a new file renamed over the old one, so a crash leaves
-// the previous state or the new one, never half of one) before the change is answered.
+// and changes are written to it within saveInterval and at Close (a new file renamed over
+// the old one, so a crash leaves the previous state or a newer one, never half of one).
 // A missing file starts empty.
 func NewPersistent(cfg Config, stateFile string) (*Emulator, error) {
 	if stateFile == "" {
@@ -88,9 +87,51 @@ func (e *Emulator) restore(st savedState) error {
 	return nil
 }
 
-// save writes the state to the state file, if any (callers hold e.mu).
-func (e *Emulator) save() error {
+// saveInterval bounds how often the state is written. The whole state is written each
+// time, so a burst of changes (a load test's hundreds of channels and thousands of
+// messages) costs one write per interval rather than one per change: a crash loses at most
+// the changes of the last interval, which the platform's calls redo (their retries, and a
+// request whose channel is gone gets a new one).
+const saveInterval = 200 * time.Millisecond
+
+// save schedules the state to be written to the state file, if any (callers hold e.mu).
+func (e *Emulator) save() {
 	if e.stateFile == "" {
+		return
+	}
+	e.dirty = true
+	if !e.saving {
+		e.saving = true
+		go e.saveLoop()
+	}
+}
+
+// saveLoop writes the state every saveInterval while changes keep coming, then stops.
+func (e *Emulator) saveLoop() {
+	for {
+		time.Sleep(saveInterval)
+		e.mu.Lock()
+		if !e.dirty {
+			e.saving = false
+			e.mu.Unlock()
+			return
+		}
+		e.mu.Unlock()
+		if err := e.Flush(); err != nil {
+			e.log.Error("graphemu: state not saved; trying again", "error", err)
+		}
+	}
+}
+
+// Flush writes the state now if it changed since the last write: at shutdown, and in
+// tests. Writes are one at a time, each of the state as it is when it starts, so an older
+// state never replaces a newer one.
+func (e *Emulator) Flush() error {
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	e.mu.Lock()
+	if e.stateFile == "" || !e.dirty {
+		e.mu.Unlock()
 		return nil
 	}
 	st := e.stateLocked()
@@ -98,32 +139,18 @@ func (e *Emulator) save() error {
 		Teams: st.Teams, Subscriptions: st.Subscriptions, Deliveries: st.Deliveries, ActivityFeed: st.ActivityFeed,
 		Tokens: e.tokens, Seq: e.seq,
 	})
-	if err != nil {
-		return err
+	e.dirty = false
+	e.mu.Unlock()
+	if err == nil {
+		err = writeFileAtomic(e.stateFile, b, 0o644)
 	}
-	if err := writeFileAtomic(e.stateFile, b, 0o644); err != nil {
+	if err != nil {
+		e.mu.Lock()
+		e.dirty = true // the next write tries again
+		e.mu.Unlock()
 		return fmt.Errorf("save the emulator's state: %w", err)
 	}
 	return nil
-}
-
-// commit saves a change before it is answered; when the state cannot be saved it answers
-// 500, as Graph does when its store fails, and the client retries (callers hold e.mu).
-func (e *Emulator) commit(w http.ResponseWriter) bool {
-	if err := e.save(); err != nil {
-		e.log.Error("graphemu: state not saved", "error", err)
-		graphError(w, http.StatusInternalServerError, "InternalServerError", err.Error())
-		return false
-	}
-	return true
-}
-
-// saveInBackground saves a change no client waits for; a failure is only logged, and the
-// next save catches up (callers hold e.mu).
-func (e *Emulator) saveInBackground() {
-	if err := e.save(); err != nil {
-		e.log.Error("graphemu: state not saved", "error", err)
-	}
 }
 
 // writeFileAtomic replaces path with data: written and synced to a temporary file in the

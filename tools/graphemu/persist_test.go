@@ -152,6 +152,11 @@ func TestNewPersistentStartsEmptyWithoutAFile(t *testing.T) {
 	if st, _, _ := c.do("POST", channels, map[string]any{"displayName": "REQ-3"}); st != 201 {
 		t.Fatalf("create: %d", st)
 	}
+	// Written within the save interval, without a Flush.
+	deadline := time.Now().Add(5 * time.Second)
+	for _, err := os.Stat(stateFile); err != nil && time.Now().Before(deadline); _, err = os.Stat(stateFile) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if b, err := os.ReadFile(stateFile); err != nil || !bytes.Contains(b, []byte(`"REQ-3"`)) {
 		t.Fatalf("state file after a change: %s %v", b, err)
 	}
@@ -171,18 +176,33 @@ func TestNewPersistentRefusesAnUnreadableFile(t *testing.T) {
 	}
 }
 
-// A change that cannot be saved is not acknowledged: the client sees a 500 and retries.
-func TestAChangeThatCannotBeSavedAnswers500(t *testing.T) {
+// A state that cannot be written is reported and written again with the next change's:
+// nothing is lost while the emulator runs.
+func TestAStateThatCannotBeSavedIsSavedLater(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "state")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	c := serve(t, persistent(t, filepath.Join(dir, "state.json")))
+	stateFile := filepath.Join(dir, "state.json")
+	emu := persistent(t, stateFile)
+	c := serve(t, emu)
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	if st, body, _ := c.do("POST", channels, map[string]any{"displayName": "REQ-4"}); st != 500 || errCode(body) != "InternalServerError" {
-		t.Fatalf("create with the state dir gone: %d %v", st, body)
+	if st, _, _ := c.do("POST", channels, map[string]any{"displayName": "REQ-4"}); st != 201 {
+		t.Fatalf("create with the state dir gone: %d", st)
+	}
+	if err := emu.Flush(); err == nil || !strings.Contains(err.Error(), "save the emulator's state") {
+		t.Fatalf("Flush with the state dir gone: %v", err)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(stateFile); err != nil || !bytes.Contains(b, []byte(`"REQ-4"`)) {
+		t.Fatalf("state file once it can be written: %s %v", b, err)
 	}
 }
 

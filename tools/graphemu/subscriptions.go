@@ -121,9 +121,7 @@ func (e *Emulator) createSubscription(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.subscriptions[s.ID] = s
-	if !e.commit(w) {
-		return
-	}
+	e.save()
 	writeJSON(w, http.StatusCreated, e.subscriptionJSON(r, *s))
 }
 
@@ -217,9 +215,7 @@ func (e *Emulator) patchSubscription(w http.ResponseWriter, r *http.Request) {
 	if in.NotificationURL != nil {
 		s.NotificationURL = *in.NotificationURL
 	}
-	if !e.commit(w) {
-		return
-	}
+	e.save()
 	writeJSON(w, http.StatusOK, e.subscriptionJSON(r, *s))
 }
 
@@ -228,9 +224,7 @@ func (e *Emulator) deleteSubscription(w http.ResponseWriter, r *http.Request) {
 	defer e.mu.Unlock()
 	if s, ok := e.live(w, r); ok {
 		delete(e.subscriptions, s.ID)
-		if !e.commit(w) {
-			return
-		}
+		e.save()
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
@@ -274,7 +268,7 @@ func (e *Emulator) deliver(d *Delivery, payload []byte) {
 		} else {
 			d.LastError = err.Error()
 		}
-		e.saveInBackground()
+		e.save()
 		e.mu.Unlock()
 		if err == nil {
 			return
