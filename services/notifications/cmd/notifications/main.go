@@ -79,6 +79,7 @@ func build(ctx context.Context, rt *service.Runtime, background *sync.WaitGroup)
 	if err != nil {
 		return nil, err
 	}
+	go svc.ReportStoredTexts(ctx) // notifications made before the text rules are reported, never rewritten
 	host, _ := os.Hostname()
 	dispatcher := delivery.NewDispatcher(svc, set.smtp, fmt.Sprintf("%s/%d", host, os.Getpid()), set.dispatcher, rt.Logger)
 	digests := delivery.NewDigests(svc, set.schedule, nil, rt.Logger)

@@ -402,3 +402,24 @@ func (s *Store) MarkRead(ctx context.Context, sub, id string, at time.Time) erro
 	}
 	return db.Model(&inboxRow{}).Where("seq = ? AND read_at IS NULL", row.Seq).Update("read_at", at).Error
 }
+
+// EachNotification calls fn with every stored notification, a page at a time, by id.
+func (s *Store) EachNotification(ctx context.Context, fn func(Notification) error) error {
+	const page = 500
+	after := ""
+	for {
+		var rows []Notification
+		if err := s.db.WithContext(ctx).Where("id > ?", after).Order("id").Limit(page).Find(&rows).Error; err != nil {
+			return err
+		}
+		for _, n := range rows {
+			if err := fn(n); err != nil {
+				return err
+			}
+			after = n.ID
+		}
+		if len(rows) < page {
+			return nil
+		}
+	}
+}
