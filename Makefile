@@ -28,7 +28,7 @@ help:
 	@echo "make test       make lint + unit and integration tests of every module + end-to-end tests (browser tests need chromium)"
 	@echo "make build      build every module; the service binaries go to bin/"
 	@echo "make assets     install the console's front-end packages (npm ci, from the lockfile) and copy them where its binary embeds them"
-	@echo "make lint       go vet, gofmt check, the imports rule (workflows/ and activities/ import nothing under services/)"
+	@echo "make lint       go vet, workflowcheck, gofmt, the imports rule (workflows/ and activities/ import nothing under services/), Redocly and Spectral on the OpenAPI documents, the generated Go clients build"
 	@echo "make bench      run the benchmarks of every package that has some"
 	@echo "make bench-load measure the referential over HTTP (BENCHMARKS.md): import times, req/s, latency, RSS"
 	@echo "make generate   regenerate generated files (deploy/temporal/register-search-attributes.sh)"
