@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -126,11 +125,9 @@ func startPlatform(t *testing.T) *platform {
 			"RATE_LIMIT_RPS=0",
 		},
 	}
-	for _, port := range []*int{&opts.Ports.Console, &opts.Ports.Intake, &opts.Ports.Referential, &opts.Ports.Notifications, &opts.Ports.Worker, &opts.Ports.TemporalUI,
-		&opts.Ports.Graph, &opts.Ports.SMTP, &opts.Ports.Mail} {
-		*port = freePort(t)
+	if err := opts.UseFreePorts(); err != nil {
+		t.Fatal(err)
 	}
-	opts.TemporalAddress = "127.0.0.1:" + strconv.Itoa(freePort(t))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -145,14 +142,6 @@ func startPlatform(t *testing.T) *platform {
 		}
 	})
 	return &platform{Endpoints: stack.Endpoints, namespace: stack.Options.TemporalNamespace, failed: stack.Failed(), stack: stack}
-}
-
-func freePort(t *testing.T) int {
-	port, err := devstack.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return port
 }
 
 // logWriter shows devstack's progress in the test log.

@@ -212,10 +212,39 @@ func splitHostPort(addr string) (string, int, error) {
 
 // FreePort asks the kernel for a TCP port that is free on 127.0.0.1 right now.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := FreePorts(1)
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports[0], nil
+}
+
+// UseFreePorts gives every member of the stack and the Temporal dev server a port free on
+// 127.0.0.1 now, all distinct: what tests and benchmarks that run beside other stacks use.
+func (o *Options) UseFreePorts() error {
+	ports, err := FreePorts(len(portVars) + 1)
+	if err != nil {
+		return err
+	}
+	for i, pv := range portVars {
+		*pv.port(&o.Ports) = ports[i]
+	}
+	o.TemporalAddress = "127.0.0.1:" + strconv.Itoa(ports[len(portVars)])
+	return nil
+}
+
+// FreePorts asks the kernel for n distinct TCP ports free on 127.0.0.1 right now: the
+// listeners stay open until all are taken, since one closed at once can be handed out again
+// (two members of a stack on one port).
+func FreePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }

@@ -187,3 +187,23 @@ func TestCheckPortsFree(t *testing.T) {
 		t.Fatalf("busy console port: err = %v, want one naming CONSOLE_PORT", err)
 	}
 }
+
+// Every member and the Temporal dev server get a port of their own.
+func TestUseFreePortsGivesDistinctPorts(t *testing.T) {
+	var o Options
+	if err := o.UseFreePorts(); err != nil {
+		t.Fatal(err)
+	}
+	_, temporal, err := splitHostPort(o.TemporalAddress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]string{temporal: "Temporal"}
+	for _, pv := range portVars {
+		p := *pv.port(&o.Ports)
+		if other, taken := seen[p]; taken || p == 0 {
+			t.Fatalf("%s got port %d, already %s's", pv.env, p, other)
+		}
+		seen[p] = pv.env
+	}
+}

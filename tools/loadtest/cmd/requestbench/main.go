@@ -60,17 +60,9 @@ func main() {
 		DataDir: devstack.DefaultDataDir(root), DatabaseURL: *dbURL, DevMode: true, Log: os.Stderr,
 		// One client (127.0.0.1) drives the load: the per-client rate limit is off.
 		ExtraEnv: []string{"RATE_LIMIT_RPS=0"}}
-	for _, port := range []*int{&opts.Ports.Console, &opts.Ports.Intake, &opts.Ports.Referential, &opts.Ports.Notifications, &opts.Ports.Worker, &opts.Ports.TemporalUI,
-		&opts.Ports.Graph, &opts.Ports.SMTP, &opts.Ports.Mail} {
-		if *port, err = devstack.FreePort(); err != nil {
-			fail(err)
-		}
-	}
-	tp, err := devstack.FreePort()
-	if err != nil {
+	if err := opts.UseFreePorts(); err != nil {
 		fail(err)
 	}
-	opts.TemporalAddress = "127.0.0.1:" + strconv.Itoa(tp)
 	ctx := context.Background()
 	stack, err := devstack.Start(ctx, opts)
 	if err != nil {
