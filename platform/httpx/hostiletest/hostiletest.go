@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 )
@@ -173,6 +174,39 @@ func encode(v any) string {
 
 // Send sends a body to the route and answers its status.
 type Send func(body []byte) int
+
+// Handler sends the bodies to h, in process, as method on path with the bearer token
+// (none when empty).
+func Handler(h http.Handler, method, path, token string) Send {
+	return func(body []byte) int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, request(method, path, token, body))
+		return rec.Code
+	}
+}
+
+// Server sends the bodies to a running server at url (its base URL and the route's path),
+// with the bearer token. A request that fails to go out panics: it is the test's setup.
+func Server(method, url, token string) Send {
+	return func(body []byte) int {
+		res, err := http.DefaultClient.Do(request(method, url, token, body))
+		if err != nil {
+			panic("hostiletest: " + err.Error())
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+}
+
+func request(method, url, token string, body []byte) *http.Request {
+	req := httptest.NewRequest(method, url, bytes.NewReader(body))
+	req.RequestURI = "" // a client request, when sent by http.Client
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req
+}
 
 // T is the part of testing.TB that Run reports to.
 type T interface {

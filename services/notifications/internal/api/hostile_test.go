@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"net/http"
 	"testing"
 
@@ -36,20 +35,7 @@ func TestHostileInputs(t *testing.T) {
 			sent := 0
 			for _, r := range routes {
 				t.Run(r.method+" "+r.path, func(t *testing.T) {
-					sent += hostiletest.Run(t, r.valid, func(body []byte) int {
-						req, err := http.NewRequest(r.method, e.srv.URL+r.path, bytes.NewReader(body))
-						if err != nil {
-							t.Fatal(err)
-						}
-						req.Header.Set("Content-Type", "application/json")
-						req.Header.Set("Authorization", "Bearer "+r.token)
-						res, err := http.DefaultClient.Do(req)
-						if err != nil {
-							t.Fatal(err)
-						}
-						res.Body.Close()
-						return res.StatusCode
-					})
+					sent += hostiletest.Run(t, r.valid, hostiletest.Server(r.method, e.srv.URL+r.path, r.token))
 				})
 			}
 			t.Logf("%d hostile bodies sent", sent)

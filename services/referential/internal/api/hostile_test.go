@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"bytes"
 	"net/http"
 	"testing"
 
@@ -30,20 +29,7 @@ func TestHostileInputs(t *testing.T) {
 			}
 			for _, r := range routes {
 				t.Run(r.path, func(t *testing.T) {
-					n := hostiletest.Run(t, r.valid, func(body []byte) int {
-						req, err := http.NewRequest(http.MethodPost, e.srv.URL+r.path, bytes.NewReader(body))
-						if err != nil {
-							t.Fatal(err)
-						}
-						req.Header.Set("Content-Type", "application/json")
-						req.Header.Set("Authorization", "Bearer "+service)
-						res, err := http.DefaultClient.Do(req)
-						if err != nil {
-							t.Fatal(err)
-						}
-						res.Body.Close()
-						return res.StatusCode
-					})
+					n := hostiletest.Run(t, r.valid, hostiletest.Server(http.MethodPost, e.srv.URL+r.path, service))
 					t.Logf("%d hostile bodies sent", n)
 				})
 			}
