@@ -2,7 +2,12 @@ module github.com/plateforme-rome/rome/tools/loadtest
 
 go 1.26.0
 
-require github.com/plateforme-rome/rome/tools/devstack v0.0.0
+require (
+	github.com/plateforme-rome/rome/tools/devstack v0.0.0
+	github.com/plateforme-rome/rome/workflows v0.0.0
+	go.temporal.io/api v1.64.3
+	go.temporal.io/sdk v1.51.0
+)
 
 require (
 	github.com/bytedance/gopkg v0.1.3 // indirect
@@ -59,12 +64,9 @@ require (
 	github.com/nexus-rpc/sdk-go v0.7.0 // indirect
 	github.com/plateforme-rome/rome/clients v0.0.0 // indirect
 	github.com/plateforme-rome/rome/platform v0.0.0 // indirect
-	github.com/plateforme-rome/rome/workflows v0.0.0 // indirect
 	github.com/robfig/cron v1.2.0 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
-	go.temporal.io/api v1.64.3 // indirect
-	go.temporal.io/sdk v1.51.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect

@@ -1,5 +1,5 @@
-// Package loadtest drives an HTTP endpoint with a fixed concurrency or a fixed request rate
-// and reports throughput and latency percentiles. It is what BENCHMARKS.md's figures come
+// Package loadtest drives an HTTP endpoint (or any operation) with a fixed concurrency or a
+// fixed request rate and reports throughput and latency percentiles. It is what BENCHMARKS.md's figures come
 // from; it runs on the same machine as the server, so it shares the CPU with it.
 package loadtest
 
@@ -18,11 +18,14 @@ import (
 
 // Config describes one run.
 type Config struct {
-	URL         string               // may contain {} replaced by Values, round robin
-	Values      []string             // substitutions for {}
-	Method      string               // default GET
-	Body        func(i int64) []byte // optional request body of the i-th request
-	Header      http.Header
+	URL    string               // may contain {} replaced by Values, round robin
+	Values []string             // substitutions for {}
+	Method string               // default GET
+	Body   func(i int64) []byte // optional request body of the i-th request
+	Header http.Header
+	// Do, when set, is the operation measured instead of an HTTP request (the floor
+	// programs' bare calls); i counts from 1.
+	Do          func(ctx context.Context, i int64) error
 	Concurrency int           // workers (closed loop when Rate is 0)
 	Rate        float64       // requests per second (open loop), 0 = as fast as possible
 	Duration    time.Duration // how long to run
@@ -56,10 +59,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 1
 	}
-	if strings.Contains(cfg.URL, "{}") && len(cfg.Values) == 0 {
-		return Report{}, fmt.Errorf("the URL has {} but no values were given")
+	op := cfg.Do
+	if op == nil {
+		if strings.Contains(cfg.URL, "{}") && len(cfg.Values) == 0 {
+			return Report{}, fmt.Errorf("the URL has {} but no values were given")
+		}
+		op = cfg.httpRequest()
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: cfg.Concurrency * 2, MaxIdleConnsPerHost: cfg.Concurrency * 2, IdleConnTimeout: time.Minute}}
 	var (
 		seq      atomic.Int64
 		measure  atomic.Bool
@@ -69,32 +75,8 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		firstErr atomic.Value
 	)
 	one := func() {
-		i := seq.Add(1)
-		url := cfg.URL
-		if len(cfg.Values) > 0 {
-			url = strings.ReplaceAll(url, "{}", cfg.Values[int(i)%len(cfg.Values)])
-		}
-		var body io.Reader
-		if cfg.Body != nil {
-			body = bytes.NewReader(cfg.Body(i))
-		}
-		req, err := http.NewRequestWithContext(ctx, cfg.Method, url, body)
-		if err != nil {
-			errs.Add(1)
-			return
-		}
-		for k, v := range cfg.Header {
-			req.Header[k] = v
-		}
 		start := time.Now()
-		res, err := client.Do(req)
-		if err == nil {
-			_, err = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			if err == nil && res.StatusCode >= 400 {
-				err = fmt.Errorf("%s %s: HTTP %d", cfg.Method, url, res.StatusCode)
-			}
-		}
+		err := op(ctx, seq.Add(1))
 		d := time.Since(start)
 		if !measure.Load() || ctx.Err() != nil {
 			return
@@ -180,4 +162,38 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	r.Throughput = float64(len(lat)) / elapsed.Seconds()
 	r.P50, r.P90, r.P99, r.Max = pct(0.50), pct(0.90), pct(0.99), lat[len(lat)-1]
 	return r, nil
+}
+
+// httpRequest is the operation of an HTTP run: the i-th request, its body read to the end.
+func (cfg Config) httpRequest() func(context.Context, int64) error {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: cfg.Concurrency * 2, MaxIdleConnsPerHost: cfg.Concurrency * 2, IdleConnTimeout: time.Minute}}
+	return func(ctx context.Context, i int64) error {
+		url := cfg.URL
+		if len(cfg.Values) > 0 {
+			url = strings.ReplaceAll(url, "{}", cfg.Values[int(i)%len(cfg.Values)])
+		}
+		var body io.Reader
+		if cfg.Body != nil {
+			body = bytes.NewReader(cfg.Body(i))
+		}
+		req, err := http.NewRequestWithContext(ctx, cfg.Method, url, body)
+		if err != nil {
+			return err
+		}
+		for k, v := range cfg.Header {
+			req.Header[k] = v
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		if _, err := io.Copy(io.Discard, res.Body); err != nil {
+			return err
+		}
+		if res.StatusCode >= 400 {
+			return fmt.Errorf("%s %s: HTTP %d", cfg.Method, url, res.StatusCode)
+		}
+		return nil
+	}
 }

@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -39,5 +40,26 @@ func TestOpenLoopHoldsTheRate(t *testing.T) {
 	}
 	if r.Throughput < 70 || r.Throughput > 130 {
 		t.Errorf("asked 100 req/s, got %.0f", r.Throughput)
+	}
+}
+
+func TestRunMeasuresAnOperation(t *testing.T) {
+	var calls atomic.Int64
+	r, err := Run(context.Background(), Config{Concurrency: 2, Duration: 200 * time.Millisecond, Do: func(_ context.Context, i int64) error {
+		calls.Add(1)
+		time.Sleep(time.Millisecond)
+		if i%4 == 0 {
+			return errors.New("every fourth call fails")
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests == 0 || r.Requests > calls.Load() || r.P50 < time.Millisecond {
+		t.Errorf("report %+v after %d calls", r, calls.Load())
+	}
+	if r.Errors == 0 || r.FirstError != "every fourth call fails" {
+		t.Errorf("errors %d, first %q", r.Errors, r.FirstError)
 	}
 }

@@ -12,25 +12,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/plateforme-rome/rome/tools/devstack"
 	"github.com/plateforme-rome/rome/tools/loadtest"
+	"github.com/plateforme-rome/rome/tools/loadtest/benchstack"
 )
 
 func main() {
@@ -47,33 +41,16 @@ func main() {
 	if *dbURL == "" {
 		fail(fmt.Errorf("-database-url is required (a fresh, empty PostgreSQL database)"))
 	}
-	root, err := devstack.FindRepoRoot(".")
-	if err != nil {
-		fail(err)
-	}
-	state, err := os.MkdirTemp("", "rome-requestbench-")
-	if err != nil {
-		fail(err)
-	}
-	defer os.RemoveAll(state)
-	opts := devstack.Options{RepoRoot: root, StateDir: state, ToolsDir: filepath.Join(root, ".dev", "bin"),
-		DataDir: devstack.DefaultDataDir(root), DatabaseURL: *dbURL, DevMode: true, Log: os.Stderr,
-		// One client (127.0.0.1) drives the load: the per-client rate limit is off.
-		ExtraEnv: []string{"RATE_LIMIT_RPS=0"}}
-	if err := opts.UseFreePorts(); err != nil {
-		fail(err)
-	}
-	ctx := context.Background()
-	stack, err := devstack.Start(ctx, opts)
+	stack, err := benchstack.Start(context.Background(), "", *dbURL)
 	if err != nil {
 		fail(err)
 	}
 	defer stack.Stop()
-	b := &bench{intake: stack.Endpoints.Intake, referential: stack.Endpoints.Referential, stateDir: state}
+	b := &bench{stack: stack, intake: stack.Endpoints.Intake, referential: stack.Endpoints.Referential}
 	b.partner = b.token("bench-partner", "partner", "opco-bench")
 	b.moderator = b.token("bench-moderator", "moderator", "")
 
-	fmt.Printf("machine: %s\n", machine())
+	fmt.Printf("machine: %s\n", benchstack.Machine())
 	// The decision latency first, on a quiet stack: the submission runs leave a backlog of
 	// checks that the worker works through for a while.
 	b.decisionLatency(*decisions)
@@ -83,45 +60,22 @@ func main() {
 }
 
 type bench struct {
-	intake, referential, stateDir string
-	partner, moderator            string
-	seq                           atomic.Int64
+	stack               *benchstack.Stack
+	intake, referential string
+	partner, moderator  string
+	seq                 atomic.Int64
 }
 
-var client = &http.Client{Timeout: 60 * time.Second}
-
 func (b *bench) token(sub, role, org string) string {
-	var out struct {
-		Token string `json:"token"`
+	tok, err := b.stack.Token(sub, role, org)
+	if err != nil {
+		fail(err)
 	}
-	b.must(b.call(http.MethodPost, b.intake+"/dev/token", "", map[string]string{"sub": sub, "name": sub, "role": role, "org": org}, &out))
-	return out.Token
+	return tok
 }
 
 func (b *bench) call(method, url, token string, body, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		raw, _ := json.Marshal(body)
-		rd = bytes.NewReader(raw)
-	}
-	req, _ := http.NewRequest(method, url, rd)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	if res.StatusCode >= 300 {
-		return res.StatusCode, fmt.Errorf("%s %s: %d %s", method, url, res.StatusCode, raw)
-	}
-	if out != nil {
-		return res.StatusCode, json.Unmarshal(raw, out)
-	}
-	return res.StatusCode, nil
+	return benchstack.Call(method, url, token, body, out)
 }
 
 func (b *bench) must(_ int, err error) {
@@ -237,7 +191,7 @@ func (b *bench) openRequests(n int) {
 	for _, id := range ids {
 		b.waitStatus(id, "AWAITING_TRIAGE")
 	}
-	fmt.Printf("all %d open (AWAITING_TRIAGE) after %s; worker RSS %s\n", n, time.Since(start).Round(time.Second), rss("worker"))
+	fmt.Printf("all %d open (AWAITING_TRIAGE) after %s; worker RSS %d MB\n", n, time.Since(start).Round(time.Second), benchstack.RSS("worker"))
 	var lat []time.Duration
 	for i := 0; i < n; i += max(1, n/200) {
 		t0 := time.Now()
@@ -245,27 +199,8 @@ func (b *bench) openRequests(n int) {
 		lat = append(lat, time.Since(t0))
 	}
 	slices.Sort(lat)
-	fmt.Printf("update (message) on %d of the open requests: p50 %s, p99 %s; worker RSS %s\n", len(lat),
-		lat[len(lat)/2].Round(time.Millisecond), lat[min(len(lat)-1, len(lat)*99/100)].Round(time.Millisecond), rss("worker"))
-}
-
-// rss reads the resident memory of the stack's process named name.
-func rss(name string) string {
-	out, err := exec.Command("ps", "-C", name, "-o", "rss=").Output()
-	if err != nil {
-		return "unknown (" + err.Error() + ")"
-	}
-	var total int
-	for _, f := range strings.Fields(string(out)) {
-		kb, _ := strconv.Atoi(f)
-		total += kb
-	}
-	return fmt.Sprintf("%d MB", total/1024)
-}
-
-func machine() string {
-	out, _ := exec.Command("sh", "-c", `echo "$(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, $(uname -sr)"`).Output()
-	return strings.TrimSpace(string(out))
+	fmt.Printf("update (message) on %d of the open requests: p50 %s, p99 %s; worker RSS %d MB\n", len(lat),
+		lat[len(lat)/2].Round(time.Millisecond), lat[min(len(lat)-1, len(lat)*99/100)].Round(time.Millisecond), benchstack.RSS("worker"))
 }
 
 func fail(err error) {
