@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/apiclient"
 )
 
@@ -62,7 +63,7 @@ func New(cfg Config) *Backend {
 	hc := &http.Client{Timeout: cfg.Timeout, Transport: bearer{next: base}}
 	return &Backend{
 		Intake:        &Intake{api: apiclient.New("intake", cfg.IntakeURL, hc)},
-		Referential:   &Referential{api: apiclient.New("referential", cfg.ReferentialURL, hc)},
+		Referential:   &Referential{api: apiclient.New("referential", cfg.ReferentialURL, hc), client: refclient.New(cfg.ReferentialURL, hc)},
 		Notifications: &Notifications{api: apiclient.New("notifications", cfg.NotificationsURL, hc)},
 	}
 }

@@ -14,6 +14,8 @@ import (
 // Referential reads the ROME and dry-runs change sets.
 type Referential struct {
 	api *apiclient.Client
+	// client is the referential's own Go client, for the routes it covers.
+	client *refclient.Client
 }
 
 // The fiche document of GET /v1/fiches/{code} is the referential's contract (refclient).
@@ -188,4 +190,10 @@ func (c *Referential) ContextesTravail(ctx context.Context) ([]ContexteTravail, 
 	}
 	err := c.api.Do(ctx, http.MethodGet, "/v1/contextes-travail", nil, &out)
 	return out.Items, err
+}
+
+// Provenance says where each element of a fiche comes from (the version and the request or
+// official import), at the current version or, when version is positive, at that one.
+func (c *Referential) Provenance(ctx context.Context, codeRome string, version int) (*refclient.Provenance, error) {
+	return c.client.Provenance(ctx, codeRome, version)
 }

@@ -69,6 +69,8 @@ type fakeReferential struct {
 	tokens []string
 	// fiche overrides the fiche served (for size checks).
 	fiche *backend.Fiche
+	// provenanceDown makes the provenance route fail.
+	provenanceDown bool
 }
 
 func (f *fakeReferential) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -124,6 +126,36 @@ func (f *fakeReferential) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			{"version": 61, "changesetId": "cs-1", "requestId": "req-1", "change": map[string]any{"operationId": "op-4", "codeRome": "M1805",
 				"action": "added", "entity": "mobilite", "libelle": "Expertise", "after": map[string]any{"codeRome": "M1802", "rang": 1}}},
 		}})
+	})
+	mux.HandleFunc("GET /v1/fiches/{code}/provenance", func(w http.ResponseWriter, r *http.Request) {
+		if f.provenanceDown {
+			problem(w, 500, "internal", "the database is away")
+			return
+		}
+		v := 61
+		if r.URL.Query().Get("version") == "60" {
+			v = 60
+		}
+		imported := map[string]any{"version": 60, "source": "import", "label": "ROME 4.0 version 60 - 25M09", "publishedAt": "2025-09-18T00:00:00Z"}
+		req1 := map[string]any{"version": 61, "source": "changeset", "label": "Demande req-1", "publishedAt": "2026-12-01T10:00:00Z", "changesetId": "cs-1", "requestId": "req-1"}
+		changed := func(from map[string]any) map[string]any {
+			if v == 60 {
+				return imported
+			}
+			return from
+		}
+		els := []map[string]any{
+			{"kind": "fiche", "codeRome": "M1805", "libelle": "Développeur / Développeuse web", "introduced": imported, "lastChanged": imported},
+			{"kind": "texte", "field": "definition", "introduced": imported, "lastChanged": changed(req1)},
+			{"kind": "appellation", "codeOgr": "38584", "libelle": "Développeur / Développeuse web", "introduced": imported, "lastChanged": imported},
+			{"kind": "competence", "codeOgr": "120001", "libelle": "Rédiger un cahier des charges", "introduced": imported, "lastChanged": changed(req1)},
+		}
+		if v == 61 {
+			els = append(els,
+				map[string]any{"kind": "appellation", "codeOgr": "900001", "libelle": "Développeur / Développeuse no-code", "introduced": req1, "lastChanged": req1},
+				map[string]any{"kind": "mobilite", "codeRome": "M1802", "libelle": "Expertise", "introduced": req1, "lastChanged": req1})
+		}
+		writeJSON(w, 200, map[string]any{"codeRome": "M1805", "libelle": "Développeur / Développeuse web", "version": v, "elements": els})
 	})
 	mux.HandleFunc("GET /v1/search/{kind}", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query().Get("q")

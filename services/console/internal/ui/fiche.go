@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/plateforme-rome/rome/clients/notifclient"
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/services/console/internal/backend"
 )
@@ -93,6 +94,7 @@ type fichePageData struct {
 	Partner                bool
 	// CompareFrom is the version the comparison link starts from (0: none before).
 	CompareFrom int
+	Provenance  ficheProvenance
 }
 
 // Counts of the page's sections.
@@ -138,11 +140,19 @@ func (h *handlers) fichePage(c *gin.Context) {
 		versions  []backend.Version
 		follows   []notifclient.Follow
 		followErr error
+		prov      *refclient.Provenance
 		p         fanout
 	)
 	p.do(func() (err error) { f, err = h.Backend.Referential.Fiche(ctx, code, version); return err })
 	p.do(func() (err error) { versions, err = h.Backend.Referential.Versions(ctx); return err })
 	p.do(func() error { follows, followErr = h.Backend.Notifications.Follows(ctx); return nil })
+	// The fiche shows without its provenance rather than not at all.
+	p.do(func() error {
+		if pr, err := h.Backend.Referential.Provenance(ctx, code, version); err == nil {
+			prov = pr
+		}
+		return nil
+	})
 	if err := p.wait(); err != nil {
 		if version > 0 && serviceNotFound(err) {
 			h.errorPage(c, http.StatusNotFound, pageError{
@@ -157,7 +167,7 @@ func (h *handlers) fichePage(c *gin.Context) {
 		F: f, Definition: splitFicheText(f.Definition), Acces: splitFicheText(f.AccesEmploi), Tags: ficheTags(f.Tags),
 		SavoirFaire: ficheMacroGroups(f.Competences.SavoirFaire), SavoirEtre: ficheMacroGroups(f.Competences.SavoirEtreProfessionnels),
 		Mobilites: slices.Clone(f.Mobilites), Versions: refVersions(versions),
-		FollowKnown: followErr == nil, Partner: person(c).Role == auth.RolePartner,
+		FollowKnown: followErr == nil, Partner: person(c).Role == auth.RolePartner, Provenance: buildProvenance(prov),
 	}
 	for _, s := range f.Savoirs {
 		d.Savoirs = append(d.Savoirs, ficheItemGroup{Libelle: s.Categorie, Items: ficheItems(savoirItems(s.Savoirs))})

@@ -44,6 +44,29 @@ func TestFichePage(t *testing.T) {
 	}
 }
 
+func TestFichePageProvenance(t *testing.T) {
+	ui := newPagesUI(t, &fakeReferential{}, emptyNotifications())
+	v := ui.as(auth.RolePartner, "alice", "opco-2i")
+	body := checkPage(t, v.get("/referentiel/fiches/M1805"), 200, "Fiche M1805 – Développeur / Développeuse web")
+	mustContain(t, body, `<a class="fr-summary__link" href="#provenance">Provenance des éléments</a>`, `<h2 id="provenance" class="fr-mt-5w">Provenance des éléments</h2>`,
+		"2 élément(s) de la fiche viennent de l'import officiel de la version 60 (« ROME 4.0 version 60 - 25M09 ») et n'ont pas changé depuis.",
+		`<caption id="tableau-provenance">Éléments de la fiche M1805 introduits ou modifiés depuis l'import officiel, version 61</caption>`,
+		`<tr><td>Définition</td><td>Version 60 – import officiel</td><td>Version 61 – demande <a href="/demandes/req-1">req-1</a></td></tr>`,
+		`<tr><td>Appellation : Développeur / Développeuse no-code <span class="fr-text--xs console-muted">(900001)</span></td><td>Version 61 – demande <a href="/demandes/req-1">req-1</a></td><td>Aucune</td></tr>`,
+		`Mobilité vers : Expertise <span class="fr-text--xs console-muted">(M1802)</span>`)
+	mustNotContain(t, body, "Appellation : Développeur / Développeuse web")
+
+	// At version 60 everything comes from the import.
+	body = checkPage(t, v.get("/referentiel/fiches/M1805?version=60"), 200, "Fiche M1805 – Développeur / Développeuse web (version 60)")
+	mustContain(t, body, "4 élément(s) de la fiche viennent de l'import officiel de la version 60", "Aucun élément n'a été introduit ni modifié par une demande.")
+	mustNotContain(t, body, "tableau-provenance")
+
+	// Without the provenance, the fiche still shows.
+	down := newPagesUI(t, &fakeReferential{provenanceDown: true}, emptyNotifications()).as(auth.RolePartner, "alice", "opco-2i")
+	body = checkPage(t, down.get("/referentiel/fiches/M1805"), 200, "Fiche M1805 – Développeur / Développeuse web")
+	mustContain(t, body, "la provenance des éléments n'est pas disponible", "Analyse les besoins")
+}
+
 func TestFichePageErrors(t *testing.T) {
 	ui := newPagesUI(t, &fakeReferential{}, emptyNotifications())
 	v := ui.as(auth.RolePartner, "alice", "opco-2i")

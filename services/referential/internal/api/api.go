@@ -75,6 +75,7 @@ func Router(d Deps) *gin.Engine {
 	reads.GET("/fiches", h.listFiches)
 	reads.GET("/fiches/:code", h.getFiche)
 	reads.GET("/fiches/:code/history", h.ficheHistory)
+	reads.GET("/fiches/:code/provenance", h.provenance)
 	reads.GET("/appellations/:code", h.item("appellation"))
 	reads.GET("/competences/:code", h.item("competence"))
 	reads.GET("/savoirs/:code", h.item("savoir"))
@@ -82,6 +83,9 @@ func Router(d Deps) *gin.Engine {
 	reads.GET("/search/:kind", h.search)
 	reads.GET("/versions", h.versions)
 	reads.GET("/versions/:n/changes", h.versionChanges)
+	reads.GET("/versions/:n/delta", h.versionDelta)
+	reads.GET("/changes", h.changes)
+	reads.GET("/changes.atom", h.changesAtom)
 	reads.GET("/changesets/:id", h.getChangeSet)
 	reads.GET("/export", h.export)
 	v1.POST(`/changesets\:validate`, d.Authenticate, httpx.BodyLimit(changeSetBodyLimit), h.validate)
@@ -109,13 +113,9 @@ func (h *handlers) state(c *gin.Context) (*app.State, bool) {
 func notModified(c *gin.Context, st *app.State) bool {
 	c.Header("ETag", st.ETag)
 	c.Header("Cache-Control", "public, max-age=60")
-	if match := c.GetHeader("If-None-Match"); match != "" {
-		for _, tag := range strings.Split(match, ",") {
-			if t := strings.TrimSpace(tag); t == st.ETag || t == "W/"+st.ETag || t == "*" {
-				c.Status(http.StatusNotModified)
-				return true
-			}
-		}
+	if ifNoneMatch(c, st.ETag) {
+		c.Status(http.StatusNotModified)
+		return true
 	}
 	return false
 }

@@ -51,6 +51,13 @@ func TestClientAgainstTheService(t *testing.T) {
 	if err != nil || again.Version != 61 || !again.PublishedAt.Equal(pub.PublishedAt) {
 		t.Fatalf("retry %+v %v", again, err)
 	}
+	prov, err := c.Provenance(ctx, "A1101", 60)
+	if err != nil || prov.Version != 60 || !hasImportedMobilite(prov, "A1102") {
+		t.Fatalf("provenance at 60: %+v %v", prov, err)
+	}
+	if prov, err = c.Provenance(ctx, "A1101", 0); err != nil || prov.Version != 61 || hasImportedMobilite(prov, "A1102") {
+		t.Fatalf("provenance at 61: %+v %v", prov, err)
+	}
 	cs.ID = "cs-client-2"
 	_, err = c.Publish(ctx, cs)
 	results, isConflict := refclient.ConflictResults(err)
@@ -61,6 +68,16 @@ func TestClientAgainstTheService(t *testing.T) {
 	if _, err := c.Fiche(ctx, "Z0000"); !errors.As(err, &ce) || ce.Status != 404 {
 		t.Fatalf("missing fiche: %v", err)
 	}
+}
+
+// hasImportedMobilite tells whether the fiche has a mobilité to target from the import.
+func hasImportedMobilite(p *refclient.Provenance, target string) bool {
+	for _, el := range p.Elements {
+		if el.Kind == "mobilite" && el.CodeRome == target && el.Introduced.Source == refclient.OriginImport {
+			return true
+		}
+	}
+	return false
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }

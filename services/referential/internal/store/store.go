@@ -348,26 +348,16 @@ type RowDelta struct {
 
 // VersionRows returns the rows that version n added and removed (an update is both).
 func (s *Store) VersionRows(ctx context.Context, n int) (added, removed []RowDelta, err error) {
-	type rec struct {
-		Dataset   string
-		Cols      string
-		ValidFrom int
-	}
-	var recs []rec
-	err = s.db.WithContext(ctx).Raw(`SELECT dataset, cols, valid_from FROM ref_rows WHERE valid_from = ? OR valid_to = ? ORDER BY dataset, ord`, n, n).Scan(&recs).Error
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, r := range recs {
-		ds := romecsv.ByName(r.Dataset)
-		d := RowDelta{Dataset: r.Dataset, Cols: decodeCols(r.Cols, len(ds.Columns))}
-		if r.ValidFrom == n {
+	err = s.EachVersionRow(ctx, n, func(ds *romecsv.Dataset, opened bool, cols []string) error {
+		d := RowDelta{Dataset: ds.Name, Cols: cols}
+		if opened {
 			added = append(added, d)
 		} else {
 			removed = append(removed, d)
 		}
-	}
-	return added, removed, nil
+		return nil
+	})
+	return added, removed, err
 }
 
 // MarshalEntry is a helper for callers building ChangeEntry.Entry.
