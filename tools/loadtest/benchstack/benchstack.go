@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -119,18 +118,4 @@ func Call(method, url, token string, body, out any) (int, error) {
 func Machine() string {
 	out, _ := exec.Command("sh", "-c", `echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem/{print $2}') GiB, $(uname -sr)"`).Output()
 	return strings.TrimSpace(string(out))
-}
-
-// RSS is the resident memory of the processes named name, in MB, or -1 when unknown.
-func RSS(name string) int {
-	out, err := exec.Command("ps", "-C", name, "-o", "rss=").Output()
-	if err != nil {
-		return -1
-	}
-	var total int
-	for _, f := range strings.Fields(string(out)) {
-		kb, _ := strconv.Atoi(f)
-		total += kb
-	}
-	return total / 1024
 }

@@ -191,7 +191,7 @@ func (b *bench) openRequests(n int) {
 	for _, id := range ids {
 		b.waitStatus(id, "AWAITING_TRIAGE")
 	}
-	fmt.Printf("all %d open (AWAITING_TRIAGE) after %s; worker RSS %d MB\n", n, time.Since(start).Round(time.Second), benchstack.RSS("worker"))
+	fmt.Printf("all %d open (AWAITING_TRIAGE) after %s; worker RSS %d MB\n", n, time.Since(start).Round(time.Second), benchstack.RSSOf("worker"))
 	var lat []time.Duration
 	for i := 0; i < n; i += max(1, n/200) {
 		t0 := time.Now()
@@ -200,7 +200,7 @@ func (b *bench) openRequests(n int) {
 	}
 	slices.Sort(lat)
 	fmt.Printf("update (message) on %d of the open requests: p50 %s, p99 %s; worker RSS %d MB\n", len(lat),
-		lat[len(lat)/2].Round(time.Millisecond), lat[min(len(lat)-1, len(lat)*99/100)].Round(time.Millisecond), benchstack.RSS("worker"))
+		lat[len(lat)/2].Round(time.Millisecond), lat[min(len(lat)-1, len(lat)*99/100)].Round(time.Millisecond), benchstack.RSSOf("worker"))
 }
 
 func fail(err error) {

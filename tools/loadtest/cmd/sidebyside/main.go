@@ -3,7 +3,13 @@
 // BENCHMARKS.md, "Ratios to the floor"). Machines differ from one day to the next: only
 // ratios measured in the same run are compared.
 //
-// Scenarios:
+// Scenarios (-scenarios, default all):
+//
+//   - reads: GET /v1/fiches/{code} and France Travail's metier/{code} under wrk (32
+//     connections going round every code ROME) against their floor, tools/loadtest's
+//     floorserver (Gin answering every path with one prebuilt body of a real fiche's size);
+//     the server's CPU per request and RSS. Appellation search under wrk (8 connections) and
+//     the first search after the referential starts, with no floor: their goal is absolute.
 //
 //   - submit: POST /v1/requests against its floor, a bare ExecuteWorkflow of the same
 //     workflow, with the same input and start options, on a task queue no worker polls: the
@@ -11,205 +17,168 @@
 //     includes what the worker does for each request beside it (checks, Teams channel,
 //     notifications): the stack is drained of that backlog before every measured phase.
 //
-//     go run ./tools/loadtest/cmd/sidebyside [-database-url postgres://…] [-rounds 3] [-d 10s] [-repo ../other-checkout]
+// It needs wrk (Debian package wrk).
+//
+//	go run ./tools/loadtest/cmd/sidebyside [-scenarios reads,submit] [-database-url postgres://…] [-rounds 3] [-d 10s] [-repo ../other-checkout]
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
-	"strconv"
+	"strings"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
-
-	"github.com/plateforme-rome/rome/tools/loadtest"
 	"github.com/plateforme-rome/rome/tools/loadtest/benchstack"
-	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 func main() {
 	var (
-		dbURL  = flag.String("database-url", "", "a fresh, empty PostgreSQL database; default: the default stack's SQLite files")
-		repo   = flag.String("repo", "", "the checkout whose platform is measured; default: this one")
-		rounds = flag.Int("rounds", 3, "alternations of floor and platform; the medians are printed")
-		dur    = flag.Duration("d", 10*time.Second, "measured duration of each phase")
-		warmup = flag.Duration("warmup", 2*time.Second, "unmeasured start of each phase")
+		scenarios = flag.String("scenarios", "reads,submit", "the scenarios to run, comma-separated")
+		dbURL     = flag.String("database-url", "", "a fresh, empty PostgreSQL database; default: the default stack's SQLite files")
+		repo      = flag.String("repo", "", "the checkout whose platform is measured; default: this one")
+		rounds    = flag.Int("rounds", 3, "alternations of floor and platform; the medians are printed")
+		dur       = flag.Duration("d", 10*time.Second, "measured duration of each phase")
+		warmup    = flag.Duration("warmup", 2*time.Second, "unmeasured start of each load-generator phase")
 	)
 	flag.Parse()
-	if err := run(*dbURL, *repo, *rounds, *dur, *warmup); err != nil {
+	if err := run(strings.Split(*scenarios, ","), *dbURL, *repo, *rounds, phaseTimes{*dur, *warmup}); err != nil {
 		fmt.Fprintln(os.Stderr, "sidebyside:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dbURL, repo string, rounds int, dur, warmup time.Duration) error {
+// phaseTimes is how long each measured phase lasts.
+type phaseTimes struct{ measured, warmup time.Duration }
+
+// sample is the outcome of one measured phase; cpu is the server's CPU time per request,
+// when measured.
+type sample struct {
+	rate     float64
+	p50, p99 time.Duration
+	cpu      time.Duration
+}
+
+func (s sample) String() string {
+	str := fmt.Sprintf("%.0f/s, p50 %s, p99 %s", s.rate, s.p50.Round(10*time.Microsecond), s.p99.Round(10*time.Microsecond))
+	if s.cpu > 0 {
+		str += fmt.Sprintf(", server CPU %s/req", s.cpu.Round(time.Microsecond))
+	}
+	return str
+}
+
+// comparison is one line of the table: the platform and the floor doing the same work
+// (floor nil: the goal is absolute). prepare runs before each phase of either.
+type comparison struct {
+	what            string
+	floor, platform func(context.Context) (sample, error)
+	prepare         func(context.Context) error
+}
+
+// scenario builds its comparisons on the running stack; close releases what it started.
+type scenario func(ctx context.Context, stack *benchstack.Stack, t phaseTimes) (cs []comparison, close func(), err error)
+
+var allScenarios = map[string]scenario{"reads": newReads, "submit": newSubmit}
+
+func run(names []string, dbURL, repo string, rounds int, t phaseTimes) error {
 	ctx := context.Background()
 	stack, err := benchstack.Start(ctx, repo, dbURL)
 	if err != nil {
 		return err
 	}
 	defer stack.Stop()
-	s, err := newSubmit(stack)
-	if err != nil {
-		return err
-	}
-	defer s.temporal.Close()
-
 	store := "SQLite files (default stack)"
 	if dbURL != "" {
 		store = "PostgreSQL"
 	}
-	fmt.Printf("machine: %s\nstack: %s, Temporal dev server; %d rounds of %s (+%s warm-up) per phase\n",
-		benchstack.Machine(), store, rounds, dur, warmup)
-	results := map[string][]loadtest.Report{}
-	for round := 1; round <= rounds; round++ {
-		for _, c := range []int{1, 16} {
-			phases := []phase{{"floor", s.floor}, {"platform", s.platform}}
-			if round%2 == 0 { // neither side always runs first
-				slices.Reverse(phases)
-			}
-			for _, p := range phases {
-				if err := s.drain(ctx); err != nil {
-					return err
-				}
-				r, err := loadtest.Run(ctx, loadtest.Config{Do: p.op, Concurrency: c, Duration: dur, Warmup: warmup})
-				if err != nil {
-					return fmt.Errorf("%s at concurrency %d: %w", p.name, c, err)
-				}
-				if r.Errors > 0 {
-					return fmt.Errorf("%s at concurrency %d: %d errors, first: %s", p.name, c, r.Errors, r.FirstError)
-				}
-				key := p.name + "/" + strconv.Itoa(c)
-				results[key] = append(results[key], r)
-				fmt.Printf("round %d, submit %-8s c=%-2d %s\n", round, p.name, c, r)
-			}
+	fmt.Printf("machine: %s\nstack: %s, Temporal dev server; %d rounds of %s per phase\n",
+		benchstack.Machine(), store, rounds, t.measured)
+	for _, name := range names {
+		sc, ok := allScenarios[name]
+		if !ok {
+			return fmt.Errorf("no scenario %q", name)
+		}
+		cs, closeScenario, err := sc(ctx, stack, t)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		err = compare(ctx, cs, rounds)
+		closeScenario()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	fmt.Printf("\nsubmit, medians of %d rounds:\n", rounds)
-	fmt.Printf("%-14s %12s %12s %12s %12s\n", "concurrency", "floor p50", "platform p50", "p50 ratio", "rate ratio")
-	for _, c := range []int{1, 16} {
-		f, p := median(results["floor/"+strconv.Itoa(c)]), median(results["platform/"+strconv.Itoa(c)])
-		fmt.Printf("%-14d %12s %12s %11.2f× %11.2f×   (floor %.0f/s, platform %.0f/s; p99 %s vs %s)\n", c,
-			f.P50.Round(10*time.Microsecond), p.P50.Round(10*time.Microsecond), float64(p.P50)/float64(f.P50),
-			p.Throughput/f.Throughput, f.Throughput, p.Throughput, f.P99.Round(time.Millisecond), p.P99.Round(time.Millisecond))
-	}
-	fmt.Printf("worker RSS %d MB, intake RSS %d MB\n", benchstack.RSS("worker"), benchstack.RSS("intake"))
 	return nil
 }
 
-type phase struct {
-	name string
-	op   func(context.Context, int64) error
+// compare runs every comparison rounds times, the floor and the platform alternately
+// (neither always first), and prints the medians and their ratios.
+func compare(ctx context.Context, cs []comparison, rounds int) error {
+	type samples struct{ floor, platform []sample }
+	results := make([]samples, len(cs))
+	for round := 1; round <= rounds; round++ {
+		for i, c := range cs {
+			sides := []struct {
+				name string
+				run  func(context.Context) (sample, error)
+				out  *[]sample
+			}{{"floor", c.floor, &results[i].floor}, {"platform", c.platform, &results[i].platform}}
+			if round%2 == 0 {
+				slices.Reverse(sides)
+			}
+			for _, side := range sides {
+				if side.run == nil {
+					continue
+				}
+				if c.prepare != nil {
+					if err := c.prepare(ctx); err != nil {
+						return err
+					}
+				}
+				s, err := side.run(ctx)
+				if err != nil {
+					return fmt.Errorf("%s, %s: %w", c.what, side.name, err)
+				}
+				*side.out = append(*side.out, s)
+				fmt.Printf("round %d  %-44s %-8s %s\n", round, c.what, side.name, s)
+			}
+		}
+	}
+	fmt.Printf("\nmedians of %d rounds (platform ÷ floor):\n", rounds)
+	for i, c := range cs {
+		p := median(results[i].platform)
+		if c.floor == nil {
+			fmt.Printf("  %-44s platform %s (no floor)\n", c.what, p)
+			continue
+		}
+		f := median(results[i].floor)
+		line := fmt.Sprintf("  %-44s floor %s | platform %s | rate %.2f×, p50 %.2f×, p99 %.2f×", c.what, f, p,
+			p.rate/f.rate, float64(p.p50)/float64(f.p50), float64(p.p99)/float64(f.p99))
+		if f.cpu > 0 && p.cpu > 0 {
+			line += fmt.Sprintf(", CPU %.2f×", float64(p.cpu)/float64(f.cpu))
+		}
+		fmt.Println(line)
+	}
+	fmt.Println()
+	return nil
 }
 
 // median takes each figure's median on its own across the rounds.
-func median(rs []loadtest.Report) loadtest.Report {
-	pick := func(f func(loadtest.Report) float64) float64 {
-		v := make([]float64, len(rs))
-		for i, r := range rs {
-			v[i] = f(r)
+func median(ss []sample) sample {
+	pick := func(f func(sample) float64) float64 {
+		v := make([]float64, len(ss))
+		for i, s := range ss {
+			v[i] = f(s)
 		}
 		slices.Sort(v)
 		return v[len(v)/2]
 	}
-	return loadtest.Report{
-		P50:        time.Duration(pick(func(r loadtest.Report) float64 { return float64(r.P50) })),
-		P99:        time.Duration(pick(func(r loadtest.Report) float64 { return float64(r.P99) })),
-		Throughput: pick(func(r loadtest.Report) float64 { return r.Throughput }),
+	return sample{
+		rate: pick(func(s sample) float64 { return s.rate }),
+		p50:  time.Duration(pick(func(s sample) float64 { return float64(s.p50) })),
+		p99:  time.Duration(pick(func(s sample) float64 { return float64(s.p99) })),
+		cpu:  time.Duration(pick(func(s sample) float64 { return float64(s.cpu) })),
 	}
-}
-
-// submit is the submission scenario.
-type submit struct {
-	stack              *benchstack.Stack
-	temporal           client.Client
-	partner, moderator string
-	body               []byte
-	run                string // distinguishes this run's floor workflow ids
-}
-
-// floorTaskQueue has no worker: the floor's workflows are started and never run.
-const floorTaskQueue = "sidebyside-floor"
-
-func newSubmit(stack *benchstack.Stack) (*submit, error) {
-	s := &submit{stack: stack, run: strconv.FormatInt(time.Now().UnixNano(), 36)}
-	var err error
-	if s.partner, err = stack.Token("bench-partner", "partner", "opco-bench"); err != nil {
-		return nil, err
-	}
-	if s.moderator, err = stack.Token("bench-moderator", "moderator", ""); err != nil {
-		return nil, err
-	}
-	s.temporal, err = client.Dial(client.Options{HostPort: stack.Endpoints.TemporalAddress, Namespace: stack.Options.TemporalNamespace})
-	if err != nil {
-		return nil, err
-	}
-	s.body, err = json.Marshal(map[string]any{
-		"kind": request.KindModifyFiche, "codeRome": "M1805", "title": "Mesure de performance",
-		"justification": "Comparaison avec le démarrage nu d'un workflow.",
-		"operations":    []map[string]any{{"op": "add_appellation", "libelle": "Métier de test de performance"}},
-	})
-	return s, err
-}
-
-// platform submits one request through the intake.
-func (s *submit) platform(ctx context.Context, i int64) error {
-	_, err := benchstack.Call(http.MethodPost, s.stack.Endpoints.Intake+"/v1/requests", s.partner, json.RawMessage(s.body), nil)
-	return err
-}
-
-// floor starts the request workflow as the intake does (same input, id scheme, reuse policy
-// and search attributes), and nothing else.
-func (s *submit) floor(ctx context.Context, i int64) error {
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	by := request.Actor{Sub: "bench-partner", Name: "bench-partner", Role: "partner", Org: "opco-bench"}
-	ops := []request.Operation{{Op: "add_appellation", Libelle: "Métier de test de performance"}}
-	request.AssignOperationIDs(ops, 1)
-	req := request.Request{
-		ID: "floor-" + s.run + "-" + strconv.FormatInt(i, 10), Kind: request.KindModifyFiche, CodeRome: "M1805",
-		Title: "Mesure de performance", Justification: "Comparaison avec le démarrage nu d'un workflow.",
-		Status: request.StatusSubmitted, Org: by.Org, SubmittedBy: by,
-		Operations: []request.RequestOperation{{Operation: ops[0]}}, Findings: []request.Finding{}, Questions: []request.Question{},
-		CreatedAt: now, UpdatedAt: now,
-	}
-	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: request.WorkflowID(req.ID), TaskQueue: floorTaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			request.RequestKindKey.ValueSet(string(req.Kind)), request.RequestStatusKey.ValueSet(string(req.Status)),
-			request.PartnerOrgKey.ValueSet(req.Org), request.RomeCodeKey.ValueSet(req.CodeRome)),
-	}, request.WorkflowType, request.Input{Request: req, Timers: request.DefaultTimers, Link: s.stack.Endpoints.Console + "/demandes/" + req.ID})
-	return err
-}
-
-// drain waits until the worker has checked every submitted request, so that a phase does
-// not pay for the previous one's backlog.
-func (s *submit) drain(ctx context.Context) error {
-	deadline := time.Now().Add(10 * time.Minute)
-	for _, status := range []request.Status{request.StatusSubmitted, request.StatusChecking} {
-		for {
-			var page struct {
-				Items []json.RawMessage `json:"items"`
-			}
-			if _, err := benchstack.Call(http.MethodGet, s.stack.Endpoints.Intake+"/v1/requests?limit=1&status="+string(status), s.moderator, nil, &page); err != nil {
-				return err
-			}
-			if len(page.Items) == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("requests still %s after 10 minutes", status)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	return ctx.Err()
 }

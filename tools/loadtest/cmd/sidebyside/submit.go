@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/plateforme-rome/rome/tools/loadtest"
+	"github.com/plateforme-rome/rome/tools/loadtest/benchstack"
+	"github.com/plateforme-rome/rome/workflows/request"
+)
+
+// submit is the submission scenario: POST /v1/requests against a bare ExecuteWorkflow.
+type submit struct {
+	stack              *benchstack.Stack
+	temporal           client.Client
+	partner, moderator string
+	body               []byte
+	run                string // distinguishes this run's floor workflow ids
+}
+
+// floorTaskQueue has no worker: the floor's workflows are started and never run.
+const floorTaskQueue = "sidebyside-floor"
+
+func newSubmit(ctx context.Context, stack *benchstack.Stack, t phaseTimes) ([]comparison, func(), error) {
+	s := &submit{stack: stack, run: strconv.FormatInt(time.Now().UnixNano(), 36)}
+	var err error
+	if s.partner, err = stack.Token("bench-partner", "partner", "opco-bench"); err != nil {
+		return nil, nil, err
+	}
+	if s.moderator, err = stack.Token("bench-moderator", "moderator", ""); err != nil {
+		return nil, nil, err
+	}
+	if s.body, err = json.Marshal(map[string]any{
+		"kind": request.KindModifyFiche, "codeRome": "M1805", "title": "Mesure de performance",
+		"justification": "Comparaison avec le démarrage nu d'un workflow.",
+		"operations":    []map[string]any{{"op": "add_appellation", "libelle": "Métier de test de performance"}},
+	}); err != nil {
+		return nil, nil, err
+	}
+	s.temporal, err = client.Dial(client.Options{HostPort: stack.Endpoints.TemporalAddress, Namespace: stack.Options.TemporalNamespace})
+	if err != nil {
+		return nil, nil, err
+	}
+	var cs []comparison
+	for _, c := range []int{1, 16} {
+		load := func(op func(context.Context, int64) error) func(context.Context) (sample, error) {
+			return func(ctx context.Context) (sample, error) {
+				r, err := loadtest.Run(ctx, loadtest.Config{Do: op, Concurrency: c, Duration: t.measured, Warmup: t.warmup})
+				if err == nil && r.Errors > 0 {
+					err = fmt.Errorf("%d errors, first: %s", r.Errors, r.FirstError)
+				}
+				return sample{rate: r.Throughput, p50: r.P50, p99: r.P99}, err
+			}
+		}
+		cs = append(cs, comparison{what: fmt.Sprintf("submit, concurrency %d", c),
+			floor: load(s.floor), platform: load(s.platform), prepare: s.drain})
+	}
+	return cs, func() {
+		fmt.Printf("after the submissions: worker RSS %d MB, intake RSS %d MB\n\n", benchstack.RSSOf("worker"), benchstack.RSSOf("intake"))
+		s.temporal.Close()
+	}, nil
+}
+
+// platform submits one request through the intake.
+func (s *submit) platform(ctx context.Context, i int64) error {
+	_, err := benchstack.Call(http.MethodPost, s.stack.Endpoints.Intake+"/v1/requests", s.partner, json.RawMessage(s.body), nil)
+	return err
+}
+
+// floor starts the request workflow as the intake does (same input, id scheme, reuse policy
+// and search attributes), and nothing else.
+func (s *submit) floor(ctx context.Context, i int64) error {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	by := request.Actor{Sub: "bench-partner", Name: "bench-partner", Role: "partner", Org: "opco-bench"}
+	ops := []request.Operation{{Op: "add_appellation", Libelle: "Métier de test de performance"}}
+	request.AssignOperationIDs(ops, 1)
+	req := request.Request{
+		ID: "floor-" + s.run + "-" + strconv.FormatInt(i, 10), Kind: request.KindModifyFiche, CodeRome: "M1805",
+		Title: "Mesure de performance", Justification: "Comparaison avec le démarrage nu d'un workflow.",
+		Status: request.StatusSubmitted, Org: by.Org, SubmittedBy: by,
+		Operations: []request.RequestOperation{{Operation: ops[0]}}, Findings: []request.Finding{}, Questions: []request.Question{},
+		CreatedAt: now, UpdatedAt: now,
+	}
+	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: request.WorkflowID(req.ID), TaskQueue: floorTaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			request.RequestKindKey.ValueSet(string(req.Kind)), request.RequestStatusKey.ValueSet(string(req.Status)),
+			request.PartnerOrgKey.ValueSet(req.Org), request.RomeCodeKey.ValueSet(req.CodeRome)),
+	}, request.WorkflowType, request.Input{Request: req, Timers: request.DefaultTimers, Link: s.stack.Endpoints.Console + "/demandes/" + req.ID})
+	return err
+}
+
+// drain waits until the worker has checked every submitted request, so that a phase does
+// not pay for the previous one's backlog.
+func (s *submit) drain(ctx context.Context) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for _, status := range []request.Status{request.StatusSubmitted, request.StatusChecking} {
+		for {
+			var page struct {
+				Items []json.RawMessage `json:"items"`
+			}
+			if _, err := benchstack.Call(http.MethodGet, s.stack.Endpoints.Intake+"/v1/requests?limit=1&status="+string(status), s.moderator, nil, &page); err != nil {
+				return err
+			}
+			if len(page.Items) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("requests still %s after 10 minutes", status)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	return ctx.Err()
+}
