@@ -3,6 +3,7 @@ module github.com/plateforme-rome/rome/tools/loadtest
 go 1.26.0
 
 require (
+	github.com/jackc/pgx/v5 v5.13.0
 	github.com/plateforme-rome/rome/tools/devstack v0.0.0
 	github.com/plateforme-rome/rome/workflows v0.0.0
 	go.temporal.io/api v1.64.3
@@ -59,7 +60,6 @@ require (
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.31.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
-	github.com/jackc/pgx/v5 v5.13.0 // indirect
 	github.com/nexus-rpc/nexus-proto-annotations v0.1.0 // indirect
 	github.com/nexus-rpc/sdk-go v0.7.0 // indirect
 	github.com/plateforme-rome/rome/clients v0.0.0 // indirect

@@ -5,6 +5,10 @@
 //
 // Scenarios (-scenarios, default all):
 //
+//   - import: `referential import` of the official release into a new PostgreSQL database
+//     and into a new SQLite file, against copyloader's bare COPY of the same files into
+//     PostgreSQL (tables of text columns and an index per code column).
+//
 //   - reads: GET /v1/fiches/{code} and France Travail's metier/{code} under wrk (32
 //     connections going round every code ROME) against their floor, tools/loadtest's
 //     floorserver (Gin answering every path with one prebuilt body of a real fiche's size);
@@ -36,7 +40,7 @@ import (
 
 func main() {
 	var (
-		scenarios = flag.String("scenarios", "reads,submit", "the scenarios to run, comma-separated")
+		scenarios = flag.String("scenarios", "import,reads,submit", "the scenarios to run, comma-separated")
 		dbURL     = flag.String("database-url", "", "a fresh, empty PostgreSQL database; default: the default stack's SQLite files")
 		repo      = flag.String("repo", "", "the checkout whose platform is measured; default: this one")
 		rounds    = flag.Int("rounds", 3, "alternations of floor and platform; the medians are printed")
@@ -53,15 +57,19 @@ func main() {
 // phaseTimes is how long each measured phase lasts.
 type phaseTimes struct{ measured, warmup time.Duration }
 
-// sample is the outcome of one measured phase; cpu is the server's CPU time per request,
-// when measured.
+// sample is the outcome of one measured phase: a load (rate and latencies, and the
+// server's CPU time per request when measured) or a single run (took).
 type sample struct {
 	rate     float64
 	p50, p99 time.Duration
 	cpu      time.Duration
+	took     time.Duration
 }
 
 func (s sample) String() string {
+	if s.took > 0 {
+		return "took " + s.took.Round(10*time.Millisecond).String()
+	}
 	str := fmt.Sprintf("%.0f/s, p50 %s, p99 %s", s.rate, s.p50.Round(10*time.Microsecond), s.p99.Round(10*time.Microsecond))
 	if s.cpu > 0 {
 		str += fmt.Sprintf(", server CPU %s/req", s.cpu.Round(time.Microsecond))
@@ -80,7 +88,7 @@ type comparison struct {
 // scenario builds its comparisons on the running stack; close releases what it started.
 type scenario func(ctx context.Context, stack *benchstack.Stack, t phaseTimes) (cs []comparison, close func(), err error)
 
-var allScenarios = map[string]scenario{"reads": newReads, "submit": newSubmit}
+var allScenarios = map[string]scenario{"import": newImport, "reads": newReads, "submit": newSubmit}
 
 func run(names []string, dbURL, repo string, rounds int, t phaseTimes) error {
 	ctx := context.Background()
@@ -154,6 +162,10 @@ func compare(ctx context.Context, cs []comparison, rounds int) error {
 			continue
 		}
 		f := median(results[i].floor)
+		if f.took > 0 {
+			fmt.Printf("  %-44s floor %s | platform %s | %.2f×\n", c.what, f, p, float64(p.took)/float64(f.took))
+			continue
+		}
 		line := fmt.Sprintf("  %-44s floor %s | platform %s | rate %.2f×, p50 %.2f×, p99 %.2f×", c.what, f, p,
 			p.rate/f.rate, float64(p.p50)/float64(f.p50), float64(p.p99)/float64(f.p99))
 		if f.cpu > 0 && p.cpu > 0 {
@@ -180,5 +192,6 @@ func median(ss []sample) sample {
 		p50:  time.Duration(pick(func(s sample) float64 { return float64(s.p50) })),
 		p99:  time.Duration(pick(func(s sample) float64 { return float64(s.p99) })),
 		cpu:  time.Duration(pick(func(s sample) float64 { return float64(s.cpu) })),
+		took: time.Duration(pick(func(s sample) float64 { return float64(s.took) })),
 	}
 }
