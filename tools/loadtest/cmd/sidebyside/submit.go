@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -23,7 +24,8 @@ type submit struct {
 	temporal           client.Client
 	partner, moderator string
 	body               []byte
-	run                string // distinguishes this run's floor workflow ids
+	run                string       // distinguishes this run's floor workflow ids
+	started            atomic.Int64 // numbers them across phases
 }
 
 // floorTaskQueue has no worker: the floor's workflows are started and never run.
@@ -77,13 +79,13 @@ func (s *submit) platform(ctx context.Context, i int64) error {
 
 // floor starts the request workflow as the intake does (same input, id scheme, reuse policy
 // and search attributes), and nothing else.
-func (s *submit) floor(ctx context.Context, i int64) error {
+func (s *submit) floor(ctx context.Context, _ int64) error {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	by := request.Actor{Sub: "bench-partner", Name: "bench-partner", Role: "partner", Org: "opco-bench"}
 	ops := []request.Operation{{Op: "add_appellation", Libelle: "Métier de test de performance"}}
 	request.AssignOperationIDs(ops, 1)
 	req := request.Request{
-		ID: "floor-" + s.run + "-" + strconv.FormatInt(i, 10), Kind: request.KindModifyFiche, CodeRome: "M1805",
+		ID: "floor-" + s.run + "-" + strconv.FormatInt(s.started.Add(1), 10), Kind: request.KindModifyFiche, CodeRome: "M1805",
 		Title: "Mesure de performance", Justification: "Comparaison avec le démarrage nu d'un workflow.",
 		Status: request.StatusSubmitted, Org: by.Org, SubmittedBy: by,
 		Operations: []request.RequestOperation{{Operation: ops[0]}}, Findings: []request.Finding{}, Questions: []request.Question{},
