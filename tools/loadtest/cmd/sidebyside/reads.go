@@ -113,7 +113,7 @@ func allCodes(ref string) ([]string, error) {
 			} `json:"items"`
 			NextCursor *string `json:"nextCursor"`
 		}
-		if _, err := benchstack.Call(http.MethodGet, ref+"/v1/fiches?limit=500&cursor="+url.QueryEscape(cursor), "", nil, &page); err != nil {
+		if _, err := benchstack.Call(http.MethodGet, ref+"/v1/fiches?limit=200&cursor="+url.QueryEscape(cursor), "", nil, &page); err != nil {
 			return nil, err
 		}
 		for _, it := range page.Items {
