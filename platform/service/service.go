@@ -94,6 +94,10 @@ func Run(ctx context.Context, spec Spec) (err error) {
 		err = errors.Join(err, shutdownTelemetry(sctx))
 	}()
 
+	if _, err = telemetry.ServeProfiles(ctx, spec.Name); err != nil {
+		return fmt.Errorf("profiles: %w", err)
+	}
+
 	if rt.DB, rt.Dialect, err = database.Open(ctx, spec.Name); err != nil {
 		return err
 	}

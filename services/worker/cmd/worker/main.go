@@ -1,7 +1,6 @@
 // Command worker runs the platform's Temporal workflows and activities on the request task
-// queue, and serves /healthz and /readyz on WORKER_PORT (default 8084) for orchestrators, and
-// Go's profiles under /debug/pprof/ when WORKER_PPROF=true (off by default: they are not
-// authenticated, so only on a port that stays inside the cluster).
+// queue, and serves /healthz and /readyz on WORKER_PORT (default 8084) for orchestrators (and
+// Go's profiles on WORKER_PPROF_ADDR when set, as every service does).
 package main
 
 import (
@@ -10,15 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	_ "net/http/pprof" // registers /debug/pprof on http.DefaultServeMux, served only with WORKER_PPROF
 	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"golang.org/x/oauth2"
@@ -100,12 +96,8 @@ func run(ctx context.Context, log *slog.Logger) error {
 	// Health first, so orchestrators see the worker while it waits for Temporal.
 	r := httpx.NewEngine("worker")
 	httpx.Health(r, httpx.TemporalCheck(tc))
-	profiles, err := config.Bool("WORKER_PPROF", false)
-	if err != nil {
-		return err
-	}
-	if profiles {
-		r.Any("/debug/pprof/*profile", gin.WrapH(http.DefaultServeMux))
+	if _, err := telemetry.ServeProfiles(ctx, "worker"); err != nil {
+		return fmt.Errorf("profiles: %w", err)
 	}
 	dev, err := config.DevMode()
 	if err != nil {
