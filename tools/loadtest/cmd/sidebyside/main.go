@@ -19,11 +19,12 @@
 //     workflow, with the same input and start options, on a task queue no worker polls: the
 //     Temporal start alone. At concurrency 1 and 16, closed loop. The platform's figure
 //     includes what the worker does for each request beside it (checks, Teams channel,
-//     notifications): the stack is drained of that backlog before every measured phase.
+//     notifications). After each phase the stack is drained of that backlog, and the CPU
+//     time each member of the stack spent per submission, backlog included, is printed.
 //
 // It needs wrk (Debian package wrk).
 //
-//	go run ./tools/loadtest/cmd/sidebyside [-scenarios reads,submit] [-database-url postgres://…] [-rounds 3] [-d 10s] [-repo ../other-checkout]
+//	go run ./tools/loadtest/cmd/sidebyside [-scenarios import,reads,submit] [-database-url postgres://…] [-rounds 3] [-d 10s] [-repo ../other-checkout]
 package main
 
 import (
