@@ -130,10 +130,15 @@ func serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	hooks, err := webhookConfig()
+	if err != nil {
+		return err
+	}
 	return service.Run(ctx, service.Spec{
 		Name: "referential", PortEnv: "REFERENTIAL_PORT", DefaultPort: 8082, Migrations: store.Migrations,
 		Router: func(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
-			svc := app.New(store.New(rt.DB), rt.Logger)
+			st := store.New(rt.DB)
+			svc := app.New(st, rt.Logger)
 			if err := svc.Load(ctx); errors.Is(err, app.ErrEmpty) {
 				rt.Logger.Warn("the referential is empty: reads answer 503 until a release is imported (referential import <folder>)")
 			} else if err != nil {
@@ -141,10 +146,16 @@ func serve(ctx context.Context) error {
 			}
 			go svc.ReportStoredTexts(ctx) // values published before the text rule are reported, never rewritten
 			go svc.Follow(ctx, refresh, api.WarmShapes)
+			hooks.Log = rt.Logger
+			webhooks := app.NewWebhooks(st, hooks.WebhookConfig)
+			go webhooks.Run(ctx, hooks.poll)
 			return api.Router(api.Deps{
 				Service:        svc,
 				Authenticate:   auth.Authenticate(verifier),
 				RequireService: auth.RequireRole(auth.RoleService),
+				RequireAdmin:   auth.RequireRole(auth.RoleAdmin),
+				Clients:        app.NewClients(st, time.Now),
+				Webhooks:       webhooks,
 				Checks:         append(rt.Checks(), svc.ReadyCheck()),
 				RateLimit:      limit,
 				SignedIn: func(r *http.Request) bool {
@@ -158,4 +169,31 @@ func serve(ctx context.Context) error {
 			}), nil
 		},
 	})
+}
+
+type webhookSettings struct {
+	app.WebhookConfig
+	poll time.Duration
+}
+
+// webhookConfig reads the webhooks' settings: WEBHOOK_ALLOW_PRIVATE (endpoints on loopback
+// or private addresses; default: only in dev mode), WEBHOOK_TIMEOUT (how long a consumer
+// has to answer, 15 s) and WEBHOOK_POLL_INTERVAL (how often each replica looks for due
+// deliveries, 1 s).
+func webhookConfig() (webhookSettings, error) {
+	dev, err := config.DevMode()
+	if err != nil {
+		return webhookSettings{}, err
+	}
+	var s webhookSettings
+	if s.AllowPrivate, err = config.Bool("WEBHOOK_ALLOW_PRIVATE", dev); err != nil {
+		return s, err
+	}
+	if s.Timeout, err = config.Duration("WEBHOOK_TIMEOUT", 15*time.Second); err != nil {
+		return s, err
+	}
+	if s.poll, err = config.Duration("WEBHOOK_POLL_INTERVAL", time.Second); err == nil && s.poll <= 0 {
+		err = errors.New("WEBHOOK_POLL_INTERVAL must be positive")
+	}
+	return s, err
 }

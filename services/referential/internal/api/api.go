@@ -35,29 +35,39 @@ type Deps struct {
 	// callers are not throttled by address (the console reads for all its people from
 	// one address, the worker and the intake for all requests). Nil: nobody is.
 	SignedIn func(*http.Request) bool
+	// RequireAdmin lets only the `admin` role through (after Authenticate): the registry
+	// of the France Travail–compatible API's clients.
+	RequireAdmin gin.HandlerFunc
+	// Clients issues and verifies the access tokens of the France Travail–compatible API.
+	Clients *app.Clients
+	// Webhooks is the registry of consumers' webhook endpoints (admin routes).
+	Webhooks *app.Webhooks
 }
 
 type handlers struct {
-	svc *app.Service
+	svc     *app.Service
+	clients *app.Clients
 }
 
 // Shapes renders each shape of a fiche document.
 var Shapes = map[app.Shape]func(*fiche.Fiche) any{
-	app.ShapeFiche:    func(f *fiche.Fiche) any { return f },
-	app.ShapeFTMetier: func(f *fiche.Fiche) any { return ftcompat.Metier(f) },
-	app.ShapeFTFiche:  func(f *fiche.Fiche) any { return ftcompat.FicheMetier(f) },
+	app.ShapeFiche:          func(f *fiche.Fiche) any { return f },
+	app.ShapeFTMetier:       func(f *fiche.Fiche) any { return ftcompat.Metier(f) },
+	app.ShapeFTFiche:        func(f *fiche.Fiche) any { return ftcompat.FicheMetier(f) },
+	app.ShapeFTMetierItem:   func(f *fiche.Fiche) any { return ftcompat.MetierListItem(f) },
+	app.ShapeFTMetierResume: func(f *fiche.Fiche) any { return ftcompat.MetierInDomaine(f) },
+	app.ShapeFTAppellations: func(f *fiche.Fiche) any { return ftcompat.Appellations(f) },
 }
 
-// WarmShapes are encoded for every fiche as soon as a version is loaded: the native and
-// France Travail métier documents are the hot paths; the fiche-métier shape is built on
-// first request.
-var WarmShapes = map[app.Shape]func(*fiche.Fiche) any{app.ShapeFiche: Shapes[app.ShapeFiche], app.ShapeFTMetier: Shapes[app.ShapeFTMetier]}
+// WarmShapes are encoded for every fiche as soon as a version is loaded: every shape, so
+// that the France Travail lists, assembled from them, are served from memory at once.
+var WarmShapes = Shapes
 
 // Router builds the referential's HTTP handler.
 func Router(d Deps) *gin.Engine {
 	r := httpx.NewEngine("referential")
 	httpx.Health(r, d.Checks...)
-	h := &handlers{svc: d.Service}
+	h := &handlers{svc: d.Service, clients: d.Clients}
 	r.GET("/openapi.json", serveOpenAPI)
 
 	throttle := httpx.RateLimit(d.RateLimit)
@@ -91,11 +101,9 @@ func Router(d Deps) *gin.Engine {
 	v1.POST(`/changesets\:validate`, d.Authenticate, httpx.BodyLimit(changeSetBodyLimit), h.validate)
 	v1.POST("/changesets", d.Authenticate, d.RequireService, httpx.BodyLimit(changeSetBodyLimit), h.publish)
 
-	ft := r.Group("/rome-metiers/v1/metiers", limit)
-	ft.GET("/metier/:code", h.ftMetier)
-	ft.GET("/version", h.ftVersion)
-	ft.GET("/appellation/:code", h.ftAppellation)
-	r.GET("/rome-fiches-metiers/v1/fiches-rome/fiche-metier/:code", limit, h.ftFicheMetier)
+	h.ftRoutes(r, ftAccess(d, throttle))
+	h.clientRoutes(r, d)
+	webhookRoutes(r, d)
 	return r
 }
 
@@ -511,66 +519,4 @@ func changeSetProblem(err error) error {
 		return httpx.NewProblem(http.StatusServiceUnavailable, "referential_empty", err.Error())
 	}
 	return err
-}
-
-// --- France Travail–compatible routes ------------------------------------------------
-
-func (h *handlers) ftMetier(c *gin.Context) { h.serveFT(c, app.ShapeFTMetier) }
-
-func (h *handlers) ftFicheMetier(c *gin.Context) { h.serveFT(c, app.ShapeFTFiche) }
-
-// serveFT serves a France Travail shape, narrowed to the fields of ?champs= when given
-// (the selector France Travail's consumers send; repeated parameters are joined).
-func (h *handlers) serveFT(c *gin.Context, shape app.Shape) {
-	st, ok := h.state(c)
-	if !ok {
-		return
-	}
-	champs := strings.Join(c.QueryArray("champs"), ",")
-	if champs == "" {
-		h.serveDoc(c, st, c.Param("code"), shape)
-		return
-	}
-	d, ok := lookupDoc(c, st, c.Param("code"))
-	if !ok {
-		return
-	}
-	selected, err := ftcompat.Select(Shapes[shape](d.Fiche()), champs)
-	var bad *ftcompat.SelectorError
-	if errors.As(err, &bad) {
-		c.Error(httpx.BadRequest("invalid_champs", bad.Error()))
-		return
-	}
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	if notModified(c, st) {
-		return
-	}
-	c.JSON(http.StatusOK, selected)
-}
-
-func (h *handlers) ftVersion(c *gin.Context) {
-	st, ok := h.state(c)
-	if !ok || notModified(c, st) {
-		return
-	}
-	c.JSON(http.StatusOK, ftcompat.MetierVersion(st.Version(), st.Snap.Version.LastModified))
-}
-
-func (h *handlers) ftAppellation(c *gin.Context) {
-	st, ok := h.state(c)
-	if !ok {
-		return
-	}
-	a, found := ftcompat.Appellation(st.Snap, c.Param("code"))
-	if !found {
-		c.Error(httpx.NotFound("appellation_not_found", fmt.Sprintf("no appellation with code %q", c.Param("code"))))
-		return
-	}
-	if notModified(c, st) {
-		return
-	}
-	c.JSON(http.StatusOK, a)
 }

@@ -27,6 +27,22 @@ type State struct {
 	indexes    map[string]*search.Index // "appellations", "competences", "savoirs"
 	labelKeys  map[string]string        // appellation label key → code OGR
 	itemFiches map[string][]string      // item code OGR → fiches it is on
+
+	memo sync.Map // key → *memoEntry: values derived once per version (Memo)
+}
+
+type memoEntry struct {
+	once  sync.Once
+	value any
+}
+
+// Memo returns the value derived from this version under key, building it on first use:
+// what is computed from a version (a list, an index) is computed once.
+func (st *State) Memo(key string, build func() any) any {
+	e, _ := st.memo.LoadOrStore(key, &memoEntry{})
+	m := e.(*memoEntry)
+	m.once.Do(func() { m.value = build() })
+	return m.value
 }
 
 // Doc is a fiche at one version and its encodings, each built at most once. Only the
@@ -43,9 +59,12 @@ type Doc struct {
 type Shape int
 
 const (
-	ShapeFiche    Shape = iota // GET /v1/fiches/{code}
-	ShapeFTMetier              // France Travail rome-metiers métier
-	ShapeFTFiche               // France Travail rome-fiches-metiers fiche-metier
+	ShapeFiche          Shape = iota // GET /v1/fiches/{code}
+	ShapeFTMetier                    // France Travail rome-metiers métier
+	ShapeFTFiche                     // France Travail rome-fiches-metiers fiche-metier
+	ShapeFTMetierItem                // France Travail métier as listed by metiers/metier
+	ShapeFTMetierResume              // France Travail métier as listed in a domaine
+	ShapeFTAppellations              // France Travail appellations of a fiche, as listed by metiers/appellation
 	shapeCount
 )
 

@@ -16,24 +16,37 @@ type SelectorError struct {
 
 func (e *SelectorError) Error() string { return fmt.Sprintf("champs %q: %s", e.Champs, e.Msg) }
 
-// selector is a parsed champs value: fields by lower-case name (nil = the whole field) and,
-// for lists of compétences, extra fields by compétence type (@macrosavoirfaire(…)).
-type selector struct {
-	fields map[string]*selector
-	byType map[string]*selector
+// Selector is a parsed champs value: fields by lower-case name (nil = the whole field) and,
+// for compétences, extra fields by compétence type (@macrosavoirfaire(…)).
+type Selector struct {
+	fields map[string]*Selector
+	byType map[string]*Selector
 }
 
 // typeKey folds a compétence type or a @type selector to one spelling:
 // MACRO-SAVOIR-FAIRE and @macrosavoirfaire are both "macrosavoirfaire".
 func typeKey(s string) string { return strings.ToLower(strings.ReplaceAll(s, "-", "")) }
 
-// Select keeps only the fields named by champs, France Travail's field selector
-// ("code,libelle,domaineprofessionnel(code,grandDomaine(code))", names case-insensitive,
-// "@macrosavoirfaire(riasecmajeur)" for the fields of one compétence type). A compétence
-// keeps its type, which the API always sends. An empty champs keeps everything.
-func Select(doc any, champs string) (any, error) {
+// macroKey is the selector of both macro types (@macrocompetence(…)), as consumers of the
+// Compétences API send it.
+const macroKey = "macrocompetence"
+
+// typeKeys are the selector keys that apply to an item of each compétence type.
+var typeKeys = map[string][]string{
+	TypeCompetenceDetaillee: {typeKey(TypeCompetenceDetaillee)},
+	TypeMacroSavoirFaire:    {typeKey(TypeMacroSavoirFaire), macroKey},
+	TypeMacroSavoirEtre:     {typeKey(TypeMacroSavoirEtre), macroKey},
+	TypeSavoir:              {typeKey(TypeSavoir)},
+}
+
+// Parse reads France Travail's field selector ("code,libelle,domaineprofessionnel(code,
+// grandDomaine(code))", names case-insensitive, "@macrosavoirfaire(riasecmajeur)" for the
+// fields of one compétence type, "@macrocompetence(…)" for both macro types) and checks it
+// against the answer's Go type (a struct, or a slice of structs for a list). Nil means
+// everything: champs is empty.
+func Parse(champs string, answer reflect.Type) (*Selector, error) {
 	if strings.TrimSpace(champs) == "" {
-		return doc, nil
+		return nil, nil
 	}
 	p := parser{src: champs}
 	sel, err := p.list()
@@ -41,20 +54,26 @@ func Select(doc any, champs string) (any, error) {
 		err = p.fail("unexpected %q", p.src[p.pos])
 	}
 	if err == nil {
-		err = sel.check(reflect.TypeOf(doc), "")
+		err = sel.check(answer, "")
 	}
 	if err != nil {
 		return nil, &SelectorError{Champs: champs, Msg: err.Error()}
 	}
-	b, err := json.Marshal(doc)
+	return sel, nil
+}
+
+// Select renders doc as JSON narrowed to the fields named by champs (all of them when
+// champs is empty).
+func Select(doc any, champs string) ([]byte, error) {
+	sel, err := Parse(champs, reflect.TypeOf(doc))
 	if err != nil {
 		return nil, err
 	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, err
+	b, err := json.Marshal(doc)
+	if err != nil || sel == nil {
+		return b, err
 	}
-	return sel.apply(v), nil
+	return sel.Project(b), nil
 }
 
 type parser struct {
@@ -67,8 +86,8 @@ func (p *parser) fail(format string, args ...any) error {
 }
 
 // list parses item ("," item)* up to a closing parenthesis or the end.
-func (p *parser) list() (*selector, error) {
-	s := &selector{fields: map[string]*selector{}, byType: map[string]*selector{}}
+func (p *parser) list() (*Selector, error) {
+	s := &Selector{fields: map[string]*Selector{}, byType: map[string]*Selector{}}
 	for {
 		typed := p.pos < len(p.src) && p.src[p.pos] == '@'
 		if typed {
@@ -82,7 +101,7 @@ func (p *parser) list() (*selector, error) {
 		if name == "" {
 			return nil, p.fail("empty field name")
 		}
-		var sub *selector
+		var sub *Selector
 		if p.pos < len(p.src) && p.src[p.pos] == '(' {
 			p.pos++
 			var err error
@@ -112,8 +131,14 @@ func (p *parser) list() (*selector, error) {
 // competenceTypes are the types a @type selector may name.
 var competenceTypes = map[string]bool{
 	typeKey(TypeCompetenceDetaillee): true, typeKey(TypeMacroSavoirFaire): true,
-	typeKey(TypeMacroSavoirEtre): true, typeKey(TypeSavoir): true,
+	typeKey(TypeMacroSavoirEtre): true, typeKey(TypeSavoir): true, macroKey: true,
 }
+
+// Schema is implemented by values encoded ahead of time (Encoded): it names the Go type
+// whose fields the encoding holds, so that selectors are checked against it.
+type Schema interface{ SchemaType() reflect.Type }
+
+var schemaInterface = reflect.TypeFor[Schema]()
 
 // jsonFields lists the JSON fields of a struct type by lower-case name, embedded ones included.
 func jsonFields(t reflect.Type, into map[string]reflect.Type) {
@@ -129,14 +154,18 @@ func jsonFields(t reflect.Type, into map[string]reflect.Type) {
 }
 
 // check verifies that every selected field exists in type t.
-func (s *selector) check(t reflect.Type, path string) error {
-	if t == nil {
-		return fmt.Errorf("%s has no fields", path)
-	}
-	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+func (s *Selector) check(t reflect.Type, path string) error {
+	for t != nil {
+		if t.Implements(schemaInterface) {
+			t = reflect.Zero(t).Interface().(Schema).SchemaType()
+			continue
+		}
+		if t.Kind() != reflect.Pointer && t.Kind() != reflect.Slice {
+			break
+		}
 		t = t.Elem()
 	}
-	if t.Kind() != reflect.Struct {
+	if t == nil || t.Kind() != reflect.Struct {
 		return fmt.Errorf("%s has no fields", path)
 	}
 	fields := map[string]reflect.Type{}
@@ -163,36 +192,18 @@ func (s *selector) check(t reflect.Type, path string) error {
 	return nil
 }
 
-// apply projects a decoded JSON value.
-func (s *selector) apply(v any) any {
-	switch x := v.(type) {
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = s.apply(e)
-		}
-		return out
-	case map[string]any:
-		typ, _ := x["type"].(string)
-		extra := s.byType[typeKey(typ)]
-		out := map[string]any{}
-		for k, val := range x {
-			name := strings.ToLower(k)
-			sub, ok := s.fields[name]
-			if !ok && extra != nil {
-				sub, ok = extra.fields[name]
-			}
-			switch {
-			case k == "type" && typ != "":
-				out[k] = val
-			case !ok:
-			case sub == nil:
-				out[k] = val
-			default:
-				out[k] = sub.apply(val)
-			}
-		}
-		return out
+// field finds the selection of a field for an item of compétence type typ ("" if untyped):
+// ok is false when the field is not selected.
+func (s *Selector) field(name, typ string) (sub *Selector, ok bool) {
+	if sub, ok = s.fields[name]; ok || typ == "" {
+		return sub, ok
 	}
-	return v
+	for _, k := range typeKeys[typ] {
+		if extra := s.byType[k]; extra != nil {
+			if sub, ok = extra.field(name, typ); ok {
+				return sub, ok
+			}
+		}
+	}
+	return nil, false
 }

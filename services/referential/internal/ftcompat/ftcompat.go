@@ -1,7 +1,9 @@
-// Package ftcompat renders the referential in the JSON shapes of France Travail's ROME 4.0
-// APIs ("ROME 4.0 - Métiers" rome-metiers/v1 and "ROME 4.0 - Fiches métiers"
-// rome-fiches-metiers/v1), so that their consumers can read our service unchanged: same
-// field names, nesting and JSON types, and no field those APIs do not have.
+// Package ftcompat renders the referential in the JSON shapes of France Travail's four ROME
+// 4.0 APIs ("ROME 4.0 - Métiers" rome-metiers/v1, "ROME 4.0 - Fiches métiers"
+// rome-fiches-metiers/v1, "ROME 4.0 - Compétences" rome-competences/v1 and "ROME 4.0 -
+// Contextes de travail" rome-contextes-travail/v1), so that their consumers can read our
+// service unchanged: same field names, nesting and JSON types, and no field those APIs do
+// not have. champs.go and project.go implement the field selector on encoded answers.
 //
 // Sources (public repositories, read through the code index):
 //   - azoklearn/candidatly docs/reference/rome/francetravail-io-rome-4-0-metiers.page.json and
@@ -20,11 +22,50 @@
 //     competencesCles optional, secteurActivite any). It predates the transition and status
 //     tags that the documentation now lists. A Go consumer's JobDTO/AppellationDTO
 //     (secteursActivitesLies, centresInteretsLies, secteurActivite omitted when absent).
+//   - The same francetravail.io Métiers page (API doc version 12.0): the lists (metier,
+//     appellation, grand-domaine, domaine-professionnel: plain JSON arrays, with their
+//     example items), grand-domaine/{code}, domaine-professionnel/{code} and the search
+//     appellation/requete?q= ({totalResultats, requete, resultats}, 20 results at most,
+//     400 without q).
+//   - A TypeScript sync module (rome_metiers and rome_competences modules: ModuleMetier,
+//     ModuleApellation, ModuleGrandsDomaines, ModuleDomainesPro, ModuleCompetence,
+//     ModuleMacrosCompetence, ModuleSavoirs, ModuleEnjeux, ModuleObjectifs…): the champs each
+//     list accepts, hence its fields; rome-competences/v1/competences/{competence,
+//     competence-detaillee, macro-competence, macro-savoir-faire,
+//     macro-savoir-etre-professionnel, savoir, …} and the typed selectors @competencedetaillee,
+//     @macrocompetence (both macro types), @macrosavoiretreprofessionnel, @savoir.
+//   - avenirs-esr/avenirs-portfolio-interoperability (Java): the camelCase spellings of the
+//     Compétences API (macroCompetence, objectif, enjeu, domaineCompetence, codeArborescence,
+//     sousCategorie, maturite), …/competences/version and /competence, and the token answer
+//     {access_token, scope, token_type, expires_in} of POST
+//     /connexion/oauth2/access_token?realm=/partenaire with a client_credentials form.
+//   - A NestJS FranceTravailService: the lists read as JSON arrays, token caching for 25
+//     minutes, rome-contextes-travail/v1/situations-travail/contexte-travail; a Python
+//     ContexteTravailClient: situations-travail/contexte-travail/{code} and
+//     situations-travail/version.
 //   - A TypeScript consumer's RomeReferentialClient and its test: /metiers/version read as
 //     {"version": "61"}, the version number as a string. No source shows lastModifiedDate's
 //     format: it is sent as an RFC 3339 date-time in UTC, the OpenAPI format of the API's dates.
 //
-// Decisions where our data (the official CSV export) lacks what the API has:
+// Decisions where our data (the official CSV export) lacks what the API has (the lists
+// follow the same rules as the items they list):
+//   - Lists: the métier list has the fields of the list selector (no compétences,
+//     contextes, secteurs, thèmes: the NestJS consumer fetches metier/{code} for those); a
+//     métier listed in a domaine has code, libelle, RIASEC, the tags and its appellations
+//     without libelleCourt, as the documentation's examples; label, codeIsco, romeParent and
+//     the appellations' secondaire are not in the export and not sent. The search ranks with
+//     the referential's own index; totalResultats counts every appellation it matches.
+//   - Compétences API: code and codeOgr are the code OGR, obsolete is false, the transition
+//     flags come from the export (omitted when not filled in). Macro-compétences carry
+//     definition, codeArborescence (code_macro_comp), sousCategorie, RIASEC and an objectif
+//     with only the arborescence codes of objectif, enjeu and domaine (labels and France
+//     Travail's codes are in the missing arborescence file); competenceEsco, dateFin,
+//     maturite, transferable, qualiteProfessionnelle and the RIASEC of compétences détaillées
+//     are not sent. A savoir's categorieSavoir has the sous-catégorie and catégorie labels
+//     with empty codes. The lists of domaines, enjeux, objectifs and catégories of savoirs are
+//     not served: without their labels they would be codes only.
+//   - Contextes de travail API: code, libelle and categorie, as metier/{code} has them; no
+//     source shows other fields.
 //   - codeIsco, label, dateFin, transitionEcologique (boolean), appellationEsco,
 //     appellations[].competencesCles, romeParent: optional in the API, absent from the
 //     export: omitted. The boolean transitionEcologique cannot be derived with certainty from
@@ -50,8 +91,6 @@ import (
 	"time"
 
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
-	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
-	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
 )
 
 // Ref is the {code, libelle} node France Travail uses everywhere.
@@ -320,29 +359,21 @@ type AppellationDetail struct {
 	Metier AppellationMetier `json:"metier"`
 }
 
-// Appellation renders the appellation with that code OGR, reading its fiche through
-// fiche.Build; ok is false when it does not exist.
-func Appellation(v refdata.View, codeOgr string) (AppellationDetail, bool) {
-	row, ok := v.Get(romecsv.Appellation, codeOgr)
-	if !ok {
-		return AppellationDetail{}, false
+func appellationDetail(f *fiche.Fiche, a fiche.Appellation) AppellationDetail {
+	return AppellationDetail{
+		MetierAppellation: appellation(a),
+		Metier: AppellationMetier{
+			Code: f.CodeRome, Libelle: f.Libelle, RiasecMajeur: f.Riasec.Majeur, RiasecMineur: f.Riasec.Mineur,
+			DomaineProfessionnel: domaine(f), Tags: tags(f.Tags),
+		},
 	}
-	code := row[romecsv.MustByName(romecsv.Appellation).Col("code_rome")]
-	// The version number does not reach the rendered shape.
-	f, ok := fiche.Build(v, code, 0)
-	if !ok {
-		return AppellationDetail{}, false
-	}
+}
+
+// Appellations renders the appellations of a fiche as GET /metiers/appellation lists them.
+func Appellations(f *fiche.Fiche) []AppellationDetail {
+	out := make([]AppellationDetail, 0, len(f.Appellations))
 	for _, a := range f.Appellations {
-		if a.CodeOgr == codeOgr {
-			return AppellationDetail{
-				MetierAppellation: appellation(a),
-				Metier: AppellationMetier{
-					Code: f.CodeRome, Libelle: f.Libelle, RiasecMajeur: f.Riasec.Majeur, RiasecMineur: f.Riasec.Mineur,
-					DomaineProfessionnel: domaine(f), Tags: tags(f.Tags),
-				},
-			}, true
-		}
+		out = append(out, appellationDetail(f, a))
 	}
-	return AppellationDetail{}, false
+	return out
 }

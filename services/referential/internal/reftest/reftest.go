@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/database"
@@ -21,10 +22,11 @@ import (
 type Server struct {
 	*httptest.Server
 	Issuer *auth.DevIssuer
+	Store  *store.Store // the database behind it: a test's own webhook dispatcher reads it
 }
 
 // Start imports v460 into a fresh database of dialect d and serves it until the test ends.
-func Start(t *testing.T, d database.Dialect) *Server {
+func Start(t testing.TB, d database.Dialect) *Server {
 	t.Helper()
 	ctx := context.Background()
 	st := store.New(dbtest.Open(t, d))
@@ -46,13 +48,15 @@ func Start(t *testing.T, d database.Dialect) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.Router(api.Deps{Service: svc, Authenticate: auth.Authenticate(verifier), RequireService: auth.RequireRole(auth.RoleService)}))
+	srv := httptest.NewServer(api.Router(api.Deps{Service: svc, Authenticate: auth.Authenticate(verifier), RequireService: auth.RequireRole(auth.RoleService),
+		RequireAdmin: auth.RequireRole(auth.RoleAdmin), Clients: app.NewClients(st, time.Now),
+		Webhooks: app.NewWebhooks(st, app.WebhookConfig{AllowPrivate: true})}))
 	t.Cleanup(srv.Close)
-	return &Server{Server: srv, Issuer: issuer}
+	return &Server{Server: srv, Issuer: issuer, Store: st}
 }
 
 // Token mints a token for a role (partners belong to "opco-test").
-func (s *Server) Token(t *testing.T, role auth.Role) string {
+func (s *Server) Token(t testing.TB, role auth.Role) string {
 	t.Helper()
 	p := auth.Principal{Subject: "u-" + string(role), Name: "Test", Role: role}
 	if role == auth.RolePartner {

@@ -14,6 +14,8 @@ import (
 // Migrations are the referential's versioned schema changes.
 var Migrations = []database.Migration{
 	{Version: 1, Name: "referential rows, versions, change sets and changelog", Up: migrationV1},
+	{Version: 2, Name: "France Travail API clients and token key", Up: migrationAPIClients},
+	{Version: 3, Name: "webhooks: endpoints, event outbox, deliveries and attempts", Up: migrationWebhooks},
 }
 
 // Migrate brings the schema up to date.

@@ -302,7 +302,7 @@ func (s *Store) Publish(ctx context.Context, p Publication) error {
 				return err
 			}
 		}
-		return nil
+		return enqueueWebhooks(tx, p) // the outbox: the version's events commit with it
 	})
 }
 
