@@ -110,8 +110,9 @@ func (s *submit) floor(ctx context.Context, _ int64) error {
 	return err
 }
 
-// drain waits until the worker has checked every submitted request: a phase's CPU figures
-// include its own backlog, and the next phase does not pay for it.
+// drain waits until the worker has checked every submitted request and the stack has gone
+// quiet (its channels created and notifications sent too): a phase's CPU figures include
+// its own backlog, and the next phase does not pay for it.
 func (s *submit) drain(ctx context.Context) error {
 	deadline := time.Now().Add(10 * time.Minute)
 	for _, status := range []request.Status{request.StatusSubmitted, request.StatusChecking} {
@@ -131,7 +132,35 @@ func (s *submit) drain(ctx context.Context) error {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	return ctx.Err()
+	return waitQuiet(ctx, deadline)
+}
+
+// waitQuiet waits until the stack's processes use less than a tenth of a core together,
+// over two seconds in a row (idle, the Temporal dev server polls its queues a little).
+func waitQuiet(ctx context.Context, deadline time.Time) error {
+	const interval, quiet = time.Second, 0.1
+	calm := 0
+	for prev := cpuByProcess(); calm < 2; {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the stack still busy after 10 minutes")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(interval):
+		}
+		now, used := cpuByProcess(), 0.0
+		for name, t := range now {
+			used += t - prev[name]
+		}
+		if used/interval.Seconds() < quiet {
+			calm++
+		} else {
+			calm = 0
+		}
+		prev = now
+	}
+	return nil
 }
 
 // stackProcesses are the members of the stack a submission may cost CPU time to.
