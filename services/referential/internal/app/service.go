@@ -35,7 +35,8 @@ type Service struct {
 	log   *slog.Logger
 
 	current   atomic.Pointer[State]
-	publishMu sync.Mutex // one publication at a time in this process; the database guards across processes
+	warm      atomic.Bool // the version served since start has been warmed once (ReadyCheck)
+	publishMu sync.Mutex  // one publication at a time in this process; the database guards across processes
 
 	pastMu sync.Mutex
 	past   map[int]*State // versions read back for time travel, a few at a time
@@ -455,7 +456,8 @@ func (s *Service) Follow(ctx context.Context, every time.Duration, shapes map[Sh
 			start := time.Now()
 			st.Warm(shapes)
 			warmed = st.Version()
-			s.log.Info("fiche documents built", "version", warmed, "ms", time.Since(start).Milliseconds())
+			s.warm.Store(true)
+			s.log.Info("search indexes and fiche documents built", "version", warmed, "ms", time.Since(start).Milliseconds())
 		}
 		select {
 		case <-ctx.Done():
@@ -479,11 +481,19 @@ func (s *Service) Follow(ctx context.Context, every time.Duration, shapes map[Sh
 }
 
 // ReadyCheck reports not ready while no release is loaded.
+// Then it is ready once Follow has warmed the version it started with, so that its first
+// reads and searches are as fast as the rest; versions published later are warmed while
+// they are served.
 func (s *Service) ReadyCheck() httpx.Check {
 	return httpx.Check{Name: "referential", Run: func(context.Context) error {
-		if s.Current() == nil {
+		switch {
+		case s.Current() == nil:
 			return ErrEmpty
+		case !s.warm.Load():
+			return errWarming
 		}
 		return nil
 	}}
 }
+
+var errWarming = errors.New("building the search indexes and fiche documents")

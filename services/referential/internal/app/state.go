@@ -117,8 +117,10 @@ func (st *State) Doc(code string) (*Doc, bool) {
 	return d.(*Doc), true
 }
 
-// Warm encodes every fiche in the given shapes, so that the first reads are as fast as the rest.
+// Warm builds the search indexes and encodes every fiche in the given shapes, so that the
+// first searches and reads are as fast as the rest.
 func (st *State) Warm(shapes map[Shape]func(*fiche.Fiche) any) {
+	st.buildSearch()
 	for _, code := range st.codes {
 		d, _ := st.Doc(code)
 		build := sync.OnceValue(d.Fiche)
