@@ -112,6 +112,44 @@ type Result struct {
 	Reason      string   `json:"reason,omitempty"` // for people
 	Field       string   `json:"field,omitempty"`  // the offending field of the operation
 	Changes     []Change `json:"changes"`
+	// Impact is what the operation touches beyond its own change; only a dry run
+	// (POST /v1/changesets:validate) reports it, for an operation that applies and that
+	// removes, moves or renames an appellation or takes an item off the fiche.
+	Impact *Impact `json:"impact,omitempty"`
+}
+
+// Impact is what an operation breaks or changes for others, for the moderator to weigh
+// before accepting it.
+type Impact struct {
+	// Fiches are the codes ROME the operation changes.
+	Fiches []string `json:"fiches"`
+	// Mobilites are the mobilités of other fiches that lead to one of Fiches. When an item
+	// is taken off, only those whose fiche carries the item too: the two fiches shared it.
+	Mobilites []MobiliteImpact `json:"mobilites"`
+	// OrphanAppellations are the appellations left without a fiche and without a
+	// replacement: the one removed without replacedBy (or whose replacement goes too),
+	// and those that earlier removals replaced by it.
+	OrphanAppellations []ImpactRef `json:"orphanAppellations"`
+	// OrphanItems are the compétences, savoirs or contextes that no fiche carries after it.
+	OrphanItems []ImpactRef `json:"orphanItems"`
+	// Subscribers counts the webhook endpoints that a change of Fiches notifies, those
+	// subscribed to every fiche included.
+	Subscribers int `json:"subscribers"`
+}
+
+// MobiliteImpact is a mobilité from fiche CodeRome to fiche CodeRomeCible, at rank Rang.
+type MobiliteImpact struct {
+	CodeRome      string `json:"codeRome"`
+	Libelle       string `json:"libelle"`
+	CodeRomeCible string `json:"codeRomeCible"`
+	Rang          int    `json:"rang"`
+}
+
+// ImpactRef names an appellation or item; CodeRome is the fiche an appellation was on.
+type ImpactRef struct {
+	CodeOgr  string `json:"codeOgr"`
+	Libelle  string `json:"libelle"`
+	CodeRome string `json:"codeRome,omitempty"`
 }
 
 // ChangeSet is the body of POST /v1/changesets (and, without id, of :validate).

@@ -485,6 +485,12 @@ const (
 	FindingTeamsMemberNotAdded     = "teams_member_not_added"    // Graph refused to add a person to the private channel
 	FindingTeamsLineNotPosted      = "teams_line_not_posted"     // Graph refused an event's line in the channel
 	FindingTeamsChannelLost        = "teams_channel_lost"        // the channel was deleted in Teams: a new one replaced it
+	// What an operation touches beyond its change (the referential's refclient.Impact):
+	// warnings for the moderator to weigh, never blocking.
+	FindingImpactMobilites          = "impact_mobilites"           // other fiches' mobilités lead to the fiche changed
+	FindingImpactOrphanAppellations = "impact_orphan_appellations" // appellations left without a fiche nor a replacement
+	FindingImpactOrphanItems        = "impact_orphan_items"        // an item taken off is then on no fiche
+	FindingImpactSubscribers        = "impact_subscribers"         // webhook endpoints are notified of the change
 )
 
 // SystemActor is the actor of what the workflow does by itself (checks, timers).

@@ -9,7 +9,8 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// OverlapQuery asks which other open requests touch the same elements of the same fiche.
+// OverlapQuery asks which other open requests touch the same elements of the same fiche
+// (or, for the elements AcrossFiches, of any fiche).
 type OverlapQuery struct {
 	RequestID string   `json:"requestId"` // the asking request, excluded from the answer
 	CodeRome  string   `json:"codeRome"`
@@ -70,8 +71,19 @@ func ElementsOf(ops []Operation) []string {
 				add(entity + ":" + op.CodeOgr)
 			}
 		}
+		if op.ReplacedBy != "" {
+			add("appellation:" + op.ReplacedBy) // another request may remove or move the replacement
+		}
 	}
 	return out
+}
+
+// AcrossFiches tells whether an element names the same thing whatever fiche a request
+// targets: an appellation is on one fiche at a time, and no two share a label, so the
+// removal of an appellation overlaps a new fiche made from it (whose request has no code
+// ROME yet) as surely as another removal on the same fiche.
+func AcrossFiches(element string) bool {
+	return strings.HasPrefix(element, "appellation:") || strings.HasPrefix(element, "appellation-label:")
 }
 
 // Fold lowercases, removes accents and reduces everything but letters and digits to single

@@ -24,8 +24,9 @@ type checkResult struct {
 
 // check dry-runs the operations on the current referential and looks for the other open
 // requests that touch the same elements. Each operation that does not apply is an error
-// finding, each overlapping request a warning; an empty list, a change set the referential
-// refuses as a whole and an unknown code ROME are fatal.
+// finding; each overlapping request, and what an operation touches beyond its change (its
+// impact), a warning; an empty list, a change set the referential refuses as a whole and
+// an unknown code ROME are fatal.
 func (w *lifecycle) check(ctx workflow.Context, ops []request.Operation) (checkResult, error) {
 	if len(ops) == 0 {
 		const reason = "the request has no operation"
@@ -52,6 +53,7 @@ func (w *lifecycle) check(ctx workflow.Context, ops []request.Operation) (checkR
 	unknown := 0
 	for _, r := range v.Validation.Results {
 		if r.Applies {
+			res.findings = append(res.findings, impactFindings(r)...)
 			continue
 		}
 		if r.Code == request.FindingUnknownFiche && r.Field == "codeRome" {

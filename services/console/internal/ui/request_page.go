@@ -77,6 +77,9 @@ type requestPageData struct {
 	// PublishedFiche is the fiche the publication changed: the request's own, or the one
 	// it created.
 	PublishedFiche string
+	// ShowImpact shows the ROME team what the operations touch beyond the fiche (the
+	// preview's impacts), before they decide.
+	ShowImpact bool
 }
 
 // loadRequestPage reads everything the request page shows. The request must be read first
@@ -121,19 +124,26 @@ func (h *handlers) loadRequestPage(c *gin.Context, id string) (*requestPageData,
 		return nil, err
 	}
 	d.arrange()
+	d.ShowImpact = (p.Role == auth.RoleModerator || p.Role == auth.RoleAdmin) && slices.ContainsFunc(d.Ops, func(o opView) bool {
+		return o.Result != nil && o.Result.Impact != nil
+	})
 	return d, nil
 }
 
 // workflowFindings word the request workflow's own findings; the others are the
 // referential's reasons (refusalMessages).
 var workflowFindings = map[string]string{
-	request.FindingOverlappingRequest:      "une autre demande en cours touche le même élément de la fiche",
-	request.FindingOperationsRequired:      "la demande n'a aucune opération",
-	request.FindingPublicationConflict:     "cette opération acceptée ne s'applique plus au référentiel publié entre-temps : amendez-la ou refusez-la",
-	request.FindingPublicationRefused:      "le référentiel a refusé la publication de ces opérations",
-	request.FindingTeamsUnavailable:        "le canal Teams de la demande n'a pas pu être créé ; la demande continue sans lui",
-	request.FindingTeamsRepliesUnavailable: "les réponses écrites dans Teams ne reviendront pas dans la demande",
-	request.FindingTeamsMemberNotAdded:     "une personne n'a pas pu être ajoutée au canal Teams privé",
+	request.FindingOverlappingRequest:       "une autre demande en cours touche le même élément de la fiche",
+	request.FindingOperationsRequired:       "la demande n'a aucune opération",
+	request.FindingPublicationConflict:      "cette opération acceptée ne s'applique plus au référentiel publié entre-temps : amendez-la ou refusez-la",
+	request.FindingPublicationRefused:       "le référentiel a refusé la publication de ces opérations",
+	request.FindingTeamsUnavailable:         "le canal Teams de la demande n'a pas pu être créé ; la demande continue sans lui",
+	request.FindingTeamsRepliesUnavailable:  "les réponses écrites dans Teams ne reviendront pas dans la demande",
+	request.FindingTeamsMemberNotAdded:      "une personne n'a pas pu être ajoutée au canal Teams privé",
+	request.FindingImpactMobilites:          "des mobilités d'autres fiches mènent à la fiche modifiée (voir « Impact des opérations »)",
+	request.FindingImpactOrphanAppellations: "des appellations resteraient sans fiche ni appellation de remplacement",
+	request.FindingImpactOrphanItems:        "un élément retiré ne serait plus rattaché à aucune fiche",
+	request.FindingImpactSubscribers:        "des abonnements webhook de consommateurs seront notifiés de ce changement",
 }
 
 // findingText words a finding in French, keeping the service's own detail after it.

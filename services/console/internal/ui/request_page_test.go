@@ -24,6 +24,7 @@ type fakeIntake struct {
 	calls   []intakeCall
 	refuse  func(path string) (int, string)
 	history []map[string]any
+	preview *refclient.Validation // the dry run the preview answers, when not the default one
 }
 
 type intakeCall struct {
@@ -45,6 +46,8 @@ func (f *fakeIntake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		write(http.StatusOK, f.req)
 	case r.Method == http.MethodGet && r.URL.Path == base+"/history":
 		write(http.StatusOK, map[string]any{"items": f.history})
+	case r.Method == http.MethodGet && r.URL.Path == base+"/preview" && f.preview != nil:
+		write(http.StatusOK, f.preview)
 	case r.Method == http.MethodGet && r.URL.Path == base+"/preview":
 		write(http.StatusOK, refclient.Validation{Applies: true, Results: []refclient.Result{{OperationID: "op-1", Applies: true}, {OperationID: "op-2", Applies: false, Code: "unknown_fiche", Reason: "fiche M1801 does not exist"}},
 			Diff: []refclient.Change{{OperationID: "op-1", Action: "added", Entity: "appellation", Libelle: "Développeur / Développeuse Zig"}}})
@@ -274,5 +277,45 @@ func TestDecisionProblemField(t *testing.T) {
 		if got := decisionProblemField(field, decisions); got != want {
 			t.Errorf("%s → %q, want %q", field, got, want)
 		}
+	}
+}
+
+// The ROME team sees what each operation touches before deciding; a partner does not.
+func TestRequestPageShowsTheImpactToTheROMETeam(t *testing.T) {
+	t.Parallel()
+	r := inReview()
+	r.Operations = append(r.Operations, request.RequestOperation{Operation: refclient.Operation{ID: "op-3", Op: refclient.OpRemoveAppellation, CodeOgr: "10944", Reason: "obsolète"}})
+	intake := &fakeIntake{req: r, preview: &refclient.Validation{Version: 61, Applies: true, Diff: []refclient.Change{}, Results: []refclient.Result{
+		{OperationID: "op-1", Applies: true}, {OperationID: "op-2", Applies: true},
+		{OperationID: "op-3", Applies: true, Impact: &refclient.Impact{Fiches: []string{"M1805"}, Subscribers: 3,
+			Mobilites:          []refclient.MobiliteImpact{{CodeRome: "M1806", Libelle: "Conseil en maîtrise d'ouvrage", CodeRomeCible: "M1805", Rang: 2}},
+			OrphanAppellations: []refclient.ImpactRef{{CodeOgr: "10944", Libelle: "Analyste développeur", CodeRome: "M1805"}},
+			OrphanItems:        []refclient.ImpactRef{}}}}}}
+	u := newTestUI(t, intake, nil, nil)
+	page := u.signIn(auth.Principal{Subject: "bob", Name: "Bruno", Role: auth.RoleModerator}).get("/demandes/r-1").Body.String()
+	start := strings.Index(page, `id="impact"`)
+	if start < 0 {
+		t.Fatalf("no impact section:\n%s", page)
+	}
+	section := page[start : start+strings.Index(page[start:], "</section>")]
+	for _, want := range []string{
+		`<h2 id="impact-titre">Impact des opérations</h2>`, "version 61 du référentiel",
+		`<h3 class="fr-h6" id="impact-op-3">Opération 3 : `,
+		`<a href="/referentiel/fiches/M1805">M1805</a>`,
+		`<a href="/referentiel/fiches/M1806">M1806 – Conseil en maîtrise d&#39;ouvrage</a> (mobilité de rang 2 vers M1805)`,
+		`Analyste développeur (code OGR 10944, fiche <a href="/referentiel/fiches/M1805">M1805</a>)`,
+		"<dt>Éléments rattachés à plus aucune fiche</dt>\n    <dd>Aucun</dd>",
+		"<dt>Abonnements webhook notifiés</dt>\n    <dd>3</dd>",
+	} {
+		if !strings.Contains(section, want) {
+			t.Errorf("the impact section lacks %q:\n%s", want, section)
+		}
+	}
+	if strings.Contains(section, "Opération 1") || strings.Contains(section, "Opération 2") {
+		t.Error("operations without an impact are listed")
+	}
+	partner := u.signIn(auth.Principal{Subject: "alice", Name: "Alice Martin", Role: auth.RolePartner, Org: "opco-2i"}).get("/demandes/r-1").Body.String()
+	if strings.Contains(partner, `id="impact"`) {
+		t.Error("a partner sees the impact section")
 	}
 }

@@ -238,7 +238,7 @@ type Entry struct {
 }
 
 // FindOverlaps lists the other open requests on the same fiche that touch some of the
-// same elements, in submission order.
+// same elements, or on any fiche for the elements request.AcrossFiches, in submission order.
 func (s *Store) FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]request.Overlap, error) {
 	out := []request.Overlap{}
 	if len(q.Elements) == 0 {
@@ -247,10 +247,15 @@ func (s *Store) FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]req
 	var rows []struct {
 		RequestID, Element, Title, Status string
 	}
-	err := s.db.WithContext(ctx).Table("request_elements AS e").
+	db := s.db.WithContext(ctx)
+	same := db.Where("e.code_rome = ? AND e.element IN ?", q.CodeRome, q.Elements)
+	if across := slices.DeleteFunc(slices.Clone(q.Elements), func(e string) bool { return !request.AcrossFiches(e) }); len(across) > 0 {
+		same = same.Or("e.element IN ?", across)
+	}
+	err := db.Table("request_elements AS e").
 		Select("e.request_id, e.element, r.title, r.status").
 		Joins("JOIN requests r ON r.id = e.request_id").
-		Where("e.code_rome = ? AND e.element IN ? AND e.request_id <> ?", q.CodeRome, q.Elements, q.RequestID).
+		Where(same).Where("e.request_id <> ?", q.RequestID).
 		Order("r.pos").Scan(&rows).Error
 	if err != nil {
 		return nil, err

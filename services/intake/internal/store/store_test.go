@@ -153,7 +153,10 @@ func TestOverlaps(t *testing.T) {
 		remove := request.Operation{Op: refclient.OpRemoveAppellation, CodeOgr: "10944", Reason: "obsolète"}
 		a := newRequest("a", "opco-2i", "M1805", "A", request.Operation{Op: refclient.OpAddAppellation, Libelle: "Développeur Rust"}, remove)
 		b := newRequest("b", "opco-ep", "M1805", "B", remove, request.Operation{Op: refclient.OpSetText, Field: "definition", Text: "…"})
-		c := newRequest("c", "opco-ep", "M1806", "C on another fiche", remove)
+		// A new fiche made from the appellation a removes: no code ROME yet, yet the same job.
+		c := newRequest("c", "opco-ep", "", "C: a new fiche from it", request.Operation{Op: refclient.OpCreateFiche,
+			AppellationPrincipale: &refclient.AppellationPrincipale{CodeOgr: "10944"}})
+		c.Kind = request.KindCreateFromKnown
 		d := newRequest("d", "opco-2i", "M1805", "D", request.Operation{Op: refclient.OpAddAppellation, Libelle: "developpeur  RUST"})
 		for _, r := range []request.Request{a, b, c, d} {
 			if err := s.Create(ctx, r, nil); err != nil {
@@ -167,6 +170,7 @@ func TestOverlaps(t *testing.T) {
 		}
 		want := []request.Overlap{
 			{RequestID: "b", Title: "B", Status: request.StatusSubmitted, Elements: []string{"appellation:10944"}},
+			{RequestID: "c", Title: "C: a new fiche from it", Status: request.StatusSubmitted, Elements: []string{"appellation:10944"}},
 			{RequestID: "d", Title: "D", Status: request.StatusSubmitted, Elements: []string{"appellation-label:developpeur rust"}},
 		}
 		if !equalJSON(got, want) {
@@ -186,7 +190,10 @@ func TestOverlaps(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ = s.FindOverlaps(ctx, query)
-		want = []request.Overlap{{RequestID: "d", Title: "D", Status: request.StatusPublishing, Elements: []string{"appellation-label:developpeur rust", "appellation:10944"}}}
+		want = []request.Overlap{
+			{RequestID: "c", Title: "C: a new fiche from it", Status: request.StatusSubmitted, Elements: []string{"appellation:10944"}},
+			{RequestID: "d", Title: "D", Status: request.StatusPublishing, Elements: []string{"appellation-label:developpeur rust", "appellation:10944"}},
+		}
 		if !equalJSON(got, want) {
 			t.Fatalf("after amendments %+v\nwant %+v", got, want)
 		}
@@ -195,11 +202,15 @@ func TestOverlaps(t *testing.T) {
 		if err := s.RecordEvent(ctx, event(d, 2, request.EventPublished, request.StatusPublished)); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.FindOverlaps(ctx, query); len(got) != 0 {
+		if got, _ := s.FindOverlaps(ctx, query); len(got) != 1 || got[0].RequestID != "c" {
 			t.Fatalf("a published request still overlaps: %+v", got)
 		}
-		if got, _ := s.FindOverlaps(ctx, request.OverlapQuery{RequestID: "x", CodeRome: "M1806", Elements: []string{"appellation:10944"}}); len(got) != 1 || got[0].RequestID != "c" {
-			t.Fatalf("overlap on M1806: %+v", got)
+		// Elements of the fiche itself overlap on that fiche only.
+		if got, _ := s.FindOverlaps(ctx, request.OverlapQuery{RequestID: "x", CodeRome: "M1806", Elements: []string{"text:definition", "appellation:10944"}}); !equalJSON(got, []request.Overlap{
+			{RequestID: "a", Title: "A", Status: request.StatusSubmitted, Elements: []string{"appellation:10944"}},
+			{RequestID: "c", Title: "C: a new fiche from it", Status: request.StatusSubmitted, Elements: []string{"appellation:10944"}},
+		}) {
+			t.Fatalf("overlap from M1806: %+v", got)
 		}
 		if got, err := s.FindOverlaps(ctx, request.OverlapQuery{RequestID: "x", CodeRome: "M1806"}); err != nil || got == nil || len(got) != 0 {
 			t.Fatalf("no elements: %+v %v", got, err)

@@ -96,6 +96,7 @@ func Router(d Deps) *gin.Engine {
 	reads.GET("/versions/:n/delta", h.versionDelta)
 	reads.GET("/changes", h.changes)
 	reads.GET("/changes.atom", h.changesAtom)
+	reads.GET("/correspondences", h.correspondences)
 	reads.GET("/changesets/:id", h.getChangeSet)
 	reads.GET("/export", h.export)
 	v1.POST(`/changesets\:validate`, d.Authenticate, httpx.BodyLimit(changeSetBodyLimit), h.validate)

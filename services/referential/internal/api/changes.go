@@ -30,34 +30,8 @@ func (h *handlers) changes(c *gin.Context) {
 	if !ok {
 		return
 	}
-	since := 0 // every change since the official import
-	if q, given := c.GetQuery("since"); given {
-		n, err := strconv.Atoi(q)
-		if err != nil || n < 0 {
-			c.Error(httpx.Unprocessable("invalid_since", "since must be a version number", httpx.FieldError{Field: "since", Message: "not a version number"}))
-			return
-		}
-		if n > st.Version() {
-			c.Error(httpx.Unprocessable("since_beyond_current", fmt.Sprintf("since (%d) is beyond the current version (%d)", n, st.Version()),
-				httpx.FieldError{Field: "since", Message: fmt.Sprintf("at most %d, the current version", st.Version())}))
-			return
-		}
-		since = n
-	}
-	limit, after, ok := pageParams(c)
-	if !ok {
-		return
-	}
-	var pos *store.FeedPosition
-	if after != "" {
-		p, ok := parseFeedPosition(after)
-		if !ok {
-			c.Error(httpx.Unprocessable("invalid_cursor", "cursor is not one this API returned", httpx.FieldError{Field: "cursor", Message: "invalid"}))
-			return
-		}
-		pos = &p
-	}
-	if notModified(c, st) {
+	since, limit, pos, ok := feedParams(c, st)
+	if !ok || notModified(c, st) {
 		return
 	}
 	page, err := h.svc.Changes(c.Request.Context(), st, since, pos, limit)
@@ -65,11 +39,65 @@ func (h *handlers) changes(c *gin.Context) {
 		c.Error(err)
 		return
 	}
-	next := ""
-	if page.Next != nil {
-		next = cursor(fmt.Sprintf("%d.%d", page.Next.Version, page.Next.Seq))
+	c.JSON(http.StatusOK, gin.H{"since": since, "version": st.Version(), "items": page.Items, "nextCursor": feedCursor(page.Next)})
+}
+
+// correspondences serves GET /v1/correspondences?since=N: every appellation removed with a
+// replacement by the versions after N, paged as the change feed is.
+func (h *handlers) correspondences(c *gin.Context) {
+	st, ok := h.state(c)
+	if !ok {
+		return
 	}
-	c.JSON(http.StatusOK, gin.H{"since": since, "version": st.Version(), "items": page.Items, "nextCursor": nullable(next)})
+	since, limit, pos, ok := feedParams(c, st)
+	if !ok || notModified(c, st) {
+		return
+	}
+	page, err := h.svc.Correspondences(c.Request.Context(), st, since, pos, limit)
+	if err != nil {
+		c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"since": since, "version": st.Version(), "items": page.Items, "nextCursor": feedCursor(page.Next)})
+}
+
+// feedParams reads the parameters of a list that follows the versions: since (a version,
+// 0 by default: since the official import), limit and the cursor.
+func feedParams(c *gin.Context, st *app.State) (since, limit int, pos *store.FeedPosition, ok bool) {
+	if q, given := c.GetQuery("since"); given {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 0 {
+			c.Error(httpx.Unprocessable("invalid_since", "since must be a version number", httpx.FieldError{Field: "since", Message: "not a version number"}))
+			return 0, 0, nil, false
+		}
+		if n > st.Version() {
+			c.Error(httpx.Unprocessable("since_beyond_current", fmt.Sprintf("since (%d) is beyond the current version (%d)", n, st.Version()),
+				httpx.FieldError{Field: "since", Message: fmt.Sprintf("at most %d, the current version", st.Version())}))
+			return 0, 0, nil, false
+		}
+		since = n
+	}
+	limit, after, ok := pageParams(c)
+	if !ok {
+		return 0, 0, nil, false
+	}
+	if after != "" {
+		p, valid := parseFeedPosition(after)
+		if !valid {
+			c.Error(httpx.Unprocessable("invalid_cursor", "cursor is not one this API returned", httpx.FieldError{Field: "cursor", Message: "invalid"}))
+			return 0, 0, nil, false
+		}
+		pos = &p
+	}
+	return since, limit, pos, true
+}
+
+// feedCursor is the cursor of the page after next (null on the last page).
+func feedCursor(next *store.FeedPosition) any {
+	if next == nil {
+		return nil
+	}
+	return cursor(fmt.Sprintf("%d.%d", next.Version, next.Seq))
 }
 
 // parseFeedPosition reads the "version.seq" of a change-feed cursor.

@@ -99,8 +99,16 @@ func (s *Service) DeltaFile(ctx context.Context, n int) (*DeltaFile, bool, error
 	from := 0 // the first version's delta starts from the empty referential
 	for _, v := range vs {
 		if v.Number == n {
-			return &DeltaFile{store: s.store, manifest: delta.Manifest{FromVersion: from, ToVersion: n, Label: v.Label, Source: v.Source,
-				ChangesetID: v.ChangesetID, RequestID: v.RequestID, PublishedAt: v.PublishedAt}}, true, nil
+			cs, err := s.store.VersionCorrespondences(ctx, n)
+			if err != nil {
+				return nil, false, err
+			}
+			m := delta.Manifest{FromVersion: from, ToVersion: n, Label: v.Label, Source: v.Source,
+				ChangesetID: v.ChangesetID, RequestID: v.RequestID, PublishedAt: v.PublishedAt}
+			for _, c := range cs {
+				m.Correspondences = append(m.Correspondences, correspondenceOf(c, v.PublishedAt))
+			}
+			return &DeltaFile{store: s.store, manifest: m}, true, nil
 		}
 		from = v.Number
 	}

@@ -172,6 +172,9 @@ func (s *Service) Validate(ctx context.Context, req ChangeSetRequest, documents 
 		return nil, err
 	}
 	tx, results, code := s.run(st, req, next)
+	if err := s.impacts(ctx, st, tx, req.Operations, results); err != nil {
+		return nil, err
+	}
 	v := &Validation{Version: st.Version(), CodeRome: code, Applies: true, Results: results, Diff: []changeset.Change{}}
 	for _, r := range results {
 		v.Applies = v.Applies && r.Applies
@@ -325,9 +328,11 @@ func (s *Service) publish(ctx context.Context, req ChangeSetRequest) (pub *Publi
 			ChangesetID: &csID, RequestID: &reqID},
 		ChangeSet: &store.ChangeSetRecord{ID: req.ID, RequestID: req.RequestID, CodeRome: code, BaseVersion: req.BaseVersion,
 			Version: n, PayloadHash: hash, Response: string(resp), CreatedAt: now},
-		Rows:     rows,
-		Entries:  entries,
-		Counters: map[string]int64{ogrCounter: lastOGR()},
+		Rows:    rows,
+		Entries: entries,
+		// The replacement is read in the new version: the change set may have renamed it.
+		Correspondences: correspondences(entries, pub.Changes, snap),
+		Counters:        map[string]int64{ogrCounter: lastOGR()},
 	})
 	if errors.Is(err, store.ErrConflict) {
 		// Another instance published first: reload and let the caller retry.

@@ -44,6 +44,29 @@ type Manifest struct {
 	RequestID   *string   `json:"requestId"`
 	PublishedAt time.Time `json:"publishedAt"`
 	Files       []File    `json:"files"`
+	// Correspondences are the appellations the version removed with a replacement: a
+	// consumer recodes what carried CodeOgr with ReplacedBy.CodeOgr.
+	Correspondences []Correspondence `json:"correspondences"`
+}
+
+// Correspondence is an appellation removed with a replacement, both as they were in the
+// version that removed the first.
+type Correspondence struct {
+	Version     int         `json:"version"`
+	PublishedAt time.Time   `json:"publishedAt"`
+	CodeOgr     string      `json:"codeOgr"`
+	Libelle     string      `json:"libelle"`
+	CodeRome    string      `json:"codeRome"` // the fiche it was on
+	ReplacedBy  Appellation `json:"replacedBy"`
+	ChangesetID string      `json:"changesetId"`
+	RequestID   string      `json:"requestId,omitempty"`
+}
+
+// Appellation is an appellation and the fiche it is on.
+type Appellation struct {
+	CodeOgr  string `json:"codeOgr"`
+	Libelle  string `json:"libelle"`
+	CodeRome string `json:"codeRome"`
 }
 
 // File is one RefRomeCsv file the version touched.
@@ -83,6 +106,9 @@ type Writer struct {
 func NewWriter(w io.Writer, m Manifest) *Writer {
 	m.Format = Format
 	m.Files = []File{}
+	if m.Correspondences == nil {
+		m.Correspondences = []Correspondence{}
+	}
 	return &Writer{zw: zip.NewWriter(w), manifest: m, modified: m.PublishedAt, written: map[string]bool{}}
 }
 

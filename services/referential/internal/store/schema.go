@@ -16,6 +16,7 @@ var Migrations = []database.Migration{
 	{Version: 1, Name: "referential rows, versions, change sets and changelog", Up: migrationV1},
 	{Version: 2, Name: "France Travail API clients and token key", Up: migrationAPIClients},
 	{Version: 3, Name: "webhooks: endpoints, event outbox, deliveries and attempts", Up: migrationWebhooks},
+	{Version: 4, Name: "correspondences of removed appellations", Up: migrationCorrespondences},
 }
 
 // Migrate brings the schema up to date.

@@ -249,7 +249,9 @@ type Publication struct {
 	ChangeSet *ChangeSetRecord // nil for a re-import
 	Rows      []refdata.Change
 	Entries   []ChangeEntry
-	Counters  map[string]int64 // counters to set, e.g. the next local code OGR
+	// Correspondences are the appellations removed with a replacement.
+	Correspondences []Correspondence
+	Counters        map[string]int64 // counters to set, e.g. the next local code OGR
 }
 
 // Publish stores a new version atomically. The version number must be the next one:
@@ -294,6 +296,11 @@ func (s *Store) Publish(ctx context.Context, p Publication) error {
 		}
 		if len(p.Entries) > 0 {
 			if err := tx.CreateInBatches(p.Entries, 500).Error; err != nil {
+				return err
+			}
+		}
+		if len(p.Correspondences) > 0 {
+			if err := tx.Create(p.Correspondences).Error; err != nil {
 				return err
 			}
 		}
