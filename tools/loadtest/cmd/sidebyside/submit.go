@@ -24,10 +24,25 @@ type submit struct {
 	stack              *benchstack.Stack
 	temporal           client.Client
 	partner, moderator string
-	body               []byte
 	run                string       // distinguishes this run's floor workflow ids
-	started            atomic.Int64 // numbers them across phases
+	seq                atomic.Int64 // numbers the submissions across phases
 }
+
+// fiches spreads the submissions over fiches, and each names its own appellation, as
+// partners' requests do: the same element in every request would make each one overlap
+// all those before it.
+var fiches = []string{"A1101", "B1101", "C1101", "D1101", "E1101", "F1101", "G1101", "H1101", "I1101", "J1101", "K1101", "L1101", "M1101", "N1101"}
+
+// next numbers the next submission and gives its fiche and appellation.
+func (s *submit) next() (n int64, codeRome, libelle string) {
+	n = s.seq.Add(1)
+	return n, fiches[int(n)%len(fiches)], fmt.Sprintf("Métier de test de performance %s-%d", s.run, n)
+}
+
+const (
+	benchTitle         = "Mesure de performance"
+	benchJustification = "Comparaison avec le démarrage nu d'un workflow."
+)
 
 // floorTaskQueue has no worker: the floor's workflows are started and never run.
 const floorTaskQueue = "sidebyside-floor"
@@ -39,13 +54,6 @@ func newSubmit(ctx context.Context, stack *benchstack.Stack, t phaseTimes) ([]co
 		return nil, nil, err
 	}
 	if s.moderator, err = stack.Token("bench-moderator", "moderator", ""); err != nil {
-		return nil, nil, err
-	}
-	if s.body, err = json.Marshal(map[string]any{
-		"kind": request.KindModifyFiche, "codeRome": "M1805", "title": "Mesure de performance",
-		"justification": "Comparaison avec le démarrage nu d'un workflow.",
-		"operations":    []map[string]any{{"op": "add_appellation", "libelle": "Métier de test de performance"}},
-	}); err != nil {
 		return nil, nil, err
 	}
 	s.temporal, err = client.Dial(client.Options{HostPort: stack.Endpoints.TemporalAddress, Namespace: stack.Options.TemporalNamespace})
@@ -80,8 +88,12 @@ func newSubmit(ctx context.Context, stack *benchstack.Stack, t phaseTimes) ([]co
 }
 
 // platform submits one request through the intake.
-func (s *submit) platform(ctx context.Context, i int64) error {
-	_, err := benchstack.Call(http.MethodPost, s.stack.Endpoints.Intake+"/v1/requests", s.partner, json.RawMessage(s.body), nil)
+func (s *submit) platform(ctx context.Context, _ int64) error {
+	_, code, libelle := s.next()
+	_, err := benchstack.Call(http.MethodPost, s.stack.Endpoints.Intake+"/v1/requests", s.partner, map[string]any{
+		"kind": request.KindModifyFiche, "codeRome": code, "title": benchTitle, "justification": benchJustification,
+		"operations": []map[string]any{{"op": "add_appellation", "libelle": libelle}},
+	}, nil)
 	return err
 }
 
@@ -90,11 +102,12 @@ func (s *submit) platform(ctx context.Context, i int64) error {
 func (s *submit) floor(ctx context.Context, _ int64) error {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	by := request.Actor{Sub: "bench-partner", Name: "bench-partner", Role: "partner", Org: "opco-bench"}
-	ops := []request.Operation{{Op: "add_appellation", Libelle: "Métier de test de performance"}}
+	n, code, libelle := s.next()
+	ops := []request.Operation{{Op: "add_appellation", Libelle: libelle}}
 	request.AssignOperationIDs(ops, 1)
 	req := request.Request{
-		ID: "floor-" + s.run + "-" + strconv.FormatInt(s.started.Add(1), 10), Kind: request.KindModifyFiche, CodeRome: "M1805",
-		Title: "Mesure de performance", Justification: "Comparaison avec le démarrage nu d'un workflow.",
+		ID: "floor-" + s.run + "-" + strconv.FormatInt(n, 10), Kind: request.KindModifyFiche, CodeRome: code,
+		Title: benchTitle, Justification: benchJustification,
 		Status: request.StatusSubmitted, Org: by.Org, SubmittedBy: by,
 		Operations: []request.RequestOperation{{Operation: ops[0]}}, Findings: []request.Finding{}, Questions: []request.Question{},
 		CreatedAt: now, UpdatedAt: now,
