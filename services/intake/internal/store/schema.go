@@ -20,6 +20,7 @@ var Migrations = []database.Migration{
 	{Version: 1, Name: "request history, projection, elements and idempotency keys", Up: migrationV1},
 	{Version: 2, Name: "the Teams channel of a request, for Graph change notifications", Up: migrationV2},
 	{Version: 3, Name: "when each request entered its current status, for the overdue filter", Up: migrationV3},
+	{Version: 4, Name: "elements by themselves, for the overlaps that cross fiches", Up: migrationV4},
 }
 
 // Migrate brings the schema up to date.
@@ -106,4 +107,11 @@ func migrationV3(tx *gorm.DB, d database.Dialect) error {
 		stmts = append(stmts, `ALTER TABLE requests ALTER COLUMN status_since DROP DEFAULT`)
 	}
 	return database.ExecAll(tx, stmts...)
+}
+
+// migrationV4 indexes the elements alone: an appellation is matched on every fiche (a
+// removal and a new fiche made from it), which the (code_rome, element) index cannot serve,
+// and each request's checks would read every open request's elements.
+func migrationV4(tx *gorm.DB, _ database.Dialect) error {
+	return database.ExecAll(tx, `CREATE INDEX request_elements_element ON request_elements (element)`)
 }
