@@ -43,6 +43,20 @@ type Problem struct {
 
 func (p *Problem) Error() string { return p.Field + ": " + p.Message }
 
+// Clean replaces *s with its cleaned text (Check), or leaves it as it was and returns the
+// problem; required also refuses an empty text.
+func Clean(field string, s *string, rule Rule, required bool) *Problem {
+	clean, p := Check(field, *s, rule)
+	switch {
+	case p != nil:
+		return p
+	case required && clean == "":
+		return &Problem{Field: field, Message: "is required (" + rule.String() + ")"}
+	}
+	*s = clean
+	return nil
+}
+
 // Check applies rule to the value of field: it returns the cleaned text (CR+LF folded
 // to LF, surrounding space trimmed, NFC), or the problem that makes it unacceptable. An
 // empty text passes: whether the field is required is the caller's business.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/plateforme-rome/rome/platform/httpx"
+	"github.com/plateforme-rome/rome/platform/textrule"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -14,18 +15,12 @@ func (e *fieldErrors) add(field, format string, args ...any) {
 	*e = append(*e, httpx.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
-// text cleans a text field in place by the request contract's rule (request.CheckText:
-// no control or bidirectional characters, at most rule.Max characters, trimmed, NFC), or
-// adds the problem, leaving the field as it was; required refuses an empty text.
+// text cleans a text field in place by the request contract's rule (textrule.Clean: no
+// control or bidirectional characters, at most rule.Max characters, trimmed, NFC), or adds
+// the problem, leaving the field as it was; required refuses an empty text.
 func (e *fieldErrors) text(field string, s *string, rule request.TextRule, required bool) {
-	clean, p := request.CheckText(field, *s, rule)
-	switch {
-	case p != nil:
+	if p := textrule.Clean(field, s, rule, required); p != nil {
 		e.add(p.Field, "%s", p.Message)
-	case required && clean == "":
-		e.add(field, "is required")
-	default:
-		*s = clean
 	}
 }
 

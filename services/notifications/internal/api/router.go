@@ -13,6 +13,7 @@ import (
 	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/httpx"
+	"github.com/plateforme-rome/rome/platform/textrule"
 	"github.com/plateforme-rome/rome/services/notifications/internal/app"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
@@ -156,17 +157,11 @@ func (e *fieldErrors) add(field, message string) {
 	*e = append(*e, httpx.FieldError{Field: field, Message: message})
 }
 
-// text cleans a text in place by its rule (request.CheckText), or adds the problem;
-// required refuses an empty text.
+// text cleans a text in place by its rule (textrule.Clean), or adds the problem; required
+// refuses an empty text.
 func (e *fieldErrors) text(field string, s *string, rule request.TextRule, required bool) {
-	clean, p := request.CheckText(field, *s, rule)
-	switch {
-	case p != nil:
+	if p := textrule.Clean(field, s, rule, required); p != nil {
 		e.add(p.Field, p.Message)
-	case required && clean == "":
-		e.add(field, "is required ("+rule.String()+")")
-	default:
-		*s = clean
 	}
 }
 
