@@ -57,9 +57,14 @@ func isProbe(path string) bool {
 
 const quietKey = "httpx.quiet"
 
-// Quiet logs the requests of a route at debug level, like the probes: for routes other
-// processes poll every few seconds.
+// Quiet logs the requests of a route at debug level, like the probes, unless they fail
+// or are slow: for routes other processes poll every few seconds, and for public reads
+// served by the ten thousand a second, whose metrics and traces count them all (a JSON
+// line each cost the referential 13 % of its CPU on fiche reads, issue #11).
 func Quiet(c *gin.Context) { c.Set(quietKey, true) }
+
+// slowRequest is how long a Quiet route's request may take before it is logged anyway.
+const slowRequest = 250 * time.Millisecond
 
 // accessLog assigns the request id (the caller's when it is sane, so a trace
 // can follow a request across services) and logs one line per request.
@@ -77,10 +82,10 @@ func accessLog() gin.HandlerFunc {
 
 		c.Next()
 
-		status := c.Writer.Status()
+		status, took := c.Writer.Status(), time.Since(start)
 		level := slog.LevelInfo
 		switch {
-		case isProbe(c.Request.URL.Path), c.GetBool(quietKey) && status < 500:
+		case isProbe(c.Request.URL.Path), c.GetBool(quietKey) && status < 500 && took < slowRequest:
 			// Failing checks log their own cause.
 			level = slog.LevelDebug
 		case status >= 500:
@@ -91,7 +96,7 @@ func accessLog() gin.HandlerFunc {
 			slog.String("route", c.FullPath()),
 			slog.String("path", c.Request.URL.Path),
 			slog.Int("status", status),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+			slog.Float64("duration_ms", float64(took.Microseconds())/1000),
 			slog.Int("bytes", c.Writer.Size()),
 			slog.String("client_ip", c.ClientIP()),
 		)

@@ -419,7 +419,7 @@ func mustJSON(t *testing.T, v any) string {
 	return buf.String()
 }
 
-// Polled routes marked Quiet log at debug level, like the probes, unless they fail.
+// Routes marked Quiet log at debug level, like the probes, unless they fail or are slow.
 func TestQuietRoutesLogAtDebug(t *testing.T) {
 	var buf bytes.Buffer
 	prev := slog.Default()
@@ -428,9 +428,10 @@ func TestQuietRoutesLogAtDebug(t *testing.T) {
 	r := NewEngine("test")
 	r.POST("/poll", Quiet, func(c *gin.Context) { c.Status(http.StatusOK) })
 	r.POST("/poll-broken", Quiet, func(c *gin.Context) { c.Status(http.StatusInternalServerError) })
+	r.POST("/poll-slow", Quiet, func(c *gin.Context) { time.Sleep(slowRequest); c.Status(http.StatusOK) })
 	r.POST("/act", func(c *gin.Context) { c.Status(http.StatusOK) })
 	levels := map[string]string{}
-	for _, path := range []string{"/poll", "/poll-broken", "/act"} {
+	for _, path := range []string{"/poll", "/poll-broken", "/poll-slow", "/act"} {
 		buf.Reset()
 		r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, path, nil))
 		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
@@ -440,7 +441,7 @@ func TestQuietRoutesLogAtDebug(t *testing.T) {
 			}
 		}
 	}
-	if levels["/poll"] != "DEBUG" || levels["/poll-broken"] != "ERROR" || levels["/act"] != "INFO" {
+	if levels["/poll"] != "DEBUG" || levels["/poll-broken"] != "ERROR" || levels["/poll-slow"] != "INFO" || levels["/act"] != "INFO" {
 		t.Fatalf("access log levels %v", levels)
 	}
 }

@@ -79,7 +79,8 @@ func Router(d Deps) *gin.Engine {
 	}
 
 	v1 := r.Group("/v1")
-	reads := v1.Group("", limit)
+	// The public reads come by the thousand a second: logged when they fail or are slow.
+	reads := v1.Group("", httpx.Quiet, limit)
 	reads.GET("/version", h.version)
 	reads.GET("/stats", h.stats)
 	reads.GET("/fiches", h.listFiches)
@@ -102,7 +103,7 @@ func Router(d Deps) *gin.Engine {
 	v1.POST(`/changesets\:validate`, d.Authenticate, httpx.BodyLimit(changeSetBodyLimit), h.validate)
 	v1.POST("/changesets", d.Authenticate, d.RequireService, httpx.BodyLimit(changeSetBodyLimit), h.publish)
 
-	h.ftRoutes(r, ftAccess(d, throttle))
+	h.ftRoutes(r.Group("", httpx.Quiet), ftAccess(d, throttle))
 	h.clientRoutes(r, d)
 	webhookRoutes(r, d)
 	return r

@@ -25,7 +25,7 @@ import (
 // fiche-based ones) and lists are written from those encodings; champs narrows the
 // encodings without decoding them.
 
-func (h *handlers) ftRoutes(r *gin.Engine, access gin.HandlerFunc) {
+func (h *handlers) ftRoutes(r *gin.RouterGroup, access gin.HandlerFunc) {
 	m := r.Group("/rome-metiers/v1/metiers", access)
 	m.GET("/version", h.ftVersion)
 	m.GET("/metier", h.ftFicheList(app.ShapeFTMetierItem, reflect.TypeFor[ftcompat.MetierItem]()))
