@@ -5,6 +5,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -25,26 +26,14 @@ import (
 // time. The changelog is append-only, so the cursor (the last change served) stays valid
 // while versions are published. A consumer pages until nextCursor is null, then polls
 // again with since = the answer's version; a page never goes past that version.
-func (h *handlers) changes(c *gin.Context) {
-	st, ok := h.state(c)
-	if !ok {
-		return
-	}
-	since, limit, pos, ok := feedParams(c, st)
-	if !ok || notModified(c, st) {
-		return
-	}
-	page, err := h.svc.Changes(c.Request.Context(), st, since, pos, limit)
-	if err != nil {
-		c.Error(err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"since": since, "version": st.Version(), "items": page.Items, "nextCursor": feedCursor(page.Next)})
-}
+func (h *handlers) changes(c *gin.Context) { serveFeed(h, c, h.svc.Changes) }
 
 // correspondences serves GET /v1/correspondences?since=N: every appellation removed with a
 // replacement by the versions after N, paged as the change feed is.
-func (h *handlers) correspondences(c *gin.Context) {
+func (h *handlers) correspondences(c *gin.Context) { serveFeed(h, c, h.svc.Correspondences) }
+
+// serveFeed serves a page of a list that follows the versions, read by list.
+func serveFeed[T any](h *handlers, c *gin.Context, list func(context.Context, *app.State, int, *store.FeedPosition, int) (*app.FeedPage[T], error)) {
 	st, ok := h.state(c)
 	if !ok {
 		return
@@ -53,7 +42,7 @@ func (h *handlers) correspondences(c *gin.Context) {
 	if !ok || notModified(c, st) {
 		return
 	}
-	page, err := h.svc.Correspondences(c.Request.Context(), st, since, pos, limit)
+	page, err := list(c.Request.Context(), st, since, pos, limit)
 	if err != nil {
 		c.Error(err)
 		return

@@ -24,34 +24,43 @@ type FeedItem struct {
 	Change      changeset.Change `json:"change"`
 }
 
-// FeedPage is a page of the change feed; Next is nil on the last page.
-type FeedPage struct {
-	Items []FeedItem
+// FeedPage is a page of a list that follows the versions (the change feed, the
+// correspondences); Next is nil on the last page.
+type FeedPage[T any] struct {
+	Items []T
 	Next  *store.FeedPosition
 }
 
-// Changes reads the changes of the versions after since, up to st's version, from the
-// position after (nil: the first), limit at most.
-func (s *Service) Changes(ctx context.Context, st *State, since int, after *store.FeedPosition, limit int) (*FeedPage, error) {
-	// One more than asked tells whether another page follows without a count.
-	es, err := s.store.Changes(ctx, since, st.Version(), after, limit+1)
-	if err != nil {
-		return nil, err
-	}
-	page := &FeedPage{Items: make([]FeedItem, 0, min(len(es), limit))}
+// feedPageOf makes a page of at most limit items from entries read with one more than
+// asked, which tells whether another page follows without a count.
+func feedPageOf[E interface{ Position() store.FeedPosition }, T any](es []E, limit int, item func(E) (T, error)) (*FeedPage[T], error) {
+	page := &FeedPage[T]{Items: make([]T, 0, min(len(es), limit))}
 	for i, e := range es {
 		if i == limit {
-			last := page.Items[limit-1]
-			page.Next = &store.FeedPosition{Version: last.Version, Seq: last.Seq}
+			last := es[limit-1].Position()
+			page.Next = &last
 			break
 		}
-		it := FeedItem{Version: e.Version, Seq: e.Seq, PublishedAt: e.PublishedAt, CodeRome: e.CodeRome, ChangesetID: e.ChangesetID, RequestID: e.RequestID}
-		if err := json.Unmarshal([]byte(e.Entry), &it.Change); err != nil {
+		it, err := item(e)
+		if err != nil {
 			return nil, err
 		}
 		page.Items = append(page.Items, it)
 	}
 	return page, nil
+}
+
+// Changes reads the changes of the versions after since, up to st's version, from the
+// position after (nil: the first), limit at most.
+func (s *Service) Changes(ctx context.Context, st *State, since int, after *store.FeedPosition, limit int) (*FeedPage[FeedItem], error) {
+	es, err := s.store.Changes(ctx, since, st.Version(), after, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	return feedPageOf(es, limit, func(e store.FeedEntry) (FeedItem, error) {
+		it := FeedItem{Version: e.Version, Seq: e.Seq, PublishedAt: e.PublishedAt, CodeRome: e.CodeRome, ChangesetID: e.ChangesetID, RequestID: e.RequestID}
+		return it, json.Unmarshal([]byte(e.Entry), &it.Change)
+	})
 }
 
 // FeedVersion is a version with its changes, as the Atom feed shows it.

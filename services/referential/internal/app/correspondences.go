@@ -49,27 +49,14 @@ func replacedBy(c changeset.Change) string {
 	return after["replacedBy"]
 }
 
-// CorrespondencePage is a page of the correspondence list; Next is nil on the last page.
-type CorrespondencePage struct {
-	Items []Correspondence
-	Next  *store.FeedPosition
-}
-
 // Correspondences reads the correspondences of the versions after since, up to st's
 // version, from the position after (nil: the first), limit at most.
-func (s *Service) Correspondences(ctx context.Context, st *State, since int, after *store.FeedPosition, limit int) (*CorrespondencePage, error) {
+func (s *Service) Correspondences(ctx context.Context, st *State, since int, after *store.FeedPosition, limit int) (*FeedPage[Correspondence], error) {
 	es, err := s.store.Correspondences(ctx, since, st.Version(), after, limit+1)
 	if err != nil {
 		return nil, err
 	}
-	page := &CorrespondencePage{Items: make([]Correspondence, 0, min(len(es), limit))}
-	for i, e := range es {
-		if i == limit {
-			last := es[limit-1]
-			page.Next = &store.FeedPosition{Version: last.Version, Seq: last.Seq}
-			break
-		}
-		page.Items = append(page.Items, correspondenceOf(e.Correspondence, e.PublishedAt))
-	}
-	return page, nil
+	return feedPageOf(es, limit, func(e store.CorrespondenceEntry) (Correspondence, error) {
+		return correspondenceOf(e.Correspondence, e.PublishedAt), nil
+	})
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
 )
 
@@ -20,20 +22,29 @@ type FeedEntry struct {
 	PublishedAt time.Time
 }
 
+// Position is where the entry stands in the change feed.
+func (e FeedEntry) Position() FeedPosition { return FeedPosition{Version: e.Version, Seq: e.Seq} }
+
 // Changes lists at most limit changelog entries of the versions in (since, upto], after
 // the position after (nil: from the start), in feed order. The bound upto keeps a page
 // consistent with the version the caller serves even if another process published since.
 func (s *Store) Changes(ctx context.Context, since, upto int, after *FeedPosition, limit int) ([]FeedEntry, error) {
-	q := s.db.WithContext(ctx).Table("ref_changes AS c").
-		Select("c.version, c.seq, c.code_rome, c.changeset_id, c.request_id, c.entry, v.published_at").
-		Joins("JOIN ref_versions v ON v.number = c.version").
-		Where("c.version > ? AND c.version <= ?", since, upto)
+	var out []FeedEntry
+	err := feedPage(s.db.WithContext(ctx).Table("ref_changes AS c").
+		Select("c.version, c.seq, c.code_rome, c.changeset_id, c.request_id, c.entry, v.published_at"), since, upto, after, limit).
+		Scan(&out).Error
+	return out, err
+}
+
+// feedPage narrows q, a table aliased c with (version, seq) columns, to a page of a list
+// that follows the versions: the rows of the versions in (since, upto] after the position
+// after, in publication order, each with its version's published_at (v).
+func feedPage(q *gorm.DB, since, upto int, after *FeedPosition, limit int) *gorm.DB {
+	q = q.Joins("JOIN ref_versions v ON v.number = c.version").Where("c.version > ? AND c.version <= ?", since, upto)
 	if after != nil {
 		q = q.Where("(c.version > ? OR (c.version = ? AND c.seq > ?))", after.Version, after.Version, after.Seq)
 	}
-	var out []FeedEntry
-	err := q.Order("c.version, c.seq").Limit(limit).Scan(&out).Error
-	return out, err
+	return q.Order("c.version, c.seq").Limit(limit)
 }
 
 // EachVersionRow calls fn with every row that version n opened or closed, grouped by file

@@ -48,6 +48,9 @@ type Correspondence struct {
 
 func (Correspondence) TableName() string { return "ref_correspondences" }
 
+// Position is where the correspondence stands in the list: its removal's changelog entry.
+func (c Correspondence) Position() FeedPosition { return FeedPosition{Version: c.Version, Seq: c.Seq} }
+
 // CorrespondenceEntry is a correspondence with the date of its version.
 type CorrespondenceEntry struct {
 	Correspondence
@@ -57,15 +60,9 @@ type CorrespondenceEntry struct {
 // Correspondences lists at most limit correspondences of the versions in (since, upto],
 // after the position after (nil: from the start), in the order they were published.
 func (s *Store) Correspondences(ctx context.Context, since, upto int, after *FeedPosition, limit int) ([]CorrespondenceEntry, error) {
-	q := s.db.WithContext(ctx).Table("ref_correspondences AS c").
-		Select("c.*, v.published_at").
-		Joins("JOIN ref_versions v ON v.number = c.version").
-		Where("c.version > ? AND c.version <= ?", since, upto)
-	if after != nil {
-		q = q.Where("(c.version > ? OR (c.version = ? AND c.seq > ?))", after.Version, after.Version, after.Seq)
-	}
 	var out []CorrespondenceEntry
-	err := q.Order("c.version, c.seq").Limit(limit).Scan(&out).Error
+	err := feedPage(s.db.WithContext(ctx).Table("ref_correspondences AS c").Select("c.*, v.published_at"), since, upto, after, limit).
+		Scan(&out).Error
 	return out, err
 }
 
