@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"time"
 
 	"gorm.io/gorm"
@@ -51,12 +50,7 @@ func (s *Store) CreateAPIClient(ctx context.Context, c APIClient) error {
 
 // APIClient reads a client, revoked or not.
 func (s *Store) APIClient(ctx context.Context, id string) (APIClient, bool, error) {
-	var c APIClient
-	err := s.db.WithContext(ctx).Where("client_id = ?", id).Take(&c).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return c, false, nil
-	}
-	return c, err == nil, err
+	return takeOne[APIClient](s.db.WithContext(ctx).Where("client_id = ?", id))
 }
 
 // APIClients lists every client, oldest first.

@@ -71,12 +71,17 @@ func (s *Store) Latest(ctx context.Context) (VersionRecord, error) {
 
 // Version returns one version.
 func (s *Store) Version(ctx context.Context, n int) (VersionRecord, bool, error) {
-	var v VersionRecord
-	err := s.db.WithContext(ctx).Where("number = ?", n).Take(&v).Error
+	return takeOne[VersionRecord](s.db.WithContext(ctx).Where("number = ?", n))
+}
+
+// takeOne reads the row q selects, and tells whether there is one.
+func takeOne[T any](q *gorm.DB) (T, bool, error) {
+	var row T
+	err := q.Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return v, false, nil
+		return row, false, nil
 	}
-	return v, err == nil, err
+	return row, err == nil, err
 }
 
 func encodeCols(cols []string) string { return strings.Join(cols, romecsv.KeySep) }
@@ -223,12 +228,11 @@ func (ChangeSetRecord) TableName() string { return "ref_changesets" }
 
 // ChangeSet returns a published change set by id.
 func (s *Store) ChangeSet(ctx context.Context, id string) (*ChangeSetRecord, bool, error) {
-	var r ChangeSetRecord
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, false, nil
+	r, found, err := takeOne[ChangeSetRecord](s.db.WithContext(ctx).Where("id = ?", id))
+	if !found {
+		return nil, false, err
 	}
-	return &r, err == nil, err
+	return &r, true, nil
 }
 
 // ChangeEntry is one line of the semantic changelog.

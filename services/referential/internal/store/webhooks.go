@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
@@ -249,12 +248,7 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, e WebhookEndpoint) er
 
 // WebhookEndpoint reads an endpoint.
 func (s *Store) WebhookEndpoint(ctx context.Context, id string) (WebhookEndpoint, bool, error) {
-	var e WebhookEndpoint
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&e).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return e, false, nil
-	}
-	return e, err == nil, err
+	return takeOne[WebhookEndpoint](s.db.WithContext(ctx).Where("id = ?", id))
 }
 
 // WebhookEndpoints lists every endpoint, oldest first.
