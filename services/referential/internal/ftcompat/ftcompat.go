@@ -168,8 +168,8 @@ type ContexteTravail struct {
 	Categorie string `json:"categorie"`
 }
 
-// MetierDetail is the answer of GET /rome-metiers/v1/metiers/metier/{code}.
-type MetierDetail struct {
+// MetierCore is what a métier carries both in the métier list and in metier/{code}.
+type MetierCore struct {
 	Obsolete             bool                 `json:"obsolete"`
 	Code                 string               `json:"code"`
 	Libelle              string               `json:"libelle"`
@@ -179,7 +179,12 @@ type MetierDetail struct {
 	RiasecMineur         string               `json:"riasecMineur,omitempty"`
 	DomaineProfessionnel DomaineProfessionnel `json:"domaineProfessionnel"`
 	Tags
-	Appellations                     []MetierAppellation  `json:"appellations"`
+	Appellations []MetierAppellation `json:"appellations"`
+}
+
+// MetierDetail is the answer of GET /rome-metiers/v1/metiers/metier/{code}.
+type MetierDetail struct {
+	MetierCore
 	Themes                           []Ref                `json:"themes"`
 	CentresInterets                  []Ref                `json:"centresInterets"`
 	CentresInteretsLies              []CentreInteretLie   `json:"centresInteretsLies"`
@@ -231,15 +236,17 @@ func appellation(a fiche.Appellation) MetierAppellation {
 // Metier renders a fiche as France Travail's métier.
 func Metier(f *fiche.Fiche) MetierDetail {
 	m := MetierDetail{
-		Code:                  f.CodeRome,
-		Libelle:               f.Libelle,
-		Definition:            f.Definition,
-		AccesEmploi:           f.AccesEmploi,
-		RiasecMajeur:          f.Riasec.Majeur,
-		RiasecMineur:          f.Riasec.Mineur,
-		DomaineProfessionnel:  domaine(f),
-		Tags:                  tags(f.Tags),
-		Appellations:          make([]MetierAppellation, 0, len(f.Appellations)),
+		MetierCore: MetierCore{
+			Code:                 f.CodeRome,
+			Libelle:              f.Libelle,
+			Definition:           f.Definition,
+			AccesEmploi:          f.AccesEmploi,
+			RiasecMajeur:         f.Riasec.Majeur,
+			RiasecMineur:         f.Riasec.Mineur,
+			DomaineProfessionnel: domaine(f),
+			Tags:                 tags(f.Tags),
+			Appellations:         make([]MetierAppellation, 0, len(f.Appellations)),
+		},
 		Themes:                make([]Ref, 0, len(f.Themes)),
 		CentresInterets:       make([]Ref, 0, len(f.CentresInteret)),
 		CentresInteretsLies:   make([]CentreInteretLie, 0, len(f.CentresInteret)),

@@ -13,27 +13,14 @@ import (
 // documentation's list example and of a consumer's list selector (ModuleMetier), without
 // the compétences, contextes, secteurs and thèmes that only metier/{code} carries.
 type MetierItem struct {
-	Obsolete             bool                 `json:"obsolete"`
-	Code                 string               `json:"code"`
-	Libelle              string               `json:"libelle"`
-	Definition           string               `json:"definition"`
-	AccesEmploi          string               `json:"accesEmploi"`
-	RiasecMajeur         string               `json:"riasecMajeur,omitempty"`
-	RiasecMineur         string               `json:"riasecMineur,omitempty"`
-	DomaineProfessionnel DomaineProfessionnel `json:"domaineProfessionnel"`
-	Tags
-	Appellations []MetierAppellation `json:"appellations"`
-	Formacodes   []Ref               `json:"formacodes"`
+	MetierCore
+	Formacodes []Ref `json:"formacodes"`
 }
 
 // MetierListItem renders a fiche as an item of the métier list.
 func MetierListItem(f *fiche.Fiche) MetierItem {
 	m := Metier(f)
-	return MetierItem{
-		Code: m.Code, Libelle: m.Libelle, Definition: m.Definition, AccesEmploi: m.AccesEmploi,
-		RiasecMajeur: m.RiasecMajeur, RiasecMineur: m.RiasecMineur, DomaineProfessionnel: m.DomaineProfessionnel,
-		Tags: m.Tags, Appellations: m.Appellations, Formacodes: m.Formacodes,
-	}
+	return MetierItem{MetierCore: m.MetierCore, Formacodes: m.Formacodes}
 }
 
 // AppellationResume is an appellation of a métier listed in a domaine: the documentation's
