@@ -154,11 +154,13 @@ type ImpactRef struct {
 
 // ChangeSet is the body of POST /v1/changesets (and, without id, of :validate).
 type ChangeSet struct {
-	ID          string      `json:"id"`
-	RequestID   string      `json:"requestId"`
-	BaseVersion int         `json:"baseVersion"`
-	CodeRome    string      `json:"codeRome"`
-	Operations  []Operation `json:"operations"`
+	ID          string `json:"id"`
+	RequestID   string `json:"requestId"`
+	BaseVersion int    `json:"baseVersion"`
+	CodeRome    string `json:"codeRome"`
+	// RequestTitle names the request in a release's notes (release trains).
+	RequestTitle string      `json:"requestTitle,omitempty"`
+	Operations   []Operation `json:"operations"`
 }
 
 // Validation is the dry run of a change set on the current version.
@@ -173,14 +175,67 @@ type Validation struct {
 }
 
 // Publication is the answer to POST /v1/changesets; the same change set sent again gets
-// exactly the same answer.
+// exactly the same answer. Under release trains the change set is staged instead (202):
+// Release is the release it waits in and Version is 0 until that release is published.
 type Publication struct {
 	ID          string    `json:"id"`
 	RequestID   string    `json:"requestId"`
 	CodeRome    string    `json:"codeRome"`
 	BaseVersion int       `json:"baseVersion"`
 	Version     int       `json:"version"`
+	Release     int       `json:"release,omitempty"`
 	PublishedAt time.Time `json:"publishedAt"`
 	Results     []Result  `json:"results"`
 	Changes     []Change  `json:"changes"`
+}
+
+// Staged tells whether the change set waits in a release rather than being published.
+func (p Publication) Staged() bool { return p.Version == 0 && p.Release > 0 }
+
+// Publication modes of a deployment (PUBLICATION_MODE).
+const (
+	PublicationImmediate     = "immediate"      // every accepted change set is a version at once
+	PublicationReleaseTrains = "release_trains" // accepted change sets wait for the next release
+)
+
+// Release statuses, in the order of a release's life.
+const (
+	ReleaseOpen      = "open"      // accepting staged change sets
+	ReleaseFrozen    = "frozen"    // being cut: new change sets go to the next release
+	ReleasePublished = "published" // published as one version
+)
+
+// Statuses of a change set staged in a release.
+const (
+	StagedWaiting  = "staged"   // waits for the release
+	StagedIncluded = "included" // applies with the others: published with the release
+	StagedReturned = "returned" // no longer applies: sent back to the request's moderators
+)
+
+// Release is a release train: the change sets staged into it and, once published, the
+// version it became and its notes.
+type Release struct {
+	Number      int               `json:"number"`
+	Status      string            `json:"status"`
+	OpenedAt    time.Time         `json:"openedAt"`
+	FrozenAt    *time.Time        `json:"frozenAt"`
+	PublishedAt *time.Time        `json:"publishedAt"`
+	Version     *int              `json:"version"` // the version it published
+	ChangeSets  []StagedChangeSet `json:"changeSets"`
+	Notes       string            `json:"notes"` // French release notes (Markdown), once published
+}
+
+// StagedChangeSet is a change set waiting in (or decided by) a release.
+type StagedChangeSet struct {
+	ID           string `json:"id"`
+	RequestID    string `json:"requestId"`
+	RequestTitle string `json:"requestTitle,omitempty"`
+	// CodeRome is the fiche's code: for a new fiche, the one it gets when the release is
+	// published (empty before).
+	CodeRome string    `json:"codeRome"`
+	StagedAt time.Time `json:"stagedAt"`
+	Status   string    `json:"status"`
+	// Results are the verdicts of the last validation: why a returned change set no
+	// longer applies.
+	Results []Result `json:"results,omitempty"`
 }

@@ -49,16 +49,19 @@ const (
 	StatusInReview        Status = "IN_REVIEW"
 	StatusAwaitingPartner Status = "AWAITING_PARTNER"
 	StatusPublishing      Status = "PUBLISHING"
-	StatusPublished       Status = "PUBLISHED"
-	StatusRejected        Status = "REJECTED"
-	StatusWithdrawn       Status = "WITHDRAWN"
-	StatusExpired         Status = "EXPIRED"
+	// StatusAccepted: under release trains, the accepted change set waits in a release
+	// (Request.Release) until that release is published.
+	StatusAccepted  Status = "ACCEPTED"
+	StatusPublished Status = "PUBLISHED"
+	StatusRejected  Status = "REJECTED"
+	StatusWithdrawn Status = "WITHDRAWN"
+	StatusExpired   Status = "EXPIRED"
 )
 
 // Statuses are the request statuses, in the order of a request's life.
 var Statuses = []Status{
 	StatusSubmitted, StatusChecking, StatusAwaitingTriage, StatusInReview, StatusAwaitingPartner,
-	StatusPublishing, StatusPublished, StatusRejected, StatusWithdrawn, StatusExpired,
+	StatusPublishing, StatusAccepted, StatusPublished, StatusRejected, StatusWithdrawn, StatusExpired,
 }
 
 // Closed tells whether a request has reached one of its final statuses.
@@ -219,6 +222,7 @@ type Request struct {
 	Findings         []Finding          `json:"findings"`
 	Questions        []Question         `json:"questions"`
 	PublishedVersion *int               `json:"publishedVersion"`
+	Release          *int               `json:"release"` // the release its change set waits in or was published with (release trains)
 	ChangeSetID      string             `json:"changeSetId,omitempty"`
 	ClosedReason     string             `json:"closedReason,omitempty"`
 	Teams            *TeamsChannel      `json:"teams,omitempty"` // the request's Teams channel, once created
@@ -293,6 +297,11 @@ const (
 	UpdateDecide   = "decide"
 	UpdateWithdraw = "withdraw"
 
+	// SignalReleaseOutcome tells the workflow what a release did with its staged change set
+	// (payload ReleaseOutcome). An outcome for another change set than the one it staged
+	// last, or sent twice, changes nothing.
+	SignalReleaseOutcome = "release_outcome"
+
 	// SignalTeamsReply tells the workflow that a message was written in its Teams channel
 	// (payload TeamsReply). Signalling a message twice records it once.
 	SignalTeamsReply = "teams_reply"
@@ -303,6 +312,19 @@ type TeamsReply struct {
 	ChannelID string `json:"channelId"`
 	MessageID string `json:"messageId"`
 }
+
+// ReleaseOutcome is what a release did with a request's staged change set: published it
+// (Version > 0) or returned it with the findings that say why it no longer applies.
+type ReleaseOutcome struct {
+	Release     int       `json:"release"`
+	ChangeSetID string    `json:"changeSetId"`
+	Version     int       `json:"version,omitempty"`
+	CodeRome    string    `json:"codeRome,omitempty"` // the fiche's code in that version (a new fiche gets it then)
+	Findings    []Finding `json:"findings,omitempty"`
+}
+
+// Published tells whether the release published the change set.
+func (o ReleaseOutcome) Published() bool { return o.Version > 0 }
 
 // AssignInput assigns the request to a moderator (the caller or another one).
 type AssignInput struct {
@@ -416,6 +438,7 @@ const (
 	EventMessagePosted       = "message_posted"
 	EventDecided             = "decided"
 	EventPublicationConflict = "publication_conflict"
+	EventStaged              = "staged" // accepted, waiting in a release (release trains)
 	EventPublished           = "published"
 	EventReminder            = "reminder"
 	EventEscalation          = "escalation"
@@ -452,7 +475,8 @@ type EventData struct {
 	MessageID   string              `json:"messageId,omitempty"`   // message_posted, teams_reply (the Teams message id)
 	Text        string              `json:"text,omitempty"`        // question_asked, question_answered, message_posted, teams_reply
 	Decisions   []OperationDecision `json:"decisions,omitempty"`   // decided
-	ChangeSetID string              `json:"changeSetId,omitempty"` // published, publication_conflict
+	ChangeSetID string              `json:"changeSetId,omitempty"` // published, publication_conflict, staged
+	Release     int                 `json:"release,omitempty"`     // staged; published and publication_conflict through a release
 	To          string              `json:"to,omitempty"`          // reminder, escalation: a Recipient
 	Wait        string              `json:"wait,omitempty"`        // reminder, escalation: what waits too long (Wait*)
 	Teams       *TeamsChannel       `json:"teams,omitempty"`       // teams_channel_created
@@ -480,6 +504,7 @@ const (
 	FindingUnknownFiche            = "unknown_fiche"             // the referential's reason for a missing fiche: fatal when it is the request's own
 	FindingPublicationConflict     = "publication_conflict"      // an accepted operation no longer applies
 	FindingPublicationRefused      = "publication_refused"       // the referential refused the change set as a whole
+	FindingReleaseConflict         = "release_conflict"          // a staged operation does not apply with the rest of its release
 	FindingTeamsUnavailable        = "teams_unavailable"         // Microsoft Graph refused the request's channel
 	FindingTeamsRepliesUnavailable = "teams_replies_unavailable" // Graph refused the subscription: replies in Teams do not come back
 	FindingTeamsMemberNotAdded     = "teams_member_not_added"    // Graph refused to add a person to the private channel
