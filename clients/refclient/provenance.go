@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 )
 
@@ -51,12 +50,9 @@ type Provenance struct {
 }
 
 // Provenance reads where each element of a fiche comes from, at the current version or,
-// when version is positive, at that one.
+// when version is positive, at that one (or NextVersion).
 func (c *Client) Provenance(ctx context.Context, codeRome string, version int) (*Provenance, error) {
-	path := "/v1/fiches/" + url.PathEscape(codeRome) + "/provenance"
-	if version > 0 {
-		path += "?version=" + strconv.Itoa(version)
-	}
+	path := "/v1/fiches/" + url.PathEscape(codeRome) + "/provenance" + VersionQuery(version)
 	var p Provenance
 	return &p, c.api.Do(ctx, http.MethodGet, path, nil, &p)
 }

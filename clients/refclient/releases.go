@@ -12,6 +12,30 @@ const (
 	CodeReleaseEmpty     = "release_empty"      // nothing is staged: there is nothing to cut
 )
 
+// NextVersion asks the reads that take a version for the next release: the current
+// version with the change sets staged so far (signed in, release trains only).
+const NextVersion = -1
+
+// VersionQuery is the ?version= of a read: none for the current version (0), the number
+// of a past one, or next.
+func VersionQuery(version int) string {
+	switch {
+	case version == NextVersion:
+		return "?version=next"
+	case version > 0:
+		return "?version=" + strconv.Itoa(version)
+	}
+	return ""
+}
+
+// Releases lists the releases, newest first (the unpublished ones for signed-in callers).
+func (c *Client) Releases(ctx context.Context) ([]Release, error) {
+	var out struct {
+		Items []Release `json:"items"`
+	}
+	return out.Items, c.api.Do(ctx, http.MethodGet, "/v1/releases", nil, &out)
+}
+
 // NextRelease returns the release that accepts staged change sets (signed in).
 func (c *Client) NextRelease(ctx context.Context) (*Release, error) {
 	var r Release

@@ -165,3 +165,17 @@ func (c *Intake) DevToken(ctx context.Context, r DevTokenRequest) (token string,
 	err = c.api.Do(ctx, http.MethodPost, "/dev/token", r, &out)
 	return out.Token, out.ExpiresAt, err
 }
+
+// ReleaseStart is the answer to POST /v1/releases: the release being cut and the workflow
+// that cuts it.
+type ReleaseStart struct {
+	Release    int    `json:"release"`
+	WorkflowID string `json:"workflowId"`
+}
+
+// CutRelease starts the release workflow of the next release (admin).
+func (c *Intake) CutRelease(ctx context.Context, key string) (ReleaseStart, error) {
+	var out ReleaseStart
+	err := c.api.DoWithHeader(ctx, http.MethodPost, "/v1/releases", idempotent(key), struct{}{}, &out)
+	return out, err
+}

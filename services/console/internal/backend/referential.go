@@ -32,14 +32,11 @@ type (
 	Fiche           = refclient.Fiche
 )
 
-// Fiche reads a fiche at the current version, or at version when it is positive.
+// Fiche reads a fiche at the current version, or at version when it is positive, or as the
+// next release will make it (refclient.NextVersion).
 func (c *Referential) Fiche(ctx context.Context, codeRome string, version int) (*Fiche, error) {
-	path := "/v1/fiches/" + url.PathEscape(codeRome)
-	if version > 0 {
-		path += "?version=" + strconv.Itoa(version)
-	}
 	var f Fiche
-	err := c.api.Do(ctx, http.MethodGet, path, nil, &f)
+	err := c.api.Do(ctx, http.MethodGet, "/v1/fiches/"+url.PathEscape(codeRome)+refclient.VersionQuery(version), nil, &f)
 	return &f, err
 }
 
@@ -190,6 +187,32 @@ func (c *Referential) ContextesTravail(ctx context.Context) ([]ContexteTravail, 
 	}
 	err := c.api.Do(ctx, http.MethodGet, "/v1/contextes-travail", nil, &out)
 	return out.Items, err
+}
+
+// Release trains (refclient): the release being prepared, and the published ones.
+type (
+	Release         = refclient.Release
+	StagedChangeSet = refclient.StagedChangeSet
+)
+
+// NextRelease is the release accepting change sets; ok is false when the deployment
+// publishes every accepted request at once (no release trains).
+func (c *Referential) NextRelease(ctx context.Context) (r *Release, ok bool, err error) {
+	r, err = c.client.NextRelease(ctx)
+	if e, isProblem := AsError(err); isProblem && e.Code == refclient.CodeReleaseTrainsOff {
+		return nil, false, nil
+	}
+	return r, err == nil, err
+}
+
+// Releases lists the releases, newest first.
+func (c *Referential) Releases(ctx context.Context) ([]Release, error) {
+	return c.client.Releases(ctx)
+}
+
+// Release reads release n with its change sets and, once published, its notes.
+func (c *Referential) Release(ctx context.Context, n int) (*Release, error) {
+	return c.client.Release(ctx, n)
 }
 
 // Provenance says where each element of a fiche comes from (the version and the request or

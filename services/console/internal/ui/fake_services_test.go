@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/services/console/internal/backend"
 )
 
@@ -54,12 +55,24 @@ func testFiche(version int) *backend.Fiche {
 		Competences: []backend.Item{{CodeOgr: "120001", Libelle: "Rédiger un cahier des charges", CoeurMetier: ptr("PRINCIPALE")},
 			{CodeOgr: "120002", Libelle: "Maquetter une interface"}}}}
 	f.Competences.SavoirEtreProfessionnels = []backend.MacroCompetence{{CodeOgr: "300460", Libelle: "Faire preuve d'autonomie", Linked: true, Competences: []backend.Item{}}}
+	if version >= 62 {
+		f.Appellations = append(f.Appellations, backend.Appellation{CodeOgr: "900002", Libelle: "Développeur / Développeuse low-code", LibelleCourt: "Développeur low-code", Classification: "SYNONYME"})
+	}
 	if version >= 61 {
 		f.Appellations = append(f.Appellations, backend.Appellation{CodeOgr: "900001", Libelle: "Développeur / Développeuse no-code", LibelleCourt: "Développeur no-code", Classification: "SYNONYME"})
 		f.Competences.SavoirFaire[0].Competences = []backend.Item{{CodeOgr: "120001", Libelle: "Rédiger un cahier des charges", CoeurMetier: ptr("EMERGENTE")}}
 		f.Definition = "Conçoit, développe et maintient des applications.\nAnalyse les besoins\nRédige la documentation"
 	}
 	return f
+}
+
+// nextRelease answers the referential's 409 when there are no release trains.
+func (f *fakeReferential) nextRelease(w http.ResponseWriter) bool {
+	if len(f.releases) == 0 {
+		problem(w, 409, refclient.CodeReleaseTrainsOff, "this deployment publishes every change set at once")
+		return false
+	}
+	return true
 }
 
 // fakeReferential answers the referential's routes the console calls, with M1805 at
@@ -71,6 +84,9 @@ type fakeReferential struct {
 	fiche *backend.Fiche
 	// provenanceDown makes the provenance route fail.
 	provenanceDown bool
+	// releases are the release trains, the next one first; none: the deployment
+	// publishes every accepted request at once.
+	releases []backend.Release
 }
 
 func (f *fakeReferential) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -98,10 +114,15 @@ func (f *fakeReferential) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	mux.HandleFunc("GET /v1/fiches/{code}", func(w http.ResponseWriter, r *http.Request) {
 		v := 61
-		if s := r.URL.Query().Get("version"); s != "" {
+		if s := r.URL.Query().Get("version"); s == "next" {
+			if !f.nextRelease(w) {
+				return
+			}
+			v = 62 // the staged change sets on top of 61
+		} else if s != "" {
 			fmt.Sscan(s, &v)
 		}
-		if r.PathValue("code") != "M1805" || (v != 60 && v != 61) {
+		if r.PathValue("code") != "M1805" || v < 60 || v > 62 {
 			problem(w, 404, "fiche_not_found", "fiche does not exist")
 			return
 		}
@@ -110,6 +131,23 @@ func (f *fakeReferential) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fc = f.fiche
 		}
 		writeJSON(w, 200, fc)
+	})
+	mux.HandleFunc("GET /v1/releases/next", func(w http.ResponseWriter, r *http.Request) {
+		if f.nextRelease(w) {
+			writeJSON(w, 200, f.releases[0])
+		}
+	})
+	mux.HandleFunc("GET /v1/releases", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"items": f.releases})
+	})
+	mux.HandleFunc("GET /v1/releases/{n}", func(w http.ResponseWriter, r *http.Request) {
+		for _, rel := range f.releases {
+			if fmt.Sprint(rel.Number) == r.PathValue("n") {
+				writeJSON(w, 200, rel)
+				return
+			}
+		}
+		problem(w, 404, "release_not_found", "no such release")
 	})
 	mux.HandleFunc("GET /v1/fiches/{code}/history", func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("code") != "M1805" {

@@ -95,6 +95,10 @@ type fichePageData struct {
 	// CompareFrom is the version the comparison link starts from (0: none before).
 	CompareFrom int
 	Provenance  ficheProvenance
+	// NextRelease is the release being prepared, nil when the deployment publishes every
+	// accepted request at once; Next tells the page shows the fiche as it will publish it.
+	NextRelease *backend.Release
+	Next        bool
 }
 
 // Counts of the page's sections.
@@ -130,9 +134,11 @@ func (h *handlers) fichePage(c *gin.Context) {
 	if !ok {
 		return
 	}
-	version, ok := h.versionParam(c, "version")
+	version, ok := refclient.NextVersion, c.Query("version") == "next"
 	if !ok {
-		return
+		if version, ok = h.versionParam(c, "version"); !ok {
+			return
+		}
 	}
 	ctx := c.Request.Context()
 	var (
@@ -141,10 +147,12 @@ func (h *handlers) fichePage(c *gin.Context) {
 		follows   []notifclient.Follow
 		followErr error
 		prov      *refclient.Provenance
+		next      *backend.Release
 		p         fanout
 	)
 	p.do(func() (err error) { f, err = h.Backend.Referential.Fiche(ctx, code, version); return err })
 	p.do(func() (err error) { versions, err = h.Backend.Referential.Versions(ctx); return err })
+	p.do(func() (err error) { next, _, err = h.Backend.Referential.NextRelease(ctx); return err })
 	p.do(func() error { follows, followErr = h.Backend.Notifications.Follows(ctx); return nil })
 	// The fiche shows without its provenance rather than not at all.
 	p.do(func() error {
@@ -154,11 +162,19 @@ func (h *handlers) fichePage(c *gin.Context) {
 		return nil
 	})
 	if err := p.wait(); err != nil {
-		if version > 0 && serviceNotFound(err) {
+		switch {
+		case version > 0 && serviceNotFound(err):
 			h.errorPage(c, http.StatusNotFound, pageError{
 				Detail: fmt.Sprintf("La fiche %s n'existe pas à la version %d du référentiel (ou cette version n'existe pas).", code, version),
 				Back:   "/referentiel/fiches/" + code, BackLabel: "Voir la fiche à la version actuelle"})
 			return
+		case version == refclient.NextVersion && next == nil:
+			if _, trainsOff := problemWithStatus(err, http.StatusConflict); trainsOff {
+				h.errorPage(c, http.StatusNotFound, pageError{
+					Detail: "Ce déploiement publie chaque demande acceptée aussitôt : il n'y a pas de prochaine release à consulter.",
+					Back:   "/referentiel/fiches/" + code, BackLabel: "Voir la fiche à la version actuelle"})
+				return
+			}
 		}
 		h.backendFailed(c, err)
 		return
@@ -168,6 +184,7 @@ func (h *handlers) fichePage(c *gin.Context) {
 		SavoirFaire: ficheMacroGroups(f.Competences.SavoirFaire), SavoirEtre: ficheMacroGroups(f.Competences.SavoirEtreProfessionnels),
 		Mobilites: slices.Clone(f.Mobilites), Versions: refVersions(versions),
 		FollowKnown: followErr == nil, Partner: person(c).Role == auth.RolePartner, Provenance: buildProvenance(prov),
+		NextRelease: next, Next: version == refclient.NextVersion,
 	}
 	for _, s := range f.Savoirs {
 		d.Savoirs = append(d.Savoirs, ficheItemGroup{Libelle: s.Categorie, Items: ficheItems(savoirItems(s.Savoirs))})
@@ -184,7 +201,7 @@ func (h *handlers) fichePage(c *gin.Context) {
 	if len(d.Versions) > 0 {
 		d.Current = d.Versions[0].Version
 	}
-	d.Old = d.Current > 0 && f.Version < d.Current
+	d.Old = !d.Next && d.Current > 0 && f.Version < d.Current
 	for _, v := range d.Versions {
 		if v.Version < f.Version {
 			d.CompareFrom = v.Version
@@ -192,7 +209,10 @@ func (h *handlers) fichePage(c *gin.Context) {
 		}
 	}
 	title := "Fiche " + f.CodeRome + " – " + f.Libelle
-	if d.Old {
+	switch {
+	case d.Next:
+		title += " (prochaine release)"
+	case d.Old:
 		title += fmt.Sprintf(" (version %d)", f.Version)
 	}
 	h.render(c, http.StatusOK, "fiche", view{Title: title, Section: "referentiel", Data: d})

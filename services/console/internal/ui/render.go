@@ -109,6 +109,7 @@ var confirmations = map[string]string{
 	"preferences":     "Vos préférences de notification ont été enregistrées.",
 	"lue":             "La notification est marquée comme lue.",
 	"relancee":        "L'envoi a été relancé.",
+	"release-lancee":  "La publication de la release a commencé : elle re-valide les demandes acceptées ensemble, puis publie une version. Cette page montre où elle en est.",
 	"deconnecte":      "Vous êtes déconnecté.",
 	"session-expiree": "Votre session a expiré : reconnectez-vous pour continuer.",
 }

@@ -137,6 +137,7 @@ var workflowFindings = map[string]string{
 	request.FindingOperationsRequired:       "la demande n'a aucune opération",
 	request.FindingPublicationConflict:      "cette opération acceptée ne s'applique plus au référentiel publié entre-temps : amendez-la ou refusez-la",
 	request.FindingPublicationRefused:       "le référentiel a refusé la publication de ces opérations",
+	request.FindingReleaseConflict:          "cette opération acceptée ne s'applique pas avec les autres demandes de sa release : amendez-la ou refusez-la",
 	request.FindingTeamsUnavailable:         "le canal Teams de la demande n'a pas pu être créé ; la demande continue sans lui",
 	request.FindingTeamsRepliesUnavailable:  "les réponses écrites dans Teams ne reviendront pas dans la demande",
 	request.FindingTeamsMemberNotAdded:      "une personne n'a pas pu être ajoutée au canal Teams privé",

@@ -71,6 +71,9 @@ func Router(d Deps) http.Handler {
 	signedIn.GET("/referentiel/fiches/:code/comparaison", h.ficheCompare)
 	signedIn.POST("/referentiel/fiches/:code/suivi", contribute, h.ficheFollow)
 	signedIn.GET("/referentiel/recherche", h.pickerSearch) // the pickers' live results (htmx)
+	signedIn.GET("/referentiel/releases", h.releasesPage)
+	signedIn.GET("/referentiel/releases/:n", h.releasePage)
+	signedIn.POST("/referentiel/releases", admin, h.releaseStart)
 
 	// Notifications.
 	signedIn.GET("/notifications", h.notificationsPage)
