@@ -15,10 +15,10 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/config"
 	"github.com/plateforme-rome/rome/platform/database"
@@ -134,11 +134,15 @@ func serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	publication, err := publicationMode()
+	if err != nil {
+		return err
+	}
 	return service.Run(ctx, service.Spec{
 		Name: "referential", PortEnv: "REFERENTIAL_PORT", DefaultPort: 8082, Migrations: store.Migrations,
 		Router: func(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 			st := store.New(rt.DB)
-			svc := app.New(st, rt.Logger)
+			svc := app.New(st, rt.Logger, app.Config{Publication: publication})
 			if err := svc.Load(ctx); errors.Is(err, app.ErrEmpty) {
 				rt.Logger.Warn("the referential is empty: reads answer 503 until a release is imported (referential import <folder>)")
 			} else if err != nil {
@@ -158,17 +162,21 @@ func serve(ctx context.Context) error {
 				Webhooks:       webhooks,
 				Checks:         append(rt.Checks(), svc.ReadyCheck()),
 				RateLimit:      limit,
-				SignedIn: func(r *http.Request) bool {
-					token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-					if !ok || token == "" {
-						return false
-					}
-					_, err := verifier.Verify(r.Context(), token)
-					return err == nil
-				},
+				SignedIn:       api.SignedInWith(verifier),
 			}), nil
 		},
 	})
+}
+
+// publicationMode reads PUBLICATION_MODE: immediate (the default: every accepted change set
+// is a version at once) or release_trains (accepted change sets wait in the next release).
+func publicationMode() (string, error) {
+	mode := config.String("PUBLICATION_MODE", refclient.PublicationImmediate)
+	if mode != refclient.PublicationImmediate && mode != refclient.PublicationReleaseTrains {
+		return "", fmt.Errorf("PUBLICATION_MODE=%q: not a publication mode (%s or %s)", mode,
+			refclient.PublicationImmediate, refclient.PublicationReleaseTrains)
+	}
+	return mode, nil
 }
 
 type webhookSettings struct {

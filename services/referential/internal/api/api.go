@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/services/referential/internal/app"
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
@@ -45,8 +46,21 @@ type Deps struct {
 }
 
 type handlers struct {
-	svc     *app.Service
-	clients *app.Clients
+	svc      *app.Service
+	clients  *app.Clients
+	signedIn func(*http.Request) bool
+}
+
+// SignedInWith is Deps.SignedIn for the platform's tokens, as v verifies them.
+func SignedInWith(v *auth.Verifier) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" {
+			return false
+		}
+		_, err := v.Verify(r.Context(), token)
+		return err == nil
+	}
 }
 
 // Shapes renders each shape of a fiche document.
@@ -67,12 +81,16 @@ var WarmShapes = Shapes
 func Router(d Deps) *gin.Engine {
 	r := httpx.NewEngine("referential")
 	httpx.Health(r, d.Checks...)
-	h := &handlers{svc: d.Service, clients: d.Clients}
+	signedIn := d.SignedIn
+	if signedIn == nil {
+		signedIn = func(*http.Request) bool { return false }
+	}
+	h := &handlers{svc: d.Service, clients: d.Clients, signedIn: signedIn}
 	r.GET("/openapi.json", serveOpenAPI)
 
 	throttle := httpx.RateLimit(d.RateLimit)
 	limit := func(c *gin.Context) {
-		if d.SignedIn != nil && d.SignedIn(c.Request) {
+		if signedIn(c.Request) {
 			return
 		}
 		throttle(c)
@@ -102,6 +120,7 @@ func Router(d Deps) *gin.Engine {
 	reads.GET("/export", h.export)
 	v1.POST(`/changesets\:validate`, d.Authenticate, httpx.BodyLimit(changeSetBodyLimit), h.validate)
 	v1.POST("/changesets", d.Authenticate, d.RequireService, httpx.BodyLimit(changeSetBodyLimit), h.publish)
+	h.releaseRoutes(v1, reads, d)
 
 	h.ftRoutes(r.Group("", httpx.Quiet), ftAccess(d, throttle))
 	h.clientRoutes(r, d)
@@ -122,7 +141,12 @@ func (h *handlers) state(c *gin.Context) (*app.State, bool) {
 // notModified answers 304 when the client already has this version of the resource.
 func notModified(c *gin.Context, st *app.State) bool {
 	c.Header("ETag", st.ETag)
-	c.Header("Cache-Control", "public, max-age=60")
+	if st.IsNext() {
+		// Signed-in callers only, and it moves with every change set staged.
+		c.Header("Cache-Control", "private, no-cache")
+	} else {
+		c.Header("Cache-Control", "public, max-age=60")
+	}
 	if ifNoneMatch(c, st.ETag) {
 		c.Status(http.StatusNotModified)
 		return true
@@ -130,15 +154,19 @@ func notModified(c *gin.Context, st *app.State) bool {
 	return false
 }
 
-// versioned resolves ?version=N (default: current).
+// versioned resolves ?version=N (default: current), or ?version=next: the next release, for
+// signed-in callers of a deployment with release trains.
 func (h *handlers) versioned(c *gin.Context) (*app.State, bool) {
 	q := c.Query("version")
-	if q == "" {
+	switch q {
+	case "":
 		return h.state(c)
+	case "next":
+		return h.next(c)
 	}
 	n, err := strconv.Atoi(q)
 	if err != nil || n <= 0 {
-		c.Error(httpx.Unprocessable("invalid_version", "version must be a positive integer", httpx.FieldError{Field: "version", Message: "not a positive integer"}))
+		c.Error(httpx.Unprocessable("invalid_version", "version must be a positive integer or next", httpx.FieldError{Field: "version", Message: "not a positive integer nor next"}))
 		return nil, false
 	}
 	st, ok, err := h.svc.At(c.Request.Context(), n)
@@ -349,7 +377,7 @@ func (h *handlers) versions(c *gin.Context) {
 	items := make([]gin.H, 0, len(vs))
 	for _, v := range vs {
 		items = append(items, gin.H{"version": v.Number, "label": v.Label, "source": v.Source, "publishedAt": v.PublishedAt,
-			"changesetId": v.ChangesetID, "requestId": v.RequestID})
+			"changesetId": v.ChangesetID, "requestId": v.RequestID, "release": v.ReleaseNumber})
 	}
 	c.JSON(http.StatusOK, gin.H{"items": items})
 }
@@ -415,10 +443,11 @@ var changeSetIDRule = request.TextRule{Name: "id", Max: maxChangeSetID}
 // request.MaxOperations operations, each counted as the largest one, a create_fiche at the
 // request contract's limits (its definition and accès, two libellés, a libellé court and
 // its codes), at 4 bytes a character (UTF-8's widest) and 1 KiB more for its JSON names
-// and punctuation, plus the change set's own fields. A legitimate change set has one
-// create_fiche at most and one long text per other operation, so the margin also covers
-// clients that write every character as a 6-byte \uXXXX escape.
-const changeSetBodyLimit = request.MaxOperations*maxOperationBytes + 4*(2*maxChangeSetID+request.MaxIdentifier) + 1<<10
+// and punctuation, plus the change set's own fields (its ids, the request's title, its
+// code ROME). A legitimate change set has one create_fiche at most and one long text per
+// other operation, so the margin also covers clients that write every character as a
+// 6-byte \uXXXX escape.
+const changeSetBodyLimit = request.MaxOperations*maxOperationBytes + 4*(2*maxChangeSetID+request.MaxTitle+request.MaxIdentifier) + 1<<10
 
 const maxOperationBytes = 4*(2*request.MaxText+2*request.MaxLibelle+request.MaxLibelleCourt+4*request.MaxIdentifier) + 1<<10
 
@@ -441,7 +470,8 @@ func cleanChangeSet(req *app.ChangeSetRequest) error {
 		name string
 		s    *string
 		rule request.TextRule
-	}{{"id", &req.ID, changeSetIDRule}, {"requestId", &req.RequestID, changeSetIDRule}, {"codeRome", &req.CodeRome, request.IdentifierRule}} {
+	}{{"id", &req.ID, changeSetIDRule}, {"requestId", &req.RequestID, changeSetIDRule}, {"requestTitle", &req.RequestTitle, request.TitleRule},
+		{"codeRome", &req.CodeRome, request.IdentifierRule}} {
 		clean, p := request.CheckText(f.name, *f.s, f.rule)
 		if p != nil {
 			add(*p)
@@ -504,7 +534,11 @@ func (h *handlers) publish(c *gin.Context) {
 		c.Header("Idempotent-Replayed", "true")
 	}
 	c.Header("Location", "/v1/changesets/"+p.ID)
-	c.JSON(http.StatusCreated, p)
+	status := http.StatusCreated
+	if p.Staged() {
+		status = http.StatusAccepted // waits in release p.Release
+	}
+	c.JSON(status, p)
 }
 
 func changeSetProblem(err error) error {

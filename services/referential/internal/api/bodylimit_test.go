@@ -24,7 +24,7 @@ import (
 func TestChangeSetBodiesAreCapped(t *testing.T) {
 	t.Parallel()
 	h := Router(Deps{
-		Service:        app.New(nil, slog.New(slog.DiscardHandler)),
+		Service:        app.New(nil, slog.New(slog.DiscardHandler), app.Config{}),
 		Authenticate:   func(c *gin.Context) { c.Next() },
 		RequireService: func(c *gin.Context) { c.Next() },
 	})
@@ -82,7 +82,8 @@ func largestChangeSet(t *testing.T) []byte {
 	for i := 1; i < request.MaxOperations; i++ {
 		ops = append(ops, refclient.Operation{ID: id(i), Op: refclient.OpSetText, Field: refclient.FieldDefinition, Text: chars(request.MaxText)})
 	}
-	b, err := json.Marshal(refclient.ChangeSet{ID: chars(maxChangeSetID), RequestID: chars(maxChangeSetID), BaseVersion: 60, CodeRome: "M18055", Operations: ops})
+	b, err := json.Marshal(refclient.ChangeSet{ID: chars(maxChangeSetID), RequestID: chars(maxChangeSetID), RequestTitle: chars(request.MaxTitle),
+		BaseVersion: 60, CodeRome: "M18055", Operations: ops})
 	if err != nil {
 		t.Fatal(err)
 	}

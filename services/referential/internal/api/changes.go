@@ -207,7 +207,11 @@ func atomVersionEntry(st *app.State, v app.FeedVersion) atomEntry {
 		lines = append(lines, code+" — "+describeChange(ch.Change))
 	}
 	origin := "lot de modifications " + deref(v.ChangesetID)
-	if r := deref(v.RequestID); r != "" {
+	switch r := deref(v.RequestID); {
+	case v.ReleaseNumber != nil:
+		origin = fmt.Sprintf("release %d", *v.ReleaseNumber)
+		e.Links = append(e.Links, atomLink{Rel: "related", Type: "text/markdown", Href: fmt.Sprintf("/v1/releases/%d/notes", *v.ReleaseNumber)})
+	case r != "":
 		origin = "demande " + r
 	}
 	e.Title = fmt.Sprintf("Version %d : fiche %s, %s", v.Number, strings.Join(fiches, ", fiche "), origin)
@@ -261,6 +265,11 @@ func (h *handlers) versionDelta(c *gin.Context) {
 		c.Error(httpx.NotFound("version_not_found", "versions are numbers"))
 		return
 	}
+	h.serveDelta(c, n)
+}
+
+// serveDelta serves the delta zip of version n.
+func (h *handlers) serveDelta(c *gin.Context, n int) {
 	ctx := c.Request.Context()
 	d, ok, err := h.svc.DeltaFile(ctx, n)
 	if err != nil {

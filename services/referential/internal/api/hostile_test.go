@@ -29,7 +29,7 @@ func TestHostileInputs(t *testing.T) {
 				{"op":"set_text","field":"definition","text":"Conçoit des logiciels."}]`
 			routes := []struct{ path, valid string }{
 				{"/v1/changesets:validate", `{"codeRome":"M1805","operations":` + ops + `}`},
-				{"/v1/changesets", `{"id":"cs-hostile-1","requestId":"req-hostile","baseVersion":60,"codeRome":"M1805","operations":` + ops + `}`},
+				{"/v1/changesets", `{"id":"cs-hostile-1","requestId":"req-hostile","requestTitle":"Ajouter Rust","baseVersion":60,"codeRome":"M1805","operations":` + ops + `}`},
 			}
 			for _, r := range routes {
 				t.Run(r.path, func(t *testing.T) {

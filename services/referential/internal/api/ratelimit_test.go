@@ -21,7 +21,7 @@ func TestPublicReadsAreRateLimited(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	h := api.Router(api.Deps{
-		Service:        app.New(nil, slog.New(slog.DiscardHandler)),
+		Service:        app.New(nil, slog.New(slog.DiscardHandler), app.Config{}),
 		Authenticate:   func(c *gin.Context) { c.Next() },
 		RequireService: func(c *gin.Context) { c.Next() },
 		RateLimit:      httpx.RateLimitConfig{RPS: 1, Burst: 2, Now: func() time.Time { return now }},

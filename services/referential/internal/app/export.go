@@ -13,13 +13,19 @@ func formatVersionFile(v store.VersionRecord) []byte {
 	return romecsv.FormatVersion(romecsv.VersionInfo{Number: v.Number, Label: v.Label, PublishedAt: v.PublishedAt})
 }
 
-// Export writes version n as a RefRomeCsv zip: the official file names and columns,
-// every field quoted, UTF-8, LF, plus version.txt.
+// Export writes the version st holds as a RefRomeCsv zip: the official file names and
+// columns, every field quoted, UTF-8, LF, plus version.txt (the next release's names it as
+// it would be published).
 func (s *Service) Export(ctx context.Context, st *State, w io.Writer) error {
 	n := st.Version()
-	vf, err := s.VersionFile(ctx, n)
-	if err != nil {
-		return err
+	var vf []byte
+	if st.pending != nil {
+		vf = formatVersionFile(st.pending.record)
+	} else {
+		var err error
+		if vf, err = s.VersionFile(ctx, n); err != nil {
+			return err
+		}
 	}
 	zw := zip.NewWriter(w)
 	f, err := zw.Create("version.txt")

@@ -73,6 +73,9 @@ func (s *Service) Provenance(ctx context.Context, st *State, code string) (*Prov
 	for _, ss := range p.spans {
 		sort.Slice(ss, func(i, j int) bool { return ss[i].ValidFrom < ss[j].ValidFrom })
 	}
+	if st.pending != nil {
+		st.pending.addTo(&p, code)
+	}
 
 	k := romecsv.KeySep
 	fc := romecsv.MustByName(romecsv.Fiche)
@@ -135,6 +138,19 @@ type provenance struct {
 	versions    map[int]store.VersionRecord
 	entries     map[int][]HistoryEntry // the fiche's changes by version
 	spans       map[rowRef][]store.RowSpan
+}
+
+// close ends at version n the span of row r that is current before it; a row no version
+// touched has been there since the official import.
+func (p *provenance) close(r rowRef, n int) {
+	ss := p.spans[r]
+	for i := range ss {
+		if ss[i].ValidTo == 0 {
+			ss[i].ValidTo = n
+			return
+		}
+	}
+	p.spans[r] = append(ss, store.RowSpan{Dataset: r.dataset, Key: r.key, ValidFrom: p.baseline, ValidTo: n})
 }
 
 // introduced is where the chain of spans of row r that is valid at version n starts; a row

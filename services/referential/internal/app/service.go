@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +17,6 @@ import (
 	"github.com/plateforme-rome/rome/services/referential/internal/changeset"
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
-	"github.com/plateforme-rome/rome/services/referential/internal/search"
 	"github.com/plateforme-rome/rome/services/referential/internal/store"
 )
 
@@ -33,6 +30,7 @@ const ogrCounter = "local_ogr"
 type Service struct {
 	store *store.Store
 	log   *slog.Logger
+	cfg   Config
 
 	current   atomic.Pointer[State]
 	warm      atomic.Bool // the version served since start has been warmed once (ReadyCheck)
@@ -41,15 +39,30 @@ type Service struct {
 	pastMu sync.Mutex
 	past   map[int]*State // versions read back for time travel, a few at a time
 
+	next nextCache // the next release, as ?version=next reads it
+
 	metrics *metrics
+}
+
+// Config is how a deployment publishes.
+type Config struct {
+	// Publication is refclient.PublicationImmediate (every accepted change set is a version
+	// at once; the zero value too) or refclient.PublicationReleaseTrains (accepted change
+	// sets wait in the next release).
+	Publication string
+}
+
+// ReleaseTrains tells whether accepted change sets wait in releases.
+func (s *Service) ReleaseTrains() bool {
+	return s.cfg.Publication == refclient.PublicationReleaseTrains
 }
 
 // ErrEmpty means no release has been imported yet.
 var ErrEmpty = store.ErrNoVersion
 
 // New creates the service; call Load before serving.
-func New(s *store.Store, log *slog.Logger) *Service {
-	svc := &Service{store: s, log: log, past: map[int]*State{}}
+func New(s *store.Store, log *slog.Logger, cfg Config) *Service {
+	svc := &Service{store: s, log: log, cfg: cfg, past: map[int]*State{}}
 	svc.metrics = newMetrics(svc)
 	return svc
 }
@@ -131,27 +144,6 @@ func checkShape(req ChangeSetRequest) error {
 	return nil
 }
 
-// run applies the operations of req to a transaction over st.
-func (s *Service) run(st *State, req ChangeSetRequest, nextOGR func() string) (*refdata.Tx, []changeset.Result, string) {
-	tx := st.Snap.Begin()
-	results, code := changeset.Run(tx, req.CodeRome, req.Operations, changeset.Deps{
-		NextOGR:            nextOGR,
-		AppellationByLabel: st.AppellationByLabel,
-		LabelKey:           search.LabelKey,
-	})
-	return tx, results, code
-}
-
-func (s *Service) ogrAllocator(ctx context.Context) (func() string, func() int64, error) {
-	last, err := s.store.Counter(ctx, ogrCounter)
-	if err != nil {
-		return nil, nil, err
-	}
-	last = max(last, FirstLocalOGR)
-	next := func() string { last++; return strconv.FormatInt(last, 10) }
-	return next, func() int64 { return last }, nil
-}
-
 // Validate dry-runs a change set on the current version. Without documents, the answer
 // leaves out the fiche before and after (the request workflow's checks need only the
 // results, and each fiche weighs tens of kilobytes).
@@ -167,12 +159,13 @@ func (s *Service) Validate(ctx context.Context, req ChangeSetRequest, documents 
 	if req.BaseVersion != 0 && (req.BaseVersion < 1 || req.BaseVersion > st.Version()) {
 		return nil, baseVersionError(st.Version())
 	}
-	next, _, err := s.ogrAllocator(ctx)
+	last, err := s.lastOGR(ctx)
 	if err != nil {
 		return nil, err
 	}
-	tx, results, code := s.run(st, req, next)
-	if err := s.impacts(ctx, st, tx, req.Operations, results); err != nil {
+	q := newSequence(st, last)
+	results, code := q.run(req)
+	if err := s.impacts(ctx, st, q.tx, req.Operations, results); err != nil {
 		return nil, err
 	}
 	v := &Validation{Version: st.Version(), CodeRome: code, Applies: true, Results: results, Diff: []changeset.Change{}}
@@ -182,7 +175,7 @@ func (s *Service) Validate(ctx context.Context, req ChangeSetRequest, documents 
 	}
 	if documents {
 		v.Before = ficheJSON(st.Snap, req.CodeRome, st.Version())
-		v.Preview = ficheJSON(tx, code, st.Version())
+		v.Preview = ficheJSON(q.tx, code, st.Version())
 	} else {
 		v.Before, v.Preview = json.RawMessage("null"), json.RawMessage("null")
 	}
@@ -236,7 +229,8 @@ func hashRequest(req ChangeSetRequest) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Publish applies a change set atomically and returns the new version. It is idempotent by
+// Publish applies a change set atomically and returns the new version; under release
+// trains, it stages it in the open release instead (pub.Staged()). It is idempotent by
 // change-set id: the same change set again returns the stored answer (replayed = true).
 func (s *Service) Publish(ctx context.Context, req ChangeSetRequest) (pub *Publication, replayed bool, err error) {
 	pub, replayed, err = s.publish(ctx, req)
@@ -254,6 +248,8 @@ func (s *Service) Publish(ctx context.Context, req ChangeSetRequest) (pub *Publi
 		outcome = "error"
 	case replayed:
 		outcome = "replayed"
+	case pub.Staged():
+		outcome = "staged"
 	}
 	s.metrics.publication(ctx, outcome)
 	return pub, replayed, err
@@ -269,17 +265,13 @@ func (s *Service) publish(ctx context.Context, req ChangeSetRequest) (pub *Publi
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
 	hash := hashRequest(req)
-	if prev, ok, err := s.store.ChangeSet(ctx, req.ID); err != nil {
+	if prev, prevHash, found, err := s.answer(ctx, req.ID); err != nil {
 		return nil, false, err
-	} else if ok {
-		if prev.PayloadHash != hash {
+	} else if found {
+		if prevHash != hash {
 			return nil, false, ErrIDReused
 		}
-		var p Publication
-		if err := json.Unmarshal([]byte(prev.Response), &p); err != nil {
-			return nil, false, err
-		}
-		return &p, true, nil
+		return prev, true, nil
 	}
 	st := s.Current()
 	if st == nil {
@@ -289,74 +281,62 @@ func (s *Service) publish(ctx context.Context, req ChangeSetRequest) (pub *Publi
 		return nil, false, baseVersionError(st.Version())
 	}
 	// A change set based on an older version is re-run on the current one: it publishes
-	// if every operation still applies, and is a conflict otherwise.
-	next, lastOGR, err := s.ogrAllocator(ctx)
+	// (or is staged) if every operation still applies, and is a conflict otherwise.
+	last, err := s.lastOGR(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	tx, results, code := s.run(st, req, next)
-	for _, r := range results {
-		if !r.Applies {
-			return nil, false, &ConflictError{Current: st.Version(), Results: results}
-		}
+	q := newSequence(st, last)
+	results, code, applies := q.apply(req)
+	if !applies {
+		return nil, false, &ConflictError{Current: st.Version(), Results: results}
 	}
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	n := st.Version() + 1
-	pub = &Publication{ID: req.ID, RequestID: req.RequestID, CodeRome: code, BaseVersion: req.BaseVersion, Version: n,
-		PublishedAt: now, Results: results, Changes: []changeset.Change{}}
-	var entries []store.ChangeEntry
-	for _, r := range results {
-		for _, c := range r.Changes {
-			pub.Changes = append(pub.Changes, c)
-			entries = append(entries, store.ChangeEntry{Version: n, Seq: len(entries) + 1, CodeRome: c.CodeRome,
-				ChangesetID: req.ID, RequestID: req.RequestID, Entry: store.MarshalEntry(c)})
-		}
+	now := millisNow()
+	if s.ReleaseTrains() {
+		pub, err := s.stage(ctx, req, hash, results, now)
+		return pub, false, err
 	}
-	rows := tx.Changes()
-	// The label names the official release the version builds on and the change set that
-	// made it (not every change set since: they are in /v1/versions).
-	release, _, _ := strings.Cut(st.Snap.Version.Label, " + ")
-	v := refdata.Version{Number: n, Label: release + " + " + req.ID, PublishedAt: now, LastModified: now}
-	snap, err := st.Snap.Apply(v, rows)
-	if err != nil {
-		return nil, false, err
-	}
-	resp, _ := json.Marshal(pub)
+	d := newDraft(st, now)
+	pub = d.add(req, hash, code, results, 0)
 	csID, reqID := req.ID, req.RequestID
-	err = s.store.Publish(ctx, store.Publication{
-		Version: store.VersionRecord{Number: n, Label: v.Label, Source: store.SourceChangeSet, PublishedAt: now, LastModified: now,
-			ChangesetID: &csID, RequestID: &reqID},
-		ChangeSet: &store.ChangeSetRecord{ID: req.ID, RequestID: req.RequestID, CodeRome: code, BaseVersion: req.BaseVersion,
-			Version: n, PayloadHash: hash, Response: string(resp), CreatedAt: now},
-		Rows:    rows,
-		Entries: entries,
-		// The replacement is read in the new version: the change set may have renamed it.
-		Correspondences: correspondences(entries, pub.Changes, snap),
-		Counters:        map[string]int64{ogrCounter: lastOGR()},
-	})
-	if errors.Is(err, store.ErrConflict) {
-		// Another instance published first: reload and let the caller retry.
-		if lerr := s.Load(ctx); lerr != nil {
-			s.log.Error("reload after a concurrent publication", "err", lerr)
-		}
-		return nil, false, &ConflictError{Current: n - 1}
-	}
+	err = s.commit(ctx, d, q, store.Publication{Version: store.VersionRecord{Label: versionLabel(st, req.ID), Source: store.SourceChangeSet,
+		ChangesetID: &csID, RequestID: &reqID}})
 	if err != nil {
 		return nil, false, err
 	}
-	s.current.Store(newState(snap))
-	s.log.Info("change set published", "changeset", req.ID, "request", req.RequestID, "codeRome", code, "version", n, "rows", len(rows))
+	s.log.Info("change set published", "changeset", req.ID, "request", req.RequestID, "codeRome", code, "version", d.number, "entries", len(d.entries))
 	return pub, false, nil
 }
 
-// ChangeSet returns a published change set's answer.
-func (s *Service) ChangeSet(ctx context.Context, id string) (*Publication, bool, error) {
-	rec, ok, err := s.store.ChangeSet(ctx, id)
-	if err != nil || !ok {
-		return nil, ok, err
+// answer reads what change set id was answered, and the hash of its payload: its
+// publication, or, staged in a release that did not publish it (yet), its staging.
+func (s *Service) answer(ctx context.Context, id string) (pub *Publication, hash string, found bool, err error) {
+	rec, published, err := s.store.ChangeSet(ctx, id)
+	if err != nil {
+		return nil, "", false, err
+	}
+	response := ""
+	if published {
+		response, hash = rec.Response, rec.PayloadHash
+	} else {
+		staged, ok, err := s.store.StagedChangeSet(ctx, id)
+		if err != nil || !ok {
+			return nil, "", false, err
+		}
+		response, hash = staged.Response, staged.PayloadHash
 	}
 	var p Publication
-	return &p, true, json.Unmarshal([]byte(rec.Response), &p)
+	if err := json.Unmarshal([]byte(response), &p); err != nil {
+		return nil, "", false, err
+	}
+	return &p, hash, true, nil
+}
+
+// ChangeSet returns the answer a change set got: its publication, or (Version 0) its
+// staging in a release.
+func (s *Service) ChangeSet(ctx context.Context, id string) (*Publication, bool, error) {
+	p, _, ok, err := s.answer(ctx, id)
+	return p, ok, err
 }
 
 // HistoryEntry is a change of a fiche, with the version and request it came from.

@@ -29,6 +29,8 @@ type State struct {
 	itemFiches map[string][]string      // item code OGR → fiches it is on
 
 	memo sync.Map // key → *memoEntry: values derived once per version (Memo)
+
+	pending *pending // the next release: what it adds to the current version (nil for a version)
 }
 
 type memoEntry struct {

@@ -3,14 +3,27 @@ package refdata
 import "github.com/plateforme-rome/rome/services/referential/internal/romecsv"
 
 // Tx stages row changes over a snapshot. Reads see the staged changes, so operations of
-// one change set build on each other (a fiche created by the first one, say).
+// one change set build on each other (a fiche created by the first one, say), and so do
+// the change sets of a release, one after the other.
 type Tx struct {
-	base   *Snapshot
-	staged map[string]map[string][]string // dataset → key → new columns (nil = deleted)
-	order  []stagedKey                    // first-touch order, for deterministic output
+	base    *Snapshot
+	staged  map[string]map[string][]string // dataset → key → new columns (nil = deleted)
+	order   []stagedKey                    // first-touch order, for deterministic output
+	journal []undo                         // every stage, to roll back to a Mark
 }
 
 type stagedKey struct{ dataset, key string }
+
+// undo is what one stage replaced: the row's staged columns before it, or nothing when
+// the stage touched the row first.
+type undo struct {
+	stagedKey
+	prev  []string
+	first bool
+}
+
+// Mark is a point in a transaction's staging, to roll back to.
+type Mark int
 
 // Begin starts staging changes over s.
 func (s *Snapshot) Begin() *Tx {
@@ -84,10 +97,30 @@ func (tx *Tx) stage(name, key string, cols []string) {
 		m = map[string][]string{}
 		tx.staged[name] = m
 	}
-	if _, seen := m[key]; !seen {
+	prev, seen := m[key]
+	if !seen {
 		tx.order = append(tx.order, stagedKey{name, key})
 	}
+	tx.journal = append(tx.journal, undo{stagedKey{name, key}, prev, !seen})
 	m[key] = cols
+}
+
+// Mark returns the current point of the staging.
+func (tx *Tx) Mark() Mark { return Mark(len(tx.journal)) }
+
+// RollbackTo undoes every stage since m: a change set of a release that does not apply
+// with the ones before it leaves nothing behind.
+func (tx *Tx) RollbackTo(m Mark) {
+	for i := len(tx.journal) - 1; i >= int(m); i-- {
+		u := tx.journal[i]
+		if u.first {
+			delete(tx.staged[u.dataset], u.key)
+			tx.order = tx.order[:len(tx.order)-1] // the first touch was the last one ordered
+			continue
+		}
+		tx.staged[u.dataset][u.key] = u.prev
+	}
+	tx.journal = tx.journal[:m]
 }
 
 // Changes returns the net row changes, in the order rows were first touched. A row put

@@ -11,6 +11,7 @@ import (
 	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/database"
+	"github.com/plateforme-rome/rome/services/referential/internal/app"
 	"github.com/plateforme-rome/rome/services/referential/internal/reftest"
 )
 
@@ -67,6 +68,46 @@ func TestClientAgainstTheService(t *testing.T) {
 	var ce *refclient.Error
 	if _, err := c.Fiche(ctx, "Z0000"); !errors.As(err, &ce) || ce.Status != 404 {
 		t.Fatalf("missing fiche: %v", err)
+	}
+}
+
+// The client's release methods drive a release from staging to publication.
+func TestReleaseClientAgainstTheService(t *testing.T) {
+	ctx := context.Background()
+	srv := reftest.StartWith(t, database.SQLite, app.Config{Publication: refclient.PublicationReleaseTrains})
+	c := refclient.New(srv.URL, &http.Client{Transport: bearer{srv.Token(t, auth.RoleService)}})
+	cs := refclient.ChangeSet{ID: "cs-train-1", RequestID: "req-1", RequestTitle: "Retirer une mobilité", BaseVersion: 60, CodeRome: "A1101",
+		Operations: []refclient.Operation{{Op: refclient.OpRemoveMobilite, ToCodeRome: "A1102"}}}
+	if pub, err := c.Publish(ctx, cs); err != nil || !pub.Staged() || pub.Release != 1 {
+		t.Fatalf("staged %+v %v", pub, err)
+	}
+	if next, err := c.NextRelease(ctx); err != nil || next.Number != 1 || len(next.ChangeSets) != 1 || next.ChangeSets[0].RequestTitle != cs.RequestTitle {
+		t.Fatalf("next release %+v %v", next, err)
+	}
+	if prov, err := c.Provenance(ctx, "A1101", refclient.NextVersion); err != nil || prov.Version != 61 || hasImportedMobilite(prov, "A1102") {
+		t.Fatalf("provenance in the next release: %+v %v", prov, err)
+	}
+	if r, err := c.FreezeRelease(ctx); err != nil || r.Status != refclient.ReleaseFrozen {
+		t.Fatalf("freeze %+v %v", r, err)
+	}
+	if r, err := c.ValidateRelease(ctx, 1); err != nil || r.ChangeSets[0].Status != refclient.StagedIncluded {
+		t.Fatalf("validate %+v %v", r, err)
+	}
+	if r, err := c.PublishRelease(ctx, 1); err != nil || r.Version == nil || *r.Version != 61 || r.Notes == "" {
+		t.Fatalf("publish %+v %v", r, err)
+	}
+	if r, err := c.Release(ctx, 1); err != nil || r.Status != refclient.ReleasePublished {
+		t.Fatalf("release 1 %+v %v", r, err)
+	}
+	if rs, err := c.Releases(ctx); err != nil || len(rs) != 2 || rs[0].Status != refclient.ReleaseOpen || rs[1].Number != 1 {
+		t.Fatalf("releases %+v %v", rs, err)
+	}
+	var ce *refclient.Error
+	if _, err := c.FreezeRelease(ctx); !errors.As(err, &ce) || ce.Code != refclient.CodeReleaseEmpty {
+		t.Fatalf("freezing an empty release: %v", err)
+	}
+	if v, err := c.Version(ctx); err != nil || v.Version != 61 {
+		t.Fatalf("version %+v %v", v, err)
 	}
 }
 

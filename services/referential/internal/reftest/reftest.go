@@ -25,8 +25,15 @@ type Server struct {
 	Store  *store.Store // the database behind it: a test's own webhook dispatcher reads it
 }
 
-// Start imports v460 into a fresh database of dialect d and serves it until the test ends.
+// Start imports v460 into a fresh database of dialect d and serves it until the test ends,
+// publishing each accepted change set at once.
 func Start(t testing.TB, d database.Dialect) *Server {
+	t.Helper()
+	return StartWith(t, d, app.Config{})
+}
+
+// StartWith is Start with the publication mode of cfg.
+func StartWith(t testing.TB, d database.Dialect, cfg app.Config) *Server {
 	t.Helper()
 	ctx := context.Background()
 	st := store.New(dbtest.Open(t, d))
@@ -36,7 +43,7 @@ func Start(t testing.TB, d database.Dialect) *Server {
 	if _, _, err := st.Import(ctx, romedata.Release(t), false); err != nil {
 		t.Fatal(err)
 	}
-	svc := app.New(st, slog.New(slog.DiscardHandler))
+	svc := app.New(st, slog.New(slog.DiscardHandler), cfg)
 	if err := svc.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +57,7 @@ func Start(t testing.TB, d database.Dialect) *Server {
 	}
 	srv := httptest.NewServer(api.Router(api.Deps{Service: svc, Authenticate: auth.Authenticate(verifier), RequireService: auth.RequireRole(auth.RoleService),
 		RequireAdmin: auth.RequireRole(auth.RoleAdmin), Clients: app.NewClients(st, time.Now),
-		Webhooks: app.NewWebhooks(st, app.WebhookConfig{AllowPrivate: true})}))
+		Webhooks: app.NewWebhooks(st, app.WebhookConfig{AllowPrivate: true}), SignedIn: api.SignedInWith(verifier)}))
 	t.Cleanup(srv.Close)
 	return &Server{Server: srv, Issuer: issuer, Store: st}
 }

@@ -17,6 +17,7 @@ var Migrations = []database.Migration{
 	{Version: 2, Name: "France Travail API clients and token key", Up: migrationAPIClients},
 	{Version: 3, Name: "webhooks: endpoints, event outbox, deliveries and attempts", Up: migrationWebhooks},
 	{Version: 4, Name: "correspondences of removed appellations", Up: migrationCorrespondences},
+	{Version: 5, Name: "release trains: releases and their staged change sets", Up: migrationReleases},
 }
 
 // Migrate brings the schema up to date.

@@ -29,12 +29,14 @@ func New(db *gorm.DB) *Store { return &Store{db: db} }
 type VersionRecord struct {
 	Number       int
 	Label        string
-	Source       string // "import" or "changeset"
+	Source       string // SourceImport, SourceChangeSet or SourceRelease
 	PublishedAt  time.Time
 	LastModified time.Time
 	VersionFile  string
-	ChangesetID  *string
+	ChangesetID  *string // the change set that made it, when one did alone
 	RequestID    *string
+	// ReleaseNumber is the release that published it (release trains).
+	ReleaseNumber *int
 }
 
 func (VersionRecord) TableName() string { return "ref_versions" }
@@ -43,6 +45,7 @@ func (VersionRecord) TableName() string { return "ref_versions" }
 const (
 	SourceImport    = "import"
 	SourceChangeSet = "changeset"
+	SourceRelease   = "release" // the change sets of a release, published together
 )
 
 func (v VersionRecord) Snapshot() refdata.Version {
@@ -249,13 +252,15 @@ func (ChangeEntry) TableName() string { return "ref_changes" }
 
 // Publication is what one new version stores.
 type Publication struct {
-	Version   VersionRecord
-	ChangeSet *ChangeSetRecord // nil for a re-import
-	Rows      []refdata.Change
-	Entries   []ChangeEntry
+	Version    VersionRecord
+	ChangeSets []ChangeSetRecord // what each published change set answers (none for a re-import)
+	Rows       []refdata.Change
+	Entries    []ChangeEntry
 	// Correspondences are the appellations removed with a replacement.
 	Correspondences []Correspondence
 	Counters        map[string]int64 // counters to set, e.g. the next local code OGR
+	// Release is the release the version publishes (nil: a change set or an import).
+	Release *ReleaseOutcome
 }
 
 // Publish stores a new version atomically. The version number must be the next one:
@@ -293,8 +298,13 @@ func (s *Store) Publish(ctx context.Context, p Publication) error {
 				}
 			}
 		}
-		if p.ChangeSet != nil {
-			if err := tx.Create(p.ChangeSet).Error; err != nil {
+		if len(p.ChangeSets) > 0 {
+			if err := tx.Create(p.ChangeSets).Error; err != nil {
+				return err
+			}
+		}
+		if p.Release != nil {
+			if err := closeRelease(tx, *p.Release, &n); err != nil {
 				return err
 			}
 		}

@@ -205,7 +205,8 @@ func enqueueWebhooks(tx *gorm.DB, p Publication) error {
 }
 
 // webhookEvents are the events of a publication, in the order consumers get them: the
-// version, then each fiche it changed; codes[i] are the fiches event i is about.
+// version, then each fiche it changed, then the release that published it, if one did;
+// codes[i] are the fiches event i is about.
 func webhookEvents(p Publication) (events []WebhookEvent, codes [][]string) {
 	v := p.Version
 	var fiches []string
@@ -229,13 +230,21 @@ func webhookEvents(p Publication) (events []WebhookEvent, codes [][]string) {
 		codes = append(codes, about)
 	}
 	add(webhook.VersionPublished, "", webhook.VersionData{Version: v.Number, Label: v.Label, Source: v.Source,
-		PublishedAt: v.PublishedAt.UTC(), ChangesetID: v.ChangesetID, RequestID: v.RequestID,
+		PublishedAt: v.PublishedAt.UTC(), ChangesetID: v.ChangesetID, RequestID: v.RequestID, Release: v.ReleaseNumber,
 		CodesRome: append([]string{}, fiches...), Links: webhook.VersionLinks(v.Number)}, fiches)
 	for _, code := range fiches {
 		e := first[code]
 		add(webhook.FicheChanged, code, webhook.FicheData{CodeRome: code, Version: v.Number, PublishedAt: v.PublishedAt.UTC(),
 			ChangesetID: e.ChangesetID, RequestID: e.RequestID, Changes: changes[code], Links: webhook.FicheLinks(code, v.Number)},
 			[]string{code})
+	}
+	if r := p.Release; r != nil {
+		data := webhook.ReleaseData{Release: r.Number, Version: v.Number, PublishedAt: v.PublishedAt.UTC(),
+			ChangeSets: make([]webhook.ReleaseChangeSet, 0, len(r.Verdicts)), Links: webhook.ReleaseLinks(r.Number, v.Number)}
+		for _, cs := range r.Verdicts {
+			data.ChangeSets = append(data.ChangeSets, webhook.ReleaseChangeSet{ID: cs.ID, RequestID: cs.RequestID, CodeRome: cs.CodeRome, Status: cs.Status})
+		}
+		add(webhook.ReleasePublished, "", data, fiches)
 	}
 	return events, codes
 }

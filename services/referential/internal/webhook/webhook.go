@@ -18,8 +18,8 @@ import (
 	"time"
 )
 
-// Event types. release.published is part of the contract but nothing emits it yet: the
-// referential publishes every accepted change set at once, release trains do not exist.
+// Event types. release.published follows the version.published and fiche.changed events of
+// a version that a release published (release trains).
 const (
 	VersionPublished = "version.published"
 	FicheChanged     = "fiche.changed"
@@ -44,10 +44,11 @@ type Links map[string]string
 type VersionData struct {
 	Version     int       `json:"version"`
 	Label       string    `json:"label"`
-	Source      string    `json:"source"` // "changeset" or "import" (an official release re-imported)
+	Source      string    `json:"source"` // "changeset", "release" or "import" (an official release re-imported)
 	PublishedAt time.Time `json:"publishedAt"`
-	ChangesetID *string   `json:"changesetId"`
+	ChangesetID *string   `json:"changesetId"` // null for a release (its change sets are in release.published) or an import
 	RequestID   *string   `json:"requestId"`
+	Release     *int      `json:"release,omitempty"` // the release that published it
 	// CodesRome are the fiches the version changed; a re-import does not list them (its
 	// delta does).
 	CodesRome []string `json:"codesRome"`
@@ -63,6 +64,33 @@ type FicheData struct {
 	RequestID   string            `json:"requestId,omitempty"`
 	Changes     []json.RawMessage `json:"changes"` // as in GET /v1/changes
 	Links       Links             `json:"links"`
+}
+
+// ReleaseData is the data of release.published: a release published as one version.
+type ReleaseData struct {
+	Release     int                `json:"release"`
+	Version     int                `json:"version"`
+	PublishedAt time.Time          `json:"publishedAt"`
+	ChangeSets  []ReleaseChangeSet `json:"changeSets"` // included and returned, in the order they were staged
+	Links       Links              `json:"links"`
+}
+
+// ReleaseChangeSet is a change set of a published release: included (published in its
+// version) or returned to the request's moderators.
+type ReleaseChangeSet struct {
+	ID        string `json:"id"`
+	RequestID string `json:"requestId,omitempty"`
+	CodeRome  string `json:"codeRome"`
+	Status    string `json:"status"`
+}
+
+// ReleaseLinks are the links of a release's event: the release, its notes and its delta.
+func ReleaseLinks(release, version int) Links {
+	return Links{
+		"release": fmt.Sprintf("/v1/releases/%d", release),
+		"notes":   fmt.Sprintf("/v1/releases/%d/notes", release),
+		"delta":   fmt.Sprintf("/v1/versions/%d/delta", version),
+	}
 }
 
 // VersionLinks are the links of a version's event: its changes in the feed and its delta.
