@@ -1,9 +1,12 @@
 // Package referential holds the activities that talk to the referential service: the dry
-// run of a request's operations and the publication of its accepted change set.
+// run of a request's operations, the publication of its accepted change set and, under
+// release trains, the cutting of a release.
 package referential
 
 import (
 	"context"
+	"errors"
+	"net/http"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -58,17 +61,70 @@ func (a *Activities) PublishChangeSet(ctx context.Context, in PublishInput) (Pub
 	return PublishOutput{Publication: *p}, nil
 }
 
-// Application error types the workflow branches on.
+// FreezeInput asks to freeze the open release.
+type FreezeInput struct{}
+
+// ReleaseInput names a release.
+type ReleaseInput struct {
+	Number int `json:"number"`
+}
+
+// ReleaseOutput is a release as the referential answered.
+type ReleaseOutput struct {
+	Release refclient.Release `json:"release"`
+}
+
+// FreezeRelease freezes the open release (change sets staged from then on go to the next
+// one), or returns the release frozen and not yet published, for a release workflow that
+// runs again to resume it. Nothing staged is a non-retryable ErrTypeReleaseEmpty; a
+// referential that publishes at once, ErrTypeReleaseTrainsOff.
+func (a *Activities) FreezeRelease(ctx context.Context, _ FreezeInput) (ReleaseOutput, error) {
+	return releaseOutput(a.Client.FreezeRelease(ctx))
+}
+
+// ValidateRelease re-validates the change sets of a frozen release together: those that
+// no longer apply are returned, with their results.
+func (a *Activities) ValidateRelease(ctx context.Context, in ReleaseInput) (ReleaseOutput, error) {
+	return releaseOutput(a.Client.ValidateRelease(ctx, in.Number))
+}
+
+// PublishRelease publishes the included change sets of a release as one version;
+// publishing it again answers it as it is.
+func (a *Activities) PublishRelease(ctx context.Context, in ReleaseInput) (ReleaseOutput, error) {
+	return releaseOutput(a.Client.PublishRelease(ctx, in.Number))
+}
+
+func releaseOutput(r *refclient.Release, err error) (ReleaseOutput, error) {
+	if err != nil {
+		return ReleaseOutput{}, classify(err)
+	}
+	return ReleaseOutput{Release: *r}, nil
+}
+
+// Application error types the workflows branch on.
 const (
-	ErrTypeConflict = "ChangeSetConflict" // details: []refclient.Result
-	ErrTypeRejected = "ReferentialRejected"
+	ErrTypeConflict         = "ChangeSetConflict" // details: []refclient.Result
+	ErrTypeRejected         = "ReferentialRejected"
+	ErrTypeReleaseEmpty     = "ReleaseEmpty"     // nothing is staged: no release to cut
+	ErrTypeReleaseTrainsOff = "ReleaseTrainsOff" // the referential publishes every change set at once
 )
 
+// releaseRefusals are the error types of the release routes' 409s, by the referential's code.
+var releaseRefusals = map[string]string{
+	refclient.CodeReleaseEmpty:     ErrTypeReleaseEmpty,
+	refclient.CodeReleaseTrainsOff: ErrTypeReleaseTrainsOff,
+}
+
 // classify makes a conflict a non-retryable ErrTypeConflict carrying the per-operation
-// results; the rest is temporalx.ActivityError.
+// results, and a release route's 409 its non-retryable type; the rest is
+// temporalx.ActivityError.
 func classify(err error) error {
 	if results, ok := refclient.ConflictResults(err); ok {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeConflict, err, results)
+	}
+	var refErr *refclient.Error
+	if errors.As(err, &refErr) && refErr.Status == http.StatusConflict && releaseRefusals[refErr.Code] != "" {
+		return temporal.NewNonRetryableApplicationError(err.Error(), releaseRefusals[refErr.Code], err)
 	}
 	return temporalx.ActivityError(err, ErrTypeRejected)
 }

@@ -84,7 +84,9 @@ const (
 	questionExpiry  = 8 * time.Second
 )
 
-func startPlatform(t *testing.T) *platform {
+// startPlatform starts the stack; env adds to (and overrides) the settings every stack of
+// the suite gets.
+func startPlatform(t *testing.T, env ...string) *platform {
 	root, err := devstack.FindRepoRoot(".")
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +127,7 @@ func startPlatform(t *testing.T) *platform {
 			"RATE_LIMIT_RPS=0",
 		},
 	}
+	opts.ExtraEnv = append(opts.ExtraEnv, env...)
 	if err := opts.UseFreePorts(); err != nil {
 		t.Fatal(err)
 	}

@@ -74,6 +74,8 @@ type harness struct {
 	recordRuns int
 	// recordSlow makes the next RecordEvent call take that long (workflow time).
 	recordSlow time.Duration
+	// publishSlow makes every PublishChangeSet call take that long (workflow time).
+	publishSlow time.Duration
 
 	notified   []notifclient.Notification // delivered, in order
 	notifyFail int                        // Notify calls that fail before the first success
@@ -121,7 +123,7 @@ func newHarness(t *testing.T, opts options) *harness {
 			h.published = append(h.published, in.ChangeSet)
 			p, err := h.publish(len(h.published), in.ChangeSet)
 			return referential.PublishOutput{Publication: p}, err
-		})
+		}).AfterFn(func() time.Duration { return h.publishSlow })
 	env.OnActivity(intakeActs.RecordEvent, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in intake.RecordEventInput) (intake.RecordEventOutput, error) {
 			h.mu.Lock()

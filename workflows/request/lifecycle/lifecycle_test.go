@@ -94,7 +94,7 @@ func TestPublishedWithPartialAcceptance(t *testing.T) {
 	amended := amendment
 	amended.ID = "op-3"
 	sameJSON(t, "change set", h.published[0], refclient.ChangeSet{ID: "r1-decision-1", RequestID: "r1", BaseVersion: 60, CodeRome: "M1805",
-		Operations: []refclient.Operation{ops[0], amended}})
+		RequestTitle: "Rust developers", Operations: []refclient.Operation{ops[0], amended}})
 
 	r := out.Request
 	if r.Status != request.StatusPublished || r.PublishedVersion == nil || *r.PublishedVersion != 61 || r.ChangeSetID != "r1-decision-1" {
@@ -353,7 +353,8 @@ func TestAmendmentsRunTheChecksAgain(t *testing.T) {
 	// version its checks saw.
 	wantThird := []request.Operation{third[0], third[1]}
 	wantThird[1].ID = "op-7"
-	sameJSON(t, "change set", h.published, []refclient.ChangeSet{{ID: "r1-decision-1", RequestID: "r1", BaseVersion: 62, CodeRome: "M1805", Operations: wantThird}})
+	sameJSON(t, "change set", h.published, []refclient.ChangeSet{{ID: "r1-decision-1", RequestID: "r1", BaseVersion: 62, CodeRome: "M1805",
+		RequestTitle: "Rust developers", Operations: wantThird}})
 }
 
 func TestMessages(t *testing.T) {

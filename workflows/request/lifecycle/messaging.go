@@ -167,6 +167,14 @@ func (w *lifecycle) audience(n Notice) (event notifclient.Event, to notifclient.
 		}
 	case request.EventDecided, request.EventRejectedByChecks:
 		return notifclient.EventDecision, closing, true
+	case request.EventStaged: // the partner learns when the change will be published
+		return notifclient.EventPublished, partner, true
+	case request.EventPublicationConflict:
+		// A release returns the change set long after the decision, the partner having been
+		// told it would be published: both sides learn of it.
+		if n.Data.Release > 0 {
+			return notifclient.EventPublished, closing, true
+		}
 	case request.EventPublished:
 		return notifclient.EventPublished, closing, true
 	case request.EventWithdrawn:
@@ -241,7 +249,17 @@ func headline(n Notice) string {
 		return "décidée par " + who
 	case request.EventRejectedByChecks:
 		return "refusée par les vérifications automatiques"
+	case request.EventStaged:
+		return fmt.Sprintf("acceptée, publiée avec la release %d", n.Data.Release)
+	case request.EventPublicationConflict:
+		if n.Data.Release > 0 {
+			return fmt.Sprintf("renvoyée par la release %d : elle ne s'applique plus avec les autres changements", n.Data.Release)
+		}
+		return "conflit de publication"
 	case request.EventPublished:
+		if n.Data.Release > 0 {
+			return fmt.Sprintf("publiée avec la release %d (version %d)", n.Data.Release, n.Data.Version)
+		}
 		return fmt.Sprintf("publiée (version %d)", n.Data.Version)
 	case request.EventWithdrawn:
 		return "retirée par " + who

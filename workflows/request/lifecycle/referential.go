@@ -124,6 +124,8 @@ func (w *lifecycle) tryChecks(ctx workflow.Context) (bool, error) {
 
 // runPublication publishes the accepted operations as one change set whose id is derived
 // from the request and the decision round, so that trying again never publishes twice.
+// Under release trains the referential stages the change set into its next release
+// instead: the request is then accepted and waits for that release (awaitRelease).
 func (w *lifecycle) runPublication(ctx workflow.Context) error {
 	for {
 		done, err := w.tryPublish(ctx)
@@ -141,32 +143,19 @@ func (w *lifecycle) tryPublish(ctx workflow.Context) (bool, error) {
 		return false, err
 	}
 	defer w.mu.Unlock()
-	cs := w.changeSet()
+	cs := w.changeSet(ctx)
 	var out referential.PublishOutput
 	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, callOptions), refActs.PublishChangeSet,
 		referential.PublishInput{ChangeSet: cs}).Get(ctx, &out)
 	if err == nil {
 		p := out.Publication
-		w.req.PublishedVersion, w.req.ChangeSetID = &p.Version, cs.ID
-		if w.req.CodeRome == "" { // a new fiche: its code is the referential's
-			w.req.CodeRome = p.CodeRome
+		if p.Staged() {
+			return true, w.stage(ctx, cs.ID, p.Release)
 		}
-		w.setStatus(ctx, request.StatusPublished)
-		return true, w.commit(ctx, request.EventPublished, request.SystemActor, request.EventData{ChangeSetID: cs.ID, Version: p.Version})
+		return true, w.publish(ctx, cs.ID, p.Version, p.CodeRome, 0)
 	}
 	if findings := publicationFindings(err); findings != nil {
-		// Back to the moderator with the reasons; nothing is dropped: the operations and
-		// their former decisions stay in the history, and the decision clock starts afresh.
-		w.req.Findings = append(slices.DeleteFunc(w.req.Findings, func(f request.Finding) bool {
-			return f.Code == request.FindingPublicationConflict || f.Code == request.FindingPublicationRefused
-		}), findings...)
-		for i := range w.req.Operations {
-			w.req.Operations[i].Decision = nil
-		}
-		w.setStatus(ctx, request.StatusInReview)
-		w.resume.ModeratorElapsed = 0
-		w.forget(request.WaitDecision)
-		return true, w.commit(ctx, request.EventPublicationConflict, request.SystemActor, request.EventData{ChangeSetID: cs.ID, Findings: findings})
+		return true, w.sendBack(ctx, cs.ID, findings, 0)
 	}
 	if temporal.IsCanceledError(err) {
 		return false, err
@@ -175,11 +164,68 @@ func (w *lifecycle) tryPublish(ctx workflow.Context) (bool, error) {
 	return false, nil
 }
 
+// publish closes the request as published in version, by its own publication or by
+// release (0: its own). The caller holds w.mu.
+func (w *lifecycle) publish(ctx workflow.Context, changeSetID string, version int, codeRome string, release int) error {
+	w.req.PublishedVersion, w.req.ChangeSetID = &version, changeSetID
+	if w.req.CodeRome == "" { // a new fiche: its code is the referential's
+		w.req.CodeRome = codeRome
+	}
+	w.setStatus(ctx, request.StatusPublished)
+	return w.commit(ctx, request.EventPublished, request.SystemActor,
+		request.EventData{ChangeSetID: changeSetID, Version: version, Release: release})
+}
+
+// sendBack returns the request to the moderator with the reasons its change set was not
+// published, by its own publication or by release (0: its own). Nothing is dropped: the
+// operations and their former decisions stay in the history; the decision clock starts
+// afresh. The caller holds w.mu.
+func (w *lifecycle) sendBack(ctx workflow.Context, changeSetID string, findings []request.Finding, release int) error {
+	w.req.Findings = append(slices.DeleteFunc(w.req.Findings, isPublicationFinding), findings...)
+	for i := range w.req.Operations {
+		w.req.Operations[i].Decision = nil
+	}
+	w.req.ChangeSetID, w.req.Release = "", nil // no change set of the request waits in the referential any more
+	w.setStatus(ctx, request.StatusInReview)
+	w.resume.ModeratorElapsed = 0
+	w.forget(request.WaitDecision)
+	return w.commit(ctx, request.EventPublicationConflict, request.SystemActor,
+		request.EventData{ChangeSetID: changeSetID, Findings: findings, Release: release})
+}
+
+// isPublicationFinding tells the findings a refused or returned publication leaves: the
+// next one replaces them.
+func isPublicationFinding(f request.Finding) bool {
+	switch f.Code {
+	case request.FindingPublicationConflict, request.FindingPublicationRefused, request.FindingReleaseConflict:
+		return true
+	}
+	return false
+}
+
+// The change that names the request in its change set (ChangeSet.RequestTitle: a
+// release's notes list the requests). The referential refuses a change-set id sent again
+// with another body, so a request that was already publishing when it came keeps sending
+// the change set it sent before: on replay, its history has no marker.
+const (
+	changeSetTitleChange  = "changeset-request-title"
+	changeSetTitleVersion = 1
+)
+
 // changeSet is the publication of the current decision: the accepted operations, and the
 // amended ones replaced by their amendment, under their ids.
-func (w *lifecycle) changeSet() refclient.ChangeSet {
-	return refclient.ChangeSet{ID: request.ChangeSetID(w.req.ID, w.resume.DecisionRound), RequestID: w.req.ID,
-		BaseVersion: w.resume.BaseVersion, CodeRome: w.req.CodeRome, Operations: w.req.PublishedOperations()}
+func (w *lifecycle) changeSet(ctx workflow.Context) refclient.ChangeSet {
+	cs := refclient.ChangeSet{ID: w.changeSetID(), RequestID: w.req.ID, BaseVersion: w.resume.BaseVersion,
+		CodeRome: w.req.CodeRome, Operations: w.req.PublishedOperations()}
+	if workflow.GetVersion(ctx, changeSetTitleChange, workflow.DefaultVersion, changeSetTitleVersion) == changeSetTitleVersion {
+		cs.RequestTitle = w.req.Title
+	}
+	return cs
+}
+
+// changeSetID is the id of the current decision round's change set.
+func (w *lifecycle) changeSetID() string {
+	return request.ChangeSetID(w.req.ID, w.resume.DecisionRound)
 }
 
 // publicationFindings turns a refused publication into findings for the moderator: one per

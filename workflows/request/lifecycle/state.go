@@ -32,6 +32,8 @@ type Resume struct {
 	Messaging int         `json:"messaging,omitempty"`
 	Outbox    []Notice    `json:"outbox,omitempty"` // events not notified yet
 	Teams     *TeamsState `json:"teams,omitempty"`  // the Teams channel's work in progress
+	// ReleaseOutcomes are the release outcomes signalled and not applied yet (release.go).
+	ReleaseOutcomes []request.ReleaseOutcome `json:"releaseOutcomes,omitempty"`
 }
 
 // Notice is a recorded event still to be told to people (notified) or to the Teams

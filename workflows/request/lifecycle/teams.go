@@ -34,7 +34,7 @@ const renewMargin = 10 * time.Minute
 func mirrored(typ string) bool {
 	switch typ {
 	case request.EventMessagePosted, request.EventQuestionAsked, request.EventQuestionAnswered,
-		request.EventDecided, request.EventPublished:
+		request.EventDecided, request.EventStaged, request.EventPublished:
 		return true
 	}
 	return false

@@ -1,6 +1,7 @@
 // Package lifecycle is the evolution-request workflow: one durable workflow per request,
 // from the automated checks through triage, review and clarification rounds, the decision
-// and the publication into the referential, to its closing. Services never import it: they
+// and the publication into the referential (under release trains, the wait in a release),
+// to its closing. Services never import it: they
 // talk to it through the contract of package request.
 package lifecycle
 
@@ -238,6 +239,8 @@ func (w *lifecycle) validateInput() error {
 		return bad("a request awaiting the partner has an open question")
 	case r.Status == request.StatusPublishing && slices.ContainsFunc(r.Operations, func(o request.RequestOperation) bool { return o.Decision == nil }):
 		return bad("a request being published has a decision on every operation")
+	case r.Status == request.StatusAccepted && (r.Release == nil || r.ChangeSetID == ""):
+		return bad("a request accepted into a release has its release and change set")
 	}
 	if err := checkOperations(r.Status, "request.operations", operationsOf(r.Operations), true); err != nil {
 		return bad("%s", err.Error())
@@ -266,6 +269,7 @@ func (w *lifecycle) run(ctx workflow.Context) (request.Output, error) {
 			return request.Output{}, err
 		}
 	}
+	workflow.GoNamed(ctx, "release-outcomes", w.receiveOutcomes)
 	w.startMessaging(ctx)
 	for !w.req.Status.Closed() {
 		var err error
@@ -274,6 +278,8 @@ func (w *lifecycle) run(ctx workflow.Context) (request.Output, error) {
 			err = w.runChecks(ctx)
 		case request.StatusPublishing:
 			err = w.runPublication(ctx)
+		case request.StatusAccepted:
+			err = w.awaitRelease(ctx)
 		default:
 			err = w.wait(ctx)
 		}
@@ -328,6 +334,7 @@ func (w *lifecycle) continueAsNewDue(ctx workflow.Context) bool {
 
 // continueAsNew carries the whole state to a new run; the clocks resume where they are.
 func (w *lifecycle) continueAsNew(ctx workflow.Context) error {
+	w.drainOutcomes(ctx)
 	w.stopClock(workflow.Now(ctx))
 	resume := w.resume
 	w.logger.Info("continuing as new", "seq", resume.Seq, "status", w.req.Status)

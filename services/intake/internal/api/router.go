@@ -111,6 +111,7 @@ func Router(d Deps) *gin.Engine {
 	v1.POST("/requests/:id/questions/:questionId/answer", partner, text, change[app.AnswerQuestion](h, questionID))
 	v1.POST("/requests/:id/decision", staff, ops, change[app.Decide](h, nil))
 	v1.POST("/requests/:id/withdraw", partner, text, change[app.Withdraw](h, nil))
+	v1.POST("/releases", auth.RequireRole(auth.RoleAdmin), small, h.cutRelease)
 
 	internal := r.Group("/internal/v1", auth.Authenticate(d.Verifier), auth.RequireRole(auth.RoleService))
 	internal.POST("/events", httpx.BodyLimit(maxEventBody), h.recordEvent)

@@ -42,6 +42,9 @@ type Workflows interface {
 	Update(ctx context.Context, u Update) (request.UpdateResult, error)
 	// Signal sends a signal to a request's workflow, without waiting for it to be handled.
 	Signal(ctx context.Context, requestID, name string, arg any) error
+	// StartRelease starts the workflow that cuts release n (release.WorkflowID(n)), unless
+	// it is running already: then it succeeds and starts nothing.
+	StartRelease(ctx context.Context, n int) error
 }
 
 // Update is one update of a request's workflow.
@@ -60,9 +63,10 @@ var (
 	ErrWorkflowUnavailable = errors.New("the request's workflow is unavailable")
 )
 
-// Referential dry-runs change sets (the preview of a request).
+// Referential dry-runs change sets (the preview of a request) and names the open release.
 type Referential interface {
 	Validate(ctx context.Context, cs refclient.ChangeSet) (*refclient.Validation, error)
+	NextRelease(ctx context.Context) (*refclient.Release, error)
 }
 
 // Config is what the use cases need beyond their collaborators.

@@ -155,14 +155,22 @@ func (s *Service) Preview(ctx context.Context, p auth.Principal, id string) (*re
 		return nil, httpx.Conflict("nothing_to_preview", "Every operation of this request was rejected.").With("currentStatus", r.Status)
 	}
 	v, err := s.referential.Validate(ctx, refclient.ChangeSet{RequestID: r.ID, CodeRome: r.CodeRome, Operations: ops})
-	var refErr *refclient.Error
-	switch {
-	case errors.As(err, &refErr) && !refErr.Temporary():
-		slog.ErrorContext(ctx, "the referential refused a preview", "workflow_id", request.WorkflowID(r.ID), "error", err)
-		return nil, httpx.NewProblem(http.StatusBadGateway, "referential_refused", "The referential refused to preview this request ("+refErr.Code+").")
-	case err != nil:
-		slog.WarnContext(ctx, "preview: referential unavailable", "workflow_id", request.WorkflowID(r.ID), "error", err)
-		return nil, httpx.NewProblem(http.StatusServiceUnavailable, "referential_unavailable", "The referential cannot be reached; retry later.")
+	if err != nil {
+		return nil, referentialProblem(ctx, err, "preview this request", "workflow_id", request.WorkflowID(r.ID))
 	}
 	return v, nil
+}
+
+// referentialProblem answers a failed call to the referential: 502 when it refused what
+// it was asked (to do what), 503 when it could not be reached. The log names the call
+// with attrs.
+func referentialProblem(ctx context.Context, err error, what string, attrs ...any) *httpx.Problem {
+	attrs = append(attrs, "error", err)
+	var refErr *refclient.Error
+	if errors.As(err, &refErr) && !refErr.Temporary() {
+		slog.ErrorContext(ctx, "the referential refused to "+what, attrs...)
+		return httpx.NewProblem(http.StatusBadGateway, "referential_refused", "The referential refused to "+what+" ("+refErr.Code+").")
+	}
+	slog.WarnContext(ctx, "referential unavailable: cannot "+what, attrs...)
+	return httpx.NewProblem(http.StatusServiceUnavailable, "referential_unavailable", "The referential cannot be reached; retry later.")
 }

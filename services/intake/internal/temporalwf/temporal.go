@@ -1,5 +1,5 @@
-// Package temporalwf runs the request workflows on Temporal for the intake's use cases
-// (app.Workflows).
+// Package temporalwf runs the request and release workflows on Temporal for the intake's
+// use cases (app.Workflows).
 package temporalwf
 
 import (
@@ -13,10 +13,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/plateforme-rome/rome/services/intake/internal/app"
+	"github.com/plateforme-rome/rome/workflows/release"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
-// TemporalWorkflows runs the request workflows on Temporal.
+// TemporalWorkflows runs the request workflows, and the release workflows on the same task
+// queue, on Temporal.
 type TemporalWorkflows struct {
 	Client    client.Client
 	TaskQueue string
@@ -101,6 +103,23 @@ func (t *TemporalWorkflows) Signal(ctx context.Context, requestID, name string, 
 	}
 	if err != nil {
 		return fmt.Errorf("%w: signal %s: %w", app.ErrWorkflowUnavailable, request.WorkflowID(requestID), err)
+	}
+	return nil
+}
+
+// StartRelease implements app.Workflows. While the workflow of release n runs, starting it
+// again returns it; once it has closed, it may run again (its steps are idempotent: a
+// release left frozen is resumed).
+func (t *TemporalWorkflows) StartRelease(ctx context.Context, n int) error {
+	_, err := t.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       release.WorkflowID(n),
+		TaskQueue:                t.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		StaticSummary:            fmt.Sprintf("Cut release %d, asked by an admin", n),
+	}, release.WorkflowType, release.Input{Release: n})
+	if err != nil {
+		return fmt.Errorf("%w: start %s: %w", app.ErrWorkflowUnavailable, release.WorkflowID(n), err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 // Command worker runs the platform's Temporal workflows and activities on the request task
-// queue, and serves /healthz and /readyz on WORKER_PORT (default 8084) for orchestrators (and
-// Go's profiles on WORKER_PPROF_ADDR when set, as every service does).
+// queue (the requests' and the release trains'), keeps the release-train schedule in line
+// with RELEASE_SCHEDULE, and serves /healthz and /readyz on WORKER_PORT (default 8084) for
+// orchestrators (and Go's profiles on WORKER_PPROF_ADDR when set, as every service does).
 package main
 
 import (
@@ -32,7 +33,9 @@ import (
 	"github.com/plateforme-rome/rome/platform/telemetry"
 	"github.com/plateforme-rome/rome/platform/temporalx"
 	intakeclient "github.com/plateforme-rome/rome/services/intake/client"
+	"github.com/plateforme-rome/rome/services/worker/internal/releaseschedule"
 	"github.com/plateforme-rome/rome/services/worker/internal/teamsfeed"
+	"github.com/plateforme-rome/rome/workflows/release/train"
 	"github.com/plateforme-rome/rome/workflows/request"
 	"github.com/plateforme-rome/rome/workflows/request/lifecycle"
 )
@@ -119,6 +122,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	lifecycle.Register(w,
 		&referential.Activities{Client: refclient.New(referentialURL, httpClient)},
 		&intake.Activities{Intake: intakeclient.New(intakeURL, httpClient)})
+	train.Register(w) // its activities are the referential's, registered above
 	teamsActs, err := teamsActivities()
 	if err != nil {
 		return err
@@ -133,6 +137,11 @@ func run(ctx context.Context, log *slog.Logger) error {
 		go feed.Run(ctx)
 	}
 	if err := startWhenReachable(ctx, log, tc, w); err != nil {
+		return err
+	}
+	// RELEASE_SCHEDULE (a cron expression, empty by default) is when releases are cut.
+	if err := releaseschedule.Ensure(ctx, tc.ScheduleClient(), config.String("RELEASE_SCHEDULE", ""), taskQueue, log); err != nil {
+		w.Stop()
 		return err
 	}
 	log.Info("worker polling", "taskQueue", taskQueue, "health", addr, "referential", referentialURL, "intake", intakeURL)

@@ -23,6 +23,7 @@ type Workflows struct {
 	Result   request.UpdateResult
 	Err      error
 	Signals  []request.TeamsReply
+	Releases []int // the releases whose workflow was started
 }
 
 func (f *Workflows) Signal(_ context.Context, requestID, name string, arg any) error {
@@ -52,6 +53,13 @@ func (f *Workflows) Update(_ context.Context, u app.Update) (request.UpdateResul
 	return f.Result, f.Err
 }
 
+func (f *Workflows) StartRelease(_ context.Context, n int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Releases = append(f.Releases, n)
+	return f.StartErr
+}
+
 // StartCount is how many starts it was asked.
 func (f *Workflows) StartCount() int {
 	f.mu.Lock()
@@ -77,11 +85,14 @@ func (f *Workflows) LastUpdate(t testing.TB) app.Update {
 	return f.Updates[len(f.Updates)-1]
 }
 
-// Referential answers the preview's dry run as told, recording the change sets.
+// Referential answers the preview's dry run and the open release as told, recording the
+// change sets.
 type Referential struct {
 	Got        []refclient.ChangeSet
 	Validation refclient.Validation
 	Err        error
+	Next       refclient.Release // the open release
+	NextErr    error
 }
 
 func (f *Referential) Validate(_ context.Context, cs refclient.ChangeSet) (*refclient.Validation, error) {
@@ -90,4 +101,11 @@ func (f *Referential) Validate(_ context.Context, cs refclient.ChangeSet) (*refc
 		return nil, f.Err
 	}
 	return &f.Validation, nil
+}
+
+func (f *Referential) NextRelease(context.Context) (*refclient.Release, error) {
+	if f.NextErr != nil {
+		return nil, f.NextErr
+	}
+	return &f.Next, nil
 }
