@@ -13,7 +13,7 @@ import (
 // the change set and request behind it.
 type Origin struct {
 	Version     int       `json:"version"`
-	Source      string    `json:"source"` // "import" (an official release) or "changeset"
+	Source      string    `json:"source"` // one of the Origin* sources
 	Label       string    `json:"label"`  // the version's label
 	PublishedAt time.Time `json:"publishedAt"`
 	ChangesetID string    `json:"changesetId,omitempty"`
@@ -22,8 +22,9 @@ type Origin struct {
 
 // Version sources of an Origin.
 const (
-	OriginImport    = "import"
-	OriginChangeSet = "changeset"
+	OriginImport    = "import"    // an official release of France Travail
+	OriginChangeSet = "changeset" // one accepted request, published at once
+	OriginRelease   = "release"   // the accepted requests of a release train, published together
 )
 
 // ProvenanceElement is one element of a fiche and its origin.

@@ -14,7 +14,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/services/referential/internal/app"
 )
@@ -46,10 +45,8 @@ func releaseProblem(err error) error {
 		return httpx.Conflict("release_empty", err.Error())
 	case errors.Is(err, app.ErrReleaseNotFound):
 		return httpx.NotFound("release_not_found", err.Error())
-	case errors.As(err, &step) && step.Status == refclient.ReleaseOpen:
-		return httpx.Conflict("release_not_frozen", err.Error()).With("currentStatus", step.Status)
 	case errors.As(err, &step):
-		return httpx.Conflict("release_already_published", err.Error()).With("currentStatus", step.Status)
+		return httpx.Conflict("release_not_frozen", err.Error()).With("currentStatus", step.Status)
 	}
 	return changeSetProblem(err)
 }

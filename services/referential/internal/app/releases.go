@@ -36,7 +36,7 @@ var (
 )
 
 // ReleaseStepError is a step that the release's status does not allow: validating or
-// publishing a release still open, validating a published one.
+// publishing a release still open.
 type ReleaseStepError struct {
 	Number int
 	Status string
@@ -44,10 +44,7 @@ type ReleaseStepError struct {
 }
 
 func (e *ReleaseStepError) Error() string {
-	if e.Status == refclient.ReleaseOpen {
-		return fmt.Sprintf("release %d is still open: freeze it (POST /v1/releases/next:freeze) before it is %s", e.Number, e.Step)
-	}
-	return fmt.Sprintf("release %d is already published: it cannot be %s again", e.Number, e.Step)
+	return fmt.Sprintf("release %d is still open: freeze it (POST /v1/releases/next:freeze) before it is %s", e.Number, e.Step)
 }
 
 // stage records req, which applies to the current version, at the end of the open release.
@@ -189,9 +186,14 @@ func (s *Service) ValidateRelease(ctx context.Context, n int) (*Release, error) 
 	}
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
-	r, err := s.releaseFor(ctx, n, "validated")
+	r, done, err := s.releaseFor(ctx, n, "validated")
 	if err != nil {
 		return nil, err
+	}
+	if done {
+		// Another run of the release workflow went further: answer what it decided, so
+		// that this run tells the requests again (they ignore it) and ends cleanly.
+		return s.Release(ctx, n, true)
 	}
 	run, err := s.rerun(ctx, r)
 	if err != nil {
@@ -206,7 +208,7 @@ func (s *Service) ValidateRelease(ctx context.Context, n int) (*Release, error) 
 		}
 	}
 	if err := s.store.RecordVerdicts(ctx, n, verdicts); errors.Is(err, store.ErrReleaseMoved) {
-		return nil, &ReleaseStepError{Number: n, Status: refclient.ReleasePublished, Step: "validated"}
+		return s.Release(ctx, n, true) // published meanwhile
 	} else if err != nil {
 		return nil, err
 	}
@@ -224,13 +226,12 @@ func (s *Service) PublishRelease(ctx context.Context, n int) (*Release, error) {
 	}
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
-	r, err := s.releaseFor(ctx, n, "published")
-	var step *ReleaseStepError
-	if errors.As(err, &step) && step.Status == refclient.ReleasePublished {
-		return s.Release(ctx, n, true)
-	}
+	r, done, err := s.releaseFor(ctx, n, "published")
 	if err != nil {
 		return nil, err
+	}
+	if done {
+		return s.Release(ctx, n, true)
 	}
 	run, err := s.rerun(ctx, r)
 	if err != nil {
@@ -271,18 +272,21 @@ func (s *Service) PublishRelease(ctx context.Context, n int) (*Release, error) {
 	return s.Release(ctx, n, true)
 }
 
-// releaseFor reads release n, which must be frozen to be validated or published.
-func (s *Service) releaseFor(ctx context.Context, n int, step string) (store.Release, error) {
+// releaseFor reads release n, which must be frozen to be validated or published; done
+// tells that it is published already (each step then answers it as it is).
+func (s *Service) releaseFor(ctx context.Context, n int, step string) (r store.Release, done bool, err error) {
 	r, found, err := s.store.Release(ctx, n)
 	switch {
 	case err != nil:
-		return r, err
+		return r, false, err
 	case !found:
-		return r, ErrReleaseNotFound
+		return r, false, ErrReleaseNotFound
+	case r.Status == refclient.ReleasePublished:
+		return r, true, nil
 	case r.Status != refclient.ReleaseFrozen:
-		return r, &ReleaseStepError{Number: n, Status: r.Status, Step: step}
+		return r, false, &ReleaseStepError{Number: n, Status: r.Status, Step: step}
 	}
-	return r, nil
+	return r, false, nil
 }
 
 // verdict is what running a release decided for one of its change sets.
