@@ -219,6 +219,7 @@ func testConsoleAdminPages(t *testing.T, p *platform) {
 			{"/referentiel/fiches/M1805/historique", "historique-de-fiche"},
 			{"/referentiel/fiches/M1805/comparaison", "comparaison-de-versions"},
 			{"/notifications", "notifications"}, {"/administration", "administration"},
+			{"/referentiel/releases", "releases"},
 		} {
 			b.visit(page.path)
 			b.wantStatus(http.StatusOK)

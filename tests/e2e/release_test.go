@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+
+	"github.com/plateforme-rome/rome/workflows/release"
 )
 
 // TestReleaseTrains runs a stack that publishes by release trains (PUBLICATION_MODE): two
@@ -76,19 +78,32 @@ func TestReleaseTrains(t *testing.T) {
 		t.Fatalf("the next release is %+v, want release 1 with both requests in order", next)
 	}
 
-	// Only admins cut a release; cutting it twice starts one workflow.
+	// The console shows the next release: the fiche as it will be, the requests waiting.
+	b := newBrowser(t, p, 1280)
+	b.signIn("partner-release", "Paule Partenaire", "partner", who.org)
+	b.visit("/referentiel/fiches/F1703?version=next")
+	b.wantStatus(http.StatusOK)
+	b.waitText("telle que la release 1 la publiera")
+	b.checkAxe("partenaire : fiche dans la prochaine release")
+	b.screenshot("fiche-prochaine-release")
+
+	// Only admins cut a release, here from the console; cutting it again starts no other
+	// workflow.
 	callJSON(t, http.MethodPost, p.Intake+"/v1/releases", who.moder, map[string]any{}, http.StatusForbidden, nil)
-	var started struct {
-		Release    int    `json:"release"`
-		WorkflowID string `json:"workflowId"`
+	b = newBrowser(t, p, 320)
+	b.signIn("admin-release", "Agnès Admin", "admin", "")
+	b.visit("/referentiel/releases")
+	b.waitText("Prochaine release : release 1")
+	b.checkAxe("admin : releases, la prochaine à publier (320 px)")
+	b.screenshot("releases-a-publier")
+	b.clickButton("Publier la release")
+	b.waitText("La publication de la release a commencé")
+	if path := b.path(); !strings.HasPrefix(path, "/referentiel/releases/1?") {
+		t.Fatalf("after cutting the release the console shows %s", path)
 	}
-	callJSON(t, http.MethodPost, p.Intake+"/v1/releases", admin, map[string]any{}, http.StatusAccepted, &started)
-	if started.Release != 1 || started.WorkflowID == "" {
-		t.Fatalf("POST /v1/releases answered %+v", started)
-	}
-	// Again: the same workflow while release 1 is not frozen yet, nothing to cut after.
+	workflowID := release.WorkflowID(1)
 	switch status, _, body := call(t, http.MethodPost, p.Intake+"/v1/releases", admin, map[string]any{}); {
-	case status == http.StatusAccepted && strings.Contains(string(body), `"`+started.WorkflowID+`"`):
+	case status == http.StatusAccepted && strings.Contains(string(body), `"`+workflowID+`"`):
 	case status == http.StatusConflict && strings.Contains(string(body), "release_empty"):
 	default:
 		t.Errorf("cutting the release again = %d %s", status, body)
@@ -124,19 +139,23 @@ func TestReleaseTrains(t *testing.T) {
 	if v := referentialVersion(t, p); v != before+1 {
 		t.Errorf("the referential is at version %d after the release, want %d", v, before+1)
 	}
-	var release struct {
+	var cut struct {
 		Status  string `json:"status"`
 		Version *int   `json:"version"`
 		Notes   string `json:"notes"`
 	}
-	callJSON(t, http.MethodGet, p.Referential+"/v1/releases/1", "", nil, http.StatusOK, &release)
-	if release.Status != "published" || release.Version == nil || *release.Version != before+1 ||
-		!strings.Contains(release.Notes, removal.ID) || !strings.Contains(release.Notes, rename.ID) {
-		t.Errorf("release 1 is %+v", release)
+	callJSON(t, http.MethodGet, p.Referential+"/v1/releases/1", "", nil, http.StatusOK, &cut)
+	if cut.Status != "published" || cut.Version == nil || *cut.Version != before+1 ||
+		!strings.Contains(cut.Notes, removal.ID) || !strings.Contains(cut.Notes, rename.ID) {
+		t.Errorf("release 1 is %+v", cut)
 	}
 	if _, _, body := call(t, http.MethodGet, p.Referential+"/v1/fiches/F1703", "", nil); strings.Contains(string(body), `"11366"`) {
 		t.Error("the published F1703 still has 11366")
 	}
+	b.visit("/referentiel/releases/1")
+	b.waitText("Notes de la release")
+	b.checkAxe("admin : release publiée (320 px)")
+	b.screenshot("release-publiee")
 	c, err := client.Dial(client.Options{HostPort: p.TemporalAddress, Namespace: p.namespace})
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +163,7 @@ func TestReleaseTrains(t *testing.T) {
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := c.GetWorkflow(ctx, started.WorkflowID, "").Get(ctx, nil); err != nil {
-		t.Errorf("the release workflow %s: %v", started.WorkflowID, err)
+	if err := c.GetWorkflow(ctx, workflowID, "").Get(ctx, nil); err != nil {
+		t.Errorf("the release workflow %s: %v", workflowID, err)
 	}
 }
