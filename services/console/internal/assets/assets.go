@@ -5,7 +5,6 @@
 package assets
 
 import (
-	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"embed"
@@ -19,6 +18,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/plateforme-rome/rome/platform/httpx"
 )
 
 //go:embed all:dist
@@ -81,8 +82,9 @@ func load(fsys fs.FS) (*Set, error) {
 		sum.Write(body)
 		f := file{body: body, contentType: contentType(name)}
 		if compressible(f.contentType) {
-			if f.gzipped, err = gzipBytes(body); err != nil {
-				return nil, err
+			// Kept compressed when that makes it smaller.
+			if gz := httpx.Gzip(body, gzip.BestCompression); len(gz) < len(body) {
+				f.gzipped = gz
 			}
 		}
 		s.files[name] = f
@@ -121,22 +123,12 @@ func (s *Set) serve(c *gin.Context) {
 	body := f.body
 	if f.gzipped != nil {
 		h.Add("Vary", "Accept-Encoding")
-		if acceptsGzip(c.Request) {
+		if httpx.AcceptsGzip(c.Request) {
 			h.Set("Content-Encoding", "gzip")
 			body = f.gzipped
 		}
 	}
 	c.Data(http.StatusOK, f.contentType, body)
-}
-
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(enc, "gzip") && !strings.Contains(strings.ReplaceAll(q, " ", ""), "q=0") {
-			return true
-		}
-	}
-	return false
 }
 
 // ownTypes are the types the console serves that Go's table lacks (the system's may too).
@@ -159,23 +151,4 @@ func compressible(ct string) bool {
 		}
 	}
 	return false
-}
-
-// gzipBytes compresses b; nil when that does not make it smaller.
-func gzipBytes(b []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(b); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	if buf.Len() >= len(b) {
-		return nil, nil
-	}
-	return buf.Bytes(), nil
 }
