@@ -1,5 +1,5 @@
-// Package notifications holds the worker's activity that notifies people
-// through the notifications service.
+// Package notifications holds the worker's activities on the notifications
+// service: notifying people, and counting the people who follow fiches.
 package notifications
 
 import (
@@ -14,7 +14,11 @@ import (
 // the same notification cannot succeed.
 const ErrTypeRefused = "NotificationRefused"
 
-// Activities notify through the notifications service.
+// ErrTypeCountRefused is the type of the non-retryable application error of
+// a follower count the service refused (4xx other than 408 and 429).
+const ErrTypeCountRefused = "FollowerCountRefused"
+
+// Activities call the notifications service.
 type Activities struct {
 	Client *notifclient.Client
 }
@@ -39,4 +43,25 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) (NotifyOutput, 
 		return NotifyOutput{}, temporalx.ActivityError(err, ErrTypeRefused)
 	}
 	return NotifyOutput{ID: created.ID}, nil
+}
+
+// CountFollowersInput names the fiches whose followers to count, each once.
+type CountFollowersInput struct {
+	CodesRome []string `json:"codesRome"`
+}
+
+// CountFollowersOutput counts the people who follow each fiche, in the order
+// of the input, zero included.
+type CountFollowersOutput struct {
+	Counts []notifclient.FollowerCount `json:"counts"`
+}
+
+// CountFollowers counts the people who follow each fiche of the input. Outages
+// are left to the retry policy; refusals are final (ErrTypeCountRefused).
+func (a *Activities) CountFollowers(ctx context.Context, in CountFollowersInput) (CountFollowersOutput, error) {
+	counts, err := a.Client.FollowerCounts(ctx, in.CodesRome)
+	if err != nil {
+		return CountFollowersOutput{}, temporalx.ActivityError(err, ErrTypeCountRefused)
+	}
+	return CountFollowersOutput{Counts: counts}, nil
 }

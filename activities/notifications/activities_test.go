@@ -3,8 +3,11 @@ package notifications
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,5 +92,84 @@ func TestNotifyNetworkErrorIsRetryable(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	if err == nil || (errors.As(err, &appErr) && appErr.NonRetryable()) {
 		t.Fatalf("network error: %v", err)
+	}
+}
+
+// counter answers GET /v1/follows/counts: status 200 counts each fiche's followers as its
+// number (M0042 → 42); another status answers that problem. It records the batches asked.
+type counter struct {
+	status  int
+	mu      sync.Mutex
+	batches [][]string
+}
+
+func (c *counter) client(t *testing.T) *notifclient.Client {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Path != "/v1/follows/counts" {
+			t.Errorf("unexpected %s %s", r.Method, r.URL.Path)
+		}
+		codes := r.URL.Query()["codeRome"]
+		c.mu.Lock()
+		c.batches = append(c.batches, codes)
+		c.mu.Unlock()
+		if c.status != http.StatusOK {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(c.status)
+			_, _ = fmt.Fprintf(w, `{"status":%d,"code":"refused_%d","detail":"…"}`, c.status, c.status)
+			return
+		}
+		var out struct {
+			Items []notifclient.FollowerCount `json:"items"`
+		}
+		for _, code := range codes {
+			n, _ := strconv.Atoi(code[1:])
+			out.Items = append(out.Items, notifclient.FollowerCount{CodeRome: code, Followers: n})
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	}))
+	t.Cleanup(srv.Close)
+	return notifclient.New(srv.URL, srv.Client())
+}
+
+// Any number of fiches is counted: the client asks the service for
+// MaxFollowerCodes at a time, and the counts keep the input's order.
+func TestCountFollowersInBatches(t *testing.T) {
+	var in CountFollowersInput
+	for i := range 2*notifclient.MaxFollowerCodes + 1 {
+		in.CodesRome = append(in.CodesRome, fmt.Sprintf("M%04d", i))
+	}
+	c := &counter{status: http.StatusOK}
+	env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
+	env.RegisterActivity(&Activities{Client: c.client(t)})
+	val, err := env.ExecuteActivity((&Activities{}).CountFollowers, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out CountFollowersOutput
+	if err := val.Get(&out); err != nil || len(out.Counts) != len(in.CodesRome) {
+		t.Fatalf("%d counts for %d fiches: %v", len(out.Counts), len(in.CodesRome), err)
+	}
+	for i, count := range out.Counts {
+		if count.CodeRome != in.CodesRome[i] || count.Followers != i {
+			t.Fatalf("count %d: %+v", i, count)
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.batches) != 3 || len(c.batches[0]) != notifclient.MaxFollowerCodes || len(c.batches[2]) != 1 {
+		t.Fatalf("batches of %d, %d… fiches", len(c.batches[0]), len(c.batches[1]))
+	}
+}
+
+// A refusal is final; an outage is left to the retry policy.
+func TestCountFollowersFailures(t *testing.T) {
+	for status, nonRetryable := range map[int]bool{http.StatusForbidden: true, http.StatusUnprocessableEntity: true, http.StatusServiceUnavailable: false} {
+		env := (&testsuite.WorkflowTestSuite{}).NewTestActivityEnvironment()
+		env.RegisterActivity(&Activities{Client: (&counter{status: status}).client(t)})
+		_, err := env.ExecuteActivity((&Activities{}).CountFollowers, CountFollowersInput{CodesRome: []string{"M1805"}})
+		var appErr *temporal.ApplicationError
+		if !errors.As(err, &appErr) || appErr.NonRetryable() != nonRetryable || nonRetryable && appErr.Type() != ErrTypeCountRefused {
+			t.Errorf("HTTP %d: %v", status, err)
+		}
 	}
 }

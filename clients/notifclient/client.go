@@ -1,15 +1,17 @@
-// Package notifclient is the Go client of the notifications service, which the
-// worker's activities use to notify people and to send the Teams
-// activity-feed notifications the service queues, and its public contract
-// (the request and response types of its API). Its *http.Client carries the bearer
-// token of the role service (an oauth2 transport, see auth.NewTokenSource), or, for
-// Users, an admin's token.
+// Package notifclient is the Go client of the notifications service and its
+// public contract (the request and response types of its API). The worker's
+// activities use it to notify people, to count the followers of the fiches a
+// request changes and to send the Teams activity-feed notifications the
+// service queues. Its *http.Client carries the bearer token of the role
+// service (an oauth2 transport, see auth.NewTokenSource), or, for Users, an
+// admin's token.
 package notifclient
 
 import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/plateforme-rome/rome/platform/apiclient"
@@ -77,6 +79,24 @@ func (c *Client) Users(ctx context.Context, limit int, cursor string) (Users, er
 	var out Users
 	err := c.api.Do(ctx, http.MethodGet, path, nil, &out)
 	return out, err
+}
+
+// FollowerCounts counts the people who follow each fiche of codesRome, one
+// count per code in the order given, zero included, asking the service for
+// MaxFollowerCodes fiches at a time. Roles service, moderator and admin:
+// followers are people, whom a partner must not learn about.
+func (c *Client) FollowerCounts(ctx context.Context, codesRome []string) ([]FollowerCount, error) {
+	var counts []FollowerCount
+	for codes := range slices.Chunk(codesRome, MaxFollowerCodes) {
+		var out struct {
+			Items []FollowerCount `json:"items"`
+		}
+		if err := c.api.Do(ctx, http.MethodGet, "/v1/follows/counts?"+url.Values{"codeRome": codes}.Encode(), nil, &out); err != nil {
+			return nil, err
+		}
+		counts = append(counts, out.Items...)
+	}
+	return counts, nil
 }
 
 // Error is a non-2xx answer of the service (see apiclient.Error).

@@ -140,6 +140,17 @@ type Follow struct {
 	CreatedAt *time.Time `json:"createdAt,omitempty"`
 }
 
+// MaxFollowerCodes bounds the fiches one GET /v1/follows/counts counts
+// (FollowerCounts asks for more in several calls).
+const MaxFollowerCodes = 100
+
+// FollowerCount is how many people follow a fiche: the known users (those its
+// notifications reach) who follow it, whatever their organisation.
+type FollowerCount struct {
+	CodeRome  string `json:"codeRome"`
+	Followers int    `json:"followers"`
+}
+
 // DeadLetter is a delivery given up after its last attempt or a permanent
 // refusal. To is the e-mail address, or the Entra object id on Teams;
 // MessageID is an e-mail's only.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -516,7 +517,26 @@ const (
 	FindingImpactOrphanAppellations = "impact_orphan_appellations" // appellations left without a fiche nor a replacement
 	FindingImpactOrphanItems        = "impact_orphan_items"        // an item taken off is then on no fiche
 	FindingImpactSubscribers        = "impact_subscribers"         // webhook endpoints are notified of the change
+	FindingImpactFollowers          = "impact_followers"           // people follow a fiche the change touches
 )
+
+// ImpactedFiches are the fiches that the operations of a dry run change with an impact
+// (refclient.Impact.Fiches), each once, in order: those whose followers the checks count
+// (FindingImpactFollowers) and the console's impact section shows.
+func ImpactedFiches(results []refclient.Result) []string {
+	var fiches []string
+	for _, r := range results {
+		if r.Impact == nil {
+			continue
+		}
+		for _, code := range r.Impact.Fiches {
+			if !slices.Contains(fiches, code) {
+				fiches = append(fiches, code)
+			}
+		}
+	}
+	return fiches
+}
 
 // SystemActor is the actor of what the workflow does by itself (checks, timers).
 var SystemActor = Actor{Sub: "system", Name: "Plateforme du ROME", Role: RoleService}

@@ -80,7 +80,11 @@ type harness struct {
 	notified   []notifclient.Notification // delivered, in order
 	notifyFail int                        // Notify calls that fail before the first success
 	notifyRuns int
-	teams      *fakeTeams
+	// followers answers the follower counts (default: nobody follows any fiche); counted
+	// are the fiches of each count asked.
+	followers func(codes []string) ([]notifclient.FollowerCount, error)
+	counted   [][]string
+	teams     *fakeTeams
 }
 
 func newHarness(t *testing.T, opts options) *harness {
@@ -157,6 +161,21 @@ func newHarness(t *testing.T, opts options) *harness {
 			}
 			h.notified = append(h.notified, in.Notification)
 			return notifications.NotifyOutput{ID: "n-" + in.Notification.Key}, nil
+		})
+	h.followers = func(codes []string) ([]notifclient.FollowerCount, error) {
+		counts := make([]notifclient.FollowerCount, len(codes))
+		for i, c := range codes {
+			counts[i] = notifclient.FollowerCount{CodeRome: c}
+		}
+		return counts, nil
+	}
+	env.OnActivity(notifyActs.CountFollowers, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in notifications.CountFollowersInput) (notifications.CountFollowersOutput, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.counted = append(h.counted, in.CodesRome)
+			counts, err := h.followers(in.CodesRome)
+			return notifications.CountFollowersOutput{Counts: counts}, err
 		})
 	h.teams = newFakeTeams(h)
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {

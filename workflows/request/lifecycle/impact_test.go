@@ -1,10 +1,13 @@
 package lifecycle
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
@@ -46,5 +49,74 @@ func TestImpactBecomesWarnings(t *testing.T) {
 	}
 	if out.Request.Status != request.StatusPublished || len(h.published) != 1 || len(h.published[0].Operations) != 3 {
 		t.Errorf("final %s, published %+v", out.Request.Status, h.published)
+	}
+}
+
+// moveWithImpact is a referential on which op-2 moves an appellation from M1805 to M1806,
+// which a webhook endpoint watches.
+func moveWithImpact(_ int, cs refclient.ChangeSet) (refclient.Validation, error) {
+	v := validation(60, cs, nil)
+	v.Results[1].Impact = &refclient.Impact{Fiches: []string{"M1805", "M1806"}, Subscribers: 1}
+	return v, nil
+}
+
+// checkedFindings runs the request until the checks end, then withdraws it, and gives the
+// findings the checks recorded.
+func checkedFindings(t *testing.T, h *harness) []request.Finding {
+	t.Helper()
+	h.update(time.Hour, request.UpdateWithdraw, request.WithdrawInput{Actor: alice, Reason: "moved elsewhere"})
+	h.run(request.Input{Request: newRequest()})
+	if len(h.events) < 2 || h.events[1].Type != request.EventChecked {
+		t.Fatalf("the checks did not complete: %+v", h.events)
+	}
+	return h.events[1].Request.Findings
+}
+
+// The moderator learns how many people follow each fiche an operation touches, for the
+// fiches someone follows.
+func TestImpactNamesTheFichesFollowers(t *testing.T) {
+	h := newHarness(t, options{})
+	h.validate = moveWithImpact
+	h.followers = func(codes []string) ([]notifclient.FollowerCount, error) {
+		return []notifclient.FollowerCount{{CodeRome: "M1805", Followers: 3}, {CodeRome: "M1806"}}, nil
+	}
+	sameJSON(t, "findings after the checks", checkedFindings(t, h), []request.Finding{
+		{Code: request.FindingImpactSubscribers, Severity: request.SeverityWarning, OperationID: "op-2",
+			Message: "1 webhook endpoint(s) are notified of changes to M1805, M1806"},
+		{Code: request.FindingImpactFollowers, Severity: request.SeverityWarning, OperationID: "op-2", Message: "3 person(s) follow M1805"},
+	})
+	if len(h.counted) != 1 || !slices.Equal(h.counted[0], []string{"M1805", "M1806"}) {
+		t.Errorf("followers counted for %v, want M1805 and M1806 once", h.counted)
+	}
+}
+
+// Nobody follows the fiches: no finding. No operation with an impact: nothing is counted.
+func TestImpactWithoutFollowers(t *testing.T) {
+	h := newHarness(t, options{})
+	h.validate = moveWithImpact
+	if slices.ContainsFunc(checkedFindings(t, h), func(f request.Finding) bool { return f.Code == request.FindingImpactFollowers }) || len(h.counted) != 1 {
+		t.Errorf("nobody follows: findings %+v after %d counts", h.events[1].Request.Findings, len(h.counted))
+	}
+	h = newHarness(t, options{})
+	if checkedFindings(t, h); len(h.counted) != 0 {
+		t.Errorf("followers counted for %v without any impact", h.counted)
+	}
+}
+
+// The count informs, it decides nothing: the notifications service down, the checks
+// complete with the other findings after a few attempts.
+func TestImpactFollowersUnavailable(t *testing.T) {
+	h := newHarness(t, options{})
+	h.validate = moveWithImpact
+	h.followers = func([]string) ([]notifclient.FollowerCount, error) {
+		return nil, errors.New("notifications unavailable")
+	}
+	sameJSON(t, "findings after the checks", checkedFindings(t, h), []request.Finding{
+		{Code: request.FindingImpactSubscribers, Severity: request.SeverityWarning, OperationID: "op-2",
+			Message: "1 webhook endpoint(s) are notified of changes to M1805, M1806"},
+	})
+	// A local attempt, then the activity's.
+	if want := 1 + int(followersOptions.RetryPolicy.MaximumAttempts); len(h.counted) != want {
+		t.Errorf("%d attempts to count the followers, want %d", len(h.counted), want)
 	}
 }

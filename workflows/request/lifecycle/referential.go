@@ -23,10 +23,11 @@ type checkResult struct {
 }
 
 // check dry-runs the operations on the current referential and looks for the other open
-// requests that touch the same elements. Each operation that does not apply is an error
+// requests that touch the same elements, then counts the people who follow the fiches the
+// dry run says the operations touch. Each operation that does not apply is an error
 // finding; each overlapping request, and what an operation touches beyond its change (its
-// impact), a warning; an empty list, a change set the referential refuses as a whole and
-// an unknown code ROME are fatal.
+// impact, its fiches' followers), a warning; an empty list, a change set the referential
+// refuses as a whole and an unknown code ROME are fatal.
 func (w *lifecycle) check(ctx workflow.Context, ops []request.Operation) (checkResult, error) {
 	if len(ops) == 0 {
 		const reason = "the request has no operation"
@@ -39,7 +40,9 @@ func (w *lifecycle) check(ctx workflow.Context, ops []request.Operation) (checkR
 		intake.FindOverlapsInput{Query: request.OverlapQuery{RequestID: w.req.ID, CodeRome: w.req.CodeRome, Elements: request.ElementsOf(ops)}})
 	var v referential.ValidateOutput
 	var o intake.FindOverlapsOutput
-	verr, oerr := validation.Get(ctx, &v), overlaps.Get(ctx, &o)
+	verr := validation.Get(ctx, &v)
+	counting := w.countFollowers(ctx, request.ImpactedFiches(v.Validation.Results)) // while the overlap search may still run
+	oerr := overlaps.Get(ctx, &o)
 	if appErr := applicationError(verr, referential.ErrTypeRejected); appErr != nil {
 		reason := "the referential refused the operations: " + appErr.Message()
 		return checkResult{fatal: reason, findings: []request.Finding{{Code: detailCode(appErr),
@@ -49,11 +52,12 @@ func (w *lifecycle) check(ctx workflow.Context, ops []request.Operation) (checkR
 		return checkResult{}, err
 	}
 
+	followers := w.followers(ctx, counting)
 	res := checkResult{version: v.Validation.Version, findings: []request.Finding{}}
 	unknown := 0
 	for _, r := range v.Validation.Results {
 		if r.Applies {
-			res.findings = append(res.findings, impactFindings(r)...)
+			res.findings = append(res.findings, impactFindings(r, followers)...)
 			continue
 		}
 		if r.Code == request.FindingUnknownFiche && r.Field == "codeRome" {

@@ -32,9 +32,10 @@ func Register(r worker.Registry, ref *referential.Activities, in *intake.Activit
 	r.RegisterActivity(in)
 }
 
-// RegisterMessaging registers the activities that notify people and run the requests'
-// Teams channels, on the worker where Register registered the workflow. t is nil when the
-// platform runs without Teams (the intake then starts requests without a channel).
+// RegisterMessaging registers the activities that notify people (and count the followers
+// of the fiches the checks find touched) and run the requests' Teams channels, on the
+// worker where Register registered the workflow. t is nil when the platform runs without
+// Teams (the intake then starts requests without a channel).
 func RegisterMessaging(r worker.Registry, n *notifications.Activities, t *teams.Activities) {
 	r.RegisterActivity(n)
 	if t != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/apiclient"
 )
@@ -64,6 +65,6 @@ func New(cfg Config) *Backend {
 	return &Backend{
 		Intake:        &Intake{api: apiclient.New("intake", cfg.IntakeURL, hc)},
 		Referential:   &Referential{api: apiclient.New("referential", cfg.ReferentialURL, hc), client: refclient.New(cfg.ReferentialURL, hc)},
-		Notifications: &Notifications{api: apiclient.New("notifications", cfg.NotificationsURL, hc)},
+		Notifications: &Notifications{api: apiclient.New("notifications", cfg.NotificationsURL, hc), client: notifclient.New(cfg.NotificationsURL, hc)},
 	}
 }

@@ -10,10 +10,12 @@ import (
 	"github.com/plateforme-rome/rome/platform/apiclient"
 )
 
-// Notifications reads the person's inbox, preferences and follows, and the dead letters
-// (admins).
+// Notifications reads the person's inbox, preferences and follows, how many people follow
+// fiches (the ROME team), and the dead letters (admins).
 type Notifications struct {
 	api *apiclient.Client
+	// client is the service's own Go client, for the routes it covers.
+	client *notifclient.Client
 }
 
 // Inbox reads a page of the person's notifications, newest first.
@@ -59,6 +61,12 @@ func (c *Notifications) Follow(ctx context.Context, f notifclient.Follow) error 
 // Unfollow stops following a request or a fiche.
 func (c *Notifications) Unfollow(ctx context.Context, f notifclient.Follow) error {
 	return c.api.Do(ctx, http.MethodDelete, "/v1/follows", f, nil)
+}
+
+// FollowerCounts counts the people who follow each fiche of codesRome (the ROME team: a
+// partner gets the service's 403).
+func (c *Notifications) FollowerCounts(ctx context.Context, codesRome []string) ([]notifclient.FollowerCount, error) {
+	return c.client.FollowerCounts(ctx, codesRome)
 }
 
 // DeadLetters lists the deliveries given up (admins).

@@ -24,7 +24,9 @@ type fakeNotifications struct {
 	noUsers bool
 	// retryStatus is the answer to a retry (0: 200).
 	retryStatus int
-	mux         *http.ServeMux
+	// followers counts the people who follow each fiche (absent: nobody).
+	followers map[string]int
+	mux       *http.ServeMux
 }
 
 func newFakeNotifications() *fakeNotifications {
@@ -97,6 +99,17 @@ func newFakeNotifications() *fakeNotifications {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	})
+	m.HandleFunc("GET /v1/follows/counts", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		// Recorded with the token it came with: the signed-in person's.
+		f.recorded["GET /v1/follows/counts"] = append(f.recorded["GET /v1/follows/counts"], r.Header.Get("Authorization")+" "+r.URL.RawQuery)
+		items := []map[string]any{}
+		for _, code := range r.URL.Query()["codeRome"] {
+			items = append(items, map[string]any{"codeRome": code, "followers": f.followers[code]})
+		}
+		writeJSON(w, 200, map[string]any{"items": items})
 	})
 	m.HandleFunc("GET /v1/notifications/dead-letters", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"items": []map[string]any{

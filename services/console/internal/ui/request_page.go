@@ -80,6 +80,10 @@ type requestPageData struct {
 	// ShowImpact shows the ROME team what the operations touch beyond the fiche (the
 	// preview's impacts), before they decide.
 	ShowImpact bool
+	// Followers counts the people who follow each fiche the impacts name; FollowersKnown
+	// is false when the notifications service did not answer (the section says so).
+	Followers      map[string]int
+	FollowersKnown bool
 }
 
 // loadRequestPage reads everything the request page shows. The request must be read first
@@ -127,7 +131,24 @@ func (h *handlers) loadRequestPage(c *gin.Context, id string) (*requestPageData,
 	d.ShowImpact = (p.Role == auth.RoleModerator || p.Role == auth.RoleAdmin) && slices.ContainsFunc(d.Ops, func(o opView) bool {
 		return o.Result != nil && o.Result.Impact != nil
 	})
+	if d.ShowImpact {
+		d.countFollowers(ctx, h.Backend.Notifications)
+	}
 	return d, nil
+}
+
+// countFollowers counts the people who follow the fiches the preview's impacts name. The
+// section shows the rest of the impact without the count when the notifications service
+// cannot give it.
+func (d *requestPageData) countFollowers(ctx context.Context, notifications *backend.Notifications) {
+	counts, err := notifications.FollowerCounts(ctx, request.ImpactedFiches(d.Preview.Results))
+	if err != nil {
+		return
+	}
+	d.Followers, d.FollowersKnown = make(map[string]int, len(counts)), true
+	for _, c := range counts {
+		d.Followers[c.CodeRome] = c.Followers
+	}
 }
 
 // workflowFindings word the request workflow's own findings; the others are the
@@ -145,6 +166,7 @@ var workflowFindings = map[string]string{
 	request.FindingImpactOrphanAppellations: "des appellations resteraient sans fiche ni appellation de remplacement",
 	request.FindingImpactOrphanItems:        "un élément retiré ne serait plus rattaché à aucune fiche",
 	request.FindingImpactSubscribers:        "des abonnements webhook de consommateurs seront notifiés de ce changement",
+	request.FindingImpactFollowers:          "des personnes suivent une fiche que cette opération modifie",
 }
 
 // findingText words a finding in French, keeping the service's own detail after it.

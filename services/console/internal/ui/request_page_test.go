@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -306,6 +307,8 @@ func TestRequestPageShowsTheImpactToTheROMETeam(t *testing.T) {
 		`Analyste développeur (code OGR 10944, fiche <a href="/referentiel/fiches/M1805">M1805</a>)`,
 		"<dt>Éléments rattachés à plus aucune fiche</dt>\n    <dd>Aucun</dd>",
 		"<dt>Abonnements webhook notifiés</dt>\n    <dd>3</dd>",
+		// The notifications service is down: the rest of the section shows.
+		"<dt>Personnes qui suivent ces fiches</dt>\n    <dd>Non disponible : le service des notifications n'a pas répondu.</dd>",
 	} {
 		if !strings.Contains(section, want) {
 			t.Errorf("the impact section lacks %q:\n%s", want, section)
@@ -317,5 +320,40 @@ func TestRequestPageShowsTheImpactToTheROMETeam(t *testing.T) {
 	partner := u.signIn(auth.Principal{Subject: "alice", Name: "Alice Martin", Role: auth.RolePartner, Org: "opco-2i"}).get("/demandes/r-1").Body.String()
 	if strings.Contains(partner, `id="impact"`) {
 		t.Error("a partner sees the impact section")
+	}
+}
+
+// The ROME team sees how many people follow each fiche an operation touches, counted with
+// the signed-in person's token, and the checks' finding about them in French.
+func TestRequestPageCountsTheFichesFollowers(t *testing.T) {
+	t.Parallel()
+	r := inReview()
+	r.Operations = append(r.Operations,
+		request.RequestOperation{Operation: refclient.Operation{ID: "op-3", Op: refclient.OpMoveAppellation, CodeOgr: "10944", ToCodeRome: "M1806"}},
+		request.RequestOperation{Operation: refclient.Operation{ID: "op-4", Op: refclient.OpMoveAppellation, CodeOgr: "38584", ToCodeRome: "M1402"}})
+	r.Findings = append(r.Findings, request.Finding{Code: request.FindingImpactFollowers, Severity: request.SeverityWarning,
+		OperationID: "op-3", Message: "3 person(s) follow M1805"})
+	impact := func(fiches ...string) *refclient.Impact {
+		return &refclient.Impact{Fiches: fiches, Mobilites: []refclient.MobiliteImpact{}, OrphanAppellations: []refclient.ImpactRef{}, OrphanItems: []refclient.ImpactRef{}}
+	}
+	intake := &fakeIntake{req: r, preview: &refclient.Validation{Version: 61, Applies: true, Diff: []refclient.Change{}, Results: []refclient.Result{
+		{OperationID: "op-1", Applies: true}, {OperationID: "op-2", Applies: true},
+		{OperationID: "op-3", Applies: true, Impact: impact("M1805", "M1806")},
+		{OperationID: "op-4", Applies: true, Impact: impact("M1805", "M1402")}}}}
+	notif := newFakeNotifications()
+	notif.followers = map[string]int{"M1805": 3, "M1806": 1}
+	u := newTestUI(t, intake, nil, notif)
+
+	page := u.signIn(auth.Principal{Subject: "bob", Name: "Bruno", Role: auth.RoleModerator}).get("/demandes/r-1").Body.String()
+	mustContain(t, page,
+		`<dd><a href="/referentiel/fiches/M1805">M1805</a> : 3 personnes, <a href="/referentiel/fiches/M1806">M1806</a> : 1 personne</dd>`,
+		`<dd><a href="/referentiel/fiches/M1805">M1805</a> : 3 personnes, <a href="/referentiel/fiches/M1402">M1402</a> : aucune</dd>`,
+		"Des personnes suivent une fiche que cette opération modifie (3 person(s) follow M1805).")
+	if got := notif.calls("GET /v1/follows/counts"); !slices.Equal(got, []string{"Bearer token-bob codeRome=M1805&codeRome=M1806&codeRome=M1402"}) {
+		t.Errorf("follower counts asked %q, want each fiche once with bob's token", got)
+	}
+	u.signIn(auth.Principal{Subject: "alice", Name: "Alice Martin", Role: auth.RolePartner, Org: "opco-2i"}).get("/demandes/r-1")
+	if got := notif.calls("GET /v1/follows/counts"); len(got) != 1 {
+		t.Errorf("a partner's page counted followers: %q", got)
 	}
 }

@@ -2,6 +2,8 @@ package api
 
 import (
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/plateforme-rome/rome/platform/auth"
@@ -39,6 +41,24 @@ func TestHostileInputs(t *testing.T) {
 				})
 			}
 			t.Logf("%d hostile bodies sent", sent)
+		})
+	}
+}
+
+// The codes ROME of GET /v1/follows/counts, given hostile values on both databases: a
+// 422 naming codeRome, never a 5xx nor a count.
+func TestHostileFollowerCountQueries(t *testing.T) {
+	t.Parallel()
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			e := newEnvOn(t, d, func(h http.Handler) http.Handler { return h })
+			mod := e.token("mod", auth.RoleModerator, "")
+			for _, code := range []string{"M1805\x00", "M1805\u202e", "M1805\n", "\ufeffM1805", "Ｍ1805", "M１805", "M1805 ",
+				"' OR 1=1 --", "M1805') OR ('1'='1", "%", "M\xff805", strings.Repeat("M1805", 10_000)} {
+				q := url.Values{"codeRome": {"K2111", code}}
+				e.do("GET", "/v1/follows/counts?"+q.Encode(), mod, nil).problem(t, 422, "invalid_query", "codeRome")
+			}
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,6 +78,8 @@ func Router(d Deps) *gin.Engine {
 	v1.GET("/follows", people, h.follows)
 	v1.POST("/follows", people, httpx.BodyLimit(maxFollowBody), h.follow)
 	v1.DELETE("/follows", people, httpx.BodyLimit(maxFollowBody), h.unfollow)
+	// Followers are people: a partner must not learn about other organisations'.
+	v1.GET("/follows/counts", auth.RequireRole(auth.RoleService, auth.RoleModerator, auth.RoleAdmin), h.followerCounts)
 
 	// Routes of the platform's own processes (the worker), not of people.
 	internal := r.Group("/internal/v1", auth.Authenticate(d.Verifier), auth.RequireRole(auth.RoleService))
@@ -204,14 +207,18 @@ func (h handlers) create(c *gin.Context) {
 	c.JSON(http.StatusCreated, created)
 }
 
+// invalidQuery is the problem of a query parameter that is not what the route takes.
+func invalidQuery(field, message string) error {
+	return httpx.Unprocessable("invalid_query", "The query is invalid.", httpx.FieldError{Field: field, Message: message})
+}
+
 // limitOf reads ?limit= (default 50, max 200).
 func limitOf(c *gin.Context) (int, error) {
 	limit := 50
 	if s := c.Query("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 200 {
-			return 0, httpx.Unprocessable("invalid_query", "The query is invalid.",
-				httpx.FieldError{Field: "limit", Message: "must be an integer from 1 to 200"})
+			return 0, invalidQuery("limit", "must be an integer from 1 to 200")
 		}
 		limit = n
 	}
@@ -228,8 +235,7 @@ func page(c *gin.Context) (int, int64, error) {
 	if s := c.Query("cursor"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 1 {
-			return 0, 0, httpx.Unprocessable("invalid_query", "The query is invalid.",
-				httpx.FieldError{Field: "cursor", Message: "is not a cursor of this list"})
+			return 0, 0, invalidQuery("cursor", "is not a cursor of this list")
 		}
 		cursor = n
 	}
@@ -259,8 +265,7 @@ func (h handlers) users(c *gin.Context) {
 	}
 	out, err := h.svc.Users(c.Request.Context(), limit, c.Query("cursor"))
 	if errors.Is(err, app.ErrBadCursor) {
-		_ = c.Error(httpx.Unprocessable("invalid_query", "The query is invalid.",
-			httpx.FieldError{Field: "cursor", Message: "is not a cursor of this list"}))
+		_ = c.Error(invalidQuery("cursor", "is not a cursor of this list"))
 		return
 	}
 	if err != nil {
@@ -424,6 +429,43 @@ func (h handlers) follows(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+// followerCounts counts the people who follow each fiche ?codeRome= names.
+func (h handlers) followerCounts(c *gin.Context) {
+	codes, err := codesRomeOf(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	out, err := h.svc.FollowerCounts(c.Request.Context(), codes)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out})
+}
+
+// codesRomeOf reads ?codeRome=, repeated: 1 to notifclient.MaxFollowerCodes codes ROME,
+// each kept once, in their order.
+func codesRomeOf(c *gin.Context) ([]string, error) {
+	given := c.QueryArray("codeRome")
+	switch {
+	case len(given) == 0:
+		return nil, invalidQuery("codeRome", "at least one code ROME is required")
+	case len(given) > notifclient.MaxFollowerCodes:
+		return nil, invalidQuery("codeRome", "at most "+strconv.Itoa(notifclient.MaxFollowerCodes)+" codes ROME")
+	}
+	codes := make([]string, 0, len(given))
+	for _, code := range given {
+		if !request.CodeRomePattern.MatchString(code) {
+			return nil, invalidQuery("codeRome", "must be codes ROME such as M1805")
+		}
+		if !slices.Contains(codes, code) {
+			codes = append(codes, code)
+		}
+	}
+	return codes, nil
 }
 
 func (h handlers) deadLetters(c *gin.Context) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/plateforme-rome/rome/clients/notifclient"
@@ -289,6 +290,59 @@ func TestFollowRoutes(t *testing.T) {
 	e.do("DELETE", "/v1/follows", alice, notifclient.Follow{RequestID: "req-1"}).problem(t, 404, "follow_not_found")
 }
 
+// The platform and the ROME team learn how many people follow a fiche; a partner does not.
+func TestFollowerCounts(t *testing.T) {
+	t.Parallel()
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			e := newEnvOn(t, d, openapitest.NewValidator(t, openAPI).Handler)
+			alice := e.token("alice", auth.RolePartner, "opco-a")
+			mod := e.token("mod", auth.RoleModerator, "")
+			for _, f := range []struct {
+				token  string
+				follow notifclient.Follow
+			}{
+				{alice, notifclient.Follow{CodeRome: "M1805"}}, {alice, notifclient.Follow{RequestID: "req-1"}},
+				{e.token("bob", auth.RolePartner, "opco-b"), notifclient.Follow{CodeRome: "M1805"}},
+				{mod, notifclient.Follow{CodeRome: "M1805"}}, {mod, notifclient.Follow{CodeRome: "K2111"}},
+			} {
+				if r := e.do("POST", "/v1/follows", f.token, f.follow); r.status != 201 {
+					t.Fatalf("follow %+v: %d %v", f.follow, r.status, r.body)
+				}
+			}
+			counts := func(token string) []any {
+				t.Helper()
+				r := e.do("GET", "/v1/follows/counts?codeRome=M1805&codeRome=K2111&codeRome=F1703&codeRome=M1805", token, nil)
+				items, _ := r.body["items"].([]any)
+				if r.status != 200 {
+					t.Fatalf("counts: %d %v", r.status, r.body)
+				}
+				return items
+			}
+			// Every fiche asked once, in order, whoever follows it; 0 for a fiche nobody follows.
+			want := `[{"codeRome":"M1805","followers":3},{"codeRome":"K2111","followers":1},{"codeRome":"F1703","followers":0}]`
+			for _, tok := range []string{e.token("service:worker", auth.RoleService, ""), mod, e.token("root", auth.RoleAdmin, "")} {
+				if got, _ := json.Marshal(counts(tok)); string(got) != want {
+					t.Fatalf("counts %s, want %s", got, want)
+				}
+			}
+			if r := e.do("DELETE", "/v1/follows", alice, notifclient.Follow{CodeRome: "M1805"}); r.status != 204 {
+				t.Fatalf("unfollow: %d %v", r.status, r.body)
+			}
+			if got := counts(mod)[0].(map[string]any)["followers"]; got != 2.0 {
+				t.Fatalf("after alice unfollowed: %v followers", got)
+			}
+
+			e.do("GET", "/v1/follows/counts?codeRome=M1805", alice, nil).problem(t, 403, "forbidden_role")
+			tooMany := "codeRome=M1805" + strings.Repeat("&codeRome=M1805", notifclient.MaxFollowerCodes)
+			for _, query := range []string{"", "codeRome=", "codeRome=m1805", "codeRome=M1805&codeRome=Z1805", "codeRome=M18050", tooMany} {
+				e.do("GET", "/v1/follows/counts?"+query, mod, nil).problem(t, 422, "invalid_query", "codeRome")
+			}
+		})
+	}
+}
+
 func TestDeadLettersAdminOnly(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -338,6 +392,13 @@ func TestClientAgainstRouter(t *testing.T) {
 	partner := notifclient.New(e.srv.URL, &http.Client{Transport: bearer{e.token("alice", auth.RolePartner, "opco-a")}})
 	if _, err := partner.Notify(ctx, sample("k2")); !errors.As(err, &ce) || ce.Status != 403 || notifclient.Temporary(err) {
 		t.Fatalf("partner: %v", err)
+	}
+	if _, err := partner.FollowerCounts(ctx, []string{"M1805"}); !errors.As(err, &ce) || ce.Status != 403 || ce.Code != "forbidden_role" {
+		t.Fatalf("partner counting followers: %v", err)
+	}
+	if counts, err := c.FollowerCounts(ctx, []string{"M1805", "K2111"}); err != nil ||
+		!slices.Equal(counts, []notifclient.FollowerCount{{CodeRome: "M1805"}, {CodeRome: "K2111"}}) {
+		t.Fatalf("follower counts: %+v %v", counts, err)
 	}
 	down := notifclient.New("http://127.0.0.1:1", nil)
 	if _, err := down.Notify(ctx, sample("k3")); err == nil || !notifclient.Temporary(err) {

@@ -90,6 +90,20 @@ func (s *Service) Follows(ctx context.Context, sub string) ([]notifclient.Follow
 	return out, nil
 }
 
+// FollowerCounts counts the people who follow each fiche of codes, in their
+// order: the known users, those the fiche's notifications reach.
+func (s *Service) FollowerCounts(ctx context.Context, codes []string) ([]notifclient.FollowerCount, error) {
+	counts, err := s.store.FollowerCounts(ctx, codes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]notifclient.FollowerCount, len(codes))
+	for i, code := range codes {
+		out[i] = notifclient.FollowerCount{CodeRome: code, Followers: counts[code]}
+	}
+	return out, nil
+}
+
 func followTarget(f notifclient.Follow) (kind, target string) {
 	if f.RequestID != "" {
 		return store.FollowRequest, f.RequestID

@@ -229,6 +229,30 @@ func (s *Store) Followers(ctx context.Context, requestID, codeRome string) ([]Us
 	return users, err
 }
 
+// FollowerCounts counts, per fiche among codes, the known users who follow
+// it; a fiche nobody follows is absent.
+func (s *Store) FollowerCounts(ctx context.Context, codes []string) (map[string]int, error) {
+	if len(codes) == 0 {
+		return nil, nil
+	}
+	var rows []struct {
+		Target    string `gorm:"column:target"`
+		Followers int    `gorm:"column:followers"`
+	}
+	err := s.db.WithContext(ctx).Table("follows").Select("follows.target, COUNT(DISTINCT follows.sub) AS followers").
+		Joins("JOIN users ON users.sub = follows.sub").
+		Where("follows.kind = ? AND follows.target IN ?", FollowFiche, codes).
+		Group("follows.target").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	counts := make(map[string]int, len(rows))
+	for _, r := range rows {
+		counts[r.Target] = r.Followers
+	}
+	return counts, nil
+}
+
 // UsersAfter returns up to limit known users whose subject follows after (all
 // from the first when empty), by subject, and whether more follow them.
 func (s *Store) UsersAfter(ctx context.Context, after string, limit int) ([]User, bool, error) {

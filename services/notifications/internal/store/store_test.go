@@ -295,6 +295,33 @@ func TestFollows(t *testing.T) {
 	})
 }
 
+func TestFollowerCounts(t *testing.T) {
+	run(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		user(t, s, "pa", "partner", "opco-a", "")
+		user(t, s, "pb", "partner", "opco-b", "")
+		user(t, s, "mod", "moderator", "", "")
+		for _, f := range []Follow{
+			{Sub: "pa", Kind: FollowFiche, Target: "M1805"}, {Sub: "pb", Kind: FollowFiche, Target: "M1805"},
+			{Sub: "mod", Kind: FollowFiche, Target: "M1805"}, {Sub: "mod", Kind: FollowFiche, Target: "F1703"},
+			{Sub: "ghost", Kind: FollowFiche, Target: "F1703"}, // ghost is unknown: nobody the notifications reach
+			{Sub: "pa", Kind: FollowRequest, Target: "K2111"},  // a request whose id looks like a code ROME
+		} {
+			f.CreatedAt = at
+			if _, _, err := s.AddFollow(ctx, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		counts, err := s.FollowerCounts(ctx, []string{"M1805", "F1703", "K2111"})
+		if err != nil || len(counts) != 2 || counts["M1805"] != 3 || counts["F1703"] != 1 {
+			t.Fatalf("counts: %v %v", counts, err)
+		}
+		if counts, err := s.FollowerCounts(ctx, nil); err != nil || counts != nil {
+			t.Fatalf("no fiche: %v %v", counts, err)
+		}
+	})
+}
+
 func TestUsers(t *testing.T) {
 	run(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()

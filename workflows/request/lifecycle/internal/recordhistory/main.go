@@ -6,8 +6,8 @@
 // referential is a small fake HTTP server behind the real activities and client, the
 // intake an in-memory history. Run it from workflows/ to add scenarios, never to paper over
 // a replay failure. Before recording again after a change of the workflow, rename the files of
-// the earlier recording after the change they predate (before-messaging-*.json): they stay
-// replayed.
+// the earlier recording after the change they predate (before-messaging-*.json,
+// before-followers-impact.json): they stay replayed.
 //
 //	go run ./request/lifecycle/internal/recordhistory
 package main
@@ -208,6 +208,27 @@ var scenarios = []struct {
 			func() error { return r.wait(ctx) },
 		)
 	}},
+	// A move with an impact: checked, assigned, amended (checked again), withdrawn.
+	{"impact", func(ctx context.Context, r *runner) error {
+		req := newRequest(r.id)
+		req.Operations = []request.RequestOperation{{Operation: request.Operation{ID: "op-1", Op: refclient.OpMoveAppellation,
+			CodeOgr: impactAppellation, ToCodeRome: "M1806"}}}
+		return r.steps(
+			func() error { return r.start(ctx, lifecycle.RunInput{Input: request.Input{Request: req}}) },
+			func() error { return r.waitEvent(ctx, request.EventChecked) },
+			func() error {
+				return r.update(ctx, request.UpdateAssign, request.AssignInput{Actor: mod, Moderator: mod.Sub})
+			},
+			func() error {
+				ops := append(operationsOf(req), request.Operation{Op: refclient.OpAddSavoir, CodeOgr: "200042"})
+				return r.update(ctx, request.UpdateAmend, request.AmendInput{Actor: alice, Operations: ops})
+			},
+			func() error {
+				return r.update(ctx, request.UpdateWithdraw, request.WithdrawInput{Actor: alice, Reason: "moved elsewhere"})
+			},
+			func() error { return r.wait(ctx) },
+		)
+	}},
 	// A run continued as new: it resumes its clocks and history numbering, then is withdrawn.
 	{"resumed", func(ctx context.Context, r *runner) error {
 		req := newRequest(r.id)
@@ -351,8 +372,13 @@ func (m *memoryIntake) of(id string) []request.Event {
 	return slices.Clone(m.events[id])
 }
 
-// newReferential is a referential on which op-2 never applies when validated, and whose
-// first publication of each request is a conflict on op-3's amendment.
+// impactAppellation is the appellation whose move the referential reports an impact of.
+const impactAppellation = "38584"
+
+// newReferential is a referential on which op-2 never applies when validated, on which
+// moving impactAppellation touches M1805 and M1806 (a mobilité leads to M1805, a webhook
+// endpoint is subscribed), and whose first publication of each request is a conflict on
+// op-3's amendment.
 func newReferential() *httptest.Server {
 	var mu sync.Mutex
 	published := map[string]bool{}
@@ -366,9 +392,14 @@ func newReferential() *httptest.Server {
 		v := refclient.Validation{Version: 60, CodeRome: cs.CodeRome, Applies: true, Diff: []refclient.Change{}}
 		for _, op := range cs.Operations {
 			res := refclient.Result{OperationID: op.ID, Op: op.Op, Applies: true, Changes: []refclient.Change{}}
-			if op.ID == "op-2" {
+			switch {
+			case op.ID == "op-2":
 				res.Applies, res.Code, res.Field, res.Reason = false, "unknown_appellation", "codeOgr", "appellation 10944 is not on fiche M1805"
 				v.Applies = false
+			case op.Op == refclient.OpMoveAppellation && op.CodeOgr == impactAppellation:
+				res.Impact = &refclient.Impact{Fiches: []string{cs.CodeRome, op.ToCodeRome}, Subscribers: 1,
+					Mobilites:          []refclient.MobiliteImpact{{CodeRome: "M1802", Libelle: "Expertise et support", CodeRomeCible: cs.CodeRome, Rang: 1}},
+					OrphanAppellations: []refclient.ImpactRef{}, OrphanItems: []refclient.ImpactRef{}}
 			}
 			v.Results = append(v.Results, res)
 		}
@@ -405,14 +436,15 @@ func newReferential() *httptest.Server {
 
 // newNotifications is a notifications service that is unavailable for the first attempt
 // of each submission's notification, so that the histories hold a short call that went on
-// as an activity.
+// as an activity, and on which two people follow M1805.
 func newNotifications() *httptest.Server {
 	var mu sync.Mutex
 	tried := map[string]bool{}
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/notifications", func(w http.ResponseWriter, r *http.Request) {
 		var n notifclient.Notification
-		if r.Method != http.MethodPost || r.URL.Path != "/v1/notifications" || json.NewDecoder(r.Body).Decode(&n) != nil {
-			http.Error(w, "unexpected call", http.StatusBadRequest)
+		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		mu.Lock()
@@ -425,7 +457,19 @@ func newNotifications() *httptest.Server {
 		}
 		writeJSON(w, http.StatusCreated, notifclient.Created{ID: "ntf-" + n.Key, Key: n.Key, Event: n.Event, Recipients: []string{},
 			CreatedAt: time.Now().UTC()})
-	}))
+	})
+	mux.HandleFunc("GET /v1/follows/counts", func(w http.ResponseWriter, r *http.Request) {
+		counts := []notifclient.FollowerCount{}
+		for _, code := range r.URL.Query()["codeRome"] {
+			c := notifclient.FollowerCount{CodeRome: code}
+			if code == "M1805" {
+				c.Followers = 2
+			}
+			counts = append(counts, c)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"items": counts})
+	})
+	return httptest.NewServer(mux)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
