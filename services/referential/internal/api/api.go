@@ -140,14 +140,20 @@ func (h *handlers) state(c *gin.Context) (*app.State, bool) {
 
 // notModified answers 304 when the client already has this version of the resource.
 func notModified(c *gin.Context, st *app.State) bool {
-	c.Header("ETag", st.ETag)
+	return notModifiedAs(c, st, st.ETag)
+}
+
+// notModifiedAs is notModified for a representation of the resource tagged etag (its gzip
+// encoding); the version's plain tag matches it too, the content being the same.
+func notModifiedAs(c *gin.Context, st *app.State, etag string) bool {
+	c.Header("ETag", etag)
 	if st.IsNext() {
 		// Signed-in callers only, and it moves with every change set staged.
 		c.Header("Cache-Control", "private, no-cache")
 	} else {
 		c.Header("Cache-Control", "public, max-age=60")
 	}
-	if ifNoneMatch(c, st.ETag) {
+	if ifNoneMatch(c, etag) || ifNoneMatch(c, st.ETag) {
 		c.Status(http.StatusNotModified)
 		return true
 	}
@@ -211,11 +217,32 @@ func (h *handlers) getFiche(c *gin.Context) {
 }
 
 func (h *handlers) serveDoc(c *gin.Context, st *app.State, code string, shape app.Shape) {
-	d, ok := lookupDoc(c, st, code)
-	if !ok || notModified(c, st) {
+	if d, ok := lookupDoc(c, st, code); ok {
+		serveStored(c, st, d, shape)
+	}
+}
+
+// serveStored answers a fiche document as it is kept: a compressed one goes as it is to
+// the clients that take gzip (most do), decompressed to the others.
+func serveStored(c *gin.Context, st *app.State, d *app.Doc, shape app.Shape) {
+	body, gzipped := d.Stored(shape, Shapes[shape])
+	if !gzipped {
+		if !notModified(c, st) {
+			writeJSONBytes(c, body)
+		}
 		return
 	}
-	writeJSONBytes(c, d.Encode(shape, Shapes[shape]))
+	c.Header("Vary", "Accept-Encoding")
+	if !httpx.AcceptsGzip(c.Request) {
+		if !notModified(c, st) {
+			writeJSONBytes(c, d.Encode(shape, Shapes[shape]))
+		}
+		return
+	}
+	if !notModifiedAs(c, st, strings.TrimSuffix(st.ETag, `"`)+`-gzip"`) {
+		c.Header("Content-Encoding", "gzip")
+		writeJSONBytes(c, body)
+	}
 }
 
 // lookupDoc finds a fiche, or renders the 404.
@@ -539,6 +566,15 @@ func (h *handlers) publish(c *gin.Context) {
 		status = http.StatusAccepted // waits in release p.Release
 	}
 	c.JSON(status, p)
+}
+
+// invalidProblem renders an *app.InvalidError as a 422 naming its field.
+func invalidProblem(err error) error {
+	var invalid *app.InvalidError
+	if errors.As(err, &invalid) {
+		return httpx.Unprocessable(invalid.Code, invalid.Msg, httpx.FieldError{Field: invalid.Field, Message: invalid.Msg})
+	}
+	return err
 }
 
 func changeSetProblem(err error) error {

@@ -25,25 +25,31 @@ import (
 // fiche-based ones) and lists are written from those encodings; champs narrows the
 // encodings without decoding them.
 
-func (h *handlers) ftRoutes(r *gin.RouterGroup, access gin.HandlerFunc) {
-	m := r.Group("/rome-metiers/v1/metiers", access)
+func (h *handlers) ftRoutes(r *gin.RouterGroup, access func(scope string) gin.HandlerFunc) {
+	m := r.Group("/rome-metiers/v1/metiers", access(app.ScopeMetiers))
 	m.GET("/version", h.ftVersion)
-	m.GET("/metier", h.ftFicheList(app.ShapeFTMetierItem, reflect.TypeFor[ftcompat.MetierItem]()))
+	m.GET("/metier", h.ftFicheList(app.ShapeFTMetierItem, reflect.TypeFor[ftcompat.MetierItem](), metierFilter))
 	m.GET("/metier/:code", h.ftFicheDoc(app.ShapeFTMetier, reflect.TypeFor[ftcompat.MetierDetail]()))
-	m.GET("/appellation", h.ftFicheList(app.ShapeFTAppellations, reflect.TypeFor[ftcompat.AppellationDetail]()))
+	m.GET("/appellation", h.ftFicheList(app.ShapeFTAppellations, reflect.TypeFor[ftcompat.AppellationDetail](), nil))
 	m.GET("/appellation/requete", h.ftRequete)
 	m.GET("/appellation/:code", h.ftAppellation)
 	m.GET("/grand-domaine", h.ftList(grandsDomaines, reflect.TypeFor[ftcompat.GrandDomaineDetail]()))
 	m.GET("/grand-domaine/:code", h.ftItem(grandsDomaines, reflect.TypeFor[ftcompat.GrandDomaineDetail](), "grand_domaine_not_found"))
 	m.GET("/domaine-professionnel", h.ftList(domainesPro, reflect.TypeFor[ftcompat.DomaineProfessionnelDetail]()))
 	m.GET("/domaine-professionnel/:code", h.ftItem(domainesPro, reflect.TypeFor[ftcompat.DomaineProfessionnelDetail](), "domaine_professionnel_not_found"))
+	m.GET("/theme", h.ftList(themes, reflect.TypeFor[ftcompat.MetierGroup]()))
+	m.GET("/theme/:code", h.ftItem(themes, reflect.TypeFor[ftcompat.MetierGroup](), "theme_not_found"))
+	m.GET("/centre-interet", h.ftList(centresInterets, reflect.TypeFor[ftcompat.MetierGroup]()))
+	m.GET("/centre-interet/:code", h.ftItem(centresInterets, reflect.TypeFor[ftcompat.MetierGroup](), "centre_interet_not_found"))
+	m.GET("/secteur-activite", h.ftList(secteursActivites, reflect.TypeFor[ftcompat.SecteurActiviteDetail]()))
+	m.GET("/secteur-activite/:code", h.ftItem(secteursActivites, reflect.TypeFor[ftcompat.SecteurActiviteDetail](), "secteur_activite_not_found"))
 
-	f := r.Group("/rome-fiches-metiers/v1/fiches-rome", access)
+	f := r.Group("/rome-fiches-metiers/v1/fiches-rome", access(app.ScopeFichesMetiers))
 	f.GET("/version", h.ftVersion)
-	f.GET("/fiche-metier", h.ftFicheList(app.ShapeFTFiche, reflect.TypeFor[ftcompat.FicheMetierDetail]()))
+	f.GET("/fiche-metier", h.ftFicheList(app.ShapeFTFiche, reflect.TypeFor[ftcompat.FicheMetierDetail](), nil))
 	f.GET("/fiche-metier/:code", h.ftFicheDoc(app.ShapeFTFiche, reflect.TypeFor[ftcompat.FicheMetierDetail]()))
 
-	c := r.Group("/rome-competences/v1/competences", access)
+	c := r.Group("/rome-competences/v1/competences", access(app.ScopeCompetences))
 	c.GET("/version", h.ftVersion)
 	for _, k := range competenceKinds {
 		list := func(st *app.State) *ftList { return competences(st).byKind[k.path] }
@@ -51,41 +57,50 @@ func (h *handlers) ftRoutes(r *gin.RouterGroup, access gin.HandlerFunc) {
 		c.GET("/"+k.path+"/:code", h.ftItem(list, reflect.TypeFor[ftcompat.CompetenceDetail](), "competence_not_found"))
 	}
 
-	x := r.Group("/rome-contextes-travail/v1/situations-travail", access)
+	x := r.Group("/rome-contextes-travail/v1/situations-travail", access(app.ScopeContextesTravail))
 	x.GET("/version", h.ftVersion)
 	x.GET("/contexte-travail", h.ftList(contextes, reflect.TypeFor[ftcompat.ContexteTravail]()))
 	x.GET("/contexte-travail/:code", h.ftItem(contextes, reflect.TypeFor[ftcompat.ContexteTravail](), "contexte_not_found"))
 }
 
 // ftAccess lets anyone read the France Travail routes (public data, throttled by address);
-// a valid access token of the token route, or a token of the platform, lifts the limit. A
-// bearer token that is neither is refused with 401, as France Travail refuses it.
-func ftAccess(d Deps, throttle gin.HandlerFunc) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		header := c.GetHeader("Authorization")
-		if header == "" {
-			throttle(c)
-			return
-		}
-		scheme, token, _ := strings.Cut(header, " ")
-		if token = strings.TrimSpace(token); strings.EqualFold(scheme, "Bearer") && token != "" {
-			if d.Clients != nil {
-				_, err := d.Clients.Verify(c.Request.Context(), token)
-				if err == nil {
-					return
-				}
-				if !errors.Is(err, app.ErrInvalidToken) {
-					c.Error(err)
-					c.Abort()
-					return
-				}
-			}
-			if d.SignedIn != nil && d.SignedIn(c.Request) {
+// a valid access token of the token route granted the API's scope, or a token of the
+// platform, lifts the limit. As France Travail refuses them, an access token without the
+// API's scope is a 403 (a caller may still send none and be throttled) and any other
+// bearer token a 401.
+func ftAccess(d Deps, throttle gin.HandlerFunc) func(scope string) gin.HandlerFunc {
+	return func(scope string) gin.HandlerFunc {
+		return func(c *gin.Context) {
+			header := c.GetHeader("Authorization")
+			if header == "" {
+				throttle(c)
 				return
 			}
+			scheme, token, _ := strings.Cut(header, " ")
+			if token = strings.TrimSpace(token); strings.EqualFold(scheme, "Bearer") && token != "" {
+				if d.Clients != nil {
+					grant, err := d.Clients.Verify(c.Request.Context(), token)
+					switch {
+					case err == nil && grant.Has(scope):
+						return
+					case err == nil:
+						c.Header("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q`, scope))
+						httpx.WriteProblem(c, httpx.Forbidden("insufficient_scope", fmt.Sprintf(
+							"The access token was not granted %s, the scope of this API: ask the token route for it (an admin registers the client's scopes), or send no token.", scope)))
+						return
+					case !errors.Is(err, app.ErrInvalidToken):
+						c.Error(err)
+						c.Abort()
+						return
+					}
+				}
+				if d.SignedIn != nil && d.SignedIn(c.Request) {
+					return
+				}
+			}
+			c.Header("WWW-Authenticate", `Bearer error="invalid_token", error_description="the access token is invalid or expired"`)
+			httpx.WriteProblem(c, httpx.Unauthorized("invalid_token", "The access token is invalid or expired: get a new one from POST /connexion/oauth2/access_token, or send none."))
 		}
-		c.Header("WWW-Authenticate", `Bearer error="invalid_token", error_description="the access token is invalid or expired"`)
-		httpx.WriteProblem(c, httpx.Unauthorized("invalid_token", "The access token is invalid or expired: get a new one from POST /connexion/oauth2/access_token, or send none."))
 	}
 }
 
@@ -106,6 +121,15 @@ func (l *ftList) add(code string, v any) {
 	}
 	l.index[code] = len(l.parts)
 	l.parts = append(l.parts, b)
+}
+
+// ftListOf encodes items, each under its code.
+func ftListOf[T any](items []T, code func(T) string) *ftList {
+	l := newFTList(len(items))
+	for _, it := range items {
+		l.add(code(it), it)
+	}
+	return l
 }
 
 // champs parses the selector of the request (repeated parameters are joined) against the
@@ -178,19 +202,65 @@ func ficheParts(st *app.State, shape app.Shape) [][]byte {
 	}).([][]byte)
 }
 
-// ftFicheList serves a list of one shape of every fiche.
-func (h *handlers) ftFicheList(shape app.Shape, item reflect.Type) gin.HandlerFunc {
+// ficheFilter reads the filters of a list of fiches: keep tells which fiches the list
+// keeps (nil: every one), ok is false when it rendered a problem.
+type ficheFilter func(c *gin.Context, st *app.State) (keep func(code string) bool, ok bool)
+
+// ftFicheList serves a list of one shape of every fiche, narrowed by filter (nil: none).
+func (h *handlers) ftFicheList(shape app.Shape, item reflect.Type, filter ficheFilter) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		st, ok := h.state(c)
 		if !ok {
 			return
 		}
+		var keep func(string) bool
+		if filter != nil {
+			if keep, ok = filter(c, st); !ok {
+				return
+			}
+		}
 		sel, ok := champs(c, item)
 		if !ok || notModified(c, st) {
 			return
 		}
-		writeFTList(c, ficheParts(st, shape), sel)
+		parts := ficheParts(st, shape)
+		if keep != nil {
+			kept := make([][]byte, 0, len(parts))
+			for i, code := range st.Codes() {
+				if keep(code) {
+					kept = append(kept, parts[i])
+				}
+			}
+			parts = kept
+		}
+		writeFTList(c, parts, sel)
 	}
+}
+
+// metierFilter reads the filters of GET /metiers/metier (ftcompat.MetierFilter): an
+// unknown RIASEC value is a 400, as a wrong champs is.
+func metierFilter(c *gin.Context, st *app.State) (func(string) bool, bool) {
+	f := ftcompat.MetierFilter{CodeNaf: c.Query("code-naf"), CodeCompetence: c.Query("code-competence")}
+	for _, p := range []struct {
+		name   string
+		letter *string
+	}{{"riasec-majeur", &f.RiasecMajeur}, {"riasec-mineur", &f.RiasecMineur}} {
+		v := c.Query(p.name)
+		if v == "" {
+			continue
+		}
+		letter, ok := ftcompat.RiasecLetter(v)
+		if !ok {
+			c.Error(httpx.BadRequest("invalid_riasec", fmt.Sprintf("%s is a RIASEC letter (R, I, A, S, E, C) or its word (Réaliste, Investigatif, Artistique, Social, Entreprenant, Conventionnel), not %q", p.name, v)))
+			return nil, false
+		}
+		*p.letter = letter
+	}
+	if f.Empty() {
+		return nil, true
+	}
+	ix := st.Memo("ft-metier-index", func() any { return ftcompat.NewMetierIndex(st.Snap) }).(*ftcompat.MetierIndex)
+	return func(code string) bool { return ix.Keeps(f, code) }, true
 }
 
 // ftFicheDoc serves one fiche in a shape.
@@ -205,10 +275,13 @@ func (h *handlers) ftFicheDoc(shape app.Shape, answer reflect.Type) gin.HandlerF
 			return
 		}
 		sel, ok := champs(c, answer)
-		if !ok || notModified(c, st) {
-			return
+		switch {
+		case !ok:
+		case sel == nil:
+			serveStored(c, st, d, shape)
+		case !notModified(c, st):
+			writeFT(c, d.Encode(shape, Shapes[shape]), sel)
 		}
-		writeFT(c, d.Encode(shape, Shapes[shape]), sel)
 	}
 }
 
@@ -254,19 +327,29 @@ type ftDomaines struct{ grands, domaines *ftList }
 func domainesOf(st *app.State) ftDomaines {
 	return st.Memo("ft-domaines", func() any {
 		gd, dp := ftcompat.Domaines(st.Snap, st.Codes(), ficheParts(st, app.ShapeFTMetierResume))
-		out := ftDomaines{newFTList(len(gd)), newFTList(len(dp))}
-		for _, g := range gd {
-			out.grands.add(g.Code, g)
-		}
-		for _, d := range dp {
-			out.domaines.add(d.Code, d)
-		}
-		return out
+		return ftDomaines{ftListOf(gd, func(g ftcompat.GrandDomaineDetail) string { return g.Code }),
+			ftListOf(dp, func(d ftcompat.DomaineProfessionnelDetail) string { return d.Code })}
 	}).(ftDomaines)
 }
 
 func grandsDomaines(st *app.State) *ftList { return domainesOf(st).grands }
 func domainesPro(st *app.State) *ftList    { return domainesOf(st).domaines }
+
+// ftMetierGroups are the thème, centre d'intérêt and secteur d'activité answers of a version.
+type ftMetierGroups struct{ themes, centres, secteurs *ftList }
+
+func metierGroupsOf(st *app.State) ftMetierGroups {
+	return st.Memo("ft-metier-groups", func() any {
+		g := ftcompat.Groups(st.Snap, st.Codes(), ficheParts(st, app.ShapeFTMetierResume))
+		code := func(g ftcompat.MetierGroup) string { return g.Code }
+		return ftMetierGroups{ftListOf(g.Themes, code), ftListOf(g.CentresInterets, code),
+			ftListOf(g.SecteursActivites, func(s ftcompat.SecteurActiviteDetail) string { return s.Code })}
+	}).(ftMetierGroups)
+}
+
+func themes(st *app.State) *ftList            { return metierGroupsOf(st).themes }
+func centresInterets(st *app.State) *ftList   { return metierGroupsOf(st).centres }
+func secteursActivites(st *app.State) *ftList { return metierGroupsOf(st).secteurs }
 
 // competenceKinds are the lists of the Compétences API and the types each holds (nil:
 // every type).
@@ -288,10 +371,7 @@ type ftCompetences struct{ byKind map[string]*ftList }
 func competences(st *app.State) ftCompetences {
 	return st.Memo("ft-competences", func() any {
 		items := ftcompat.Competences(st.Snap)
-		all := newFTList(len(items))
-		for _, it := range items {
-			all.add(it.Code, it)
-		}
+		all := ftListOf(items, func(it ftcompat.CompetenceDetail) string { return it.Code })
 		out := ftCompetences{byKind: map[string]*ftList{}}
 		for _, k := range competenceKinds {
 			if k.types == nil {
@@ -313,12 +393,7 @@ func competences(st *app.State) ftCompetences {
 
 func contextes(st *app.State) *ftList {
 	return st.Memo("ft-contextes", func() any {
-		items := ftcompat.Contextes(st.Snap)
-		l := newFTList(len(items))
-		for _, it := range items {
-			l.add(it.Code, it)
-		}
-		return l
+		return ftListOf(ftcompat.Contextes(st.Snap), func(it ftcompat.ContexteTravail) string { return it.Code })
 	}).(*ftList)
 }
 

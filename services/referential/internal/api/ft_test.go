@@ -127,6 +127,105 @@ func TestFranceTravailAPIs(t *testing.T) {
 		expect(t, e.get("/rome-metiers/v1/metiers/domaine-professionnel/M99"), 404)
 	})
 
+	t.Run("thèmes, centres d'intérêt and secteurs d'activité", func(t *testing.T) {
+		for _, g := range []struct {
+			path, code, libelle, notFound string
+			count                         int
+		}{
+			{"theme", "001", "Métiers de l'environnement et du développement durable", "theme_not_found", 17},
+			{"centre-interet", "1", "J'ai envie de créer, construire, rénover", "centre_interet_not_found", 30},
+			{"secteur-activite", "110", "Activités juridiques et comptables", "secteur_activite_not_found", 35 + 40},
+		} {
+			base := "/rome-metiers/v1/metiers/" + g.path
+			l := e.get(base + "?champs=code,libelle,metiers(code)").list(t)
+			if len(l) != g.count || keys(l[0]) != "code,libelle,metiers" {
+				t.Fatalf("%s: %d items, first %v", g.path, len(l), l[0])
+			}
+			r := e.get(base + "/" + g.code)
+			expect(t, r, 200)
+			one := r.json(t)
+			if one["libelle"] != g.libelle || one["definition"] == "" || len(one["metiers"].([]any)) == 0 {
+				t.Errorf("%s/%s: %v %v, %d métiers", g.path, g.code, one["libelle"], one["definition"], len(one["metiers"].([]any)))
+			}
+			if m := one["metiers"].([]any)[0].(map[string]any); m["appellations"] == nil || m["domaineProfessionnel"] != nil {
+				t.Errorf("%s: a métier in the shape of a domaine's: %v", g.path, keys(m))
+			}
+			if k := keys(e.get(base + "/" + g.code + "?champs=metiers(code,appellations(libelle))").json(t)); k != "metiers" {
+				t.Errorf("%s: champs kept %s", g.path, k)
+			}
+			expectProblem(t, e.get(base+"/"+g.code+"?champs=principal"), 400, "invalid_champs") // the link's flag is not in the answer
+			expectProblem(t, e.get(base+"/999"), 404, g.notFound)
+			expect(t, e.do(http.MethodGet, base+"/"+g.code, "", nil, "If-None-Match", r.header.Get("ETag")), 304)
+			expect(t, e.do(http.MethodGet, base, "", nil, "If-None-Match", r.header.Get("ETag")), 304)
+		}
+		// A sous-secteur names its secteur; a secteur lists the fiches of its sous-secteurs too.
+		ss := e.get("/rome-metiers/v1/metiers/secteur-activite/145").json(t)
+		if p, _ := ss["secteurActivite"].(map[string]any); p["code"] != "110" || p["libelle"] != "Activités juridiques et comptables" {
+			t.Errorf("sous-secteur 145 %v", ss["secteurActivite"])
+		}
+		if _, has := ss["definition"]; has {
+			t.Errorf("an empty definition is sent: %v", ss["definition"])
+		}
+		secteur := map[string]bool{}
+		for _, m := range e.get("/rome-metiers/v1/metiers/secteur-activite/110?champs=metiers(code)").json(t)["metiers"].([]any) {
+			secteur[m.(map[string]any)["code"].(string)] = true
+		}
+		for _, m := range ss["metiers"].([]any) {
+			if code := m.(map[string]any)["code"].(string); !secteur[code] {
+				t.Errorf("%s is in sous-secteur 145, not in its secteur 110", code)
+			}
+		}
+		if s := e.get("/rome-metiers/v1/metiers/secteur-activite/110").json(t); s["secteurActivite"] != nil {
+			t.Errorf("a secteur with a parent: %v", s["secteurActivite"])
+		}
+	})
+
+	t.Run("métier filters", func(t *testing.T) {
+		all := e.get("/rome-metiers/v1/metiers/metier?champs=code,riasecMajeur,riasecMineur").list(t)
+		codesOf := func(path string) []string {
+			var out []string
+			for _, m := range e.get(path).list(t) {
+				out = append(out, m["code"].(string))
+			}
+			return out
+		}
+		for _, f := range []struct{ query, field, letter string }{
+			{"riasec-majeur=R", "riasecMajeur", "R"}, {"riasec-majeur=investigatif", "riasecMajeur", "I"}, {"riasec-mineur=Conventionnel", "riasecMineur", "C"},
+		} {
+			var want []string
+			for _, m := range all {
+				if m[f.field] == f.letter {
+					want = append(want, m["code"].(string))
+				}
+			}
+			if got := codesOf("/rome-metiers/v1/metiers/metier?champs=code&" + f.query); len(want) == 0 || !slices.Equal(got, want) {
+				t.Errorf("%s: %d métiers, want %d", f.query, len(got), len(want))
+			}
+		}
+		naf := codesOf("/rome-metiers/v1/metiers/metier?champs=code&code-naf=01")
+		if len(naf) == 0 || len(naf) == len(all) || !slices.Equal(naf, codesOf("/rome-metiers/v1/metiers/metier?champs=code&code-naf=1")) {
+			t.Fatalf("code-naf=01: %d métiers, and not those of code-naf=1", len(naf))
+		}
+		divisions := e.get("/rome-metiers/v1/metiers/metier/" + naf[0] + "?champs=divisionsNaf(code)").json(t)["divisionsNaf"].([]any)
+		if !slices.ContainsFunc(divisions, func(d any) bool { return d.(map[string]any)["code"] == "1" }) {
+			t.Errorf("%s kept by code-naf=01 has no division 1: %v", naf[0], divisions)
+		}
+		// A compétence of M1805 keeps M1805 and other métiers that mobilise it, with their RIASEC.
+		comp := e.get("/rome-metiers/v1/metiers/metier/M1805?champs=competencesMobilisees(code)").json(t)["competencesMobilisees"].([]any)[0].(map[string]any)["code"].(string)
+		withComp := codesOf("/rome-metiers/v1/metiers/metier?champs=code&code-competence=" + comp)
+		if !slices.Contains(withComp, "M1805") || len(withComp) == len(all) {
+			t.Errorf("code-competence=%s: %v", comp, withComp)
+		}
+		both := codesOf("/rome-metiers/v1/metiers/metier?champs=code&riasec-majeur=I&code-competence=" + comp)
+		if !slices.Contains(both, "M1805") || len(both) > len(withComp) {
+			t.Errorf("riasec-majeur=I&code-competence=%s: %v", comp, both)
+		}
+		if l := e.get("/rome-metiers/v1/metiers/metier?code-competence=999999999").list(t); len(l) != 0 {
+			t.Errorf("an unknown compétence kept %d métiers", len(l))
+		}
+		expectProblem(t, e.get("/rome-metiers/v1/metiers/metier?riasec-majeur=X"), 400, "invalid_riasec")
+	})
+
 	t.Run("fiches métiers", func(t *testing.T) {
 		l := e.get("/rome-fiches-metiers/v1/fiches-rome/fiche-metier?champs=code,metier(libelle,code)").list(t)
 		if len(l) != 1584 || keys(l[0]) != "code,metier" || keys(l[0]["metier"].(map[string]any)) != "code,libelle" {
@@ -213,11 +312,14 @@ func TestFranceTravailAPIs(t *testing.T) {
 func testFranceTravailToken(t *testing.T, e *env) {
 	admin := e.token(auth.RoleAdmin)
 	expect(t, e.do(http.MethodPost, "/v1/api-clients", e.token(auth.RoleModerator), map[string]string{"name": "x"}), 403)
-	expect(t, e.do(http.MethodPost, "/v1/api-clients", admin, map[string]string{"name": " "}), 422)
+	expectProblem(t, e.do(http.MethodPost, "/v1/api-clients", admin, map[string]string{"name": " "}), 422, "invalid_client_name")
 	r := e.do(http.MethodPost, "/v1/api-clients", admin, map[string]string{"name": "Job board sync"})
 	expect(t, r, 201)
 	client := r.json(t)
 	id, secret := client["clientId"].(string), client["clientSecret"].(string)
+	if got := strings.Join(anyStrings(client["scopes"]), " "); got != allScopes {
+		t.Errorf("a client registered without scopes may ask for %q", got)
+	}
 
 	token := func(form url.Values) resp {
 		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/connexion/oauth2/access_token?realm=/partenaire", strings.NewReader(form.Encode()))
@@ -265,14 +367,118 @@ func testFranceTravailToken(t *testing.T, e *env) {
 		t.Errorf("forged token: %q %q", c, r.header.Get("WWW-Authenticate"))
 	}
 
+	t.Run("scopes", func(t *testing.T) { testTokenScopes(t, e, token, access) })
+	t.Run("idempotent registration", func(t *testing.T) { testIdempotentRegistration(t, e) })
+
 	list := e.do(http.MethodGet, "/v1/api-clients", admin, nil).json(t)["items"].([]any)
-	if len(list) != 1 || list[0].(map[string]any)["clientSecret"] != nil {
-		t.Errorf("clients %v", list)
+	for _, c := range list {
+		if c.(map[string]any)["clientSecret"] != nil {
+			t.Errorf("the list shows a secret: %v", c)
+		}
+	}
+	if len(list) != 4 { // this one, the Métiers one of the scopes and the two idempotent registrations
+		t.Errorf("%d clients: %v", len(list), list)
 	}
 	expect(t, e.do(http.MethodDelete, "/v1/api-clients/"+id, admin, nil), 204)
 	expect(t, e.do(http.MethodDelete, "/v1/api-clients/PAR_nope", admin, nil), 404)
 	expect(t, e.do(http.MethodDelete, "/v1/api-clients/%00", admin, nil), 404)
 	if r := token(valid); r.status != 401 {
 		t.Errorf("revoked client got %d", r.status)
+	}
+}
+
+// allScopes are the scopes of a client registered without any: every one.
+const allScopes = "api_rome-metiersv1 api_rome-fiches-metiersv1 api_rome-competencesv1 api_rome-contextes-travailv1 nomenclatureRome"
+
+func anyStrings(v any) []string {
+	var out []string
+	for _, s := range v.([]any) {
+		out = append(out, s.(string))
+	}
+	return out
+}
+
+// testTokenScopes: a client registered for the Métiers API gets tokens for it alone; a
+// token reads the APIs whose scope it was granted and gets 403 on the others, where a
+// caller without a token is still served.
+func testTokenScopes(t *testing.T, e *env, token func(url.Values) resp, metiersToken string) {
+	admin := e.token(auth.RoleAdmin)
+	for name, scopes := range map[string][]string{"unknown": {"api_offresdemploiv2"}, "no API": {"nomenclatureRome"}, "none": {}} {
+		r := e.do(http.MethodPost, "/v1/api-clients", admin, map[string]any{"name": "x", "scopes": scopes})
+		if expectProblem(t, r, 422, "invalid_client_scopes"); name == "unknown" && !strings.Contains(string(r.body), "scopes[0]") {
+			t.Errorf("the problem does not name the scope: %s", r.body)
+		}
+	}
+	r := e.do(http.MethodPost, "/v1/api-clients", admin, map[string]any{"name": "Métiers seulement", "scopes": []string{"api_rome-metiersv1", "api_rome-metiersv1"}})
+	expect(t, r, 201)
+	c := r.json(t)
+	if got := anyStrings(c["scopes"]); !slices.Equal(got, []string{"api_rome-metiersv1", "nomenclatureRome"}) {
+		t.Errorf("scopes %v", got)
+	}
+	creds := func(scope string) url.Values {
+		return url.Values{"grant_type": {"client_credentials"}, "client_id": {c["clientId"].(string)}, "client_secret": {c["clientSecret"].(string)}, "scope": {scope}}
+	}
+	r = token(creds(""))
+	if expect(t, r, 200); r.json(t)["scope"] != "api_rome-metiersv1 nomenclatureRome" {
+		t.Errorf("a token asked without scope grants %v", r.json(t)["scope"])
+	}
+	r = token(creds("api_rome-metiersv1 api_rome-competencesv1"))
+	if got := r.json(t); r.status != 400 || got["error"] != "invalid_scope" || !strings.Contains(got["error_description"].(string), "api_rome-competencesv1") {
+		t.Errorf("a scope the client was not registered with: %d %s", r.status, r.body)
+	}
+
+	// The token of the first client, granted api_rome-metiersv1 and nomenclatureRome.
+	for _, p := range []string{"/rome-fiches-metiers/v1/fiches-rome/version", "/rome-competences/v1/competences/competence/100023",
+		"/rome-contextes-travail/v1/situations-travail/contexte-travail"} {
+		r := e.do(http.MethodGet, p, metiersToken, nil)
+		expectProblem(t, r, 403, "insufficient_scope")
+		if h := r.header.Get("WWW-Authenticate"); !strings.Contains(h, `error="insufficient_scope"`) || !strings.Contains(h, `scope="api_rome-`) {
+			t.Errorf("%s: WWW-Authenticate %q", p, h)
+		}
+		expect(t, e.get(p), 200) // anonymous: served, throttled
+	}
+	expect(t, e.do(http.MethodGet, "/rome-metiers/v1/metiers/theme/001", metiersToken, nil), 200)
+	// nomenclatureRome alone opens no API; a platform token reads every one.
+	r = token(creds("nomenclatureRome"))
+	expect(t, r, 200)
+	expectProblem(t, e.do(http.MethodGet, "/rome-metiers/v1/metiers/version", r.json(t)["access_token"].(string), nil), 403, "insufficient_scope")
+	expect(t, e.do(http.MethodGet, "/rome-competences/v1/competences/version", e.token(auth.RolePartner), nil), 200)
+}
+
+// testIdempotentRegistration: a registration retried with its Idempotency-Key answers the
+// same client once, without its secret; the key with another body is refused.
+func testIdempotentRegistration(t *testing.T, e *env) {
+	admin := e.token(auth.RoleAdmin)
+	body := map[string]any{"name": "Synchronisation nocturne", "scopes": []string{"api_rome-competencesv1"}}
+	first := e.do(http.MethodPost, "/v1/api-clients", admin, body, "Idempotency-Key", "register-nightly-1")
+	expect(t, first, 201)
+	created := first.json(t)
+	if created["clientSecret"] == nil || first.header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("first registration %s", first.body)
+	}
+	again := e.do(http.MethodPost, "/v1/api-clients", admin, body, "Idempotency-Key", "register-nightly-1")
+	expect(t, again, 201)
+	replayed := again.json(t)
+	if again.header.Get("Idempotent-Replayed") != "true" || again.header.Get("Location") != first.header.Get("Location") {
+		t.Errorf("replay headers %v", again.header)
+	}
+	if _, shown := replayed["clientSecret"]; shown || replayed["clientId"] != created["clientId"] || replayed["createdAt"] != created["createdAt"] {
+		t.Errorf("replay %s, first %s", again.body, first.body)
+	}
+	other := map[string]any{"name": "Synchronisation nocturne", "scopes": []string{"api_rome-metiersv1"}}
+	r := e.do(http.MethodPost, "/v1/api-clients", admin, other, "Idempotency-Key", "register-nightly-1")
+	expectProblem(t, r, 422, "idempotency_key_reused")
+	if !strings.Contains(string(r.body), `"field":"Idempotency-Key"`) {
+		t.Errorf("the problem does not name the header: %s", r.body)
+	}
+	expectProblem(t, e.do(http.MethodPost, "/v1/api-clients", admin, body, "Idempotency-Key", strings.Repeat("k", 256)), 422, "invalid_idempotency_key")
+	// Keys are each admin's own: another admin's same key is another registration.
+	otherAdmin, _, err := e.srv.Issuer.Mint(auth.Principal{Subject: "u-admin-2", Name: "Autre", Role: auth.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := e.do(http.MethodPost, "/v1/api-clients", otherAdmin, body, "Idempotency-Key", "register-nightly-1")
+	if expect(t, theirs, 201); theirs.json(t)["clientId"] == created["clientId"] || theirs.json(t)["clientSecret"] == nil {
+		t.Errorf("another admin's key replayed the first admin's registration: %s", theirs.body)
 	}
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/httpx"
-	"github.com/plateforme-rome/rome/platform/textrule"
 	"github.com/plateforme-rome/rome/services/referential/internal/app"
 )
 
@@ -19,9 +18,6 @@ import (
 
 // tokenBodyLimit bounds the token request: four short form fields.
 const tokenBodyLimit = 4 << 10
-
-// clientNameRule is the text rule of a client's name.
-var clientNameRule = textrule.Rule{Name: "client name", Max: 200}
 
 func (h *handlers) clientRoutes(r *gin.Engine, d Deps) {
 	r.POST("/connexion/oauth2/access_token", httpx.BodyLimit(tokenBodyLimit), h.accessToken)
@@ -76,6 +72,7 @@ func (h *handlers) accessToken(c *gin.Context) {
 		return
 	}
 	tok, err := h.clients.Issue(c.Request.Context(), id, secret, form.Get("scope"))
+	var scope *app.ScopeError
 	switch {
 	case errors.Is(err, app.ErrInvalidClient):
 		if basic {
@@ -83,8 +80,8 @@ func (h *handlers) accessToken(c *gin.Context) {
 		}
 		oauthError(c, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
-	case errors.Is(err, app.ErrInvalidScope):
-		oauthError(c, http.StatusBadRequest, "invalid_scope", "the scopes are "+strings.Join(app.Scopes, " "))
+	case errors.As(err, &scope):
+		oauthError(c, http.StatusBadRequest, "invalid_scope", scope.Error())
 		return
 	case err != nil:
 		c.Error(err)
@@ -95,29 +92,28 @@ func (h *handlers) accessToken(c *gin.Context) {
 	c.JSON(http.StatusOK, tok)
 }
 
-type registerClientRequest struct {
-	Name string `json:"name"`
-}
-
+// registerClient registers a client (POST /v1/api-clients). With an Idempotency-Key, a
+// retry of the same registration answers 201 with the same client, marked
+// Idempotent-Replayed and without its secret (see app.Clients.Register).
 func (h *handlers) registerClient(c *gin.Context) {
-	var req registerClientRequest
+	var req app.ClientRequest
 	if err := httpx.BindJSON(c, &req); err != nil {
 		c.Error(err)
 		return
 	}
-	name, p := textrule.Check("name", req.Name, clientNameRule)
-	if p == nil && name == "" {
-		p = &textrule.Problem{Field: "name", Message: "is required"}
-	}
-	if p != nil {
-		c.Error(httpx.Unprocessable("invalid_client_name", "The client needs a name, one line of at most 200 characters.", httpx.FieldError{Field: p.Field, Message: p.Message}))
-		return
-	}
 	admin, _ := auth.FromContext(c.Request.Context())
-	client, err := h.clients.Register(c.Request.Context(), name, admin.Subject)
+	key, err := app.NewIdempotencyKey(admin.Subject, c.GetHeader(httpx.HeaderIdempotencyKey), c.Request.Method+" "+c.Request.URL.Path, req)
 	if err != nil {
-		c.Error(err)
+		c.Error(invalidProblem(err))
 		return
+	}
+	client, replayed, err := h.clients.Register(c.Request.Context(), req, admin.Subject, key)
+	if err != nil {
+		c.Error(invalidProblem(err))
+		return
+	}
+	if replayed {
+		c.Header("Idempotent-Replayed", "true")
 	}
 	c.Header("Cache-Control", "no-store")
 	c.Header("Location", "/v1/api-clients/"+client.ClientID)

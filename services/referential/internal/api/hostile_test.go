@@ -38,7 +38,8 @@ func TestHostileInputs(t *testing.T) {
 				})
 			}
 			t.Run("/v1/api-clients", func(t *testing.T) {
-				n := hostiletest.Run(t, `{"name":"Job board sync"}`, hostiletest.Server(http.MethodPost, e.srv.URL+"/v1/api-clients", e.token(auth.RoleAdmin)))
+				n := hostiletest.Run(t, `{"name":"Job board sync","scopes":["api_rome-metiersv1","nomenclatureRome"]}`,
+					hostiletest.Server(http.MethodPost, e.srv.URL+"/v1/api-clients", e.token(auth.RoleAdmin)))
 				t.Logf("%d hostile bodies sent", n)
 			})
 			t.Run("/v1/webhooks", func(t *testing.T) {

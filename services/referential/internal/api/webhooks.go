@@ -39,14 +39,6 @@ func endpointNotFound() *httpx.Problem {
 	return httpx.NotFound("webhook_not_found", "no webhook endpoint has this id")
 }
 
-func webhookProblem(err error) error {
-	var invalid *app.InvalidError
-	if errors.As(err, &invalid) {
-		return httpx.Unprocessable(invalid.Code, invalid.Msg, httpx.FieldError{Field: invalid.Field, Message: invalid.Msg})
-	}
-	return err
-}
-
 func (h *webhookHandlers) register(c *gin.Context) {
 	var req app.EndpointRequest
 	if err := httpx.BindJSON(c, &req); err != nil {
@@ -56,7 +48,7 @@ func (h *webhookHandlers) register(c *gin.Context) {
 	admin, _ := auth.FromContext(c.Request.Context())
 	e, err := h.w.Register(c.Request.Context(), req, admin.Subject)
 	if err != nil {
-		c.Error(webhookProblem(err))
+		c.Error(invalidProblem(err))
 		return
 	}
 	c.Header("Cache-Control", "no-store")
@@ -82,7 +74,7 @@ func (h *webhookHandlers) get(c *gin.Context) {
 func renderFound(c *gin.Context, v any, ok bool, err error, notFound func() *httpx.Problem) {
 	switch {
 	case err != nil:
-		c.Error(webhookProblem(err))
+		c.Error(invalidProblem(err))
 	case !ok:
 		c.Error(notFound())
 	default:

@@ -23,10 +23,12 @@
 //     tags that the documentation now lists. A Go consumer's JobDTO/AppellationDTO
 //     (secteursActivitesLies, centresInteretsLies, secteurActivite omitted when absent).
 //   - The same francetravail.io Métiers page (API doc version 12.0): the lists (metier,
-//     appellation, grand-domaine, domaine-professionnel: plain JSON arrays, with their
-//     example items), grand-domaine/{code}, domaine-professionnel/{code} and the search
-//     appellation/requete?q= ({totalResultats, requete, resultats}, 20 results at most,
-//     400 without q).
+//     appellation, grand-domaine, domaine-professionnel, theme, centre-interet,
+//     secteur-activite: plain JSON arrays, with their example items), their {code}, the
+//     search appellation/requete?q= ({totalResultats, requete, resultats}, 20 results at
+//     most, 400 without q) and the métier list's filters (riasec-majeur, riasec-mineur,
+//     code-naf, code-competence; their descriptions in the swagger copied by a consumer,
+//     JobsManyFTParams). metiergroups.go and metierfilter.go give the decisions they leave.
 //   - A TypeScript sync module (rome_metiers and rome_competences modules: ModuleMetier,
 //     ModuleApellation, ModuleGrandsDomaines, ModuleDomainesPro, ModuleCompetence,
 //     ModuleMacrosCompetence, ModuleSavoirs, ModuleEnjeux, ModuleObjectifs…): the champs each

@@ -18,6 +18,8 @@ var Migrations = []database.Migration{
 	{Version: 3, Name: "webhooks: endpoints, event outbox, deliveries and attempts", Up: migrationWebhooks},
 	{Version: 4, Name: "correspondences of removed appellations", Up: migrationCorrespondences},
 	{Version: 5, Name: "release trains: releases and their staged change sets", Up: migrationReleases},
+	{Version: 6, Name: "the scopes each API client may ask for", Up: migrationClientScopes},
+	{Version: 7, Name: "Idempotency-Keys of the admins' creating calls", Up: migrationIdempotencyKeys},
 }
 
 // Migrate brings the schema up to date.
