@@ -63,7 +63,7 @@ require (
 	github.com/nexus-rpc/nexus-proto-annotations v0.1.0 // indirect
 	github.com/nexus-rpc/sdk-go v0.7.0 // indirect
 	github.com/plateforme-rome/rome/clients v0.0.0 // indirect
-	github.com/plateforme-rome/rome/platform v0.0.0 // indirect
+	github.com/plateforme-rome/rome/platform v0.0.0
 	github.com/robfig/cron v1.2.0 // indirect
 	github.com/stretchr/objx v0.5.3 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect

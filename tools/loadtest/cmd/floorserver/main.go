@@ -1,12 +1,14 @@
 // Command floorserver is the floor of the referential's reads for sidebyside: Gin in release
-// mode answering every GET with one prebuilt JSON body, and nothing else (no routing by
-// code, no logging, no middleware), so that the platform's reads can be compared with what
-// this machine does at best through the same HTTP stack.
+// mode answering every GET with one prebuilt JSON body (prebuilt gzip-compressed too, for
+// the clients that take it), and nothing else (no routing by code, no logging, no
+// middleware), so that the platform's reads can be compared with what this machine does
+// at best through the same HTTP stack.
 //
 //	floorserver -addr 127.0.0.1:0 -body fiche.json
 package main
 
 import (
+	"compress/gzip"
 	"flag"
 	"fmt"
 	"net"
@@ -14,6 +16,8 @@ import (
 	"os"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/plateforme-rome/rome/platform/httpx"
 )
 
 func main() {
@@ -27,7 +31,15 @@ func main() {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.NoRoute(func(c *gin.Context) { c.Data(http.StatusOK, "application/json; charset=utf-8", body) })
+	gzipped := httpx.Gzip(body, gzip.BestSpeed)
+	r.NoRoute(func(c *gin.Context) {
+		if httpx.AcceptsGzip(c.Request) {
+			c.Header("Content-Encoding", "gzip")
+			c.Data(http.StatusOK, "application/json; charset=utf-8", gzipped)
+			return
+		}
+		c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "floorserver:", err)

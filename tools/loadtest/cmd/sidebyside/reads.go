@@ -55,22 +55,26 @@ func newReads(ctx context.Context, stack *benchstack.Stack, t phaseTimes) ([]com
 	for _, q := range searchQueries {
 		searches = append(searches, "/v1/search/appellations?q="+url.QueryEscape(q))
 	}
-	wrkPhase := func(base string, paths []string, connections int, process func() (int, error)) func(context.Context) (sample, error) {
+	wrkPhase := func(base string, paths []string, connections int, process func() (int, error), gzip bool) func(context.Context) (sample, error) {
 		return func(ctx context.Context) (sample, error) {
 			pid, err := process()
 			if err != nil {
 				return sample{}, err
 			}
-			r, err := runWrk(ctx, dir, base, paths, connections, t.measured, pid)
+			r, err := runWrk(ctx, dir, base, paths, connections, t.measured, pid, gzip)
 			return sample{rate: r.rate(), p50: r.p50(), p99: r.p99(), cpu: r.cpu()}, err
 		}
 	}
 	referential := func() (int, error) { return benchstack.PID("referential") }
 	floorPID := func() (int, error) { return floor.cmd.Process.Pid, nil }
+	// Each fiche route twice: from clients that take gzip (most do), and from those that
+	// do not (wrk's default).
 	cs := []comparison{
-		{what: "GET /v1/fiches/{code}, wrk 32 connections", floor: wrkPhase(floor.url, fiches, 32, floorPID), platform: wrkPhase(ref, fiches, 32, referential)},
-		{what: "GET …/metiers/metier/{code}, wrk 32 conn.", floor: wrkPhase(floor.url, metiers, 32, floorPID), platform: wrkPhase(ref, metiers, 32, referential)},
-		{what: "appellation search, wrk 8 connections", platform: wrkPhase(ref, searches, 8, referential)},
+		{what: "GET /v1/fiches/{code}, wrk 32 connections", floor: wrkPhase(floor.url, fiches, 32, floorPID, false), platform: wrkPhase(ref, fiches, 32, referential, false)},
+		{what: "GET /v1/fiches/{code}, 32 conn., gzip", floor: wrkPhase(floor.url, fiches, 32, floorPID, true), platform: wrkPhase(ref, fiches, 32, referential, true)},
+		{what: "GET …/metiers/metier/{code}, wrk 32 conn.", floor: wrkPhase(floor.url, metiers, 32, floorPID, false), platform: wrkPhase(ref, metiers, 32, referential, false)},
+		{what: "GET …/metiers/metier/{code}, gzip", floor: wrkPhase(floor.url, metiers, 32, floorPID, true), platform: wrkPhase(ref, metiers, 32, referential, true)},
+		{what: "appellation search, wrk 8 connections", platform: wrkPhase(ref, searches, 8, referential, false)},
 	}
 	fmt.Printf("reads: %d codes ROME; the floor serves M1805's fiche (%d bytes) on every path\n", len(codes), floor.bodySize)
 	return cs, func() {

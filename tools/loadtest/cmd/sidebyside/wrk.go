@@ -57,8 +57,9 @@ func (r wrkResult) String() string {
 }
 
 // runWrk loads base with wrk going round paths, connections at once, for d, and measures
-// the CPU time the server process pid spent meanwhile.
-func runWrk(ctx context.Context, dir, base string, paths []string, connections int, d time.Duration, pid int) (wrkResult, error) {
+// the CPU time the server process pid spent meanwhile. With gzip, the requests say
+// Accept-Encoding: gzip, as most HTTP clients do.
+func runWrk(ctx context.Context, dir, base string, paths []string, connections int, d time.Duration, pid int, gzip bool) (wrkResult, error) {
 	script, list := filepath.Join(dir, "rotate.lua"), filepath.Join(dir, "paths.txt")
 	if err := os.WriteFile(script, []byte(rotateScript), 0o644); err != nil {
 		return wrkResult{}, err
@@ -70,8 +71,11 @@ func runWrk(ctx context.Context, dir, base string, paths []string, connections i
 	if err != nil {
 		return wrkResult{}, err
 	}
-	out, err := exec.CommandContext(ctx, "wrk", "-t", "2", "-c", strconv.Itoa(connections), "-d", d.String(),
-		"-s", script, base, "--", list).CombinedOutput()
+	args := []string{"-t", "2", "-c", strconv.Itoa(connections), "-d", d.String(), "-s", script}
+	if gzip {
+		args = append(args, "-H", "Accept-Encoding: gzip")
+	}
+	out, err := exec.CommandContext(ctx, "wrk", append(args, base, "--", list)...).CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("wrk: %w: %s", err, out)
 	}
