@@ -3,11 +3,9 @@ package httpx
 import (
 	"bytes"
 	"compress/gzip"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // AcceptsGzip tells whether the client takes a gzip-encoded answer (Accept-Encoding), that
@@ -35,23 +33,4 @@ func Gzip(b []byte, level int) []byte {
 	_, _ = zw.Write(b) // writes to a bytes.Buffer do not fail
 	_ = zw.Close()
 	return buf.Bytes()
-}
-
-var gunzipReaders sync.Pool // *gzip.Reader
-
-// Gunzip decompresses what Gzip compressed; it reuses its readers, since it serves the
-// clients that do not take gzip on a hot path.
-func Gunzip(gz []byte) ([]byte, error) {
-	zr, _ := gunzipReaders.Get().(*gzip.Reader)
-	var err error
-	if zr == nil {
-		zr, err = gzip.NewReader(bytes.NewReader(gz))
-	} else {
-		err = zr.Reset(bytes.NewReader(gz))
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer gunzipReaders.Put(zr)
-	return io.ReadAll(zr)
 }

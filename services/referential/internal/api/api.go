@@ -222,26 +222,21 @@ func (h *handlers) serveDoc(c *gin.Context, st *app.State, code string, shape ap
 	}
 }
 
-// serveStored answers a fiche document as it is kept: a compressed one goes as it is to
-// the clients that take gzip (most do), decompressed to the others.
+// serveStored answers a fiche document: gzip-compressed to the clients that take it (most
+// do) when the shape is kept so, with its own tag; plain otherwise.
 func serveStored(c *gin.Context, st *app.State, d *app.Doc, shape app.Shape) {
-	body, gzipped := d.Stored(shape, Shapes[shape])
-	if !gzipped {
-		if !notModified(c, st) {
-			writeJSONBytes(c, body)
-		}
-		return
-	}
 	c.Header("Vary", "Accept-Encoding")
-	if !httpx.AcceptsGzip(c.Request) {
-		if !notModified(c, st) {
-			writeJSONBytes(c, d.Encode(shape, Shapes[shape]))
+	if httpx.AcceptsGzip(c.Request) {
+		if gz := d.Gzipped(shape, Shapes[shape]); gz != nil {
+			if !notModifiedAs(c, st, strings.TrimSuffix(st.ETag, `"`)+`-gzip"`) {
+				c.Header("Content-Encoding", "gzip")
+				writeJSONBytes(c, gz)
+			}
+			return
 		}
-		return
 	}
-	if !notModifiedAs(c, st, strings.TrimSuffix(st.ETag, `"`)+`-gzip"`) {
-		c.Header("Content-Encoding", "gzip")
-		writeJSONBytes(c, body)
+	if !notModified(c, st) {
+		writeJSONBytes(c, d.Encode(shape, Shapes[shape]))
 	}
 }
 

@@ -56,7 +56,10 @@ type Doc struct {
 	st   *State
 
 	once    [shapeCount]sync.Once
-	encoded [shapeCount][]byte // gzip-compressed for the compressedShapes
+	encoded [shapeCount][]byte
+
+	gzipOnce [shapeCount]sync.Once
+	gzipped  [shapeCount][]byte // the gzipShapes' encodings, gzip-compressed
 }
 
 // Shape selects one JSON rendering of a fiche.
@@ -72,11 +75,11 @@ const (
 	shapeCount
 )
 
-// compressedShapes are kept gzip-compressed: the documents served one at a time, the
-// largest (58 of the 86 MB the six shapes of v460 weigh), which compress to a quarter. A
-// client that takes gzip gets them as they are; the shapes the lists are assembled from
-// stay plain.
-var compressedShapes = [shapeCount]bool{ShapeFiche: true, ShapeFTMetier: true}
+// gzipShapes are also kept gzip-compressed: the documents served one at a time, the
+// largest, which most clients take compressed (a quarter of the bytes to write, and of
+// the network). Kept besides the plain encoding, not instead of it: decompressing for
+// the clients that do not take gzip cost more than the whole request (BENCHMARKS.md).
+var gzipShapes = [shapeCount]bool{ShapeFiche: true, ShapeFTMetier: true}
 
 // Fiche assembles the fiche (about a millisecond).
 func (d *Doc) Fiche() *fiche.Fiche {
@@ -86,20 +89,17 @@ func (d *Doc) Fiche() *fiche.Fiche {
 
 // Encode returns the JSON of the fiche in a shape, built on first use.
 func (d *Doc) Encode(s Shape, render func(*fiche.Fiche) any) []byte {
-	b, gzipped := d.Stored(s, render)
-	if !gzipped {
-		return b
-	}
-	plain, err := httpx.Gunzip(b)
-	if err != nil {
-		panic(err) // compressed here: cannot fail
-	}
-	return plain
+	return d.encode(s, render, d.Fiche)
 }
 
-// Stored returns the JSON of the fiche in a shape as it is kept: gzip-compressed or not.
-func (d *Doc) Stored(s Shape, render func(*fiche.Fiche) any) (b []byte, gzipped bool) {
-	return d.encode(s, render, d.Fiche), compressedShapes[s]
+// Gzipped returns the gzip-compressed JSON of the fiche in a shape, built on first use;
+// nil for a shape that is not kept compressed.
+func (d *Doc) Gzipped(s Shape, render func(*fiche.Fiche) any) []byte {
+	if !gzipShapes[s] {
+		return nil
+	}
+	d.gzipOnce[s].Do(func() { d.gzipped[s] = httpx.Gzip(d.Encode(s, render), gzip.BestSpeed) })
+	return d.gzipped[s]
 }
 
 func (d *Doc) encode(s Shape, render func(*fiche.Fiche) any, build func() *fiche.Fiche) []byte {
@@ -107,9 +107,6 @@ func (d *Doc) encode(s Shape, render func(*fiche.Fiche) any, build func() *fiche
 		b, err := json.Marshal(render(build()))
 		if err != nil {
 			panic(err) // plain structs: cannot fail
-		}
-		if compressedShapes[s] {
-			b = httpx.Gzip(b, gzip.BestSpeed)
 		}
 		d.encoded[s] = b
 	})
@@ -152,6 +149,7 @@ func (st *State) Warm(shapes map[Shape]func(*fiche.Fiche) any) {
 		build := sync.OnceValue(d.Fiche)
 		for s, render := range shapes {
 			d.encode(s, render, build)
+			d.Gzipped(s, render)
 		}
 	}
 }
