@@ -140,20 +140,14 @@ func (h *handlers) state(c *gin.Context) (*app.State, bool) {
 
 // notModified answers 304 when the client already has this version of the resource.
 func notModified(c *gin.Context, st *app.State) bool {
-	return notModifiedAs(c, st, st.ETag)
-}
-
-// notModifiedAs is notModified for a representation of the resource tagged etag (its gzip
-// encoding); the version's plain tag matches it too, the content being the same.
-func notModifiedAs(c *gin.Context, st *app.State, etag string) bool {
-	c.Header("ETag", etag)
+	c.Header("ETag", st.ETag)
 	if st.IsNext() {
 		// Signed-in callers only, and it moves with every change set staged.
 		c.Header("Cache-Control", "private, no-cache")
 	} else {
 		c.Header("Cache-Control", "public, max-age=60")
 	}
-	if ifNoneMatch(c, etag) || ifNoneMatch(c, st.ETag) {
+	if ifNoneMatch(c, st.ETag) {
 		c.Status(http.StatusNotModified)
 		return true
 	}
@@ -217,27 +211,11 @@ func (h *handlers) getFiche(c *gin.Context) {
 }
 
 func (h *handlers) serveDoc(c *gin.Context, st *app.State, code string, shape app.Shape) {
-	if d, ok := lookupDoc(c, st, code); ok {
-		serveStored(c, st, d, shape)
+	d, ok := lookupDoc(c, st, code)
+	if !ok || notModified(c, st) {
+		return
 	}
-}
-
-// serveStored answers a fiche document: gzip-compressed to the clients that take it (most
-// do) when the shape is kept so, with its own tag; plain otherwise.
-func serveStored(c *gin.Context, st *app.State, d *app.Doc, shape app.Shape) {
-	c.Header("Vary", "Accept-Encoding")
-	if httpx.AcceptsGzip(c.Request) {
-		if gz := d.Gzipped(shape, Shapes[shape]); gz != nil {
-			if !notModifiedAs(c, st, strings.TrimSuffix(st.ETag, `"`)+`-gzip"`) {
-				c.Header("Content-Encoding", "gzip")
-				writeJSONBytes(c, gz)
-			}
-			return
-		}
-	}
-	if !notModified(c, st) {
-		writeJSONBytes(c, d.Encode(shape, Shapes[shape]))
-	}
+	writeJSONBytes(c, d.Encode(shape, Shapes[shape]))
 }
 
 // lookupDoc finds a fiche, or renders the 404.

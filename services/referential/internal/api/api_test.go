@@ -3,7 +3,6 @@ package api_test
 import (
 	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -150,56 +149,6 @@ func TestReadAPI(t *testing.T) {
 		}
 		expect(t, e.do("GET", "/v1/fiches/M1805", "", nil, "If-None-Match", etag), 304)
 		expect(t, e.do("GET", "/rome-metiers/v1/metiers/metier/M1805", "", nil, "If-None-Match", etag), 304)
-	})
-
-	t.Run("documents go gzip-compressed to the clients that take it", func(t *testing.T) {
-		raw := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-		fetch := func(path string, header ...string) *http.Response {
-			req, _ := http.NewRequest(http.MethodGet, e.srv.URL+path, nil)
-			for i := 0; i+1 < len(header); i += 2 {
-				req.Header.Set(header[i], header[i+1])
-			}
-			res, err := raw.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { res.Body.Close() })
-			return res
-		}
-		for _, path := range []string{"/v1/fiches/M1805", "/rome-metiers/v1/metiers/metier/M1805"} {
-			plain := fetch(path)
-			plainBody, _ := io.ReadAll(plain.Body)
-			zipped := fetch(path, "Accept-Encoding", "br, gzip;q=0.8")
-			if zipped.Header.Get("Content-Encoding") != "gzip" || zipped.Header.Get("Vary") != "Accept-Encoding" ||
-				plain.Header.Get("Content-Encoding") != "" || plain.Header.Get("Vary") != "Accept-Encoding" {
-				t.Fatalf("%s: encodings %q / %q, Vary %q", path, plain.Header.Get("Content-Encoding"), zipped.Header.Get("Content-Encoding"), zipped.Header.Get("Vary"))
-			}
-			zr, err := gzip.NewReader(zipped.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			unzipped, _ := io.ReadAll(zr)
-			if !bytes.Equal(unzipped, plainBody) || !json.Valid(plainBody) || len(plainBody) < 10_000 {
-				t.Fatalf("%s: %d bytes plain, %d unzipped", path, len(plainBody), len(unzipped))
-			}
-			// Each representation has its tag; a gzip client's copy of either is still valid.
-			plainTag, zippedTag := plain.Header.Get("ETag"), zipped.Header.Get("ETag")
-			if plainTag == zippedTag || zippedTag != strings.TrimSuffix(plainTag, `"`)+`-gzip"` {
-				t.Errorf("%s: ETags %s and %s", path, plainTag, zippedTag)
-			}
-			for _, tag := range []string{plainTag, zippedTag} {
-				if r := fetch(path, "Accept-Encoding", "gzip", "If-None-Match", tag); r.StatusCode != 304 {
-					t.Errorf("%s with If-None-Match %s: %d", path, tag, r.StatusCode)
-				}
-			}
-			if r := fetch(path, "If-None-Match", plainTag); r.StatusCode != 304 {
-				t.Errorf("%s (plain) with If-None-Match %s: %d", path, plainTag, r.StatusCode)
-			}
-		}
-		// A projection (champs) is computed on the plain document.
-		if r := fetch("/rome-metiers/v1/metiers/metier/M1805?champs=code,libelle", "Accept-Encoding", "gzip"); r.StatusCode != 200 || r.Header.Get("Content-Encoding") != "" {
-			t.Errorf("champs: %d, encoding %q", r.StatusCode, r.Header.Get("Content-Encoding"))
-		}
 	})
 
 	t.Run("absent and malformed fiches are 404 problems", func(t *testing.T) {

@@ -275,13 +275,10 @@ func (h *handlers) ftFicheDoc(shape app.Shape, answer reflect.Type) gin.HandlerF
 			return
 		}
 		sel, ok := champs(c, answer)
-		switch {
-		case !ok:
-		case sel == nil:
-			serveStored(c, st, d, shape)
-		case !notModified(c, st):
-			writeFT(c, d.Encode(shape, Shapes[shape]), sel)
+		if !ok || notModified(c, st) {
+			return
 		}
+		writeFT(c, d.Encode(shape, Shapes[shape]), sel)
 	}
 }
 

@@ -3,13 +3,11 @@
 package app
 
 import (
-	"compress/gzip"
 	"encoding/json"
 	"sort"
 	"strconv"
 	"sync"
 
-	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
 	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
@@ -57,9 +55,6 @@ type Doc struct {
 
 	once    [shapeCount]sync.Once
 	encoded [shapeCount][]byte
-
-	gzipOnce [shapeCount]sync.Once
-	gzipped  [shapeCount][]byte // the gzipShapes' encodings, gzip-compressed
 }
 
 // Shape selects one JSON rendering of a fiche.
@@ -75,12 +70,6 @@ const (
 	shapeCount
 )
 
-// gzipShapes are also kept gzip-compressed: the documents served one at a time, the
-// largest, which most clients take compressed (a quarter of the bytes to write, and of
-// the network). Kept besides the plain encoding, not instead of it: decompressing for
-// the clients that do not take gzip cost more than the whole request (BENCHMARKS.md).
-var gzipShapes = [shapeCount]bool{ShapeFiche: true, ShapeFTMetier: true}
-
 // Fiche assembles the fiche (about a millisecond).
 func (d *Doc) Fiche() *fiche.Fiche {
 	f, _ := fiche.Build(d.st.Snap, d.code, d.st.Version())
@@ -90,16 +79,6 @@ func (d *Doc) Fiche() *fiche.Fiche {
 // Encode returns the JSON of the fiche in a shape, built on first use.
 func (d *Doc) Encode(s Shape, render func(*fiche.Fiche) any) []byte {
 	return d.encode(s, render, d.Fiche)
-}
-
-// Gzipped returns the gzip-compressed JSON of the fiche in a shape, built on first use;
-// nil for a shape that is not kept compressed.
-func (d *Doc) Gzipped(s Shape, render func(*fiche.Fiche) any) []byte {
-	if !gzipShapes[s] {
-		return nil
-	}
-	d.gzipOnce[s].Do(func() { d.gzipped[s] = httpx.Gzip(d.Encode(s, render), gzip.BestSpeed) })
-	return d.gzipped[s]
 }
 
 func (d *Doc) encode(s Shape, render func(*fiche.Fiche) any, build func() *fiche.Fiche) []byte {
@@ -149,7 +128,6 @@ func (st *State) Warm(shapes map[Shape]func(*fiche.Fiche) any) {
 		build := sync.OnceValue(d.Fiche)
 		for s, render := range shapes {
 			d.encode(s, render, build)
-			d.Gzipped(s, render)
 		}
 	}
 }
