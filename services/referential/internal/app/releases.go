@@ -181,39 +181,23 @@ func (s *Service) FreezeRelease(ctx context.Context) (*Release, error) {
 // staged order, on the current version, each on the result of the earlier ones that apply:
 // each is included, or returned with results that say what it conflicts with.
 func (s *Service) ValidateRelease(ctx context.Context, n int) (*Release, error) {
-	if !s.ReleaseTrains() {
-		return nil, ErrReleaseTrainsOff
-	}
-	s.publishMu.Lock()
-	defer s.publishMu.Unlock()
-	r, done, err := s.releaseFor(ctx, n, "validated")
-	if err != nil {
-		return nil, err
-	}
-	if done {
-		// Another run of the release workflow went further: answer what it decided, so
-		// that this run tells the requests again (they ignore it) and ends cleanly.
-		return s.Release(ctx, n, true)
-	}
-	run, err := s.rerun(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	verdicts := make([]store.Verdict, len(run.verdicts))
-	included := 0
-	for i, v := range run.verdicts {
-		verdicts[i] = v.record(verdictsOnly(v.results), v.staged.CodeRome)
-		if v.included {
-			included++
+	return s.releaseStep(ctx, n, "validated", func(run *releaseRun) error {
+		verdicts := make([]store.Verdict, len(run.verdicts))
+		included := 0
+		for i, v := range run.verdicts {
+			verdicts[i] = v.record(verdictsOnly(v.results), v.staged.CodeRome)
+			if v.included {
+				included++
+			}
 		}
-	}
-	if err := s.store.RecordVerdicts(ctx, n, verdicts); errors.Is(err, store.ErrReleaseMoved) {
-		return s.Release(ctx, n, true) // published meanwhile
-	} else if err != nil {
-		return nil, err
-	}
-	s.log.Info("release validated", "release", n, "version", run.st.Version(), "included", included, "returned", len(verdicts)-included)
-	return s.Release(ctx, n, true)
+		if err := s.store.RecordVerdicts(ctx, n, verdicts); errors.Is(err, store.ErrReleaseMoved) {
+			return nil // published meanwhile: answered as it is
+		} else if err != nil {
+			return err
+		}
+		s.log.Info("release validated", "release", n, "version", run.st.Version(), "included", included, "returned", len(verdicts)-included)
+		return nil
+	})
 }
 
 // PublishRelease publishes the included change sets of frozen release n as one version,
@@ -221,53 +205,66 @@ func (s *Service) ValidateRelease(ctx context.Context, n int) (*Release, error) 
 // one they go into): one that no longer applies is returned then. A release in which
 // nothing applies is closed without a version. A published release is answered as it is.
 func (s *Service) PublishRelease(ctx context.Context, n int) (*Release, error) {
+	return s.releaseStep(ctx, n, "published", func(run *releaseRun) error {
+		d := newDraft(run.st, millisNow())
+		outcome := &store.ReleaseOutcome{Number: n, PublishedAt: d.at}
+		for _, v := range run.verdicts {
+			if !v.included {
+				outcome.Verdicts = append(outcome.Verdicts, v.record(verdictsOnly(v.results), v.staged.CodeRome))
+				continue
+			}
+			pub := d.add(v.req, v.staged.PayloadHash, v.code, v.results, n)
+			outcome.Verdicts = append(outcome.Verdicts, v.record(pub.Results, pub.CodeRome))
+		}
+		outcome.Notes = run.notes(d)
+		var err error
+		if len(d.records) == 0 {
+			err = s.store.CloseRelease(ctx, *outcome)
+		} else {
+			err = s.commit(ctx, d, run.q, store.Publication{Version: store.VersionRecord{Label: versionLabel(run.st, fmt.Sprintf("release %d", n)),
+				Source: store.SourceRelease, ReleaseNumber: &n}, Release: outcome})
+		}
+		var conflict *ConflictError
+		if errors.Is(err, store.ErrReleaseMoved) || errors.As(err, &conflict) {
+			// Another instance published it (or another version) first: answer what it did.
+			if r, found, rerr := s.store.Release(ctx, n); rerr == nil && found && r.Status == refclient.ReleasePublished {
+				return nil
+			}
+		}
+		if err != nil {
+			return err
+		}
+		if len(d.records) > 0 {
+			s.log.Info("release published", "release", n, "version", d.number, "included", len(d.records), "returned", len(run.verdicts)-len(d.records))
+		} else {
+			s.log.Info("release closed without a version: nothing in it applied", "release", n, "returned", len(run.verdicts))
+		}
+		return nil
+	})
+}
+
+// releaseStep runs step on frozen release n, its change sets re-run on the current version,
+// one publication at a time, and answers the release after it. A release published already
+// is answered as it is: another run of the release workflow went further, and this one
+// then tells the requests again (they ignore it) and ends cleanly.
+func (s *Service) releaseStep(ctx context.Context, n int, name string, step func(*releaseRun) error) (*Release, error) {
 	if !s.ReleaseTrains() {
 		return nil, ErrReleaseTrainsOff
 	}
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
-	r, done, err := s.releaseFor(ctx, n, "published")
+	r, done, err := s.releaseFor(ctx, n, name)
 	if err != nil {
 		return nil, err
 	}
-	if done {
-		return s.Release(ctx, n, true)
-	}
-	run, err := s.rerun(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	d := newDraft(run.st, millisNow())
-	outcome := &store.ReleaseOutcome{Number: n, PublishedAt: d.at}
-	for _, v := range run.verdicts {
-		if !v.included {
-			outcome.Verdicts = append(outcome.Verdicts, v.record(verdictsOnly(v.results), v.staged.CodeRome))
-			continue
+	if !done {
+		run, err := s.rerun(ctx, r)
+		if err != nil {
+			return nil, err
 		}
-		pub := d.add(v.req, v.staged.PayloadHash, v.code, v.results, n)
-		outcome.Verdicts = append(outcome.Verdicts, v.record(pub.Results, pub.CodeRome))
-	}
-	outcome.Notes = run.notes(d)
-	if len(d.records) == 0 {
-		err = s.store.CloseRelease(ctx, *outcome)
-	} else {
-		err = s.commit(ctx, d, run.q, store.Publication{Version: store.VersionRecord{Label: versionLabel(run.st, fmt.Sprintf("release %d", n)),
-			Source: store.SourceRelease, ReleaseNumber: &n}, Release: outcome})
-	}
-	var conflict *ConflictError
-	if errors.Is(err, store.ErrReleaseMoved) || errors.As(err, &conflict) {
-		// Another instance published it (or another version) first: answer what it did.
-		if again, rerr := s.Release(ctx, n, true); rerr == nil && again.Status == refclient.ReleasePublished {
-			return again, nil
+		if err := step(run); err != nil {
+			return nil, err
 		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	if len(d.records) > 0 {
-		s.log.Info("release published", "release", n, "version", d.number, "included", len(d.records), "returned", len(run.verdicts)-len(d.records))
-	} else {
-		s.log.Info("release closed without a version: nothing in it applied", "release", n, "returned", len(run.verdicts))
 	}
 	return s.Release(ctx, n, true)
 }
