@@ -46,7 +46,8 @@ func (w *lifecycle) startMessaging(ctx workflow.Context) {
 	workflow.GoNamed(ctx, "notifications", w.deliverNotifications)
 	if w.teams != nil {
 		workflow.GoNamed(ctx, "teams-channel", w.runChannel)
-		workflow.GoNamed(ctx, "teams-signals", w.receiveReplies)
+		// The signalled Teams messages go into the inbox, each once.
+		workflow.GoNamed(ctx, "teams-signals", func(ctx workflow.Context) { receiveEach(ctx, request.SignalTeamsReply, w.enqueueReply) })
 		workflow.GoNamed(ctx, "teams-replies", w.recordReplies)
 	}
 }
@@ -103,11 +104,7 @@ func (w *lifecycle) drainBeforeContinuing(ctx workflow.Context) error {
 		return err
 	}
 	if w.teams != nil {
-		ch := workflow.GetSignalChannel(ctx, request.SignalTeamsReply)
-		var r request.TeamsReply
-		for ch.ReceiveAsync(&r) {
-			w.enqueueReply(r)
-		}
+		drainEach(ctx, request.SignalTeamsReply, w.enqueueReply)
 	}
 	return nil
 }

@@ -270,7 +270,9 @@ func (w *lifecycle) run(ctx workflow.Context) (request.Output, error) {
 			return request.Output{}, err
 		}
 	}
-	workflow.GoNamed(ctx, "release-outcomes", w.receiveOutcomes)
+	// The signalled release outcomes go into Resume.ReleaseOutcomes, where awaitRelease
+	// applies them in order.
+	workflow.GoNamed(ctx, "release-outcomes", func(ctx workflow.Context) { receiveEach(ctx, request.SignalReleaseOutcome, w.takeOutcome) })
 	w.startMessaging(ctx)
 	for !w.req.Status.Closed() {
 		var err error
@@ -335,7 +337,7 @@ func (w *lifecycle) continueAsNewDue(ctx workflow.Context) bool {
 
 // continueAsNew carries the whole state to a new run; the clocks resume where they are.
 func (w *lifecycle) continueAsNew(ctx workflow.Context) error {
-	w.drainOutcomes(ctx)
+	drainEach(ctx, request.SignalReleaseOutcome, w.takeOutcome)
 	w.stopClock(workflow.Now(ctx))
 	resume := w.resume
 	w.logger.Info("continuing as new", "seq", resume.Seq, "status", w.req.Status)
