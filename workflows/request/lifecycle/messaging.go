@@ -46,8 +46,7 @@ func (w *lifecycle) startMessaging(ctx workflow.Context) {
 	workflow.GoNamed(ctx, "notifications", w.deliverNotifications)
 	if w.teams != nil {
 		workflow.GoNamed(ctx, "teams-channel", w.runChannel)
-		// The signalled Teams messages go into the inbox, each once.
-		workflow.GoNamed(ctx, "teams-signals", func(ctx workflow.Context) { receiveEach(ctx, request.SignalTeamsReply, w.enqueueReply) })
+		workflow.GoNamed(ctx, "teams-signals", w.receiveReplies)
 		workflow.GoNamed(ctx, "teams-replies", w.recordReplies)
 	}
 }
@@ -104,7 +103,11 @@ func (w *lifecycle) drainBeforeContinuing(ctx workflow.Context) error {
 		return err
 	}
 	if w.teams != nil {
-		drainEach(ctx, request.SignalTeamsReply, w.enqueueReply)
+		ch := workflow.GetSignalChannel(ctx, request.SignalTeamsReply)
+		var r request.TeamsReply
+		for ch.ReceiveAsync(&r) {
+			w.enqueueReply(r)
+		}
 	}
 	return nil
 }

@@ -17,6 +17,32 @@ func (w *lifecycle) stage(ctx workflow.Context, changeSetID string, release int)
 	return w.commit(ctx, request.EventStaged, request.SystemActor, request.EventData{ChangeSetID: changeSetID, Release: release})
 }
 
+// receiveOutcomes takes the signalled release outcomes into Resume.ReleaseOutcomes, where
+// awaitRelease applies them in order.
+func (w *lifecycle) receiveOutcomes(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, request.SignalReleaseOutcome)
+	for {
+		var o request.ReleaseOutcome
+		if !ch.Receive(ctx, &o) {
+			return
+		}
+		w.takeOutcome(o)
+	}
+}
+
+// drainOutcomes takes the outcomes signalled but not received yet: the SDK requires the
+// channel to be empty before continuing as new, or they would be lost.
+func (w *lifecycle) drainOutcomes(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, request.SignalReleaseOutcome)
+	for {
+		var o request.ReleaseOutcome // afresh: decoding leaves the fields a payload lacks as they are
+		if !ch.ReceiveAsync(&o) {
+			return
+		}
+		w.takeOutcome(o)
+	}
+}
+
 // takeOutcome keeps an outcome for awaitRelease, unless it cannot be about the change set
 // the request publishes now.
 func (w *lifecycle) takeOutcome(o request.ReleaseOutcome) {

@@ -325,6 +325,18 @@ func (w *lifecycle) seen(messageID string) bool {
 	return false
 }
 
+// receiveReplies takes the signalled Teams messages into the inbox, each once.
+func (w *lifecycle) receiveReplies(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, request.SignalTeamsReply)
+	for {
+		var r request.TeamsReply
+		if !ch.Receive(ctx, &r) {
+			return
+		}
+		w.enqueueReply(r)
+	}
+}
+
 func (w *lifecycle) enqueueReply(r request.TeamsReply) {
 	if r.MessageID == "" || w.seen(r.MessageID) {
 		return

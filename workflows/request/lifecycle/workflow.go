@@ -270,9 +270,7 @@ func (w *lifecycle) run(ctx workflow.Context) (request.Output, error) {
 			return request.Output{}, err
 		}
 	}
-	// The signalled release outcomes go into Resume.ReleaseOutcomes, where awaitRelease
-	// applies them in order.
-	workflow.GoNamed(ctx, "release-outcomes", func(ctx workflow.Context) { receiveEach(ctx, request.SignalReleaseOutcome, w.takeOutcome) })
+	workflow.GoNamed(ctx, "release-outcomes", w.receiveOutcomes)
 	w.startMessaging(ctx)
 	for !w.req.Status.Closed() {
 		var err error
@@ -337,7 +335,7 @@ func (w *lifecycle) continueAsNewDue(ctx workflow.Context) bool {
 
 // continueAsNew carries the whole state to a new run; the clocks resume where they are.
 func (w *lifecycle) continueAsNew(ctx workflow.Context) error {
-	drainEach(ctx, request.SignalReleaseOutcome, w.takeOutcome)
+	w.drainOutcomes(ctx)
 	w.stopClock(workflow.Now(ctx))
 	resume := w.resume
 	w.logger.Info("continuing as new", "seq", resume.Seq, "status", w.req.Status)
