@@ -414,7 +414,7 @@ func TestDevJWKSAndTokenSource(t *testing.T) {
 			tokenCalls.Add(1)
 		}
 	})
-	dev.Register(r.Group("/dev"))
+	dev.Register(r.Group("/dev"), nil)
 	srv := httptest.NewServer(r)
 	defer srv.Close()
 	dev.issuer = srv.URL + "/dev"

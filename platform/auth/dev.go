@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -129,15 +130,28 @@ type DevTokenResponse struct {
 }
 
 // Register serves POST <g>/token and GET <g>/jwks.json. Only dev mode may
-// call it: anyone reaching the token endpoint can act as anyone.
-func (d *DevIssuer) Register(g gin.IRouter) {
+// call it: anyone reaching the token endpoint can act as anyone. record, when
+// set, is told of every principal before its token is minted (the directory
+// records the person); its error refuses the token.
+func (d *DevIssuer) Register(g gin.IRouter, record func(context.Context, Principal) error) {
 	g.POST("/token", func(c *gin.Context) {
 		var req DevTokenRequest
 		if err := httpx.BindJSON(c, &req); err != nil {
 			_ = c.Error(err)
 			return
 		}
-		token, exp, err := d.Mint(Principal{Subject: req.Sub, Name: req.Name, Role: Role(req.Role), Org: req.Org, Email: req.Email, EntraID: req.OID})
+		p := Principal{Subject: req.Sub, Name: req.Name, Role: Role(req.Role), Org: req.Org, Email: req.Email, EntraID: req.OID}
+		if errs := p.Validate(); len(errs) > 0 {
+			_ = c.Error(httpx.Unprocessable("invalid_principal", "The token request is invalid.", errs...))
+			return
+		}
+		if record != nil {
+			if err := record(c.Request.Context(), p); err != nil {
+				_ = c.Error(err)
+				return
+			}
+		}
+		token, exp, err := d.Mint(p)
 		if err != nil {
 			_ = c.Error(err)
 			return

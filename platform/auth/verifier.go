@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,6 +41,9 @@ type Config struct {
 	EntraIDClaim string
 	// HTTPClient fetches discovery documents and keys (default: 10 s timeout).
 	HTTPClient *http.Client
+	// Directory, when set, must know every person presenting a token (services are not
+	// people): it gives their role and organisation, and the token's claims must agree.
+	Directory Directory
 }
 
 // ConfigFromEnv reads AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URL,
@@ -200,11 +204,19 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 		return Principal{}, httpx.Unauthorized("invalid_token", "The token has no subject.")
 	}
 	roles := v.roles(claims[v.cfg.RoleClaim])
-	if len(roles) != 1 {
+	switch {
+	case len(roles) > 1 || (len(roles) == 0 && v.cfg.Directory == nil):
 		return Principal{}, httpx.Unauthorized("invalid_role",
 			fmt.Sprintf("The token must carry exactly one known role in its %q claim, one of %s.", v.cfg.RoleClaim, roleList()))
+	case len(roles) == 1 && roles[0] == RoleService:
+		p.Role = RoleService // services are not people: the directory does not list them
+	case v.cfg.Directory != nil:
+		if p, err = v.fromDirectory(ctx, p, roles); err != nil {
+			return Principal{}, err
+		}
+	default:
+		p.Role = roles[0]
 	}
-	p.Role = roles[0]
 	if p.Role == RolePartner && p.Org == "" {
 		return Principal{}, httpx.Unauthorized("missing_org",
 			fmt.Sprintf("A partner token must name its organisation in the %q claim.", v.cfg.OrgClaim))
@@ -253,4 +265,41 @@ func emailClaim(claims map[string]any) string {
 func stringClaim(claims map[string]any, name string) string {
 	s, _ := claims[name].(string)
 	return strings.TrimSpace(s)
+}
+
+// fromDirectory is the principal of a person's token as the directory describes them: their
+// role and organisation are the directory's, and so are their name, e-mail and Entra object
+// id when it has them. A person it does not know, or deactivated, is refused (403), and so is
+// a token whose role, organisation or Entra object id says otherwise than the directory.
+func (v *Verifier) fromDirectory(ctx context.Context, p Principal, tokenRoles []Role) (Principal, error) {
+	person, err := v.cfg.Directory.Person(ctx, p.Subject)
+	if errors.Is(err, ErrUnknownPerson) {
+		return Principal{}, httpx.Forbidden("unknown_person",
+			"This account is not registered on the platform: apply for access, or ask an administrator to add you.")
+	}
+	if err != nil {
+		slog.ErrorContext(ctx, "directory lookup failed", "sub", p.Subject, "error", err)
+		return Principal{}, httpx.NewProblem(http.StatusServiceUnavailable, "directory_unavailable",
+			"The platform's directory cannot be reached right now; retry later.")
+	}
+	if !person.Active {
+		return Principal{}, httpx.Forbidden("person_deactivated", "This account has been deactivated by an administrator.")
+	}
+	mismatch := func(claim, token, directory string) error {
+		return httpx.Forbidden("claims_mismatch", fmt.Sprintf(
+			"The token's %s claim (%q) does not match the platform's directory (%q): sign in again.", claim, token, directory))
+	}
+	switch {
+	case len(tokenRoles) == 1 && tokenRoles[0] != person.Role:
+		return Principal{}, mismatch(v.cfg.RoleClaim, string(tokenRoles[0]), string(person.Role))
+	case p.Org != "" && p.Org != person.Org:
+		return Principal{}, mismatch(v.cfg.OrgClaim, p.Org, person.Org)
+	case p.EntraID != "" && person.EntraID != "" && p.EntraID != person.EntraID:
+		return Principal{}, mismatch(v.cfg.EntraIDClaim, p.EntraID, person.EntraID)
+	}
+	p.Role, p.Org = person.Role, person.Org
+	p.Name = cmp.Or(person.Name, p.Name)
+	p.Email = cmp.Or(person.Email, p.Email)
+	p.EntraID = cmp.Or(person.EntraID, p.EntraID)
+	return p, nil
 }

@@ -1,7 +1,9 @@
 package database
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"gorm.io/gorm"
 )
@@ -31,4 +33,14 @@ func ExecAll(tx *gorm.DB, stmts ...string) error {
 		}
 	}
 	return nil
+}
+
+// IsUniqueViolation tells a unique index's refusal of a write, on SQLite and PostgreSQL.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return errors.Is(err, gorm.ErrDuplicatedKey) || strings.Contains(msg, "UNIQUE constraint") ||
+		strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "duplicate key")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/plateforme-rome/rome/platform/database/dbtest"
 	"github.com/plateforme-rome/rome/platform/httpx/openapitest"
 	"github.com/plateforme-rome/rome/services/intake/internal/app/apptest"
+	"github.com/plateforme-rome/rome/services/intake/internal/directory"
 	"github.com/plateforme-rome/rome/services/intake/internal/store"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
@@ -24,6 +25,7 @@ import (
 type env struct {
 	h     *gin.Engine
 	store *store.Store
+	dir   *directory.Service
 	wf    *apptest.Workflows
 	ref   *apptest.Referential
 	dev   *auth.DevIssuer
@@ -64,15 +66,13 @@ func newEnv(t *testing.T, options ...func(*Deps)) *env {
 func newEnvOn(t *testing.T, d database.Dialect, options ...func(*Deps)) *env {
 	t.Helper()
 	setEnv(t, map[string]string{"ROME_DEV_MODE": "true", "INTAKE_PORT": "8081"})
-	deps, err := NewDeps(true, 8081, nil)
+	st := newStore(t, d)
+	dir := directory.New(st, nil)
+	deps, err := NewDeps(true, 8081, nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.New(dbtest.Open(t, d))
-	if err := st.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{store: st, wf: &apptest.Workflows{}, ref: &apptest.Referential{}, dev: deps.Dev, clock: &testClock{}}
+	e := &env{store: st, dir: dir, wf: &apptest.Workflows{}, ref: &apptest.Referential{}, dev: deps.Dev, clock: &testClock{}}
 	deps.Requests, deps.Workflows, deps.Referential, deps.Timers, deps.Now = st, e.wf, e.ref, testTimers, e.clock.now
 	deps.PublicURL, deps.Teams = "https://rome.example", &request.TeamsConfig{NotificationURL: "https://rome.example/webhooks/graph", ClientState: testClientState}
 	for _, o := range options {
@@ -86,10 +86,31 @@ func newEnvOn(t *testing.T, d database.Dialect, options ...func(*Deps)) *env {
 	return e
 }
 
-// token mints a token the router accepts.
+// newStore is a migrated intake store on a fresh database of dialect d.
+func newStore(t *testing.T, d database.Dialect) *store.Store {
+	t.Helper()
+	st := store.New(dbtest.Open(t, d))
+	if err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// newDirectory is a directory on a fresh SQLite database.
+func newDirectory(t *testing.T) *directory.Service {
+	t.Helper()
+	return directory.New(newStore(t, database.SQLite), nil)
+}
+
+// token mints a token the router accepts, recording its person in the directory as the
+// dev issuer's route does.
 func (e *env) token(t *testing.T, sub string, role auth.Role, org string) string {
 	t.Helper()
-	tok, _, err := e.dev.Mint(auth.Principal{Subject: sub, Name: sub + " (test)", Role: role, Org: org})
+	p := auth.Principal{Subject: sub, Name: sub + " (test)", Role: role, Org: org}
+	if err := e.dir.RecordDevPerson(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := e.dev.Mint(p)
 	if err != nil {
 		t.Fatal(err)
 	}

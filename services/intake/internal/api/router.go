@@ -18,6 +18,7 @@ import (
 	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/platform/service"
 	"github.com/plateforme-rome/rome/services/intake/internal/app"
+	"github.com/plateforme-rome/rome/services/intake/internal/directory"
 	"github.com/plateforme-rome/rome/services/intake/internal/store"
 	"github.com/plateforme-rome/rome/services/intake/internal/temporalwf"
 	"github.com/plateforme-rome/rome/workflows/request"
@@ -33,6 +34,10 @@ type Deps struct {
 	// Dev is the dev token issuer; nil outside dev mode, and then the /dev
 	// routes do not exist.
 	Dev *auth.DevIssuer
+
+	// Directory is the platform's directory of organisations and people; the Verifier
+	// checks tokens against it.
+	Directory *directory.Service
 
 	Requests    Requests
 	Workflows   Workflows
@@ -62,7 +67,8 @@ type (
 )
 
 type handlers struct {
-	app *app.Service
+	app       *app.Service
+	directory *directory.Service
 }
 
 // Request body limits, per route: what the largest valid body needs, with room to spare
@@ -84,7 +90,7 @@ func Router(d Deps) *gin.Engine {
 	r.GET("/openapi.json", httpx.OpenAPI(openAPI))
 	h := &handlers{app: app.New(d.Requests, d.Workflows, d.Referential, app.Config{
 		Timers: d.Timers, PublicURL: d.PublicURL, ConsoleURL: d.ConsoleURL, Teams: d.Teams, Now: d.Now,
-	})}
+	}), directory: d.Directory}
 	// Microsoft Graph posts change notifications here; it carries no token, the
 	// subscription's client state authenticates it.
 	limit := httpx.RateLimit(d.RateLimit)
@@ -97,6 +103,7 @@ func Router(d Deps) *gin.Engine {
 		partner = auth.RequireRole(auth.RolePartner)
 		staff   = auth.RequireRole(auth.RoleModerator, auth.RoleAdmin)
 		people  = auth.RequireRole(auth.RolePartner, auth.RoleModerator, auth.RoleAdmin)
+		admin   = auth.RequireRole(auth.RoleAdmin)
 	)
 	ops, text, small := httpx.BodyLimit(maxOperationsBody), httpx.BodyLimit(maxTextBody), httpx.BodyLimit(maxSmallBody)
 	v1.POST("/requests", partner, ops, h.submit)
@@ -111,14 +118,23 @@ func Router(d Deps) *gin.Engine {
 	v1.POST("/requests/:id/questions/:questionId/answer", partner, text, change[app.AnswerQuestion](h, questionID))
 	v1.POST("/requests/:id/decision", staff, ops, change[app.Decide](h, nil))
 	v1.POST("/requests/:id/withdraw", partner, text, change[app.Withdraw](h, nil))
-	v1.POST("/releases", auth.RequireRole(auth.RoleAdmin), small, h.cutRelease)
+	v1.POST("/releases", admin, small, h.cutRelease)
+
+	teamOrService := auth.RequireRole(auth.RoleModerator, auth.RoleAdmin, auth.RoleService)
+	v1.POST("/people", admin, small, h.createPerson)
+	v1.GET("/people", teamOrService, h.listPeople)
+	v1.GET("/people/:sub", h.getPerson)
+	v1.PATCH("/people/:sub", admin, small, h.updatePerson)
+	v1.POST("/organisations", admin, small, h.createOrganisation)
+	v1.GET("/organisations", h.listOrganisations)
+	v1.PATCH("/organisations/:id", admin, small, h.updateOrganisation)
 
 	internal := r.Group("/internal/v1", auth.Authenticate(d.Verifier), auth.RequireRole(auth.RoleService))
 	internal.POST("/events", httpx.BodyLimit(maxEventBody), h.recordEvent)
 	internal.POST("/overlaps", httpx.BodyLimit(maxOverlapsBody), h.findOverlaps)
 
 	if d.Dev != nil {
-		d.Dev.Register(r.Group("/dev", limit, small))
+		d.Dev.Register(r.Group("/dev", limit, small), d.Directory.RecordDevPerson)
 	}
 	return r
 }
@@ -128,7 +144,8 @@ func Router(d Deps) *gin.Engine {
 // otherwise tokens come from the configured identity provider. The preview
 // calls the referential with the intake's own service token.
 func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
-	d, err := NewDeps(rt.DevMode, rt.Port, rt.Checks())
+	st := store.New(rt.DB)
+	d, err := NewDeps(rt.DevMode, rt.Port, rt.Checks(), directory.New(st, nil))
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +163,7 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	}
 	hc := oauth2.NewClient(ctx, tokens)
 	hc.Timeout = 30 * time.Second
-	d.Requests = store.New(rt.DB)
+	d.Requests = st
 	d.Workflows = &temporalwf.TemporalWorkflows{Client: rt.Temporal, TaskQueue: cfg.TaskQueue}
 	d.Referential = refclient.New(cfg.ReferentialURL, hc)
 	d.Timers = cfg.Timers
@@ -162,13 +179,15 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	return Router(d), nil
 }
 
-// NewDeps reads the authentication settings (see auth.ConfigFromEnv).
-func NewDeps(devMode bool, port int, checks []httpx.Check) (Deps, error) {
-	d := Deps{Checks: checks}
+// NewDeps reads the authentication settings (see auth.ConfigFromEnv); tokens are checked
+// against dir.
+func NewDeps(devMode bool, port int, checks []httpx.Check, dir *directory.Service) (Deps, error) {
+	d := Deps{Checks: checks, Directory: dir}
 	cfg, err := auth.ConfigFromEnv()
 	if err != nil {
 		return Deps{}, err
 	}
+	cfg.Directory = dir
 	if devMode {
 		if d.Dev, err = auth.NewDevIssuer(config.StateDir(), auth.DevIssuerURL(port)); err != nil {
 			return Deps{}, err

@@ -117,9 +117,9 @@ func TestDevTokenRoundTrip(t *testing.T) {
 // TestDevTokenSurvivesRestart: the key is persisted in the state dir, so a
 // token minted before a restart is still accepted after it.
 func TestDevTokenSurvivesRestart(t *testing.T) {
-	h := devRouter(t)
-	tok := devToken(t, h, `{"sub":"alice","role":"admin"}`)
-	d, err := NewDeps(true, 8081, nil)
+	e := newEnv(t)
+	tok := devToken(t, e.h, `{"sub":"alice","role":"admin"}`)
+	d, err := NewDeps(true, 8081, nil, e.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestOtherServicesVerifyThroughJWKS(t *testing.T) {
 
 func TestDevRoutesAbsentOutsideDevMode(t *testing.T) {
 	setEnv(t, map[string]string{"ROME_DEV_MODE": "false", "AUTH_ISSUER": "https://login.microsoftonline.com/tenant/v2.0", "AUTH_AUDIENCE": "api://rome"})
-	d, err := NewDeps(false, 8081, nil)
+	d, err := NewDeps(false, 8081, nil, newDirectory(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestDevRoutesAbsentOutsideDevMode(t *testing.T) {
 
 func TestProductionNeedsAnIssuer(t *testing.T) {
 	setEnv(t, map[string]string{"ROME_DEV_MODE": "false"})
-	if _, err := NewDeps(false, 8081, nil); err == nil || !strings.Contains(err.Error(), "AUTH_ISSUER") {
+	if _, err := NewDeps(false, 8081, nil, newDirectory(t)); err == nil || !strings.Contains(err.Error(), "AUTH_ISSUER") {
 		t.Fatalf("started without an identity provider: %v", err)
 	}
 }
@@ -215,7 +215,7 @@ func TestProductionNeedsAnIssuer(t *testing.T) {
 func TestReadinessUsesChecks(t *testing.T) {
 	setEnv(t, map[string]string{"ROME_DEV_MODE": "true"})
 	down := httpx.Check{Name: "temporal", Run: func(context.Context) error { return errors.New("down") }}
-	d, err := NewDeps(true, 8081, []httpx.Check{down})
+	d, err := NewDeps(true, 8081, []httpx.Check{down}, newDirectory(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ var Migrations = []database.Migration{
 	{Version: 2, Name: "the Teams channel of a request, for Graph change notifications", Up: migrationV2},
 	{Version: 3, Name: "when each request entered its current status, for the overdue filter", Up: migrationV3},
 	{Version: 4, Name: "elements by themselves, for the overlaps that cross fiches", Up: migrationV4},
+	{Version: 5, Name: "the directory: organisations and the people who may sign in", Up: migrationV5},
 }
 
 // Migrate brings the schema up to date.
@@ -114,4 +115,38 @@ func migrationV3(tx *gorm.DB, d database.Dialect) error {
 // and each request's checks would read every open request's elements.
 func migrationV4(tx *gorm.DB, _ database.Dialect) error {
 	return database.ExecAll(tx, `CREATE INDEX request_elements_element ON request_elements (element)`)
+}
+
+// migrationV5 creates the directory. An organisation's domains are a JSON array of grands
+// domaines and codes ROME. A person's Entra object id is unique when known (empty until
+// then); last_seen_at is null until they first sign in.
+func migrationV5(tx *gorm.DB, d database.Dialect) error {
+	ts := d.Timestamp()
+	return database.ExecAll(tx,
+		`CREATE TABLE organisations (
+			id TEXT PRIMARY KEY,
+			name TEXT NOT NULL,
+			kind TEXT NOT NULL,
+			domains TEXT NOT NULL,
+			active BOOLEAN NOT NULL,
+			created_at `+ts+` NOT NULL,
+			updated_at `+ts+` NOT NULL
+		)`,
+		`CREATE TABLE people (
+			sub TEXT PRIMARY KEY,
+			entra_id TEXT NOT NULL,
+			name TEXT NOT NULL,
+			email TEXT NOT NULL,
+			role TEXT NOT NULL,
+			org TEXT NOT NULL,
+			active BOOLEAN NOT NULL,
+			source TEXT NOT NULL,
+			last_seen_at `+ts+`,
+			created_at `+ts+` NOT NULL,
+			updated_at `+ts+` NOT NULL
+		)`,
+		`CREATE INDEX people_role ON people (role, sub)`,
+		`CREATE INDEX people_org ON people (org, sub)`,
+		`CREATE UNIQUE INDEX people_entra_id ON people (entra_id) WHERE entra_id <> ''`,
+	)
 }

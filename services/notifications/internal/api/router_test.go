@@ -33,7 +33,7 @@ func devSetup(t *testing.T) (*auth.DevIssuer, *gin.Engine) {
 		t.Fatal(err)
 	}
 	jwks := gin.New()
-	dev.Register(jwks.Group("/dev"))
+	dev.Register(jwks.Group("/dev"), nil)
 	srv := httptest.NewServer(jwks)
 	t.Cleanup(srv.Close)
 	t.Setenv("AUTH_JWKS_URL", srv.URL+"/dev/jwks.json")

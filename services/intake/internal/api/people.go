@@ -1,0 +1,151 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/httpx"
+	"github.com/plateforme-rome/rome/services/intake/internal/directory"
+)
+
+// The directory's routes: organisations and people (package directory).
+
+// People's listing pages: at most maxPeoplePage people, and a filter on at most
+// maxPeopleFilter values (the notifications service asks for a notification's followers by
+// subject).
+const (
+	defaultPeoplePage = 100
+	maxPeoplePage     = 1000
+	maxPeopleFilter   = 1000
+)
+
+func (h *handlers) createPerson(c *gin.Context) {
+	var body directory.NewPerson
+	if err := httpx.BindJSON(c, &body); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	p, created, err := h.directory.CreatePerson(c.Request.Context(), body)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.Header("Location", "/v1/people/"+p.Sub)
+	c.JSON(createdStatus(created), p)
+}
+
+func (h *handlers) updatePerson(c *gin.Context) {
+	var body directory.PersonChange
+	if err := httpx.BindJSON(c, &body); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	p, err := h.directory.UpdatePerson(c.Request.Context(), principal(c), c.Param("sub"), body)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+// getPerson answers GET /v1/people/{sub}: to the ROME team and the services, and to the
+// person themself.
+func (h *handlers) getPerson(c *gin.Context) {
+	me := principal(c)
+	if me.Role == auth.RolePartner && me.Subject != c.Param("sub") {
+		_ = c.Error(httpx.Forbidden("forbidden_role", "A partner may read only their own entry of the directory."))
+		return
+	}
+	p, err := h.directory.PersonBySub(c.Request.Context(), c.Param("sub"))
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+// listPeople answers GET /v1/people?role=&org=&sub=&active=&limit=&cursor= (role, org and
+// sub repeat).
+func (h *handlers) listPeople(c *gin.Context) {
+	q := directory.PeopleQuery{Roles: c.QueryArray("role"), Orgs: c.QueryArray("org"), Subs: c.QueryArray("sub"),
+		Limit: defaultPeoplePage, Cursor: c.Query("cursor")}
+	var errs []httpx.FieldError
+	for name, values := range map[string][]string{"role": q.Roles, "org": q.Orgs, "sub": q.Subs} {
+		if len(values) > maxPeopleFilter {
+			errs = append(errs, httpx.FieldError{Field: name, Message: "must be given at most " + strconv.Itoa(maxPeopleFilter) + " times"})
+		}
+	}
+	if s, ok := c.GetQuery("active"); ok {
+		active, err := strconv.ParseBool(s)
+		if err != nil || (s != "true" && s != "false") {
+			errs = append(errs, httpx.FieldError{Field: "active", Message: "must be true or false"})
+		}
+		q.Active = &active
+	}
+	if s, ok := c.GetQuery("limit"); ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPeoplePage {
+			errs = append(errs, httpx.FieldError{Field: "limit", Message: "must be an integer from 1 to " + strconv.Itoa(maxPeoplePage)})
+		}
+		q.Limit = n
+	}
+	if len(errs) > 0 {
+		_ = c.Error(httpx.Unprocessable("invalid_query", "The query parameters are invalid.", errs...))
+		return
+	}
+	page, err := h.directory.People(c.Request.Context(), q)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (h *handlers) createOrganisation(c *gin.Context) {
+	var body directory.NewOrganisation
+	if err := httpx.BindJSON(c, &body); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	o, created, err := h.directory.CreateOrganisation(c.Request.Context(), body)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.Header("Location", "/v1/organisations/"+o.ID)
+	c.JSON(createdStatus(created), o)
+}
+
+func (h *handlers) updateOrganisation(c *gin.Context) {
+	var body directory.OrganisationChange
+	if err := httpx.BindJSON(c, &body); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	o, err := h.directory.UpdateOrganisation(c.Request.Context(), c.Param("id"), body)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, o)
+}
+
+func (h *handlers) listOrganisations(c *gin.Context) {
+	items, err := h.directory.Organisations(c.Request.Context())
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": items})
+}
+
+// createdStatus is 201 for what a POST created, 200 for what it found already there.
+func createdStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}

@@ -1,0 +1,145 @@
+package api
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/database/dbtest"
+)
+
+// mint is a token for p as any identity provider would sign it: nothing records p in the
+// directory (unlike env.token and /dev/token).
+func (e *env) mint(t *testing.T, p auth.Principal) string {
+	t.Helper()
+	tok, _, err := e.dev.Mint(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestDirectory: an admin adds organisations and people, who are then known to every token
+// check whether or not they ever signed in; the directory, not the token, gives their role
+// and organisation; deactivating a person or their organisation refuses their tokens.
+func TestDirectory(t *testing.T) {
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnvOn(t, d)
+			admin := e.token(t, "ada", auth.RoleAdmin, "")
+
+			res := call(t, e.h, "POST", "/v1/organisations", `{"id":"opco-mobilites","name":"OPCO Mobilités","kind":"opco","domains":["N","N4101","H"]}`, admin)
+			if res.status != http.StatusCreated || res.body["active"] != true || len(res.body["domains"].([]any)) != 3 || res.body["domains"].([]any)[0] != "H" {
+				t.Fatalf("create organisation: %d %s", res.status, res.raw)
+			}
+			if res := call(t, e.h, "POST", "/v1/organisations", `{"id":"opco-mobilites","name":"OPCO Mobilités","kind":"opco","domains":["H","N","N4101"]}`, admin); res.status != http.StatusOK {
+				t.Fatalf("same organisation again: %d %s", res.status, res.raw)
+			}
+			wantProblem(t, call(t, e.h, "POST", "/v1/organisations", `{"id":"opco-mobilites","name":"Autre","kind":"opco"}`, admin), 409, "organisation_exists", "id")
+			wantProblem(t, call(t, e.h, "POST", "/v1/organisations", `{"id":"Bad Id","name":"","kind":"club","domains":["Z9999"]}`, admin),
+				422, "invalid_organisation", "id", "name", "kind", "domains[0]")
+
+			// A moderator and a partner the platform knows before they ever sign in.
+			res = call(t, e.h, "POST", "/v1/people", `{"sub":"mona","name":"Mona Lefèvre","email":"mona@francetravail.fr","role":"moderator"}`, admin)
+			if res.status != http.StatusCreated || res.body["source"] != "admin" || res.body["lastSeenAt"] != nil || res.header.Get("Location") != "/v1/people/mona" {
+				t.Fatalf("create moderator: %d %s", res.status, res.raw)
+			}
+			res = call(t, e.h, "POST", "/v1/people", `{"sub":"paul","name":"Paul Durand","email":"paul@opco-mobilites.fr","role":"partner","org":"opco-mobilites","entraId":"6f1c2a9e-0b7d-4c1e-9d55-2f3a4b5c6d7e"}`, admin)
+			if res.status != http.StatusCreated || res.body["org"] != "opco-mobilites" || res.body["orgActive"] != true {
+				t.Fatalf("create partner: %d %s", res.status, res.raw)
+			}
+			if res := call(t, e.h, "POST", "/v1/people", `{"sub":"mona","name":"Mona Lefèvre","email":"mona@francetravail.fr","role":"moderator"}`, admin); res.status != http.StatusOK {
+				t.Fatalf("same person again: %d %s", res.status, res.raw)
+			}
+			wantProblem(t, call(t, e.h, "POST", "/v1/people", `{"sub":"mona","name":"Mona","role":"admin"}`, admin), 409, "person_exists", "sub")
+			wantProblem(t, call(t, e.h, "POST", "/v1/people", `{"sub":"x","name":"X","role":"moderator","entraId":"6f1c2a9e-0b7d-4c1e-9d55-2f3a4b5c6d7e"}`, admin), 409, "entra_id_taken", "entraId")
+			wantProblem(t, call(t, e.h, "POST", "/v1/people", `{"sub":"a/b","name":"","email":"nope","role":"service"}`, admin),
+				422, "invalid_person", "sub", "name", "email", "role")
+			wantProblem(t, call(t, e.h, "POST", "/v1/people", `{"sub":"p2","name":"P","role":"partner"}`, admin), 422, "invalid_person", "org")
+			wantProblem(t, call(t, e.h, "POST", "/v1/people", `{"sub":"p3","name":"P","role":"partner","org":"nowhere"}`, admin), 422, "invalid_person", "org")
+			wantProblem(t, call(t, e.h, "POST", "/v1/people", `{"sub":"p4","name":"P","role":"moderator","org":"opco-mobilites"}`, e.token(t, "bob", auth.RoleModerator, "")), 403, "forbidden_role")
+
+			// Their tokens say only who they are: the directory says the rest.
+			paul := e.mint(t, auth.Principal{Subject: "paul", Role: auth.RolePartner, Org: "opco-mobilites"})
+			res = call(t, e.h, "GET", "/v1/me", "", paul)
+			if res.status != 200 || res.body["org"] != "opco-mobilites" || res.body["name"] != "Paul Durand" || res.body["email"] != "paul@opco-mobilites.fr" || res.body["oid"] != "6f1c2a9e-0b7d-4c1e-9d55-2f3a4b5c6d7e" {
+				t.Fatalf("partner known before signing in: %d %s", res.status, res.raw)
+			}
+			wantProblem(t, call(t, e.h, "GET", "/v1/me", "", e.mint(t, auth.Principal{Subject: "paul", Role: auth.RoleAdmin})), 403, "claims_mismatch")
+			wantProblem(t, call(t, e.h, "GET", "/v1/me", "", e.mint(t, auth.Principal{Subject: "paul", Role: auth.RolePartner, Org: "opco-2i"})), 403, "claims_mismatch")
+			wantProblem(t, call(t, e.h, "GET", "/v1/me", "", e.mint(t, auth.Principal{Subject: "stranger", Role: auth.RoleAdmin})), 403, "unknown_person")
+			if res := call(t, e.h, "GET", "/v1/people/paul", "", admin); res.body["lastSeenAt"] == nil {
+				t.Fatalf("last seen not recorded: %s", res.raw)
+			}
+
+			// Listing: the ROME team and the services; a partner reads only their own entry.
+			mona := e.mint(t, auth.Principal{Subject: "mona", Role: auth.RoleModerator})
+			res = call(t, e.h, "GET", "/v1/people?role=moderator&active=true&limit=1", "", mona)
+			items, _ := res.body["items"].([]any)
+			if res.status != 200 || len(items) != 1 || items[0].(map[string]any)["sub"] != "bob" || res.body["nextCursor"] == nil {
+				t.Fatalf("moderators, page 1: %d %s", res.status, res.raw)
+			}
+			res = call(t, e.h, "GET", "/v1/people?role=moderator&active=true&limit=1&cursor="+res.body["nextCursor"].(string), "", mona)
+			if items, _ := res.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["sub"] != "mona" || res.body["nextCursor"] != nil {
+				t.Fatalf("moderators, page 2: %d %s", res.status, res.raw)
+			}
+			wantProblem(t, call(t, e.h, "GET", "/v1/people?limit=0&active=maybe", "", mona), 422, "invalid_query", "limit", "active")
+			wantProblem(t, call(t, e.h, "GET", "/v1/people?cursor=!!!", "", mona), 422, "invalid_query", "cursor")
+			wantProblem(t, call(t, e.h, "GET", "/v1/people", "", paul), 403, "forbidden_role")
+			if res := call(t, e.h, "GET", "/v1/people/paul", "", paul); res.status != 200 {
+				t.Fatalf("own entry: %d %s", res.status, res.raw)
+			}
+			wantProblem(t, call(t, e.h, "GET", "/v1/people/mona", "", paul), 403, "forbidden_role")
+			wantProblem(t, call(t, e.h, "GET", "/v1/people/nobody", "", admin), 404, "person_not_found")
+			if res := call(t, e.h, "GET", "/v1/organisations", "", paul); res.status != 200 || len(res.body["items"].([]any)) != 1 {
+				t.Fatalf("organisations: %d %s", res.status, res.raw)
+			}
+
+			// Deactivation refuses their tokens, even from the dev issuer, until undone.
+			if res := call(t, e.h, "PATCH", "/v1/people/paul", `{"active":false}`, admin); res.status != 200 || res.body["active"] != false {
+				t.Fatalf("deactivate: %d %s", res.status, res.raw)
+			}
+			wantProblem(t, call(t, e.h, "GET", "/v1/me", "", paul), 403, "person_deactivated")
+			wantProblem(t, call(t, e.h, "POST", "/dev/token", `{"sub":"paul","role":"partner","org":"opco-mobilites"}`, ""), 403, "person_deactivated")
+			call(t, e.h, "PATCH", "/v1/people/paul", `{"active":true}`, admin)
+			if res := call(t, e.h, "GET", "/v1/me", "", paul); res.status != 200 {
+				t.Fatalf("reactivated: %d %s", res.status, res.raw)
+			}
+			if res := call(t, e.h, "PATCH", "/v1/organisations/opco-mobilites", `{"active":false}`, admin); res.status != 200 || res.body["active"] != false {
+				t.Fatalf("deactivate organisation: %d %s", res.status, res.raw)
+			}
+			wantProblem(t, call(t, e.h, "GET", "/v1/me", "", paul), 403, "person_deactivated")
+			if res := call(t, e.h, "GET", "/v1/people/paul", "", admin); res.body["active"] != true || res.body["orgActive"] != false {
+				t.Fatalf("person of a deactivated organisation: %s", res.raw)
+			}
+			wantProblem(t, call(t, e.h, "PATCH", "/v1/organisations/nowhere", `{"active":false}`, admin), 404, "organisation_not_found")
+			wantProblem(t, call(t, e.h, "PATCH", "/v1/people/paul", `{"role":"partner","org":""}`, admin), 422, "invalid_person", "org")
+			wantProblem(t, call(t, e.h, "PATCH", "/v1/people/ada", `{"active":false}`, admin), 409, "own_admin_access")
+			wantProblem(t, call(t, e.h, "PATCH", "/v1/people/ada", `{"role":"moderator"}`, admin), 409, "own_admin_access")
+		})
+	}
+}
+
+// TestDevTokenRecordsPeople: the dev issuer records whom it mints for (and their
+// organisation), as the token describes them; services are not recorded.
+func TestDevTokenRecordsPeople(t *testing.T) {
+	e := newEnv(t)
+	devToken(t, e.h, `{"sub":"alice","name":"Alice Martin","role":"partner","org":"opco-2i","email":"alice@opco2i.fr"}`)
+	devToken(t, e.h, `{"sub":"service:worker","role":"service"}`)
+	admin := e.token(t, "ada", auth.RoleAdmin, "")
+	res := call(t, e.h, "GET", "/v1/people/alice", "", admin)
+	if res.status != 200 || res.body["source"] != "dev_token" || res.body["org"] != "opco-2i" || res.body["email"] != "alice@opco2i.fr" {
+		t.Fatalf("alice: %d %s", res.status, res.raw)
+	}
+	res = call(t, e.h, "GET", "/v1/organisations", "", admin)
+	if items, _ := res.body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["id"] != "opco-2i" {
+		t.Fatalf("organisations: %s", res.raw)
+	}
+	wantProblem(t, call(t, e.h, "GET", "/v1/people/service:worker", "", admin), 404, "person_not_found")
+	// In dev mode the token says who one is: minting again for another role changes it.
+	devToken(t, e.h, `{"sub":"alice","role":"moderator"}`)
+	if res := call(t, e.h, "GET", "/v1/people/alice", "", admin); res.body["role"] != "moderator" || res.body["org"] != nil {
+		t.Fatalf("alice as a moderator: %s", res.raw)
+	}
+	wantProblem(t, call(t, e.h, "POST", "/dev/token", `{"sub":"a/b","role":"admin"}`, ""), 422, "invalid_principal", "sub")
+}

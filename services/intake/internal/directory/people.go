@@ -1,0 +1,320 @@
+package directory
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/httpx"
+	"github.com/plateforme-rome/rome/services/intake/internal/store"
+)
+
+// Person is a person as the API shows them.
+type Person struct {
+	Sub     string `json:"sub"`
+	EntraID string `json:"entraId,omitempty"`
+	Name    string `json:"name"`
+	Email   string `json:"email,omitempty"`
+	Role    string `json:"role"`
+	Org     string `json:"org,omitempty"`
+	// Active is the person's own state; OrgActive their organisation's (true without one).
+	// Both must hold for their tokens to be accepted.
+	Active     bool       `json:"active"`
+	OrgActive  bool       `json:"orgActive"`
+	Source     string     `json:"source"`
+	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
+}
+
+// NewPerson is the body of POST /v1/people.
+type NewPerson struct {
+	Sub     string `json:"sub"`
+	Name    string `json:"name"`
+	Email   string `json:"email"`
+	Role    string `json:"role"`
+	Org     string `json:"org"`
+	EntraID string `json:"entraId"`
+}
+
+// PersonChange is the body of PATCH /v1/people/{sub}: what it names changes.
+type PersonChange struct {
+	Name    *string `json:"name"`
+	Email   *string `json:"email"`
+	Role    *string `json:"role"`
+	Org     *string `json:"org"`
+	EntraID *string `json:"entraId"`
+	Active  *bool   `json:"active"`
+}
+
+// peopleRoles are the roles a person may hold (services are not people).
+var peopleRoles = []string{string(auth.RolePartner), string(auth.RoleModerator), string(auth.RoleAdmin)}
+
+// CreatePerson adds a person (active), known from then on whether or not they ever signed
+// in. The same person again answers the existing one (created false); another one with
+// their subject is a conflict.
+func (s *Service) CreatePerson(ctx context.Context, in NewPerson) (Person, bool, error) {
+	var errs []httpx.FieldError
+	if !subPattern.MatchString(in.Sub) {
+		errs = append(errs, httpx.FieldError{Field: "sub", Message: "must be 1 to 255 printable ASCII characters, without space or slash (the token's sub claim)"})
+	}
+	now := s.now()
+	p := store.Person{Sub: in.Sub, EntraID: in.EntraID, Name: in.Name, Email: in.Email, Role: in.Role, Org: in.Org,
+		Active: true, Source: SourceAdmin, CreatedAt: now, UpdatedAt: now}
+	org, errs := s.check(ctx, &p, errs)
+	if err := invalid("invalid_person", errs); err != nil {
+		return Person{}, false, err
+	}
+	err := s.store.InsertPerson(ctx, p)
+	if errors.Is(err, store.ErrExists) {
+		existing, err := s.store.PersonBySub(ctx, p.Sub)
+		if err != nil {
+			return Person{}, false, err
+		}
+		if existing.Name != p.Name || existing.Email != p.Email || existing.Role != p.Role || existing.Org != p.Org || existing.EntraID != p.EntraID {
+			return Person{}, false, httpx.NewProblem(http.StatusConflict, "person_exists",
+				"Another person has this subject; change them with PATCH /v1/people/{sub}.",
+				httpx.FieldError{Field: "sub", Message: "is taken"})
+		}
+		return personOf(existing, org), false, nil
+	}
+	if err != nil {
+		return Person{}, false, problemOf(err)
+	}
+	return personOf(p, org), true, nil
+}
+
+// UpdatePerson changes what in names of person sub. An admin may not deactivate themselves
+// nor take their own admin role away: someone must remain who can undo it.
+func (s *Service) UpdatePerson(ctx context.Context, actor auth.Principal, sub string, in PersonChange) (Person, error) {
+	p, err := s.store.PersonBySub(ctx, sub)
+	if err != nil {
+		return Person{}, problemOf(err)
+	}
+	for _, change := range []struct{ to, from *string }{
+		{&p.Name, in.Name}, {&p.Email, in.Email}, {&p.Role, in.Role}, {&p.Org, in.Org}, {&p.EntraID, in.EntraID},
+	} {
+		if change.from != nil {
+			*change.to = *change.from
+		}
+	}
+	if in.Active != nil {
+		p.Active = *in.Active
+	}
+	if sub == actor.Subject && (!p.Active || p.Role != string(auth.RoleAdmin)) {
+		return Person{}, httpx.Conflict("own_admin_access", "An admin cannot deactivate themselves or give up their own admin role.")
+	}
+	org, errs := s.check(ctx, &p, nil)
+	if err := invalid("invalid_person", errs); err != nil {
+		return Person{}, err
+	}
+	p.UpdatedAt = s.now()
+	if err := s.store.UpdatePerson(ctx, p); err != nil {
+		return Person{}, problemOf(err)
+	}
+	return personOf(p, org), nil
+}
+
+// check cleans and checks p's fields but its subject, appending to errs, and returns their
+// organisation (the zero value without one). A partner belongs to an organisation; the other
+// roles may.
+func (s *Service) check(ctx context.Context, p *store.Person, errs []httpx.FieldError) (store.Organisation, []httpx.FieldError) {
+	cleanName("name", &p.Name, &errs)
+	p.Email = strings.TrimSpace(p.Email)
+	if p.Email != "" && !auth.IsAddress(p.Email) {
+		errs = append(errs, httpx.FieldError{Field: "email", Message: "must be an e-mail address such as name@example.org"})
+	}
+	if !oneOf(p.Role, peopleRoles) {
+		errs = append(errs, httpx.FieldError{Field: "role", Message: "must be one of " + strings.Join(peopleRoles, ", ")})
+	}
+	if p.EntraID != "" && !entraPattern.MatchString(p.EntraID) {
+		errs = append(errs, httpx.FieldError{Field: "entraId", Message: "must be an Entra object id (letters, digits and hyphens, at most 64)"})
+	}
+	if p.Org == "" {
+		if p.Role == string(auth.RolePartner) {
+			errs = append(errs, httpx.FieldError{Field: "org", Message: "is required for the partner role"})
+		}
+		return store.Organisation{}, errs
+	}
+	org, err := s.store.Organisation(ctx, p.Org)
+	if errors.Is(err, store.ErrNoOrganisation) {
+		errs = append(errs, httpx.FieldError{Field: "org", Message: "names no organisation of the directory (create it with POST /v1/organisations)"})
+	} else if err != nil {
+		errs = append(errs, httpx.FieldError{Field: "org", Message: "cannot be checked right now"})
+	}
+	return org, errs
+}
+
+// personOf is p as the API shows them, in organisation org.
+func personOf(p store.Person, org store.Organisation) Person {
+	out := Person{Sub: p.Sub, EntraID: p.EntraID, Name: p.Name, Email: p.Email, Role: p.Role, Org: p.Org,
+		Active: p.Active, OrgActive: p.Org == "" || org.Active, Source: p.Source,
+		CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
+	if p.LastSeenAt != nil {
+		seen := p.LastSeenAt.UTC()
+		out.LastSeenAt = &seen
+	}
+	return out
+}
+
+// PersonBySub is one person as the API shows them.
+func (s *Service) PersonBySub(ctx context.Context, sub string) (Person, error) {
+	p, err := s.store.PersonBySub(ctx, sub)
+	if err != nil {
+		return Person{}, problemOf(err)
+	}
+	org, err := s.organisationOf(ctx, p)
+	return personOf(p, org), err
+}
+
+// organisationOf is p's organisation, the zero value when they have none.
+func (s *Service) organisationOf(ctx context.Context, p store.Person) (store.Organisation, error) {
+	if p.Org == "" {
+		return store.Organisation{}, nil
+	}
+	org, err := s.store.Organisation(ctx, p.Org)
+	if errors.Is(err, store.ErrNoOrganisation) {
+		return store.Organisation{}, nil // written before its organisation existed: none to be active
+	}
+	return org, err
+}
+
+// PeopleQuery selects a page of people (GET /v1/people).
+type PeopleQuery struct {
+	Roles, Orgs, Subs []string
+	Active            *bool
+	Limit             int
+	Cursor            string
+}
+
+// PeoplePage is a page of people.
+type PeoplePage struct {
+	Items      []Person `json:"items"`
+	NextCursor string   `json:"nextCursor,omitempty"`
+}
+
+// errBadCursor: the cursor was not issued by People.
+var errBadCursor = httpx.Unprocessable("invalid_query", "The cursor is invalid.",
+	httpx.FieldError{Field: "cursor", Message: "must be a nextCursor returned by this listing"})
+
+// People is the page of people q selects, by subject.
+func (s *Service) People(ctx context.Context, q PeopleQuery) (PeoplePage, error) {
+	after, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+	if err != nil || (q.Cursor != "" && len(after) == 0) {
+		return PeoplePage{}, errBadCursor
+	}
+	rows, more, err := s.store.People(ctx, store.PeopleFilter{Roles: q.Roles, Orgs: q.Orgs, Subs: q.Subs, Active: q.Active,
+		After: string(after), Limit: q.Limit})
+	if err != nil {
+		return PeoplePage{}, err
+	}
+	orgs, err := s.store.Organisations(ctx)
+	if err != nil {
+		return PeoplePage{}, err
+	}
+	byID := make(map[string]store.Organisation, len(orgs))
+	for _, o := range orgs {
+		byID[o.ID] = o
+	}
+	page := PeoplePage{Items: make([]Person, len(rows))}
+	for i, p := range rows {
+		org, ok := byID[p.Org]
+		if !ok {
+			org.Active = true // no organisation of that id: none to be inactive
+		}
+		page.Items[i] = personOf(p, org)
+	}
+	if more {
+		page.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(rows[len(rows)-1].Sub))
+	}
+	return page, nil
+}
+
+// Person is the directory as every service's token check asks it (auth.Directory): the
+// person may sign in when both they and their organisation are active. It records when
+// they were last seen, at most every seenInterval.
+func (s *Service) Person(ctx context.Context, sub string) (auth.Person, error) {
+	p, err := s.store.PersonBySub(ctx, sub)
+	if errors.Is(err, store.ErrNoPerson) {
+		return auth.Person{}, auth.ErrUnknownPerson
+	}
+	if err != nil {
+		return auth.Person{}, err
+	}
+	org, err := s.organisationOf(ctx, p)
+	if err != nil {
+		return auth.Person{}, err
+	}
+	if err := s.touch(ctx, sub); err != nil {
+		return auth.Person{}, fmt.Errorf("last seen of %s: %w", sub, err)
+	}
+	return authPerson(personOf(p, org)), nil
+}
+
+// authPerson is what the token checks need of p.
+func authPerson(p Person) auth.Person {
+	return auth.Person{Sub: p.Sub, EntraID: p.EntraID, Name: p.Name, Email: p.Email, Role: auth.Role(p.Role), Org: p.Org,
+		Active: p.Active && p.OrgActive}
+}
+
+func (s *Service) touch(ctx context.Context, sub string) error {
+	now := s.now()
+	s.mu.Lock()
+	last, ok := s.seen[sub]
+	s.mu.Unlock()
+	if ok && now.Sub(last) < seenInterval {
+		return nil
+	}
+	if err := s.store.TouchPerson(ctx, sub, now); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.seen[sub] = now
+	s.mu.Unlock()
+	return nil
+}
+
+// RecordDevPerson records the person the dev issuer mints a token for, as the token
+// describes them (with their organisation, created when missing), so that the dev sign-in,
+// the README's scripts and the tests work as before the directory. A person an admin
+// deactivated stays refused. Services are not people: not recorded.
+func (s *Service) RecordDevPerson(ctx context.Context, tok auth.Principal) error {
+	if tok.Role == auth.RoleService {
+		return nil
+	}
+	if !subPattern.MatchString(tok.Subject) {
+		return httpx.Unprocessable("invalid_principal", "The token request is invalid.",
+			httpx.FieldError{Field: "sub", Message: "must be printable ASCII without space or slash to be recorded in the directory"})
+	}
+	now := s.now()
+	if tok.Org != "" {
+		err := s.store.InsertOrganisation(ctx, store.Organisation{ID: tok.Org, Name: tok.Org, Domains: []string{}, Active: true,
+			CreatedAt: now, UpdatedAt: now})
+		if err != nil && !errors.Is(err, store.ErrExists) {
+			return err
+		}
+	}
+	p := store.Person{Sub: tok.Subject, EntraID: tok.EntraID, Name: tok.Name, Email: tok.Email, Role: string(tok.Role),
+		Org: tok.Org, Active: true, Source: SourceDevToken, CreatedAt: now, UpdatedAt: now}
+	if p.Name == "" {
+		p.Name = p.Sub
+	}
+	err := s.store.InsertPerson(ctx, p)
+	if !errors.Is(err, store.ErrExists) {
+		return problemOf(err)
+	}
+	existing, err := s.store.PersonBySub(ctx, tok.Subject)
+	if err != nil {
+		return err
+	}
+	if !existing.Active {
+		return httpx.Forbidden("person_deactivated", "This account has been deactivated by an administrator.")
+	}
+	p.CreatedAt, p.Source = existing.CreatedAt, existing.Source
+	return problemOf(s.store.UpdatePerson(ctx, p))
+}
