@@ -493,13 +493,13 @@ func TestChangeSets(t *testing.T) {
 		}
 		official := romedata.V460(t)
 		for _, ds := range romecsv.Datasets {
-			a, b := official.T(ds.Name).Rows(), rel.Snapshot.T(ds.Name).Rows()
-			if len(a) != len(b) {
-				t.Fatalf("%s: %d rows exported, %d official", ds.Name, len(b), len(a))
+			a, b := official.T(ds.Name), rel.Snapshot.T(ds.Name)
+			if a.Len() != b.Len() {
+				t.Fatalf("%s: %d rows exported, %d official", ds.Name, b.Len(), a.Len())
 			}
-			for i := range a {
-				if strings.Join(a[i].Cols, "|") != strings.Join(b[i].Cols, "|") {
-					t.Fatalf("%s row %d: exported %q, official %q", ds.Name, i+1, b[i].Cols, a[i].Cols)
+			for i, ra := range a.Rows() {
+				if rb := b.Row(i); strings.Join(ra.Cols, "|") != strings.Join(rb.Cols, "|") {
+					t.Fatalf("%s row %d: exported %q, official %q", ds.Name, i+1, rb.Cols, ra.Cols)
 				}
 			}
 		}

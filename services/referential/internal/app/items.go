@@ -11,13 +11,17 @@ import (
 // Stats counts every entity of a version, and the rows of every official file.
 func Stats(st *State) map[string]any {
 	s := st.Snap
-	comp := romecsv.MustByName(romecsv.Competence)
-	macros := 0
-	for _, r := range s.T(romecsv.Competence).Rows() {
-		if r.Cols[comp.Col("nature")] != romecsv.NatureCompetence {
-			macros++
+	// Counted once per version: reading every row slices out its columns.
+	macros := st.Memo("stats.macros", func() any {
+		comp := romecsv.MustByName(romecsv.Competence)
+		n := 0
+		for _, r := range s.T(romecsv.Competence).Rows() {
+			if r.Cols[comp.Col("nature")] != romecsv.NatureCompetence {
+				n++
+			}
 		}
-	}
+		return n
+	}).(int)
 	n := func(name string) int { return s.T(name).Len() }
 	return map[string]any{
 		"version":                st.Version(),

@@ -76,7 +76,7 @@ func Competences(s *refdata.Snapshot) []CompetenceDetail {
 	c, r, sv := romecsv.MustByName(C), romecsv.MustByName(R), romecsv.MustByName(S)
 	rows := s.T(C).Rows()
 	macros := map[string]*CompetenceDetail{}
-	out := make([]CompetenceDetail, 0, len(rows)+s.T(S).Len())
+	out := make([]CompetenceDetail, 0, s.T(C).Len()+s.T(S).Len())
 	for _, row := range rows {
 		col := func(name string) string { return row.Cols[c.Col(name)] }
 		d := CompetenceDetail{
@@ -122,9 +122,8 @@ func Competences(s *refdata.Snapshot) []CompetenceDetail {
 func Contextes(s *refdata.Snapshot) []ContexteTravail {
 	const X = romecsv.Contexte
 	x := romecsv.MustByName(X)
-	rows := s.T(X).Rows()
-	out := make([]ContexteTravail, 0, len(rows))
-	for _, r := range rows {
+	out := make([]ContexteTravail, 0, s.T(X).Len())
+	for _, r := range s.T(X).Rows() {
 		out = append(out, ContexteTravail{r.Cols[x.Col("code_ogr")], r.Cols[x.Col("libelle_cont_travail")],
 			fiche.ContexteCategories[r.Cols[x.Col("code_type_cont_trav")]]})
 	}

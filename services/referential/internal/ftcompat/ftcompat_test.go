@@ -414,11 +414,11 @@ func TestMetierEveryFiche(t *testing.T) {
 	categories := map[string]bool{"CONDITIONS_TRAVAIL": true, "HORAIRE_ET_DUREE_TRAVAIL": true, "LIEU_ET_DEPLACEMENT": true,
 		"STATUT_EMPLOI": true, "TYPE_BENEFICIAIRE": true, "TYPE_STRUCTURE_ACCUEIL": true}
 	enjeux := map[string]bool{"EMPLOI_BLANC": true, "EMPLOI_VERT": true, "EMPLOI_BRUN": true, "EMPLOI_STRATEGIQUE": true}
-	fiches := snap.T(romecsv.Fiche).Rows()
-	if len(fiches) != 1584 {
-		t.Fatalf("%d fiches", len(fiches))
+	fiches := snap.T(romecsv.Fiche)
+	if fiches.Len() != 1584 {
+		t.Fatalf("%d fiches", fiches.Len())
 	}
-	for _, r := range fiches {
+	for _, r := range fiches.Rows() {
 		code := r.Cols[0]
 		var mirror ftMetier
 		raw := roundTrip(t, ftcompat.Metier(build(t, snap, code)), &mirror)

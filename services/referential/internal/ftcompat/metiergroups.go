@@ -76,9 +76,8 @@ func (g groupFile) groups(s *refdata.Snapshot, resumes map[string]Encoded[Metier
 		}
 	}
 	ds := romecsv.MustByName(g.dataset)
-	rows := s.T(g.dataset).Rows()
-	out := make([]MetierGroup, 0, len(rows))
-	for _, r := range rows {
+	out := make([]MetierGroup, 0, s.T(g.dataset).Len())
+	for _, r := range s.T(g.dataset).Rows() {
 		code := r.Cols[ds.Col(g.code)]
 		codes := fiches[code]
 		slices.Sort(codes)

@@ -151,13 +151,13 @@ func TestReadZipWithGzipAndLatin9(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, want := rel.Snapshot.T(romecsv.FicheSecteurNaf).Rows(), utf8.Snapshot.T(romecsv.FicheSecteurNaf).Rows()
-	if len(got) != len(want) {
-		t.Fatalf("NAF rows: %d, want %d", len(got), len(want))
+	got, want := rel.Snapshot.T(romecsv.FicheSecteurNaf), utf8.Snapshot.T(romecsv.FicheSecteurNaf)
+	if got.Len() != want.Len() {
+		t.Fatalf("NAF rows: %d, want %d", got.Len(), want.Len())
 	}
-	for i := range want {
-		if strings.Join(got[i].Cols, "|") != strings.Join(want[i].Cols, "|") {
-			t.Fatalf("row %d decoded as %q, want %q", i+1, got[i].Cols, want[i].Cols)
+	for i, w := range want.Rows() {
+		if g := got.Row(i); strings.Join(g.Cols, "|") != strings.Join(w.Cols, "|") {
+			t.Fatalf("row %d decoded as %q, want %q", i+1, g.Cols, w.Cols)
 		}
 	}
 }

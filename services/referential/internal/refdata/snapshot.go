@@ -5,71 +5,187 @@ package refdata
 
 import (
 	"fmt"
+	"hash/maphash"
+	"iter"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
 )
 
-// Row is one record of an official file. Ord keeps the export order.
+// Row is one record of an official file. Ord keeps the export order. A table's rows are
+// read with columns of their own: a caller may keep them.
 type Row struct {
 	Cols []string
 	Ord  int64
 }
 
-// Table is the content of one dataset.
+// Table is the content of one dataset, packed: the fields of every row back to back in
+// one string, cut by end offsets, and indexes of row numbers. The referential stays in
+// memory for as long as it is served, and this way it holds no pointer per row or field
+// for the garbage collector to scan. A row's columns are substrings of that string,
+// sliced out when the row is read.
 type Table struct {
 	DS     *romecsv.Dataset
-	rows   []Row
-	byKey  map[string]int
-	byRome map[string][]int
+	width  int                // columns of a row
+	text   string             // every field of every row, in export order
+	ends   []uint32           // field j of row i ends at ends[i*width+j] in text
+	ords   []int64            // export position of each row
+	keyCol []int              // columns of the natural key
+	slots  []uint32           // the key index: an open-addressing hash table of row+1 (0: empty)
+	byRome map[string][]int32 // the rows of each fiche, in export order
 	maxOrd int64
 }
 
+// seed hashes the natural keys of every table.
+var seed = maphash.MakeSeed()
+
 func newTable(ds *romecsv.Dataset, rows []Row) (*Table, error) {
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Ord < rows[j].Ord })
-	t := &Table{DS: ds, rows: rows, byKey: make(map[string]int, len(rows))}
-	if ds.RomeCol != "" {
-		t.byRome = make(map[string][]int, 2048)
+	t := &Table{DS: ds, width: len(ds.Columns), ords: make([]int64, len(rows))}
+	size := 0
+	for _, r := range rows {
+		if len(r.Cols) != t.width {
+			return nil, fmt.Errorf("%s: a row of %d columns, want %d", ds.Name, len(r.Cols), t.width)
+		}
+		for _, c := range r.Cols {
+			size += len(c)
+		}
 	}
+	var text strings.Builder
+	text.Grow(size)
+	t.ends = make([]uint32, 0, len(rows)*t.width)
+	for i, r := range rows {
+		for _, c := range r.Cols {
+			text.WriteString(c)
+			t.ends = append(t.ends, uint32(text.Len()))
+		}
+		t.ords[i] = r.Ord
+		t.maxOrd = max(t.maxOrd, r.Ord)
+	}
+	t.text = text.String()
+
+	for _, c := range ds.KeyCols {
+		t.keyCol = append(t.keyCol, ds.Col(c))
+	}
+	// At most half full: a lookup probes one or two slots.
+	slots := 1
+	for slots < 2*len(rows) {
+		slots <<= 1
+	}
+	t.slots = make([]uint32, slots)
 	for i, r := range rows {
 		k := ds.Key(r.Cols)
-		if _, dup := t.byKey[k]; dup {
+		s, dup := t.find(k)
+		if dup {
 			return nil, fmt.Errorf("%s: duplicate key %q", ds.Name, k)
 		}
-		t.byKey[k] = i
-		if t.byRome != nil {
-			code := ds.CodeRome(r.Cols)
-			t.byRome[code] = append(t.byRome[code], i)
-		}
-		if r.Ord > t.maxOrd {
-			t.maxOrd = r.Ord
+		t.slots[s] = uint32(i + 1)
+	}
+	if ds.RomeCol != "" {
+		t.byRome = map[string][]int32{}
+		c := ds.Col(ds.RomeCol)
+		for i := range rows {
+			code := t.field(i, c) // not the row's own string, which the table must not keep alive
+			t.byRome[code] = append(t.byRome[code], int32(i))
 		}
 	}
 	return t, nil
 }
 
-// Len is the number of rows.
-func (t *Table) Len() int { return len(t.rows) }
+// find returns the slot holding the row with that key, or the empty slot where it goes.
+func (t *Table) find(key string) (slot int, found bool) {
+	mask := len(t.slots) - 1
+	for s := int(maphash.String(seed, key)) & mask; ; s = (s + 1) & mask {
+		r := t.slots[s]
+		if r == 0 {
+			return s, false
+		}
+		if t.hasKey(int(r-1), key) {
+			return s, true
+		}
+	}
+}
 
-// Rows returns every row in export order; callers must not modify them.
-func (t *Table) Rows() []Row { return t.rows }
+// hasKey tells whether row i's natural key is key, as Dataset.Key would join it.
+func (t *Table) hasKey(i int, key string) bool {
+	for n, c := range t.keyCol {
+		if n > 0 {
+			if !strings.HasPrefix(key, romecsv.KeySep) {
+				return false
+			}
+			key = key[len(romecsv.KeySep):]
+		}
+		f := t.field(i, c)
+		if !strings.HasPrefix(key, f) {
+			return false
+		}
+		key = key[len(f):]
+	}
+	return key == ""
+}
+
+// row returns the number of the row with that key.
+func (t *Table) row(key string) (int, bool) {
+	s, found := t.find(key)
+	return int(t.slots[s]) - 1, found
+}
+
+// field returns column j of row i.
+func (t *Table) field(i, j int) string {
+	k := i*t.width + j
+	start := uint32(0)
+	if k > 0 {
+		start = t.ends[k-1]
+	}
+	return t.text[start:t.ends[k]]
+}
+
+// cols returns the columns of row i, in a slice of their own.
+func (t *Table) cols(i int) []string { return t.fill(make([]string, t.width), i) }
+
+// fill sets dst, of the table's width, to the columns of row i.
+func (t *Table) fill(dst []string, i int) []string {
+	for j := range dst {
+		dst[j] = t.field(i, j)
+	}
+	return dst
+}
+
+// Len is the number of rows.
+func (t *Table) Len() int { return len(t.ords) }
+
+// Row returns the row at position i in export order.
+func (t *Table) Row(i int) Row { return Row{Cols: t.cols(i), Ord: t.ords[i]} }
+
+// Rows yields every row in export order, with its position.
+func (t *Table) Rows() iter.Seq2[int, Row] {
+	return func(yield func(int, Row) bool) {
+		for i := range t.ords {
+			if !yield(i, t.Row(i)) {
+				return
+			}
+		}
+	}
+}
 
 // Get returns the columns of the row with that key.
 func (t *Table) Get(key string) ([]string, bool) {
-	i, ok := t.byKey[key]
+	i, ok := t.row(key)
 	if !ok {
 		return nil, false
 	}
-	return t.rows[i].Cols, true
+	return t.cols(i), true
 }
 
 // ForRome returns the rows of one fiche, in export order.
 func (t *Table) ForRome(code string) [][]string {
 	idx := t.byRome[code]
 	out := make([][]string, len(idx))
+	all, w := make([]string, len(idx)*t.width), t.width // one allocation for every row
 	for i, j := range idx {
-		out[i] = t.rows[j].Cols
+		out[i] = t.fill(all[i*w:(i+1)*w:(i+1)*w], int(j))
 	}
 	return out
 }
@@ -148,11 +264,11 @@ func (s *Snapshot) Apply(v Version, changes []Change) (*Snapshot, error) {
 			next.tables[name] = t
 			continue
 		}
-		rows := make([]Row, 0, len(t.rows)+len(cs))
+		rows := make([]Row, 0, t.Len()+len(cs))
 		gone := make(map[string]bool, len(cs))
 		replaced := make(map[string]Row, len(cs))
 		for _, c := range cs {
-			if _, exists := t.byKey[c.Key]; exists != (c.Old != nil) {
+			if _, exists := t.row(c.Key); exists != (c.Old != nil) {
 				return nil, fmt.Errorf("%s: row %q changed under the change set", name, c.Key)
 			}
 			switch {
@@ -162,7 +278,7 @@ func (s *Snapshot) Apply(v Version, changes []Change) (*Snapshot, error) {
 				replaced[c.Key] = Row{Cols: c.New, Ord: c.Ord}
 			}
 		}
-		for _, r := range t.rows {
+		for _, r := range t.Rows() {
 			k := t.DS.Key(r.Cols)
 			if gone[k] {
 				continue

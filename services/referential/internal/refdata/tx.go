@@ -131,17 +131,17 @@ func (tx *Tx) Changes() []Change {
 	for _, sk := range tx.order {
 		t := tx.base.T(sk.dataset)
 		newCols := tx.staged[sk.dataset][sk.key]
-		oldCols, existed := t.Get(sk.key)
+		i, existed := t.row(sk.key)
 		if !existed && newCols == nil {
-			continue
-		}
-		if existed && newCols != nil && equal(oldCols, newCols) {
 			continue
 		}
 		c := Change{Dataset: sk.dataset, Key: sk.key, New: newCols}
 		if existed {
-			c.Old = oldCols
-			c.Ord = t.rows[t.byKey[sk.key]].Ord
+			old := t.Row(i)
+			if newCols != nil && equal(old.Cols, newCols) {
+				continue
+			}
+			c.Old, c.Ord = old.Cols, old.Ord
 		} else {
 			inserted[sk.dataset]++
 			c.Ord = t.maxOrd + inserted[sk.dataset]

@@ -172,14 +172,14 @@ func bulkInsertSQLite(ctx context.Context, tx *gorm.DB, n int, snap *refdata.Sna
 
 func copyRowsPostgres(ctx context.Context, tx pgx.Tx, n int, snap *refdata.Snapshot) error {
 	for _, ds := range romecsv.Datasets {
-		rows := snap.T(ds.Name).Rows()
+		t := snap.T(ds.Name)
 		i := 0
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"ref_rows"}, []string{"dataset", "row_key", "valid_from", "ord", "cols"},
 			pgx.CopyFromFunc(func() ([]any, error) {
-				if i >= len(rows) {
+				if i >= t.Len() {
 					return nil, nil
 				}
-				r := rows[i]
+				r := t.Row(i)
 				i++
 				return []any{ds.Name, ds.Key(r.Cols), n, r.Ord, encodeCols(r.Cols)}, nil
 			}))
