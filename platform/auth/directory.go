@@ -49,32 +49,42 @@ const staleGrace = 10 * time.Minute
 // maxCachedPeople bounds a RemoteDirectory's cache.
 const maxCachedPeople = 50_000
 
-// RemoteDirectoryFromEnv is the directory a service other than the intake asks, as
-// service (see NewTokenSource): at AUTH_DIRECTORY_URL, else INTAKE_URL, else, in dev mode,
-// the intake on INTAKE_PORT. Outside dev mode one of the first two must be set.
+// RemoteDirectoryFromEnv is the directory a service other than the intake asks (see
+// DirectoryClientFromEnv).
 func RemoteDirectoryFromEnv(ctx context.Context, service string) (*RemoteDirectory, error) {
+	base, client, err := DirectoryClientFromEnv(ctx, service)
+	if err != nil {
+		return nil, err
+	}
+	return NewRemoteDirectory(base, client), nil
+}
+
+// DirectoryClientFromEnv is where the directory's service is, and a client that calls it as
+// service (see NewTokenSource): AUTH_DIRECTORY_URL, else INTAKE_URL, else, in dev mode, the
+// intake on INTAKE_PORT. Outside dev mode one of the first two must be set.
+func DirectoryClientFromEnv(ctx context.Context, service string) (string, *http.Client, error) {
 	base := config.String("AUTH_DIRECTORY_URL", config.String("INTAKE_URL", ""))
 	if base == "" {
 		dev, err := config.DevMode()
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		if !dev {
-			return nil, errors.New("AUTH_DIRECTORY_URL is not set: the intake's URL, whose directory says who may sign in")
+			return "", nil, errors.New("AUTH_DIRECTORY_URL is not set: the intake's URL, whose directory says who may sign in")
 		}
 		port, err := config.Port("INTAKE_PORT", 8081)
 		if err != nil {
-			return nil, err
+			return "", nil, err
 		}
 		base = fmt.Sprintf("http://127.0.0.1:%d", port)
 	}
 	tokens, err := NewTokenSource(ctx, service)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	client := oauth2.NewClient(ctx, tokens)
 	client.Timeout = 5 * time.Second
-	return NewRemoteDirectory(base, client), nil
+	return base, client, nil
 }
 
 // RemoteDirectory asks the directory's service (GET {base}/v1/people/{sub}, with a

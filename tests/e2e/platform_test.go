@@ -49,6 +49,7 @@ func TestPlatform(t *testing.T) {
 		{"TeamsChannel", testTeamsChannel},
 		{"Notifications", testNotifications},
 		{"NotificationPreferences", testNotificationPreferences},
+		{"Directory", testDirectory},
 		// The console, in Chromium (browser_test.go).
 		{"Console/SignInPage", testConsoleSignInPage},
 		{"Console/PartnerAndModerator", testConsolePartnerAndModerator},

@@ -25,6 +25,9 @@ var composeEnv = []string{
 	"AUTH_ISSUER=https://login.example.org/realms/rome",
 	"AUTH_AUDIENCE=rome-platform",
 	"CONSOLE_OIDC_CLIENT_ID=rome-console",
+	"AUTH_CLIENT_ID=rome-platform-services",
+	"AUTH_CLIENT_SECRET=s3cret",
+	"AUTH_TOKEN_URL=https://login.example.org/realms/rome/protocol/openid-connect/token",
 }
 
 func loadCompose(t *testing.T, env []string) (*types.Project, error) {
@@ -37,10 +40,11 @@ func loadCompose(t *testing.T, env []string) (*types.Project, error) {
 	return opts.LoadProject(context.Background())
 }
 
-// Production mode has no dev issuer nor dev sign-in form: without a real identity provider
-// and the console's client there, compose must refuse to start.
+// Production mode has no dev issuer nor dev sign-in form: without a real identity provider,
+// the console's client there and the services' own client (every service asks the
+// intake's directory), compose must refuse to start.
 func TestComposeRefusesToStartWithoutAnIdentityProvider(t *testing.T) {
-	for i, key := range []string{"AUTH_ISSUER", "AUTH_AUDIENCE", "CONSOLE_OIDC_CLIENT_ID"} {
+	for i, key := range []string{"AUTH_ISSUER", "AUTH_AUDIENCE", "CONSOLE_OIDC_CLIENT_ID", "AUTH_CLIENT_ID", "AUTH_CLIENT_SECRET", "AUTH_TOKEN_URL"} {
 		env := slices.Delete(slices.Clone(composeEnv), i, i+1)
 		if _, err := loadCompose(t, env); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("loading without %s: err = %v, want one naming it", key, err)

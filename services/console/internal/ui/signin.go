@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/services/console/internal/backend"
 	"github.com/plateforme-rome/rome/services/console/internal/session"
 	"github.com/plateforme-rome/rome/services/console/internal/signin"
@@ -86,6 +88,10 @@ func (h *handlers) devSignIn(c *gin.Context) {
 		h.renderSignIn(c, http.StatusUnprocessableEntity, f, fromProblem(e, func(field string) string { return field }), "")
 		return
 	}
+	if e, ok := backend.AsError(err); ok && e.Status == http.StatusForbidden {
+		h.renderSignIn(c, http.StatusForbidden, f, nil, cmp.Or(refusals[e.Code], refusals[""]))
+		return
+	}
 	if err != nil {
 		slog.WarnContext(ctx, "dev token not issued", "error", err)
 		h.renderSignIn(c, http.StatusServiceUnavailable, f, nil, "Le service d'identité de développement (intake) ne répond pas. Réessayez dans un instant.")
@@ -94,13 +100,27 @@ func (h *handlers) devSignIn(c *gin.Context) {
 	h.startSession(c, token, "", expiresAt, c.PostForm("retour"))
 }
 
+// refusals say why a sign-in is refused, by the problem's code ("" for any other reason).
+var refusals = map[string]string{
+	"":                      "Votre compte n'a pas de rôle sur la plateforme, ou son jeton n'est pas valide. Contactez l'équipe ROME.",
+	"unknown_person":        "Votre compte n'est pas enregistré sur la plateforme : demandez un accès à l'équipe ROME.",
+	"person_deactivated":    "Votre compte, ou celui de votre organisation, a été désactivé. Contactez l'équipe ROME.",
+	"claims_mismatch":       "Votre rôle ou votre organisation ne correspond pas à l'annuaire de la plateforme. Reconnectez-vous, ou contactez l'équipe ROME.",
+	"directory_unavailable": "L'annuaire de la plateforme ne répond pas. Réessayez dans un instant.",
+}
+
 // startSession verifies the token as the services will, then opens the session.
 func (h *handlers) startSession(c *gin.Context, token, refresh string, expiry time.Time, returnTo string) {
 	ctx := c.Request.Context()
 	p, err := h.Verifier.Verify(ctx, token)
 	if err != nil {
 		slog.WarnContext(ctx, "sign-in token refused", "error", err)
-		h.renderSignIn(c, http.StatusForbidden, devForm{}, nil, "Votre compte n'a pas de rôle sur la plateforme, ou son jeton n'est pas valide. Contactez l'équipe ROME.")
+		status, message := http.StatusForbidden, refusals[""]
+		var prob *httpx.Problem
+		if errors.As(err, &prob) {
+			status, message = max(prob.Status, http.StatusForbidden), cmp.Or(refusals[prob.Code], message)
+		}
+		h.renderSignIn(c, status, devForm{}, nil, message)
 		return
 	}
 	if p.Role == auth.RoleService {

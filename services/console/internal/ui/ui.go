@@ -65,6 +65,9 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if authCfg.Directory, err = auth.RemoteDirectoryFromEnv(ctx, rt.Name); err != nil {
+		return nil, err
+	}
 	verifier, err := auth.NewVerifier(authCfg)
 	if err != nil {
 		return nil, err

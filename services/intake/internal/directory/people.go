@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -279,8 +280,8 @@ func (s *Service) touch(ctx context.Context, sub string) error {
 	return nil
 }
 
-// RecordDevPerson records the person the dev issuer mints a token for, as the token
-// describes them (with their organisation, created when missing), so that the dev sign-in,
+// RecordDevPerson records the person the dev issuer mints a token for, with the role and
+// organisation the token says (with their organisation, created when missing), so that the dev sign-in,
 // the README's scripts and the tests work as before the directory. A person an admin
 // deactivated stays refused. Services are not people: not recorded.
 func (s *Service) RecordDevPerson(ctx context.Context, tok auth.Principal) error {
@@ -315,6 +316,9 @@ func (s *Service) RecordDevPerson(ctx context.Context, tok auth.Principal) error
 	if !existing.Active {
 		return httpx.Forbidden("person_deactivated", "This account has been deactivated by an administrator.")
 	}
+	// What the token leaves out (a name, an address, an Entra id) stays as it was.
+	p.Name = cmp.Or(tok.Name, existing.Name)
+	p.Email, p.EntraID = cmp.Or(p.Email, existing.Email), cmp.Or(p.EntraID, existing.EntraID)
 	p.CreatedAt, p.Source = existing.CreatedAt, existing.Source
 	return problemOf(s.store.UpdatePerson(ctx, p))
 }

@@ -62,6 +62,11 @@ func build(ctx context.Context, rt *service.Runtime, background *sync.WaitGroup)
 	if err != nil {
 		return nil, err
 	}
+	directoryURL, directoryClient, err := auth.DirectoryClientFromEnv(ctx, rt.Name)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Directory = auth.NewRemoteDirectory(directoryURL, directoryClient)
 	v, err := auth.NewVerifier(cfg)
 	if err != nil {
 		return nil, err
@@ -71,10 +76,11 @@ func build(ctx context.Context, rt *service.Runtime, background *sync.WaitGroup)
 		return nil, err
 	}
 	svc, err := app.New(app.Deps{
-		Store:   store.New(rt.DB),
-		Targets: targets.New(set.intakeURL, set.referentialURL, nil),
-		Config:  set.app,
-		Log:     rt.Logger,
+		Store:     store.New(rt.DB),
+		Targets:   targets.New(set.intakeURL, set.referentialURL, nil),
+		Directory: targets.NewDirectory(directoryURL, directoryClient),
+		Config:    set.app,
+		Log:       rt.Logger,
 	})
 	if err != nil {
 		return nil, err

@@ -7,12 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/plateforme-rome/rome/clients/notifclient"
-	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 )
 
@@ -30,8 +30,12 @@ func (s *Service) Notify(ctx context.Context, n notifclient.Notification) (creat
 	if first, err := s.replay(ctx, n.Key, hash); !errors.Is(err, ErrNotFound) {
 		return first, err == nil, err
 	}
+	audience, err := s.audience(ctx, n) // before the transaction: the directory is another service
+	if err != nil {
+		return notifclient.Created{}, false, err
+	}
 	err = s.store.Transaction(ctx, func(tx *store.Store) error {
-		row, deliveries, items, err := s.plan(ctx, tx, n, hash)
+		row, deliveries, items, err := s.plan(ctx, tx, n, hash, audience)
 		if err != nil {
 			return err
 		}
@@ -73,13 +77,10 @@ func createdOf(n store.Notification) notifclient.Created {
 	return notifclient.Created{ID: n.ID, Key: n.Key, Event: notifclient.Event(n.Event), Recipients: n.Recipients, CreatedAt: n.CreatedAt.UTC()}
 }
 
-// plan is n as stored, with its recipients, and the deliveries and digest
-// items it makes, read in tx.
-func (s *Service) plan(ctx context.Context, tx *store.Store, n notifclient.Notification, hash string) (store.Notification, []store.OutboxRow, []store.DigestItem, error) {
-	users, err := recipients(ctx, tx, n)
-	if err != nil {
-		return store.Notification{}, nil, nil, err
-	}
+// plan is n as stored, with its recipients (its audience, sorted by subject), and the
+// deliveries and digest items it makes, given the preferences read in tx.
+func (s *Service) plan(ctx context.Context, tx *store.Store, n notifclient.Notification, hash string, audience map[string]store.User) (store.Notification, []store.OutboxRow, []store.DigestItem, error) {
+	users := slices.SortedFunc(maps.Values(audience), func(a, b store.User) int { return strings.Compare(a.Sub, b.Sub) })
 	subs := make([]string, len(users))
 	for i, u := range users {
 		subs[i] = u.Sub
@@ -100,51 +101,6 @@ func (s *Service) plan(ctx context.Context, tx *store.Store, n notifclient.Notif
 	}
 	deliveries, items := s.fanOut(row.ID, users, choices, now)
 	return row, deliveries, items, nil
-}
-
-// recipients resolves who gets n: the named users, the known users holding
-// one of its roles, the known partners of its organisations, and the
-// followers of its request or fiche (a partner follower only when n's
-// organisation is empty or its own), minus the excluded users; sorted by
-// subject. Named users the service has not seen yet get an inbox row and no
-// delivery (they have no address).
-func recipients(ctx context.Context, tx *store.Store, n notifclient.Notification) ([]store.User, error) {
-	found := map[string]store.User{}
-	for _, sub := range n.To.Users {
-		found[sub] = store.User{Sub: sub}
-	}
-	add := func(users []store.User, err error) error {
-		for _, u := range users {
-			found[u.Sub] = u
-		}
-		return err
-	}
-	if err := errors.Join(
-		add(tx.UsersBySub(ctx, n.To.Users)),
-		add(tx.UsersByRole(ctx, n.To.Roles)),
-		add(tx.Members(ctx, string(auth.RolePartner), n.To.Orgs)),
-	); err != nil {
-		return nil, err
-	}
-	followers, err := tx.Followers(ctx, n.RequestID, n.CodeRome)
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range followers {
-		if u.Role == string(auth.RolePartner) && n.Org != "" && u.Org != n.Org {
-			continue // another organisation's request: not theirs to see
-		}
-		found[u.Sub] = u
-	}
-	for _, sub := range n.ExcludeUsers {
-		delete(found, sub)
-	}
-	out := make([]store.User, 0, len(found))
-	for _, u := range found {
-		out = append(out, u)
-	}
-	slices.SortFunc(out, func(a, b store.User) int { return strings.Compare(a.Sub, b.Sub) })
-	return out, nil
 }
 
 // fanOut is what notification id makes for users, given the channels each

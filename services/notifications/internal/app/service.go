@@ -54,7 +54,10 @@ type Deps struct {
 	Store *store.Store
 	// Targets tells whether what a follow names is there (required).
 	Targets Targets
-	Config  Config
+	// Directory says who notifications reach; nil: the people who have called this service
+	// (a stand-alone service; the tests of what predates the directory).
+	Directory Directory
+	Config    Config
 	// Now is the clock; nil is the wall clock.
 	Now func() time.Time
 	Log *slog.Logger
@@ -62,13 +65,14 @@ type Deps struct {
 
 // Service runs the use cases.
 type Service struct {
-	store   *store.Store
-	targets Targets
-	cfg     Config
-	clock   func() time.Time
-	log     *slog.Logger
-	metrics *metrics
-	seen    *seenUsers
+	store     *store.Store
+	targets   Targets
+	directory Directory
+	cfg       Config
+	clock     func() time.Time
+	log       *slog.Logger
+	metrics   *metrics
+	seen      *seenUsers
 }
 
 // New builds the service and registers its metrics.
@@ -84,7 +88,7 @@ func New(d Deps) (*Service, error) {
 	if clock == nil {
 		clock = time.Now
 	}
-	s := &Service{store: d.Store, targets: d.Targets, cfg: d.Config, clock: clock, log: d.Log, metrics: m}
+	s := &Service{store: d.Store, targets: d.Targets, directory: d.Directory, cfg: d.Config, clock: clock, log: d.Log, metrics: m}
 	s.seen = newSeenUsers(s.now)
 	return s, nil
 }

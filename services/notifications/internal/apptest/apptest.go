@@ -52,6 +52,13 @@ type Env struct {
 // (the test follows nothing).
 func New(t testing.TB, db *gorm.DB, targets app.Targets) *Env {
 	t.Helper()
+	return NewWithDirectory(t, db, targets, nil)
+}
+
+// NewWithDirectory is New with the directory that says who notifications reach (nil: the
+// people who have called the service).
+func NewWithDirectory(t testing.TB, db *gorm.DB, targets app.Targets, dir app.Directory) *Env {
+	t.Helper()
 	st := store.New(db)
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
@@ -60,7 +67,7 @@ func New(t testing.TB, db *gorm.DB, targets app.Targets) *Env {
 		targets = noTargets{}
 	}
 	clock := clocktest.New(Start)
-	svc, err := app.New(app.Deps{Store: st, Targets: targets, Config: Config, Now: clock.Now, Log: slog.New(slog.DiscardHandler)})
+	svc, err := app.New(app.Deps{Store: st, Targets: targets, Directory: dir, Config: Config, Now: clock.Now, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,8 +105,8 @@ func runImport(ctx context.Context, log *slog.Logger, args []string) error {
 }
 
 // defaultMemoryLimit is the soft heap limit when GOMEMLIMIT is not set: the referential
-// keeps about 160 MB live (rows, encoded fiches, search indexes) and Go's default GC
-// target would let the heap grow to twice that under load.
+// keeps about 145 MB live (encoded fiches 90, packed rows 31, search indexes 17; BENCHMARKS.md)
+// and Go's default GC target would let the heap grow to twice that under load.
 const defaultMemoryLimit = 256 << 20
 
 func serve(ctx context.Context) error {
@@ -119,6 +119,9 @@ func serve(ctx context.Context) error {
 	}
 	authCfg, err := auth.ConfigFromEnv()
 	if err != nil {
+		return err
+	}
+	if authCfg.Directory, err = auth.RemoteDirectoryFromEnv(ctx, "referential"); err != nil {
 		return err
 	}
 	verifier, err := auth.NewVerifier(authCfg)

@@ -115,7 +115,7 @@ const stagedRevision = "staged_revision"
 func (s *Store) racing(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.db.WithContext(ctx).Transaction(fn)
-		if attempt == 3 || err == nil || !(isUniqueViolation(err) || errors.Is(err, ErrReleaseMoved)) {
+		if attempt == 3 || err == nil || !(database.IsUniqueViolation(err) || errors.Is(err, ErrReleaseMoved)) {
 			return err
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
+	"github.com/plateforme-rome/rome/platform/database"
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
 	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
 )
@@ -275,7 +276,7 @@ func (s *Store) Publish(ctx context.Context, p Publication) error {
 			return ErrConflict
 		}
 		if err := insertVersion(tx, p.Version); err != nil {
-			if errors.Is(err, gorm.ErrDuplicatedKey) || isUniqueViolation(err) {
+			if database.IsUniqueViolation(err) {
 				return ErrConflict
 			}
 			return err
@@ -325,11 +326,6 @@ func (s *Store) Publish(ctx context.Context, p Publication) error {
 		}
 		return enqueueWebhooks(tx, p) // the outbox: the version's events commit with it
 	})
-}
-
-func isUniqueViolation(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint") || strings.Contains(msg, "SQLSTATE 23505") || strings.Contains(msg, "duplicate key")
 }
 
 func setCounter(tx *gorm.DB, name string, value int64) error {
