@@ -62,15 +62,30 @@ func bodyTooLarge(limit int64) *Problem {
 // to c.Error: 413 body_too_large, 400 malformed_json, or 422 invalid_body
 // naming the offending field path (e.g. "operations[2].rank").
 func BindJSONLimit(c *gin.Context, dst any, limit int64) error {
+	body, err := readLimit(c, limit)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(body, dst)
+}
+
+// ReadBody reads the request body whole, with the route's size limit (BodyLimit) or else
+// MaxBodyBytes, for a route whose body is not JSON. Its errors are problems: 413
+// body_too_large, 400 unreadable_body.
+func ReadBody(c *gin.Context) ([]byte, error) {
+	return readLimit(c, RouteBodyLimit(c))
+}
+
+func readLimit(c *gin.Context, limit int64) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return bodyTooLarge(min(limit, tooLarge.Limit))
+			return nil, bodyTooLarge(min(limit, tooLarge.Limit))
 		}
-		return BadRequest("unreadable_body", "The request body could not be read.")
+		return nil, BadRequest("unreadable_body", "The request body could not be read.")
 	}
-	return decodeStrict(body, dst)
+	return body, nil
 }
 
 func decodeStrict(body []byte, dst any) error {

@@ -63,7 +63,7 @@ func newEnv(t *testing.T, options ...func(*Deps)) *env {
 }
 
 // newEnvOn builds the router on a fresh database of dialect d.
-func newEnvOn(t *testing.T, d database.Dialect, options ...func(*Deps)) *env {
+func newEnvOn(t testing.TB, d database.Dialect, options ...func(*Deps)) *env {
 	t.Helper()
 	setEnv(t, map[string]string{"ROME_DEV_MODE": "true", "INTAKE_PORT": "8081"})
 	st := newStore(t, d)
@@ -87,7 +87,7 @@ func newEnvOn(t *testing.T, d database.Dialect, options ...func(*Deps)) *env {
 }
 
 // newStore is a migrated intake store on a fresh database of dialect d.
-func newStore(t *testing.T, d database.Dialect) *store.Store {
+func newStore(t testing.TB, d database.Dialect) *store.Store {
 	t.Helper()
 	st := store.New(dbtest.Open(t, d))
 	if err := st.Migrate(t.Context()); err != nil {
@@ -104,7 +104,7 @@ func newDirectory(t *testing.T) *directory.Service {
 
 // token mints a token the router accepts, recording its person in the directory as the
 // dev issuer's route does.
-func (e *env) token(t *testing.T, sub string, role auth.Role, org string) string {
+func (e *env) token(t testing.TB, sub string, role auth.Role, org string) string {
 	t.Helper()
 	p := auth.Principal{Subject: sub, Name: sub + " (test)", Role: role, Org: org}
 	if err := e.dir.RecordDevPerson(t.Context(), p); err != nil {

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -102,6 +103,34 @@ func (h *handlers) listPeople(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, page)
+}
+
+// importPeople answers POST /v1/people:import?dryRun=true|false with a CSV file.
+func (h *handlers) importPeople(c *gin.Context) {
+	dryRun := false
+	if s, ok := c.GetQuery("dryRun"); ok {
+		if s != "true" && s != "false" {
+			_ = c.Error(httpx.Unprocessable("invalid_query", "The query parameters are invalid.",
+				httpx.FieldError{Field: "dryRun", Message: "must be true or false"}))
+			return
+		}
+		dryRun = s == "true"
+	}
+	if ct, _, _ := strings.Cut(c.ContentType(), ";"); ct != "text/csv" {
+		_ = c.Error(httpx.NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", "Send the people as text/csv."))
+		return
+	}
+	body, err := httpx.ReadBody(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	report, err := h.directory.ImportPeople(c.Request.Context(), body, dryRun)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, report)
 }
 
 func (h *handlers) createOrganisation(c *gin.Context) {

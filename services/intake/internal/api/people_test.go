@@ -143,3 +143,51 @@ func TestDevTokenRecordsPeople(t *testing.T) {
 	}
 	wantProblem(t, call(t, e.h, "POST", "/dev/token", `{"sub":"a/b","role":"admin"}`, ""), 422, "invalid_principal", "sub")
 }
+
+// TestImportPeople: an admin imports people from a CSV file, after a dry run; a file with
+// one bad line imports nothing and says what is wrong with each line; the same file again
+// changes nothing.
+func TestImportPeople(t *testing.T) {
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnvOn(t, d)
+			admin := e.token(t, "ada", auth.RoleAdmin, "")
+			call(t, e.h, "POST", "/v1/organisations", `{"id":"opco-a","name":"OPCO A","kind":"opco"}`, admin)
+			importCSV := func(query, file string) result {
+				return call(t, e.h, "POST", "/v1/people:import"+query, file, admin, "Content-Type", "text/csv; charset=utf-8")
+			}
+			file := "\uFEFFsub;name;role;email;org\nlea;Léa Martin;partner;lea@opco-a.fr;opco-a\nmarc;Marc Petit;moderator;marc@francetravail.fr;\nada;ada (test);admin;;\n"
+
+			res := importCSV("?dryRun=true", file)
+			if res.status != 200 || res.body["created"] != 2.0 || res.body["unchanged"] != 1.0 || res.body["dryRun"] != true {
+				t.Fatalf("dry run: %d %s", res.status, res.raw)
+			}
+			wantProblem(t, call(t, e.h, "GET", "/v1/people/lea", "", admin), 404, "person_not_found")
+
+			bad := file + "lea;Léa;partner;;opco-a\nzoe;Zoé;partner;zoe@;nowhere\n"
+			res = importCSV("", bad)
+			wantProblem(t, res, 422, "invalid_import")
+			lines, _ := res.body["lines"].([]any)
+			if len(lines) != 5 || lines[3].(map[string]any)["outcome"] != "refused" || lines[4].(map[string]any)["outcome"] != "refused" ||
+				lines[0].(map[string]any)["outcome"] != "created" {
+				t.Fatalf("refused file: %s", res.raw)
+			}
+			wantProblem(t, call(t, e.h, "GET", "/v1/people/lea", "", admin), 404, "person_not_found")
+
+			if res := importCSV("", file); res.status != 200 || res.body["created"] != 2.0 || res.body["dryRun"] != false {
+				t.Fatalf("import: %d %s", res.status, res.raw)
+			}
+			if res := call(t, e.h, "GET", "/v1/people/lea", "", admin); res.status != 200 || res.body["source"] != "import" || res.body["org"] != "opco-a" {
+				t.Fatalf("lea: %d %s", res.status, res.raw)
+			}
+			if res := importCSV("", file); res.status != 200 || res.body["created"] != 0.0 || res.body["unchanged"] != 3.0 {
+				t.Fatalf("the same file again: %d %s", res.status, res.raw)
+			}
+			wantProblem(t, importCSV("", "sub,name\nx,X\n"), 422, "invalid_import")
+			wantProblem(t, importCSV("", "sub,name,role,phone\n"), 422, "invalid_import")
+			wantProblem(t, importCSV("?dryRun=yes", file), 422, "invalid_query", "dryRun")
+			wantProblem(t, call(t, e.h, "POST", "/v1/people:import", `{"sub":"x"}`, admin), 415, "unsupported_media_type")
+			wantProblem(t, call(t, e.h, "POST", "/v1/people:import", file, e.token(t, "bob", auth.RoleModerator, ""), "Content-Type", "text/csv"), 403, "forbidden_role")
+		})
+	}
+}

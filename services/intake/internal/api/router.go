@@ -81,6 +81,7 @@ const (
 	maxEventBody      = 8 << 20   // a workflow event carries the whole request's state
 	maxOverlapsBody   = 1 << 20   // an overlap query, at most 1,000 elements
 	maxGraphBody      = 1 << 20   // a batch of Graph change notifications
+	maxImportBody     = 2 << 20   // a CSV of directory.MaxImportLines people, about 200 bytes each
 )
 
 // Router builds the intake's HTTP handler.
@@ -122,6 +123,7 @@ func Router(d Deps) *gin.Engine {
 
 	teamOrService := auth.RequireRole(auth.RoleModerator, auth.RoleAdmin, auth.RoleService)
 	v1.POST("/people", admin, small, h.createPerson)
+	v1.POST("/people:import", admin, httpx.BodyLimit(maxImportBody), h.importPeople)
 	v1.GET("/people", teamOrService, h.listPeople)
 	v1.GET("/people/:sub", h.getPerson)
 	v1.PATCH("/people/:sub", admin, small, h.updatePerson)

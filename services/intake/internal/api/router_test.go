@@ -16,7 +16,7 @@ import (
 	"github.com/plateforme-rome/rome/platform/httpx/openapitest"
 )
 
-func setEnv(t *testing.T, kv map[string]string) {
+func setEnv(t testing.TB, kv map[string]string) {
 	t.Helper()
 	for _, k := range []string{"AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL", "AUTH_ROLE_CLAIM", "AUTH_ROLE_MAP", "AUTH_ORG_CLAIM", "INTAKE_PORT"} {
 		t.Setenv(k, "")

@@ -26,6 +26,7 @@ type Store interface {
 	Organisation(ctx context.Context, id string) (store.Organisation, error)
 	Organisations(ctx context.Context) ([]store.Organisation, error)
 	InsertPerson(ctx context.Context, p store.Person) error
+	InsertPeople(ctx context.Context, people []store.Person) error
 	UpdatePerson(ctx context.Context, p store.Person) error
 	TouchPerson(ctx context.Context, sub string, at time.Time) error
 	PersonBySub(ctx context.Context, sub string) (store.Person, error)
@@ -36,6 +37,7 @@ type Store interface {
 const (
 	SourceAdmin    = "admin"
 	SourceDevToken = "dev_token"
+	SourceImport   = "import"
 )
 
 // The kinds of organisation.

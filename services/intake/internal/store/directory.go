@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -199,4 +200,18 @@ func (s *Store) People(ctx context.Context, f PeopleFilter) ([]Person, bool, err
 		out[i] = Person(r)
 	}
 	return out, more, nil
+}
+
+// InsertPeople adds people in one transaction: all of them, or none when one's subject or
+// Entra object id is taken (ErrExists, ErrEntraIDTaken, with the first such subject).
+func (s *Store) InsertPeople(ctx context.Context, people []Person) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		in := &Store{db: tx}
+		for _, p := range people {
+			if err := in.InsertPerson(ctx, p); err != nil {
+				return fmt.Errorf("%s: %w", p.Sub, err)
+			}
+		}
+		return nil
+	})
 }
