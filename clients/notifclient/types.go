@@ -19,12 +19,17 @@ const (
 	EventPublished  Event = "published"
 	EventWithdrawn  Event = "withdrawn"
 	EventExpired    Event = "expired"
+	// An idea from someone without an account, handed to an organisation's experts as a
+	// draft request; and the ROME team's reply to its author.
+	EventIdeaHandedOver Event = "idea_handed_over"
+	EventIdeaReply      Event = "idea_reply"
 )
 
 // Events lists every event, in a stable order.
 var Events = []Event{
 	EventSubmitted, EventAssigned, EventQuestion, EventAnswer, EventTeamsReply, EventMessage,
 	EventReminder, EventEscalation, EventDecision, EventPublished, EventWithdrawn, EventExpired,
+	EventIdeaHandedOver, EventIdeaReply,
 }
 
 // Valid reports whether e is a known event.
@@ -47,12 +52,17 @@ type Actor struct {
 
 // Recipients names who must be told: users by subject, every known user
 // holding one of the roles (moderator, admin), every known user of one of
-// the partner organisations.
+// the partner organisations, and people without an account by their e-mail
+// address (an idea's author): one e-mail each, at once, and no inbox.
 type Recipients struct {
-	Users []string `json:"users,omitempty"`
-	Roles []string `json:"roles,omitempty"`
-	Orgs  []string `json:"orgs,omitempty"`
+	Users  []string `json:"users,omitempty"`
+	Roles  []string `json:"roles,omitempty"`
+	Orgs   []string `json:"orgs,omitempty"`
+	Emails []string `json:"emails,omitempty"`
 }
+
+// MaxEmailRecipients bounds Recipients.Emails.
+const MaxEmailRecipients = 10
 
 // Notification is the body of POST /v1/notifications. Key makes it
 // idempotent: the same key and body again return the first answer.

@@ -31,6 +31,9 @@ var notifEventLabels = map[notifclient.Event]string{
 	notifclient.EventPublished:  "Publication dans le référentiel",
 	notifclient.EventWithdrawn:  "Demande retirée",
 	notifclient.EventExpired:    "Demande expirée",
+
+	notifclient.EventIdeaHandedOver: "Idée confiée à votre organisation",
+	notifclient.EventIdeaReply:      "Réponse de l'équipe ROME à une idée",
 }
 
 // notifFrequencies are the choices of when e-mails and Teams notifications are sent.

@@ -137,6 +137,14 @@ func validateNotification(n *notifclient.Notification) []httpx.FieldError {
 	for i := range n.To.Orgs {
 		errs.text("to.orgs["+strconv.Itoa(i)+"]", &n.To.Orgs[i], orgRule, true)
 	}
+	if len(n.To.Emails) > notifclient.MaxEmailRecipients {
+		errs.add("to.emails", "must hold at most "+strconv.Itoa(notifclient.MaxEmailRecipients)+" addresses")
+	}
+	for i, a := range n.To.Emails {
+		if !auth.IsAddress(a) {
+			errs.add("to.emails["+strconv.Itoa(i)+"]", "must be an e-mail address such as name@example.org")
+		}
+	}
 	for i := range n.ExcludeUsers {
 		errs.text("excludeUsers["+strconv.Itoa(i)+"]", &n.ExcludeUsers[i], subjectRule, true)
 	}

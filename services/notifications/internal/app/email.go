@@ -89,7 +89,11 @@ func (s *Service) composeEmail(ctx context.Context, r store.OutboxRow) (Email, e
 		b.WriteString(n.Title + "\n\n")
 		s.writeDetails(&b, n, "")
 	}
-	b.WriteString("\n--\nPlateforme du ROME. Choose what you receive in your notification preferences.\n")
+	if r.Sub == "" {
+		b.WriteString("\n--\nPlateforme du ROME. You receive this e-mail because you wrote to the ROME team.\n")
+	} else {
+		b.WriteString("\n--\nPlateforme du ROME. Choose what you receive in your notification preferences.\n")
+	}
 	e.Body = b.String()
 	return e, nil
 }

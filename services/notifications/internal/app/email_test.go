@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/services/notifications/internal/app"
 	"github.com/plateforme-rome/rome/services/notifications/internal/apptest"
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
@@ -123,5 +124,24 @@ func TestDeliverEmailsBacksOffThenDeadLetters(t *testing.T) {
 	deliver(t, e, m, 0)
 	if row := e.Row(refused.ID, store.ChannelEmail); row.Status != store.StatusDead || row.Attempts != 1 || row.LastError != "550 no such user" {
 		t.Fatalf("after a permanent refusal: %+v", row)
+	}
+}
+
+// TestEmailsToAddresses: a person without an account (an idea's author) is told by e-mail
+// at their address, once, with no inbox row, whatever anyone's preferences.
+func TestEmailsToAddresses(t *testing.T) {
+	t.Parallel()
+	e := apptest.New(t, sqlite(t), nil)
+	n := e.Notify(notifclient.Notification{Key: "idea-reply-1", Event: notifclient.EventIdeaReply, Title: "Réponse à votre idée",
+		Text: "Merci : la fiche M1805 sera revue.", Actor: notifclient.Actor{Sub: "mod"},
+		To: notifclient.Recipients{Emails: []string{"auteur@example.org", "auteur@example.org"}}})
+	if len(n.Recipients) != 0 {
+		t.Fatalf("inbox recipients %v for an address", n.Recipients)
+	}
+	m := &fakeMailer{}
+	deliver(t, e, m, 1)
+	if mail := m.sent[0]; mail.To != "auteur@example.org" || !strings.Contains(mail.Body, "Merci : la fiche M1805 sera revue.") ||
+		!strings.Contains(mail.Body, "because you wrote to the ROME team") {
+		t.Fatalf("e-mail: %+v", mail)
 	}
 }

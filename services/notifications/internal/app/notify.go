@@ -100,6 +100,10 @@ func (s *Service) plan(ctx context.Context, tx *store.Store, n notifclient.Notif
 		Actor: n.Actor, Recipients: subs, CreatedAt: now,
 	}
 	deliveries, items := s.fanOut(row.ID, users, choices, now)
+	for _, addr := range slices.Compact(slices.Sorted(slices.Values(n.To.Emails))) {
+		// No account, no preferences: the e-mail is the notification.
+		deliveries = append(deliveries, s.newDelivery(store.ChannelEmail, store.KindNotification, row.ID, store.User{TokenEmail: addr}, now))
+	}
 	return row, deliveries, items, nil
 }
 
