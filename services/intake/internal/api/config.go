@@ -15,6 +15,9 @@ type Config struct {
 	TaskQueue      string         // TEMPORAL_TASK_QUEUE, default request.TaskQueue
 	Timers         request.Timers // REQUEST_* durations, default request.DefaultTimers
 	ReferentialURL string         // REFERENTIAL_URL, default http://127.0.0.1:8082
+	// NotificationsURL is the notifications service (NOTIFICATIONS_URL, default
+	// http://127.0.0.1:8083): the intake tells people of what happens to ideas.
+	NotificationsURL string
 	// PublicURL is where people and Microsoft Graph reach the intake (INTAKE_PUBLIC_URL,
 	// default http://127.0.0.1:<INTAKE_PORT>).
 	PublicURL string
@@ -35,9 +38,10 @@ func ConfigFromEnv() (Config, error) {
 		return Config{}, err
 	}
 	cfg := Config{
-		TaskQueue:      config.String("TEMPORAL_TASK_QUEUE", request.TaskQueue),
-		ReferentialURL: config.String("REFERENTIAL_URL", "http://127.0.0.1:8082"),
-		PublicURL:      strings.TrimSuffix(config.String("INTAKE_PUBLIC_URL", fmt.Sprintf("http://127.0.0.1:%d", port)), "/"),
+		TaskQueue:        config.String("TEMPORAL_TASK_QUEUE", request.TaskQueue),
+		ReferentialURL:   config.String("REFERENTIAL_URL", "http://127.0.0.1:8082"),
+		NotificationsURL: config.String("NOTIFICATIONS_URL", "http://127.0.0.1:8083"),
+		PublicURL:        strings.TrimSuffix(config.String("INTAKE_PUBLIC_URL", fmt.Sprintf("http://127.0.0.1:%d", port)), "/"),
 	}
 	if u := strings.TrimSuffix(config.String("CONSOLE_URL", ""), "/"); u != "" {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.RawQuery != "" || p.Fragment != "" {

@@ -26,6 +26,7 @@ type env struct {
 	h     *gin.Engine
 	store *store.Store
 	dir   *directory.Service
+	notes *fakeNotifier
 	wf    *apptest.Workflows
 	ref   *apptest.Referential
 	dev   *auth.DevIssuer
@@ -72,8 +73,9 @@ func newEnvOn(t testing.TB, d database.Dialect, options ...func(*Deps)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{store: st, dir: dir, wf: &apptest.Workflows{}, ref: &apptest.Referential{}, dev: deps.Dev, clock: &testClock{}}
+	e := &env{store: st, dir: dir, notes: &fakeNotifier{}, wf: &apptest.Workflows{}, ref: &apptest.Referential{}, dev: deps.Dev, clock: &testClock{}}
 	deps.Requests, deps.Workflows, deps.Referential, deps.Timers, deps.Now = st, e.wf, e.ref, testTimers, e.clock.now
+	deps.Ideas, deps.Notifications = st, e.notes
 	deps.PublicURL, deps.Teams = "https://rome.example", &request.TeamsConfig{NotificationURL: "https://rome.example/webhooks/graph", ClientState: testClientState}
 	for _, o := range options {
 		o(&deps)

@@ -21,6 +21,8 @@ func TestHostileInputs(t *testing.T) {
 			id := e.submit(t, who.partner)
 			e.wf.Result = request.UpdateResult{Request: e.requestDoc(t, id), ID: "q-1"}
 			base := "/v1/requests/" + id
+			idea := call(t, e.h, "POST", "/v1/ideas", `{"text":"Une idée","codeRome":"M1805","email":"a@example.org"}`, "").body["id"].(string)
+			call(t, e.h, "POST", "/v1/organisations", `{"id":"opco-num","name":"OPCO numérique","kind":"opco","domains":["M"]}`, who.admin)
 			routes := []struct {
 				method, path, token, valid string
 			}{
@@ -38,10 +40,20 @@ func TestHostileInputs(t *testing.T) {
 				{"POST", base + "/withdraw", who.partner, `{"reason":"plus utile"}`},
 				{"POST", "/internal/v1/overlaps", who.service, `{"requestId":"x","codeRome":"M1805","elements":["appellation:10944"]}`},
 				{"POST", "/dev/token", "", `{"sub":"alice","name":"Alice","role":"partner","org":"opco-2i"}`},
+				// The directory and the ideas (issue #12); POST /v1/ideas takes no token.
+				{"POST", "/v1/organisations", who.admin, `{"id":"opco-x","name":"OPCO X","kind":"opco","domains":["M","M1805"]}`},
+				{"PATCH", "/v1/organisations/opco-num", who.admin, `{"name":"OPCO du numérique","domains":["M"],"active":true}`},
+				{"POST", "/v1/people", who.admin, `{"sub":"zoe","name":"Zoé","email":"zoe@example.org","role":"partner","org":"opco-num"}`},
+				{"PATCH", "/v1/people/alice", who.admin, `{"name":"Alice M.","email":"alice@example.org","active":true}`},
+				{"POST", "/v1/ideas", "", `{"text":"Une appellation manque.","codeRome":"M1805","codeOgr":"10944","email":"b@example.org"}`},
+				{"POST", "/v1/ideas/" + idea + "/reply", who.moderator, `{"text":"Merci"}`},
+				{"POST", "/v1/ideas/" + idea + "/handover", who.moderator, `{"org":"opco-num"}`},
+				{"POST", "/v1/ideas/" + idea + "/dismiss", who.moderator, `{"reason":"Hors champ"}`},
+				{"POST", "/v1/ideas/" + idea + "/request", who.partner, `{"requestId":"` + id + `"}`},
 			}
 			sent := 0
 			for _, r := range routes {
-				t.Run(r.method+" "+strings.ReplaceAll(r.path, id, "{id}"), func(t *testing.T) {
+				t.Run(r.method+" "+strings.ReplaceAll(strings.ReplaceAll(r.path, id, "{id}"), idea, "{id}"), func(t *testing.T) {
 					sent += hostiletest.Run(t, r.valid, hostiletest.Handler(e.h, r.method, r.path, r.token))
 				})
 			}

@@ -10,8 +10,8 @@ import (
 	"github.com/plateforme-rome/rome/platform/httpx"
 )
 
-// The unauthenticated routes (the Graph webhook, the dev issuer) share one per-client
-// budget; the probes and the authenticated API are not throttled by it.
+// The unauthenticated routes (the Graph webhook, the dev issuer, the ideas) share one
+// per-client budget; the probes and the authenticated API are not throttled by it.
 func TestUnauthenticatedRoutesAreRateLimited(t *testing.T) {
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	e := newEnv(t, func(d *Deps) {
@@ -33,7 +33,7 @@ func TestUnauthenticatedRoutesAreRateLimited(t *testing.T) {
 	if rec := do("GET", "/dev/jwks.json", "", "203.0.113.5:1001"); rec.Code != http.StatusOK {
 		t.Fatalf("jwks within the burst: %d %s", rec.Code, rec.Body)
 	}
-	for _, path := range []string{"/dev/token", "/webhooks/graph"} {
+	for _, path := range []string{"/dev/token", "/webhooks/graph", "/v1/ideas"} {
 		rec := do("POST", path, `{"sub":"alice","role":"partner","org":"opco-2i"}`, "203.0.113.5:1002")
 		if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "2" ||
 			!strings.Contains(rec.Body.String(), `"code":"rate_limited"`) {

@@ -7,11 +7,13 @@ import (
 	"context"
 	_ "embed"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/oauth2"
 
+	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/config"
@@ -19,6 +21,7 @@ import (
 	"github.com/plateforme-rome/rome/platform/service"
 	"github.com/plateforme-rome/rome/services/intake/internal/app"
 	"github.com/plateforme-rome/rome/services/intake/internal/directory"
+	"github.com/plateforme-rome/rome/services/intake/internal/ideas"
 	"github.com/plateforme-rome/rome/services/intake/internal/store"
 	"github.com/plateforme-rome/rome/services/intake/internal/temporalwf"
 	"github.com/plateforme-rome/rome/workflows/request"
@@ -42,6 +45,9 @@ type Deps struct {
 	Requests    Requests
 	Workflows   Workflows
 	Referential Referential
+	// Ideas keeps the ideas; Notifications tells people of what happens to them.
+	Ideas         ideas.Store
+	Notifications ideas.Notifier
 	// Timers are given to every new request's workflow.
 	Timers request.Timers
 	// PublicURL is where people reach the intake: links in notifications and Teams lead to
@@ -69,6 +75,7 @@ type (
 type handlers struct {
 	app       *app.Service
 	directory *directory.Service
+	ideas     *ideas.Service
 }
 
 // Request body limits, per route: what the largest valid body needs, with room to spare
@@ -82,6 +89,7 @@ const (
 	maxOverlapsBody   = 1 << 20   // an overlap query, at most 1,000 elements
 	maxGraphBody      = 1 << 20   // a batch of Graph change notifications
 	maxImportBody     = 2 << 20   // a CSV of directory.MaxImportLines people, about 200 bytes each
+	maxIdeaBody       = 32 << 10  // an idea: a text of 5,000 characters and a few codes
 )
 
 // Router builds the intake's HTTP handler.
@@ -92,10 +100,16 @@ func Router(d Deps) *gin.Engine {
 	h := &handlers{app: app.New(d.Requests, d.Workflows, d.Referential, app.Config{
 		Timers: d.Timers, PublicURL: d.PublicURL, ConsoleURL: d.ConsoleURL, Teams: d.Teams, Now: d.Now,
 	}), directory: d.Directory}
+	h.ideas = ideas.New(d.Ideas, d.Notifications, func(ctx context.Context, p auth.Principal, id string) error {
+		_, err := h.app.Visible(ctx, p, id)
+		return err
+	}, ideas.Config{Link: d.ideaLink, PerAddress: ideasPerAddress, Now: d.Now})
 	// Microsoft Graph posts change notifications here; it carries no token, the
 	// subscription's client state authenticates it.
 	limit := httpx.RateLimit(d.RateLimit)
 	r.POST("/webhooks/graph", limit, httpx.BodyLimit(maxGraphBody), h.graphWebhook)
+	// Anyone may send an idea: no token, the unauthenticated routes' rate.
+	r.POST("/v1/ideas", limit, httpx.BodyLimit(maxIdeaBody), h.submitIdea)
 
 	v1 := r.Group("/v1", auth.Authenticate(d.Verifier))
 	v1.GET("/me", auth.Me)
@@ -131,6 +145,13 @@ func Router(d Deps) *gin.Engine {
 	v1.GET("/organisations", h.listOrganisations)
 	v1.PATCH("/organisations/:id", admin, small, h.updateOrganisation)
 
+	v1.GET("/ideas", people, h.listIdeas)
+	v1.GET("/ideas/:id", people, h.getIdea)
+	v1.POST("/ideas/:id/dismiss", staff, text, ideaChange(h.ideas.Dismiss))
+	v1.POST("/ideas/:id/reply", staff, text, ideaChange(h.ideas.Reply))
+	v1.POST("/ideas/:id/handover", staff, small, ideaChange(h.ideas.HandOver))
+	v1.POST("/ideas/:id/request", partner, small, ideaChange(h.ideas.LinkRequest))
+
 	internal := r.Group("/internal/v1", auth.Authenticate(d.Verifier), auth.RequireRole(auth.RoleService))
 	internal.POST("/events", httpx.BodyLimit(maxEventBody), h.recordEvent)
 	internal.POST("/overlaps", httpx.BodyLimit(maxOverlapsBody), h.findOverlaps)
@@ -165,9 +186,10 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	}
 	hc := oauth2.NewClient(ctx, tokens)
 	hc.Timeout = 30 * time.Second
-	d.Requests = st
+	d.Requests, d.Ideas = st, st
 	d.Workflows = &temporalwf.TemporalWorkflows{Client: rt.Temporal, TaskQueue: cfg.TaskQueue}
 	d.Referential = refclient.New(cfg.ReferentialURL, hc)
+	d.Notifications = notifclient.New(cfg.NotificationsURL, hc)
 	d.Timers = cfg.Timers
 	d.PublicURL, d.ConsoleURL, d.Teams = cfg.PublicURL, cfg.ConsoleURL, cfg.Teams
 	rt.Logger.InfoContext(ctx, "request routes ready", "taskQueue", cfg.TaskQueue, "referential", cfg.ReferentialURL,
@@ -202,6 +224,14 @@ func NewDeps(devMode bool, port int, checks []httpx.Check, dir *directory.Servic
 		return Deps{}, err
 	}
 	return d, nil
+}
+
+// ideaLink is where people open an idea: its page in the console when there is one.
+func (d Deps) ideaLink(id string) string {
+	if d.ConsoleURL != "" {
+		return d.ConsoleURL + "/idees/" + url.PathEscape(id)
+	}
+	return d.PublicURL + "/v1/ideas/" + url.PathEscape(id)
 }
 
 // principal is the authenticated caller (the routes are behind Authenticate).

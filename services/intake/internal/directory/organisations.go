@@ -84,7 +84,7 @@ func (s *Service) CreateOrganisation(ctx context.Context, in NewOrganisation) (O
 // UpdateOrganisation changes what in names of organisation id. Deactivating an
 // organisation refuses its partners' tokens until it is active again.
 func (s *Service) UpdateOrganisation(ctx context.Context, id string, in OrganisationChange) (Organisation, error) {
-	o, err := s.store.Organisation(ctx, id)
+	o, err := s.organisation(ctx, id)
 	if err != nil {
 		return Organisation{}, problemOf(err)
 	}
@@ -150,4 +150,16 @@ func cleanDomains(domains []string) ([]string, []httpx.FieldError) {
 	out := slices.Clone(domains)
 	slices.Sort(out)
 	return slices.Compact(out), errs
+}
+
+// IsOrgID tells whether id could name an organisation of the directory.
+func IsOrgID(id string) bool { return orgIDPattern.MatchString(id) }
+
+// organisation is the organisation id names; an id no organisation could have is
+// ErrNoOrganisation without asking the database (which refuses some bytes outright).
+func (s *Service) organisation(ctx context.Context, id string) (store.Organisation, error) {
+	if !IsOrgID(id) {
+		return store.Organisation{}, store.ErrNoOrganisation
+	}
+	return s.store.Organisation(ctx, id)
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,6 +94,9 @@ func (s *Service) CreatePerson(ctx context.Context, in NewPerson) (Person, bool,
 // UpdatePerson changes what in names of person sub. An admin may not deactivate themselves
 // nor take their own admin role away: someone must remain who can undo it.
 func (s *Service) UpdatePerson(ctx context.Context, actor auth.Principal, sub string, in PersonChange) (Person, error) {
+	if !subPattern.MatchString(sub) {
+		return Person{}, problemOf(store.ErrNoPerson)
+	}
 	p, err := s.store.PersonBySub(ctx, sub)
 	if err != nil {
 		return Person{}, problemOf(err)
@@ -142,7 +146,7 @@ func (s *Service) check(ctx context.Context, p *store.Person, errs []httpx.Field
 		}
 		return store.Organisation{}, errs
 	}
-	org, err := s.store.Organisation(ctx, p.Org)
+	org, err := s.organisation(ctx, p.Org)
 	if errors.Is(err, store.ErrNoOrganisation) {
 		errs = append(errs, httpx.FieldError{Field: "org", Message: "names no organisation of the directory (create it with POST /v1/organisations)"})
 	} else if err != nil {
@@ -165,6 +169,9 @@ func personOf(p store.Person, org store.Organisation) Person {
 
 // PersonBySub is one person as the API shows them.
 func (s *Service) PersonBySub(ctx context.Context, sub string) (Person, error) {
+	if !subPattern.MatchString(sub) {
+		return Person{}, problemOf(store.ErrNoPerson)
+	}
 	p, err := s.store.PersonBySub(ctx, sub)
 	if err != nil {
 		return Person{}, problemOf(err)
@@ -209,6 +216,23 @@ func (s *Service) People(ctx context.Context, q PeopleQuery) (PeoplePage, error)
 	if err != nil || (q.Cursor != "" && len(after) == 0) {
 		return PeoplePage{}, errBadCursor
 	}
+	var errs []httpx.FieldError
+	for _, f := range []struct {
+		name   string
+		values []string
+		valid  func(string) bool
+	}{
+		{"role", q.Roles, func(r string) bool { return oneOf(r, peopleRoles) }},
+		{"org", q.Orgs, orgIDPattern.MatchString},
+		{"sub", q.Subs, subPattern.MatchString},
+	} {
+		if i := slices.IndexFunc(f.values, func(v string) bool { return !f.valid(v) }); i >= 0 {
+			errs = append(errs, httpx.FieldError{Field: f.name, Message: fmt.Sprintf("%q is not a valid %s", f.values[i], f.name)})
+		}
+	}
+	if len(errs) > 0 {
+		return PeoplePage{}, httpx.Unprocessable("invalid_query", "The query parameters are invalid.", errs...)
+	}
 	rows, more, err := s.store.People(ctx, store.PeopleFilter{Roles: q.Roles, Orgs: q.Orgs, Subs: q.Subs, Active: q.Active,
 		After: string(after), Limit: q.Limit})
 	if err != nil {
@@ -240,6 +264,9 @@ func (s *Service) People(ctx context.Context, q PeopleQuery) (PeoplePage, error)
 // person may sign in when both they and their organisation are active. It records when
 // they were last seen, at most every seenInterval.
 func (s *Service) Person(ctx context.Context, sub string) (auth.Person, error) {
+	if !subPattern.MatchString(sub) {
+		return auth.Person{}, auth.ErrUnknownPerson // nobody can be recorded under it
+	}
 	p, err := s.store.PersonBySub(ctx, sub)
 	if errors.Is(err, store.ErrNoPerson) {
 		return auth.Person{}, auth.ErrUnknownPerson
@@ -288,9 +315,15 @@ func (s *Service) RecordDevPerson(ctx context.Context, tok auth.Principal) error
 	if tok.Role == auth.RoleService {
 		return nil
 	}
+	var errs []httpx.FieldError
 	if !subPattern.MatchString(tok.Subject) {
-		return httpx.Unprocessable("invalid_principal", "The token request is invalid.",
-			httpx.FieldError{Field: "sub", Message: "must be printable ASCII without space or slash to be recorded in the directory"})
+		errs = append(errs, httpx.FieldError{Field: "sub", Message: "must be printable ASCII without space or slash to be recorded in the directory"})
+	}
+	if tok.Org != "" && !orgIDPattern.MatchString(tok.Org) {
+		errs = append(errs, httpx.FieldError{Field: "org", Message: "must be 2 to 63 lower-case letters, digits or hyphens, such as opco-2i, to be recorded in the directory"})
+	}
+	if len(errs) > 0 {
+		return httpx.Unprocessable("invalid_principal", "The token request is invalid.", errs...)
 	}
 	now := s.now()
 	if tok.Org != "" {

@@ -22,6 +22,7 @@ var Migrations = []database.Migration{
 	{Version: 3, Name: "when each request entered its current status, for the overdue filter", Up: migrationV3},
 	{Version: 4, Name: "elements by themselves, for the overlaps that cross fiches", Up: migrationV4},
 	{Version: 5, Name: "the directory: organisations and the people who may sign in", Up: migrationV5},
+	{Version: 6, Name: "ideas from people without an account", Up: migrationV6},
 }
 
 // Migrate brings the schema up to date.
@@ -148,5 +149,32 @@ func migrationV5(tx *gorm.DB, d database.Dialect) error {
 		`CREATE INDEX people_role ON people (role, sub)`,
 		`CREATE INDEX people_org ON people (org, sub)`,
 		`CREATE UNIQUE INDEX people_entra_id ON people (entra_id) WHERE entra_id <> ''`,
+	)
+}
+
+// migrationV6 creates the ideas: their text and what they are about, the author's e-mail
+// when they left one, and what the ROME team did with them (a reason, a reply, the
+// organisation they were handed to, the request filed from them).
+func migrationV6(tx *gorm.DB, d database.Dialect) error {
+	ts := d.Timestamp()
+	return database.ExecAll(tx,
+		`CREATE TABLE ideas (
+			id TEXT PRIMARY KEY,
+			status TEXT NOT NULL,
+			text TEXT NOT NULL,
+			code_rome TEXT NOT NULL,
+			code_ogr TEXT NOT NULL,
+			email TEXT NOT NULL,
+			handled_by TEXT NOT NULL,
+			reason TEXT NOT NULL,
+			reply TEXT NOT NULL,
+			org TEXT NOT NULL,
+			request_id TEXT NOT NULL,
+			created_at `+ts+` NOT NULL,
+			updated_at `+ts+` NOT NULL
+		)`,
+		`CREATE INDEX ideas_status ON ideas (status, created_at)`,
+		`CREATE INDEX ideas_org ON ideas (org, created_at)`,
+		`CREATE INDEX ideas_email ON ideas (email, created_at)`,
 	)
 }
