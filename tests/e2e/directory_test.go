@@ -65,3 +65,66 @@ func testDirectory(t *testing.T, p *platform) {
 		t.Errorf("dev token for a deactivated partner: %d %s", status, body)
 	}
 }
+
+// Ideas (issue #12): someone without an account sends an idea about a fiche; a moderator
+// answers them by e-mail, then hands the idea to the organisation whose domains cover the
+// fiche; its partner is told in their inbox, files a request from it and records it.
+func testIdeas(t *testing.T, p *platform) {
+	const author = "auteur.idee@example.org"
+	var sent struct {
+		ID string `json:"id"`
+	}
+	callJSON(t, http.MethodPost, p.Intake+"/v1/ideas", "", map[string]any{
+		"text": "Les caristes pilotent aussi des chariots autonomes : une appellation manque.", "codeRome": "B1101", "email": author,
+	}, http.StatusAccepted, &sent)
+
+	admin := devToken(t, p, "e2e-ideas-admin", "admin", "")
+	callJSON(t, http.MethodPost, p.Intake+"/v1/organisations", admin, map[string]any{
+		"id": "opco-idees", "name": "OPCO des idées", "kind": "opco", "domains": []string{"B"},
+	}, http.StatusCreated, nil)
+	partner := devToken(t, p, "e2e-ideas-partner", "partner", "opco-idees")
+	moderator := devToken(t, p, "e2e-ideas-moderator", "moderator", "")
+
+	var idea struct {
+		ID, Status, Org, RequestID, Email string
+	}
+	callJSON(t, http.MethodPost, p.Intake+"/v1/ideas/"+sent.ID+"/reply", moderator,
+		map[string]any{"text": "Merci : nous la confions aux experts du domaine."}, http.StatusOK, &idea)
+	eventually(t, 30*time.Second, "the idea's author got no e-mail of the reply", func() bool {
+		for _, m := range mailsTo(t, p, author) {
+			if strings.Contains(m.Body, "nous la confions aux experts") {
+				return true
+			}
+		}
+		return false
+	})
+	callJSON(t, http.MethodPost, p.Intake+"/v1/ideas/"+sent.ID+"/handover", moderator, map[string]any{"org": "opco-idees"}, http.StatusOK, &idea)
+	if idea.Status != "handed_over" || idea.Org != "opco-idees" {
+		t.Fatalf("handover: %+v", idea)
+	}
+	eventually(t, 30*time.Second, "the organisation's partner was not told of the idea", func() bool {
+		var inbox struct {
+			Items []struct{ Event, Link string } `json:"items"`
+		}
+		callJSON(t, http.MethodGet, p.Notifications+"/v1/notifications", partner, nil, http.StatusOK, &inbox)
+		for _, it := range inbox.Items {
+			if it.Event == "idea_handed_over" && strings.Contains(it.Link, sent.ID) {
+				return true
+			}
+		}
+		return false
+	})
+	var seen map[string]any // decoded afresh: the moderator's answers above did carry the address
+	callJSON(t, http.MethodGet, p.Intake+"/v1/ideas/"+sent.ID, partner, nil, http.StatusOK, &seen)
+	if _, shown := seen["email"]; shown || seen["status"] != "handed_over" {
+		t.Errorf("the partner's view of the idea: %+v", seen)
+	}
+	r := submit(t, p, partner, map[string]any{
+		"kind": "modify_fiche", "codeRome": "B1101", "title": "Chariots autonomes", "justification": "Idée transmise par l'équipe ROME.",
+		"operations": []map[string]any{{"op": "add_appellation", "libelle": "Cariste de chariots autonomes"}},
+	})
+	callJSON(t, http.MethodPost, p.Intake+"/v1/ideas/"+sent.ID+"/request", partner, map[string]any{"requestId": r.ID}, http.StatusOK, &idea)
+	if idea.RequestID != r.ID {
+		t.Fatalf("the idea does not keep its request: %+v", idea)
+	}
+}

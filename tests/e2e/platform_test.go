@@ -50,6 +50,7 @@ func TestPlatform(t *testing.T) {
 		{"Notifications", testNotifications},
 		{"NotificationPreferences", testNotificationPreferences},
 		{"Directory", testDirectory},
+		{"Ideas", testIdeas},
 		// The console, in Chromium (browser_test.go).
 		{"Console/SignInPage", testConsoleSignInPage},
 		{"Console/PartnerAndModerator", testConsolePartnerAndModerator},
