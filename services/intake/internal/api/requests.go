@@ -127,3 +127,14 @@ const jsonContentType = "application/json; charset=utf-8"
 func writeJSON(c *gin.Context, status int, doc []byte) {
 	c.Data(status, jsonContentType, doc)
 }
+
+// contributions answers GET /v1/stats/contributions?from=&to=&period=.
+func (h *handlers) contributions(c *gin.Context) {
+	stats, err := h.app.Contributions(c.Request.Context(), principal(c), app.StatsQuery{
+		From: c.Query("from"), To: c.Query("to"), Period: c.Query("period")})
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, stats)
+}

@@ -134,6 +134,7 @@ func Router(d Deps) *gin.Engine {
 	v1.POST("/requests/:id/decision", staff, ops, change[app.Decide](h, nil))
 	v1.POST("/requests/:id/withdraw", partner, text, change[app.Withdraw](h, nil))
 	v1.POST("/releases", admin, small, h.cutRelease)
+	v1.GET("/stats/contributions", people, h.contributions)
 
 	teamOrService := auth.RequireRole(auth.RoleModerator, auth.RoleAdmin, auth.RoleService)
 	v1.POST("/people", admin, small, h.createPerson)

@@ -30,6 +30,10 @@ type Requests interface {
 	FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]request.Overlap, error)
 	RequestByTeamsChannel(ctx context.Context, channelID string) (string, bool, error)
 	EachRequest(ctx context.Context, fn func(store.Row) error) error
+	// What contribution statistics read.
+	Filed(ctx context.Context, from, to time.Time, org string) ([]store.Filed, error)
+	Reactions(ctx context.Context, from, to time.Time, org string, types []string) ([]store.Reaction, error)
+	OverdueByOrg(ctx context.Context, waits []store.Wait, org string) (map[string]int, error)
 }
 
 // Workflows is what the use cases ask of the request workflows.

@@ -98,15 +98,21 @@ func where(q *gorm.DB, f Filter) *gorm.DB {
 		q = q.Where("search_text LIKE ?", "%"+w+"%") // folded words hold letters and digits only
 	}
 	if len(f.Waits) > 0 {
-		conds := make([]string, len(f.Waits))
-		args := make([]any, 0, 2*len(f.Waits))
-		for i, w := range f.Waits {
-			conds[i] = "(status = ? AND status_since < ?)"
-			args = append(args, string(w.Status), w.Since.UTC())
-		}
-		q = q.Where("("+strings.Join(conds, " OR ")+")", args...)
+		cond, args := waiting(f.Waits)
+		q = q.Where(cond, args...)
 	}
 	return q
+}
+
+// waiting is the condition on requests that have waited longer than waits allow.
+func waiting(waits []Wait) (string, []any) {
+	conds := make([]string, len(waits))
+	args := make([]any, 0, 2*len(waits))
+	for i, w := range waits {
+		conds[i] = "(status = ? AND status_since < ?)"
+		args = append(args, string(w.Status), w.Since.UTC())
+	}
+	return "(" + strings.Join(conds, " OR ") + ")", args
 }
 
 // A cursor is the position of the last request of the previous page.
