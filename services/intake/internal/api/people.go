@@ -178,3 +178,18 @@ func createdStatus(created bool) int {
 	}
 	return http.StatusOK
 }
+
+// workload answers GET /v1/moderators/workload.
+func (h *handlers) workload(c *gin.Context) {
+	loads, err := h.app.Loads(c.Request.Context())
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	w, err := h.directory.Workload(c.Request.Context(), loads)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, w)
+}

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/database/dbtest"
+	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 // mint is a token for p as any identity provider would sign it: nothing records p in the
@@ -188,6 +191,56 @@ func TestImportPeople(t *testing.T) {
 			wantProblem(t, importCSV("?dryRun=yes", file), 422, "invalid_query", "dryRun")
 			wantProblem(t, call(t, e.h, "POST", "/v1/people:import", `{"sub":"x"}`, admin), 415, "unsupported_media_type")
 			wantProblem(t, call(t, e.h, "POST", "/v1/people:import", file, e.token(t, "bob", auth.RoleModerator, ""), "Content-Type", "text/csv"), 403, "forbidden_role")
+		})
+	}
+}
+
+// TestModerationCapacity: moderators have domains and absences with a delegate; the
+// workload shows each moderator's open and overdue requests and those waiting to be taken.
+func TestModerationCapacity(t *testing.T) {
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnvOn(t, d)
+			c := e.cast(t) // bob, the moderator
+			res := call(t, e.h, "POST", "/v1/people", `{"sub":"mona","name":"Mona","role":"moderator","domains":["M","K2111"]}`, c.admin)
+			if res.status != 201 || len(res.body["domains"].([]any)) != 2 {
+				t.Fatalf("moderator with domains: %d %s", res.status, res.raw)
+			}
+			res = call(t, e.h, "PATCH", "/v1/people/bob", `{"absentUntil":"2026-12-24","delegate":"mona"}`, c.admin)
+			if res.status != 200 || res.body["absentUntil"] != "2026-12-25T00:00:00Z" || res.body["delegate"] != "mona" {
+				t.Fatalf("absence: %d %s", res.status, res.raw)
+			}
+			wantProblem(t, call(t, e.h, "PATCH", "/v1/people/bob", `{"absentUntil":"soon","delegate":"alice"}`, c.admin), 422, "invalid_person", "absentUntil", "delegate")
+			wantProblem(t, call(t, e.h, "PATCH", "/v1/people/bob", `{"delegate":"bob"}`, c.admin), 422, "invalid_person", "delegate")
+			wantProblem(t, call(t, e.h, "PATCH", "/v1/people/mona", `{"domains":["Z"]}`, c.admin), 422, "invalid_person", "domains[0]")
+
+			e.clock.set(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+			waiting := e.submit(t, c.partner)
+			e.record(t, waiting, 1, request.EventChecked, request.StatusAwaitingTriage)
+			mine := e.submit(t, c.partner)
+			r := e.record(t, mine, 1, request.EventChecked, request.StatusAwaitingTriage)
+			r.Status, r.Assignee, r.UpdatedAt = request.StatusInReview, "bob", r.UpdatedAt.Add(time.Minute)
+			if err := e.store.RecordEvent(t.Context(), request.Event{RequestID: mine, Seq: 2, Type: request.EventAssigned, At: r.UpdatedAt,
+				Actor: request.SystemActor, Data: json.RawMessage(`{"moderator":"bob"}`), Request: r}); err != nil {
+				t.Fatal(err)
+			}
+			e.clock.set(time.Date(2026, 12, 1, 13, 0, 0, 0, time.UTC)) // past the test timers' reminders (1 h to take, 3 h to decide)
+
+			res = call(t, e.h, "GET", "/v1/moderators/workload", "", c.moderator)
+			var w struct {
+				Unassigned, UnassignedOverdue int
+				Moderators                    []struct {
+					Sub, Delegate string
+					Open, Overdue int
+				}
+			}
+			if err := json.Unmarshal([]byte(res.raw), &w); err != nil || res.status != 200 || w.Unassigned != 1 || w.UnassignedOverdue != 1 || len(w.Moderators) != 2 {
+				t.Fatalf("workload: %d %s", res.status, res.raw)
+			}
+			if bob, mona := w.Moderators[0], w.Moderators[1]; bob.Sub != "bob" || bob.Open != 1 || bob.Overdue != 1 || bob.Delegate != "mona" || mona.Open != 0 {
+				t.Fatalf("moderators: %+v", w.Moderators)
+			}
+			wantProblem(t, call(t, e.h, "GET", "/v1/moderators/workload", "", c.partner), 403, "forbidden_role")
 		})
 	}
 }

@@ -135,6 +135,7 @@ func Router(d Deps) *gin.Engine {
 	v1.POST("/requests/:id/withdraw", partner, text, change[app.Withdraw](h, nil))
 	v1.POST("/releases", admin, small, h.cutRelease)
 	v1.GET("/stats/contributions", people, h.contributions)
+	v1.GET("/moderators/workload", staff, h.workload)
 
 	teamOrService := auth.RequireRole(auth.RoleModerator, auth.RoleAdmin, auth.RoleService)
 	v1.POST("/people", admin, small, h.createPerson)

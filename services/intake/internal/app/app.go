@@ -34,6 +34,7 @@ type Requests interface {
 	Filed(ctx context.Context, from, to time.Time, org string) ([]store.Filed, error)
 	Reactions(ctx context.Context, from, to time.Time, org string, types []string) ([]store.Reaction, error)
 	OverdueByOrg(ctx context.Context, waits []store.Wait, org string) (map[string]int, error)
+	Loads(ctx context.Context, statuses []request.Status, waits []store.Wait) ([]store.Load, error)
 }
 
 // Workflows is what the use cases ask of the request workflows.

@@ -253,3 +253,13 @@ func medianHours(waits []time.Duration) *float64 {
 	h := float64(m.Round(6*time.Minute)) / float64(time.Hour)
 	return &h
 }
+
+// workStatuses are the statuses in which a request waits on the ROME team: to be taken
+// (unassigned), or on its moderator.
+var workStatuses = []request.Status{request.StatusAwaitingTriage, request.StatusInReview, request.StatusAwaitingPartner}
+
+// Loads are the requests waiting on each moderator ("" for those waiting to be taken), and
+// the overdue ones among them.
+func (s *Service) Loads(ctx context.Context) ([]store.Load, error) {
+	return s.requests.Loads(ctx, workStatuses, s.overdue())
+}

@@ -107,10 +107,11 @@ func (s *Service) importable(ctx context.Context, in NewPerson) (store.Person, [
 	return p, errs
 }
 
-// sameAsGiven tells whether the directory already holds p as a line gives them.
+// sameAsGiven tells whether the directory already holds p as created (by an admin or a
+// line of an import).
 func sameAsGiven(existing, p store.Person) bool {
 	return existing.Name == p.Name && existing.Email == p.Email && existing.Role == p.Role && existing.Org == p.Org &&
-		existing.EntraID == p.EntraID
+		existing.EntraID == p.EntraID && slices.Equal(existing.Domains, p.Domains)
 }
 
 type importRow struct {

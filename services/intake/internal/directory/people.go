@@ -30,28 +30,40 @@ type Person struct {
 	OrgActive  bool       `json:"orgActive"`
 	Source     string     `json:"source"`
 	LastSeenAt *time.Time `json:"lastSeenAt,omitempty"`
-	CreatedAt  time.Time  `json:"createdAt"`
-	UpdatedAt  time.Time  `json:"updatedAt"`
+	// Domains are a moderator's domains of expertise: the round-robin assignment gives
+	// them the requests on the fiches these cover.
+	Domains []string `json:"domains"`
+	// Until AbsentUntil, the reminders meant for them go to Delegate.
+	AbsentUntil *time.Time `json:"absentUntil,omitempty"`
+	Delegate    string     `json:"delegate,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
 }
 
 // NewPerson is the body of POST /v1/people.
 type NewPerson struct {
-	Sub     string `json:"sub"`
-	Name    string `json:"name"`
-	Email   string `json:"email"`
-	Role    string `json:"role"`
-	Org     string `json:"org"`
-	EntraID string `json:"entraId"`
+	Sub     string   `json:"sub"`
+	Name    string   `json:"name"`
+	Email   string   `json:"email"`
+	Role    string   `json:"role"`
+	Org     string   `json:"org"`
+	EntraID string   `json:"entraId"`
+	Domains []string `json:"domains"`
 }
 
 // PersonChange is the body of PATCH /v1/people/{sub}: what it names changes.
 type PersonChange struct {
-	Name    *string `json:"name"`
-	Email   *string `json:"email"`
-	Role    *string `json:"role"`
-	Org     *string `json:"org"`
-	EntraID *string `json:"entraId"`
-	Active  *bool   `json:"active"`
+	Name    *string   `json:"name"`
+	Email   *string   `json:"email"`
+	Role    *string   `json:"role"`
+	Org     *string   `json:"org"`
+	EntraID *string   `json:"entraId"`
+	Active  *bool     `json:"active"`
+	Domains *[]string `json:"domains"`
+	// AbsentUntil is a date (2026-12-24) or a time (RFC 3339); "" ends the absence.
+	AbsentUntil *string `json:"absentUntil"`
+	// Delegate is an active moderator or admin; "" names none.
+	Delegate *string `json:"delegate"`
 }
 
 // peopleRoles are the roles a person may hold (services are not people).
@@ -67,7 +79,7 @@ func (s *Service) CreatePerson(ctx context.Context, in NewPerson) (Person, bool,
 	}
 	now := s.now()
 	p := store.Person{Sub: in.Sub, EntraID: in.EntraID, Name: in.Name, Email: in.Email, Role: in.Role, Org: in.Org,
-		Active: true, Source: SourceAdmin, CreatedAt: now, UpdatedAt: now}
+		Domains: in.Domains, Active: true, Source: SourceAdmin, CreatedAt: now, UpdatedAt: now}
 	org, errs := s.check(ctx, &p, errs)
 	if err := invalid("invalid_person", errs); err != nil {
 		return Person{}, false, err
@@ -78,7 +90,7 @@ func (s *Service) CreatePerson(ctx context.Context, in NewPerson) (Person, bool,
 		if err != nil {
 			return Person{}, false, err
 		}
-		if existing.Name != p.Name || existing.Email != p.Email || existing.Role != p.Role || existing.Org != p.Org || existing.EntraID != p.EntraID {
+		if !sameAsGiven(existing, p) {
 			return Person{}, false, httpx.NewProblem(http.StatusConflict, "person_exists",
 				"Another person has this subject; change them with PATCH /v1/people/{sub}.",
 				httpx.FieldError{Field: "sub", Message: "is taken"})
@@ -111,10 +123,22 @@ func (s *Service) UpdatePerson(ctx context.Context, actor auth.Principal, sub st
 	if in.Active != nil {
 		p.Active = *in.Active
 	}
+	if in.Domains != nil {
+		p.Domains = *in.Domains
+	}
+	var errs []httpx.FieldError
+	if in.AbsentUntil != nil {
+		p.AbsentUntil, errs = parseAbsence(*in.AbsentUntil, errs)
+	}
+	if in.Delegate != nil {
+		if p.Delegate = *in.Delegate; p.Delegate != "" {
+			errs = s.checkDelegate(ctx, &p, errs)
+		}
+	}
 	if sub == actor.Subject && (!p.Active || p.Role != string(auth.RoleAdmin)) {
 		return Person{}, httpx.Conflict("own_admin_access", "An admin cannot deactivate themselves or give up their own admin role.")
 	}
-	org, errs := s.check(ctx, &p, nil)
+	org, errs := s.check(ctx, &p, errs)
 	if err := invalid("invalid_person", errs); err != nil {
 		return Person{}, err
 	}
@@ -137,6 +161,9 @@ func (s *Service) check(ctx context.Context, p *store.Person, errs []httpx.Field
 	if !oneOf(p.Role, peopleRoles) {
 		errs = append(errs, httpx.FieldError{Field: "role", Message: "must be one of " + strings.Join(peopleRoles, ", ")})
 	}
+	var derrs []httpx.FieldError
+	p.Domains, derrs = cleanDomains(p.Domains)
+	errs = append(errs, derrs...)
 	if p.EntraID != "" && !entraPattern.MatchString(p.EntraID) {
 		errs = append(errs, httpx.FieldError{Field: "entraId", Message: "must be an Entra object id (letters, digits and hyphens, at most 64)"})
 	}
@@ -155,11 +182,57 @@ func (s *Service) check(ctx context.Context, p *store.Person, errs []httpx.Field
 	return org, errs
 }
 
+// checkDelegate appends to errs what is wrong with p's delegate: they must be another
+// active moderator or admin.
+func (s *Service) checkDelegate(ctx context.Context, p *store.Person, errs []httpx.FieldError) []httpx.FieldError {
+	refuse := func(message string) []httpx.FieldError {
+		return append(errs, httpx.FieldError{Field: "delegate", Message: message})
+	}
+	if p.Delegate == p.Sub {
+		return refuse("must be someone else")
+	}
+	if !subPattern.MatchString(p.Delegate) {
+		return refuse("names no person of the directory")
+	}
+	d, err := s.store.PersonBySub(ctx, p.Delegate)
+	switch {
+	case errors.Is(err, store.ErrNoPerson):
+		return refuse("names no person of the directory")
+	case err != nil:
+		return refuse("cannot be checked right now")
+	case !d.Active || (d.Role != string(auth.RoleModerator) && d.Role != string(auth.RoleAdmin)):
+		return refuse("must be an active moderator or admin")
+	}
+	return errs
+}
+
+// parseAbsence reads an absence's end: a date (the absence lasts that whole day, in UTC), a
+// time, or "" for none.
+func parseAbsence(s string, errs []httpx.FieldError) (*time.Time, []httpx.FieldError) {
+	if s == "" {
+		return nil, errs
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		end := t.AddDate(0, 0, 1)
+		return &end, errs
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		t = t.UTC()
+		return &t, errs
+	}
+	return nil, append(errs, httpx.FieldError{Field: "absentUntil", Message: "must be a date such as 2026-12-24, a time such as 2026-12-24T18:00:00Z, or empty"})
+}
+
 // personOf is p as the API shows them, in organisation org.
 func personOf(p store.Person, org store.Organisation) Person {
 	out := Person{Sub: p.Sub, EntraID: p.EntraID, Name: p.Name, Email: p.Email, Role: p.Role, Org: p.Org,
 		Active: p.Active, OrgActive: p.Org == "" || org.Active, Source: p.Source,
+		Domains: append([]string{}, p.Domains...), Delegate: p.Delegate,
 		CreatedAt: p.CreatedAt.UTC(), UpdatedAt: p.UpdatedAt.UTC()}
+	if p.AbsentUntil != nil {
+		until := p.AbsentUntil.UTC()
+		out.AbsentUntil = &until
+	}
 	if p.LastSeenAt != nil {
 		seen := p.LastSeenAt.UTC()
 		out.LastSeenAt = &seen
@@ -353,5 +426,6 @@ func (s *Service) RecordDevPerson(ctx context.Context, tok auth.Principal) error
 	p.Name = cmp.Or(tok.Name, existing.Name)
 	p.Email, p.EntraID = cmp.Or(p.Email, existing.Email), cmp.Or(p.EntraID, existing.EntraID)
 	p.CreatedAt, p.Source = existing.CreatedAt, existing.Source
+	p.Domains, p.AbsentUntil, p.Delegate = existing.Domains, existing.AbsentUntil, existing.Delegate
 	return problemOf(s.store.UpdatePerson(ctx, p))
 }

@@ -37,8 +37,13 @@ type Person struct {
 	Sub, EntraID, Name, Email, Role, Org string
 	Active                               bool
 	// Source says how the person entered the directory (admin, dev_token…).
-	Source               string
-	LastSeenAt           *time.Time // nil until they first sign in
+	Source     string
+	LastSeenAt *time.Time // nil until they first sign in
+	// Domains are a moderator's domains of expertise (grands domaines, codes ROME).
+	Domains []string `gorm:"serializer:json"`
+	// AbsentUntil, when in the future, has the reminders meant for them go to Delegate.
+	AbsentUntil          *time.Time
+	Delegate             string
 	CreatedAt, UpdatedAt time.Time
 }
 
@@ -54,9 +59,14 @@ type personRow Person
 
 func (personRow) TableName() string { return "people" }
 
+// domainsJSON is how domains are stored: a JSON array, never null.
+func domainsJSON(domains []string) string {
+	b, _ := json.Marshal(append([]string{}, domains...)) // strings: cannot fail
+	return string(b)
+}
+
 func rowOf(o Organisation) organisationRow {
-	domains, _ := json.Marshal(append([]string{}, o.Domains...)) // strings: cannot fail
-	return organisationRow{ID: o.ID, Name: o.Name, Kind: o.Kind, Domains: string(domains), Active: o.Active,
+	return organisationRow{ID: o.ID, Name: o.Name, Kind: o.Kind, Domains: domainsJSON(o.Domains), Active: o.Active,
 		CreatedAt: o.CreatedAt.UTC(), UpdatedAt: o.UpdatedAt.UTC()}
 }
 
@@ -123,9 +133,10 @@ func (s *Store) Organisations(ctx context.Context) ([]Organisation, error) {
 // Entra object id is.
 func (s *Store) InsertPerson(ctx context.Context, p Person) error {
 	res := s.db.WithContext(ctx).Exec(`INSERT INTO people
-		(sub, entra_id, name, email, role, org, active, source, last_seen_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sub) DO NOTHING`,
-		p.Sub, p.EntraID, p.Name, p.Email, p.Role, p.Org, p.Active, p.Source, p.LastSeenAt, p.CreatedAt.UTC(), p.UpdatedAt.UTC())
+		(sub, entra_id, name, email, role, org, active, source, last_seen_at, domains, absent_until, delegate, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sub) DO NOTHING`,
+		p.Sub, p.EntraID, p.Name, p.Email, p.Role, p.Org, p.Active, p.Source, p.LastSeenAt, domainsJSON(p.Domains), p.AbsentUntil, p.Delegate,
+		p.CreatedAt.UTC(), p.UpdatedAt.UTC())
 	switch {
 	case database.IsUniqueViolation(res.Error):
 		return ErrEntraIDTaken // the subject's conflict is absorbed: only the Entra id's is left
@@ -140,7 +151,7 @@ func (s *Store) InsertPerson(ctx context.Context, p Person) error {
 func (s *Store) UpdatePerson(ctx context.Context, p Person) error {
 	res := s.db.WithContext(ctx).Model(&personRow{}).Where("sub = ?", p.Sub).Updates(map[string]any{
 		"entra_id": p.EntraID, "name": p.Name, "email": p.Email, "role": p.Role, "org": p.Org, "active": p.Active,
-		"updated_at": p.UpdatedAt.UTC()})
+		"domains": domainsJSON(p.Domains), "absent_until": p.AbsentUntil, "delegate": p.Delegate, "updated_at": p.UpdatedAt.UTC()})
 	switch {
 	case database.IsUniqueViolation(res.Error):
 		return ErrEntraIDTaken

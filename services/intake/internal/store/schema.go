@@ -23,6 +23,7 @@ var Migrations = []database.Migration{
 	{Version: 4, Name: "elements by themselves, for the overlaps that cross fiches", Up: migrationV4},
 	{Version: 5, Name: "the directory: organisations and the people who may sign in", Up: migrationV5},
 	{Version: 6, Name: "ideas from people without an account", Up: migrationV6},
+	{Version: 7, Name: "moderators' domains, absences and delegates", Up: migrationV7},
 }
 
 // Migrate brings the schema up to date.
@@ -176,5 +177,16 @@ func migrationV6(tx *gorm.DB, d database.Dialect) error {
 		`CREATE INDEX ideas_status ON ideas (status, created_at)`,
 		`CREATE INDEX ideas_org ON ideas (org, created_at)`,
 		`CREATE INDEX ideas_email ON ideas (email, created_at)`,
+	)
+}
+
+// migrationV7 gives people domains of expertise (a JSON array: the moderators' decide the
+// round-robin assignment) and an absence: until absent_until, the reminders meant for them
+// go to their delegate.
+func migrationV7(tx *gorm.DB, d database.Dialect) error {
+	return database.ExecAll(tx,
+		`ALTER TABLE people ADD COLUMN domains TEXT NOT NULL DEFAULT '[]'`,
+		`ALTER TABLE people ADD COLUMN absent_until `+d.Timestamp(),
+		`ALTER TABLE people ADD COLUMN delegate TEXT NOT NULL DEFAULT ''`,
 	)
 }

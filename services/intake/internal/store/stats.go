@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 // Filed is a request as contribution statistics count it: its organisation and when it
@@ -63,4 +65,21 @@ func (s *Store) OverdueByOrg(ctx context.Context, waits []Wait, org string) (map
 		out[r.Org] = r.N
 	}
 	return out, nil
+}
+
+// Load is how many requests wait on one assignee ("" for those waiting to be taken), and how
+// many of them wait longer than waits allow.
+type Load struct {
+	Assignee      string
+	Open, Overdue int
+}
+
+// Loads counts the requests of statuses by assignee, and the overdue ones among them.
+func (s *Store) Loads(ctx context.Context, statuses []request.Status, waits []Wait) ([]Load, error) {
+	cond, args := waiting(waits)
+	var rows []Load
+	err := s.db.WithContext(ctx).Table("requests").
+		Select("assignee, COUNT(*) AS open, SUM(CASE WHEN "+cond+" THEN 1 ELSE 0 END) AS overdue", args...).
+		Where("status IN ?", statuses).Group("assignee").Order("assignee").Scan(&rows).Error
+	return rows, err
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/auth"
@@ -25,6 +26,9 @@ type PeopleQuery struct {
 // Person is what a notification needs of a person of the directory.
 type Person struct {
 	Sub, Name, Email, Role, Org, EntraID string
+	// Until AbsentUntil, the reminders and escalations meant for them go to Delegate.
+	AbsentUntil *time.Time
+	Delegate    string
 }
 
 // audience is who n reaches, by subject, before their preferences: the named users, the
@@ -101,6 +105,11 @@ func (s *Service) directoryPeople(ctx context.Context, n notifclient.Notificatio
 	if err != nil {
 		return nil, err
 	}
+	if n.Event == notifclient.EventReminder || n.Event == notifclient.EventEscalation {
+		if people, err = s.delegated(ctx, people); err != nil {
+			return nil, err
+		}
+	}
 	known := make([]string, len(people))
 	for i, p := range people {
 		known[i] = p.Sub
@@ -118,4 +127,33 @@ func (s *Service) directoryPeople(ctx context.Context, n notifclient.Notificatio
 		out[i] = store.User{Sub: p.Sub, Name: p.Name, Role: p.Role, Org: p.Org, TokenEmail: p.Email, EntraID: p.EntraID, PrefEmail: chosen[p.Sub]}
 	}
 	return out, nil
+}
+
+// delegated is people with each absent person who named a delegate replaced by that
+// delegate (when the directory still lists them as active).
+func (s *Service) delegated(ctx context.Context, people []Person) ([]Person, error) {
+	now := s.now()
+	var delegates []string
+	kept := people[:0:0]
+	for _, p := range people {
+		if p.Delegate != "" && p.AbsentUntil != nil && now.Before(*p.AbsentUntil) {
+			delegates = append(delegates, p.Delegate)
+			continue
+		}
+		kept = append(kept, p)
+	}
+	if len(delegates) == 0 {
+		return people, nil
+	}
+	slices.Sort(delegates)
+	found, err := s.directory.ActivePeople(ctx, PeopleQuery{Subs: slices.Compact(delegates)})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range found {
+		if !slices.ContainsFunc(kept, func(p Person) bool { return p.Sub == d.Sub }) {
+			kept = append(kept, d)
+		}
+	}
+	return kept, nil
 }

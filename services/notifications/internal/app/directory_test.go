@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/platform/auth"
@@ -72,5 +73,41 @@ func TestRecipientsFromTheDirectory(t *testing.T) {
 	slices.Sort(addresses)
 	if want := []string{"ada@francetravail.fr", "paul@opco-a.fr", "pia.perso@example.org"}; !slices.Equal(addresses, want) {
 		t.Fatalf("e-mails to %v, want %v (the chosen address for pia, none for ghost)", addresses, want)
+	}
+}
+
+// TestRemindersGoToTheDelegate: while a moderator is away, the reminders and escalations
+// meant for them are e-mailed to their delegate (their own inbox keeps a row); other
+// notifications, and reminders after their return, are theirs.
+func TestRemindersGoToTheDelegate(t *testing.T) {
+	t.Parallel()
+	back := apptest.Start.Add(72 * time.Hour)
+	dir := &fakeDirectory{active: []app.Person{
+		{Sub: "bob", Email: "bob@francetravail.fr", Role: "moderator", AbsentUntil: &back, Delegate: "mona"},
+		{Sub: "mona", Email: "mona@francetravail.fr", Role: "moderator"},
+	}}
+	e := apptest.NewWithDirectory(t, sqlite(t), &fakeTargets{}, dir)
+	mailed := func(n notifclient.Created) []string {
+		var to []string
+		for _, row := range e.Outbox(n.ID) {
+			to = append(to, row.ToAddr)
+		}
+		return to
+	}
+	reminder := func(key string) notifclient.Notification {
+		return notifclient.Notification{Key: key, Event: notifclient.EventReminder, RequestID: "req-9", Title: "Décision attendue",
+			Actor: notifclient.Actor{Sub: "system"}, To: notifclient.Recipients{Users: []string{"bob"}}}
+	}
+	n := e.Notify(reminder("r1"))
+	if got := mailed(n); !slices.Equal(got, []string{"mona@francetravail.fr"}) || !slices.Equal(n.Recipients, []string{"bob", "mona"}) {
+		t.Fatalf("reminder while away: e-mails %v, inbox %v", got, n.Recipients)
+	}
+	question := apptest.Question("q1", "Une question", "bob")
+	if got := mailed(e.Notify(question)); !slices.Equal(got, []string{"bob@francetravail.fr"}) {
+		t.Fatalf("a question while away goes to bob: %v", got)
+	}
+	e.Clock.Add(72 * time.Hour)
+	if got := mailed(e.Notify(reminder("r2"))); !slices.Equal(got, []string{"bob@francetravail.fr"}) {
+		t.Fatalf("reminder after the return: %v", got)
 	}
 }

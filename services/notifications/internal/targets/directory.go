@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/plateforme-rome/rome/platform/apiclient"
 	"github.com/plateforme-rome/rome/services/notifications/internal/app"
@@ -45,8 +46,9 @@ func (d *Directory) ActivePeople(ctx context.Context, q app.PeopleQuery) ([]app.
 		for {
 			var page struct {
 				Items []struct {
-					Sub, Name, Email, Role, Org, EntraID string
-					OrgActive                            bool
+					Sub, Name, Email, Role, Org, EntraID, Delegate string
+					OrgActive                                      bool
+					AbsentUntil                                    *time.Time
 				}
 				NextCursor string
 			}
@@ -55,7 +57,8 @@ func (d *Directory) ActivePeople(ctx context.Context, q app.PeopleQuery) ([]app.
 			}
 			for _, p := range page.Items {
 				if p.OrgActive {
-					out = append(out, app.Person{Sub: p.Sub, Name: p.Name, Email: p.Email, Role: p.Role, Org: p.Org, EntraID: p.EntraID})
+					out = append(out, app.Person{Sub: p.Sub, Name: p.Name, Email: p.Email, Role: p.Role, Org: p.Org, EntraID: p.EntraID,
+						AbsentUntil: p.AbsentUntil, Delegate: p.Delegate})
 				}
 			}
 			if page.NextCursor == "" {
