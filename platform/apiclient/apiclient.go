@@ -44,13 +44,32 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 
 // DoWithHeader is Do with extra request headers (e.g. an Idempotency-Key).
 func (c *Client) DoWithHeader(ctx context.Context, method, path string, header http.Header, body, out any) error {
-	var rd io.Reader
+	var raw []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+		raw = b
+		header = header.Clone()
+		if header == nil {
+			header = http.Header{}
+		}
+		header.Set("Content-Type", "application/json")
+	}
+	return c.send(ctx, method, path, header, raw, out)
+}
+
+// DoRaw sends body as it is, of contentType (a CSV file, say), and decodes a 2xx answer
+// into out as Do does.
+func (c *Client) DoRaw(ctx context.Context, method, path, contentType string, body []byte, out any) error {
+	return c.send(ctx, method, path, http.Header{"Content-Type": {contentType}}, body, out)
+}
+
+func (c *Client) send(ctx context.Context, method, path string, header http.Header, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
@@ -58,9 +77,6 @@ func (c *Client) DoWithHeader(ctx context.Context, method, path string, header h
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
 	}
 	res, err := c.http.Do(req)
 	if err != nil {

@@ -701,6 +701,16 @@ func (b *browser) fillByLabel(label, value string, within ...string) {
 	}
 }
 
+// uploadByLabel chooses the file at path in the file field whose accessible name is label.
+func (b *browser) uploadByLabel(label, path string) {
+	b.t.Helper()
+	f := b.find("field", label, "")
+	if f.Type != "file" {
+		b.fatalf("field %q is not a file field (%s)", label, f.Type)
+	}
+	run(b, "choose the file "+path, chromedp.SetUploadFiles(f.selector(), []string{path}))
+}
+
 // selectByLabel picks, in the select whose accessible name is label, the option whose
 // text (or else value) is option.
 func (b *browser) selectByLabel(label, option string) {

@@ -6,6 +6,8 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -220,6 +222,10 @@ func testConsoleAdminPages(t *testing.T, p *platform) {
 			{"/referentiel/fiches/M1805/comparaison", "comparaison-de-versions"},
 			{"/notifications", "notifications"}, {"/administration", "administration"},
 			{"/referentiel/releases", "releases"},
+			{"/administration/organisations", "organisations"}, {"/administration/personnes", "personnes"},
+			{"/administration/organisations/nouvelle", "nouvelle-organisation"},
+			{"/administration/personnes/nouvelle", "nouvelle-personne"},
+			{"/administration/personnes/import", "import-de-personnes"},
 		} {
 			b.visit(page.path)
 			b.wantStatus(http.StatusOK)
@@ -228,7 +234,96 @@ func testConsoleAdminPages(t *testing.T, p *platform) {
 			b.checkAxe("admin : " + page.name)
 			b.screenshot("admin-" + page.name)
 		}
+		b.keepDirectory(fmt.Sprintf("%d-%d", width, time.Now().UnixNano()%1e9))
 	}
+}
+
+// keepDirectory: an admin adds an organisation and a partner of it (after a mistake the
+// form points out), deactivates the partner, and imports people from a CSV file, checking
+// the dry run before confirming it.
+func (b *browser) keepDirectory(suffix string) {
+	b.t.Helper()
+	org, orgName, sub := "opco-e2e-"+suffix, "OPCO e2e "+suffix, "paul-"+suffix
+	b.visit("/administration/organisations/nouvelle")
+	b.fillByLabel("Identifiant", org)
+	b.fillByLabel("Nom", orgName)
+	b.selectByLabel("Type", "OPCO")
+	b.fillByLabel("Domaines d'expertise", "n, M1805")
+	b.clickButton("Ajouter l'organisation")
+	b.wantStatus(http.StatusOK)
+	if b.path() != "/administration/organisations/"+org+"?message=organisation-ajoutee" {
+		b.fatalf("after adding the organisation, the browser is on %s", b.path())
+	}
+	b.waitText("L'organisation est enregistrée dans l'annuaire.")
+	if got := eval[string](b, "read the domains", `document.querySelector('input[name="domains"]').value`); got != "M1805 N" {
+		b.errorf("the organisation's domains are %q, want \"M1805 N\"", got)
+	}
+	b.wantPageBasics()
+	b.checkAxe("admin : organisation")
+	b.screenshot("admin-organisation")
+
+	b.visit("/administration/personnes/nouvelle")
+	b.fillByLabel("Identifiant", sub)
+	b.fillByLabel("Nom", "Paul Durand")
+	b.fillByLabel("Adresse e-mail", "paul.sans.arobase")
+	b.selectByLabel("Rôle", "Partenaire")
+	b.selectByLabel("Organisation", orgName)
+	b.clickButton("Ajouter la personne")
+	b.wantStatus(http.StatusUnprocessableEntity)
+	b.waitText("Saisissez une adresse e-mail")
+	if n := b.count(`[aria-invalid="true"]`); n != 1 {
+		b.errorf("%d fields are marked invalid, want the e-mail address alone", n)
+	}
+	if got := eval[string](b, "read the name", `document.querySelector('input[name="name"]').value`); got != "Paul Durand" {
+		b.errorf("the name typed became %q", got)
+	}
+	b.wantPageBasics()
+	b.checkAxe("admin : nouvelle personne, avec une erreur (422)")
+	b.screenshot("admin-personne-erreur")
+	b.fillByLabel("Adresse e-mail", "paul@opco-e2e.example")
+	b.clickButton("Ajouter la personne")
+	b.wantStatus(http.StatusOK)
+	b.waitText("La personne est enregistrée dans l'annuaire")
+	b.waitText(orgName)
+
+	b.clickButton("Désactiver")
+	b.wantStatus(http.StatusOK)
+	b.waitText("La personne est désactivée")
+	b.wantButton("Réactiver")
+	b.wantPageBasics()
+	b.checkAxe("admin : personne désactivée")
+	b.screenshot("admin-personne-desactivee")
+
+	csv := filepath.Join(b.t.TempDir(), "personnes-"+suffix+".csv")
+	content := "sub;name;role;email;org\n" + sub + ";Paul Durand;partner;paul@opco-e2e.example;" + org + "\n" +
+		"lea-" + suffix + ";Léa Import;partner;lea@opco-e2e.example;" + org + "\n"
+	if err := os.WriteFile(csv, []byte(content), 0o600); err != nil {
+		b.t.Fatal(err)
+	}
+	b.visit("/administration/personnes/import")
+	b.uploadByLabel("Fichier CSV des personnes", csv)
+	b.clickButton("Vérifier le fichier")
+	b.wantStatus(http.StatusOK)
+	b.waitText("Rien n'a encore été enregistré")
+	b.waitText("Sera ajoutée")
+	b.waitText("Déjà dans l'annuaire, inchangée")
+	b.wantPageBasics()
+	b.checkAxe("admin : import, vérification")
+	b.screenshot("admin-import-verification")
+	b.clickButton("Confirmer l'import")
+	b.wantStatus(http.StatusOK)
+	b.waitText("Import terminé")
+	b.waitText("1 personne ajoutée")
+	b.checkAxe("admin : import, résultat")
+
+	b.visit("/administration/personnes?organisation=" + org)
+	b.waitText("Léa Import")
+	row := eval[string](b, "read "+sub+"'s row", fmt.Sprintf(`[...document.querySelectorAll('tbody tr')].find(r => r.innerText.includes(%s))?.textContent.replace(/\s+/g, " ") ?? ""`, jsString(sub)))
+	if !strings.Contains(row, "Désactivée") {
+		b.errorf("the list shows %s as %q, want Désactivée", sub, row)
+	}
+	b.checkAxe("admin : personnes d'une organisation")
+	b.screenshot("admin-personnes-organisation")
 }
 
 // testConsoleCreateFicheFromNewAppellation: a partner proposes a new fiche from an

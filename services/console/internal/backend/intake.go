@@ -11,7 +11,7 @@ import (
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
-// Intake calls the evolution-request API.
+// Intake calls the evolution-request API and the directory.
 type Intake struct {
 	api *apiclient.Client
 }

@@ -91,10 +91,3 @@ func page(limit int, cursor string) string {
 	}
 	return v.Encode()
 }
-
-// Users lists a page of the people the notifications service knows, by subject (admins).
-func (c *Notifications) Users(ctx context.Context, limit int, cursor string) (notifclient.Users, error) {
-	var out notifclient.Users
-	err := c.api.Do(ctx, http.MethodGet, "/v1/users?"+page(limit, cursor), nil, &out)
-	return out, err
-}

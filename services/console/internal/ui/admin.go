@@ -1,27 +1,22 @@
 package ui
 
 // The administration page (admins): the notification deliveries given up, to send again,
-// and the people and organisations the platform knows.
+// and the directory's people and organisations, with the way to the pages that keep them.
 
 import (
-	"cmp"
 	"net/http"
 	"net/url"
-	"slices"
-	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/plateforme-rome/rome/clients/notifclient"
+	"github.com/plateforme-rome/rome/services/console/internal/backend"
 )
 
 const (
-	adminDeadPageSize   = 50
-	adminPeoplePageSize = 50
-	// adminPeopleScan bounds the people read to list the organisations (pages of 200).
-	adminPeopleScanPages = 10
-	adminPeopleScanSize  = 200
+	adminDeadPageSize = 50
+	// adminPeopleShown is how many people the page shows; the people's page lists them all.
+	adminPeopleShown = 20
 )
 
 // deadLine is a delivery given up, in words.
@@ -30,48 +25,23 @@ type deadLine struct {
 	ChannelLabel, KindLabel string
 }
 
-// orgLine is an organisation seen among the people, with how many of them belong to it.
-type orgLine struct {
-	Org    string
-	People int
-	// LastSeen is the latest activity of one of its people.
-	LastSeen time.Time
-}
-
 type adminData struct {
-	Dead                     []deadLine
-	DeadCursor, DeadNext     string
-	People                   []notifclient.User
-	PeopleCursor, PeopleNext string
-	// PeopleUnavailable: the notifications service does not list people (an older one).
-	PeopleUnavailable bool
-	Orgs              []orgLine
-	// Scanned is the number of people the organisations were read from; Capped tells
-	// that there are more than were read.
-	Scanned int
-	Capped  bool
-	Return  string
+	Dead                 []deadLine
+	DeadCursor, DeadNext string
+	People               []backend.Person
+	// MorePeople: the directory has more people than the page shows.
+	MorePeople bool
+	Orgs       []backend.Organisation
+	OrgNames   map[string]string
+	Return     string
 }
 
-// PageURL is the page's address with one list at another page.
-func (d adminData) PageURL(list, cursor string) string {
-	q := url.Values{}
-	dead, people := d.DeadCursor, d.PeopleCursor
-	if list == "envois" {
-		dead = cursor
-	} else {
-		people = cursor
-	}
-	if dead != "" {
-		q.Set("envois", dead)
-	}
-	if people != "" {
-		q.Set("personnes", people)
-	}
-	if len(q) == 0 {
+// DeadURL is the page's address at a page of the dead letters.
+func (d adminData) DeadURL(cursor string) string {
+	if cursor == "" {
 		return "/administration"
 	}
-	return "/administration?" + q.Encode()
+	return "/administration?" + url.Values{"envois": {cursor}}.Encode()
 }
 
 var (
@@ -79,76 +49,26 @@ var (
 	deadKindLabels    = map[string]string{"notification": "Notification", "digest": "Résumé quotidien"}
 )
 
-// organisations are the distinct organisations of people, most populated first.
-func organisations(people []notifclient.User) []orgLine {
-	by := map[string]*orgLine{}
-	for _, u := range people {
-		org := strings.TrimSpace(u.Org)
-		if org == "" {
-			continue
-		}
-		l := by[org]
-		if l == nil {
-			l = &orgLine{Org: org}
-			by[org] = l
-		}
-		l.People++
-		if u.LastSeenAt.After(l.LastSeen) {
-			l.LastSeen = u.LastSeenAt
-		}
-	}
-	out := make([]orgLine, 0, len(by))
-	for _, l := range by {
-		out = append(out, *l)
-	}
-	slices.SortFunc(out, func(a, b orgLine) int {
-		return cmp.Or(cmp.Compare(b.People, a.People), cmp.Compare(a.Org, b.Org))
-	})
-	return out
-}
-
 func (h *handlers) adminPage(c *gin.Context) {
 	ctx := c.Request.Context()
-	d := adminData{DeadCursor: cursorParam(c, "envois"), PeopleCursor: cursorParam(c, "personnes")}
-	d.Return = d.PageURL("personnes", d.PeopleCursor)
+	d := adminData{DeadCursor: cursorParam(c, "envois")}
+	d.Return = d.DeadURL(d.DeadCursor)
 	var (
-		dead    notifclient.DeadLetters
-		people  notifclient.Users
-		scanned []notifclient.User
-		p       fanout
+		dead   notifclient.DeadLetters
+		people backend.PeoplePage
+		p      fanout
 	)
 	p.do(func() (err error) {
 		dead, err = h.Backend.Notifications.DeadLetters(ctx, adminDeadPageSize, d.DeadCursor)
 		return err
 	})
 	p.do(func() (err error) {
-		people, err = h.Backend.Notifications.Users(ctx, adminPeoplePageSize, d.PeopleCursor)
-		if serviceNotFound(err) {
-			d.PeopleUnavailable = true
-			return nil
-		}
+		people, err = h.Backend.Intake.People(ctx, backend.PeopleFilter{Limit: adminPeopleShown})
 		return err
 	})
-	p.do(func() error {
-		cursor := ""
-		for range adminPeopleScanPages {
-			page, err := h.Backend.Notifications.Users(ctx, adminPeopleScanSize, cursor)
-			if serviceNotFound(err) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			scanned = append(scanned, page.Items...)
-			if cursor = page.NextCursor; cursor == "" {
-				return nil
-			}
-		}
-		d.Capped = true
-		return nil
-	})
+	p.do(func() (err error) { d.Orgs, err = h.Backend.Intake.Organisations(ctx); return err })
 	if err := p.wait(); err != nil {
-		if _, bad := problemWithStatus(err, http.StatusUnprocessableEntity); bad && (d.DeadCursor != "" || d.PeopleCursor != "") {
+		if _, bad := problemWithStatus(err, http.StatusUnprocessableEntity); bad && d.DeadCursor != "" {
 			h.errorPage(c, http.StatusBadRequest, pageError{Detail: "Cette page de la liste n'existe pas (ou plus).", Back: "/administration", BackLabel: "Retour à l'administration"})
 			return
 		}
@@ -159,8 +79,8 @@ func (h *handlers) adminPage(c *gin.Context) {
 		d.Dead = append(d.Dead, deadLine{DeadLetter: dl, ChannelLabel: orRaw(deadChannelLabels[dl.Channel], dl.Channel),
 			KindLabel: orRaw(deadKindLabels[dl.Kind], dl.Kind)})
 	}
-	d.DeadNext, d.People, d.PeopleNext = dead.NextCursor, people.Items, people.NextCursor
-	d.Orgs, d.Scanned = organisations(scanned), len(scanned)
+	d.DeadNext = dead.NextCursor
+	d.People, d.MorePeople, d.OrgNames = people.Items, people.NextCursor != "", orgNames(d.Orgs)
 	h.render(c, http.StatusOK, "admin", view{Title: "Administration", Section: "administration", Data: d})
 }
 

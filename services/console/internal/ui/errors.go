@@ -22,26 +22,28 @@ type pageError struct {
 // errorTitles and errorTexts explain each status in French.
 var (
 	errorTitles = map[int]string{
-		http.StatusBadRequest:          "Demande incorrecte",
-		http.StatusForbidden:           "Accès refusé",
-		http.StatusNotFound:            "Page introuvable",
-		http.StatusMethodNotAllowed:    "Action impossible ici",
-		http.StatusConflict:            "La situation a changé",
-		http.StatusBadGateway:          "Service indisponible",
-		http.StatusServiceUnavailable:  "Service indisponible",
-		http.StatusGatewayTimeout:      "Service trop lent",
-		http.StatusInternalServerError: "Erreur interne",
+		http.StatusBadRequest:            "Demande incorrecte",
+		http.StatusForbidden:             "Accès refusé",
+		http.StatusNotFound:              "Page introuvable",
+		http.StatusMethodNotAllowed:      "Action impossible ici",
+		http.StatusConflict:              "La situation a changé",
+		http.StatusRequestEntityTooLarge: "Fichier trop volumineux",
+		http.StatusBadGateway:            "Service indisponible",
+		http.StatusServiceUnavailable:    "Service indisponible",
+		http.StatusGatewayTimeout:        "Service trop lent",
+		http.StatusInternalServerError:   "Erreur interne",
 	}
 	errorTexts = map[int]string{
-		http.StatusBadRequest:          "La console n'a pas compris cette demande.",
-		http.StatusForbidden:           "Votre rôle ne vous permet pas d'accéder à cette page ou de faire cette action.",
-		http.StatusNotFound:            "Cette page n'existe pas, ou vous n'y avez pas accès. Une demande n'est visible que par l'organisation qui l'a déposée et par l'équipe ROME.",
-		http.StatusMethodNotAllowed:    "Cette adresse ne permet pas cette action.",
-		http.StatusConflict:            "L'élément a changé depuis que vous avez ouvert la page.",
-		http.StatusBadGateway:          "Un service de la plateforme a répondu de façon inattendue. Réessayez dans un instant ; si cela persiste, prévenez l'équipe ROME.",
-		http.StatusServiceUnavailable:  "Un service de la plateforme ne répond pas pour le moment. Réessayez dans un instant : rien de ce que vous aviez saisi n'a été enregistré.",
-		http.StatusGatewayTimeout:      "Un service de la plateforme a mis trop de temps à répondre. Réessayez dans un instant.",
-		http.StatusInternalServerError: "La console a rencontré une erreur. Réessayez dans un instant.",
+		http.StatusBadRequest:            "La console n'a pas compris cette demande.",
+		http.StatusForbidden:             "Votre rôle ne vous permet pas d'accéder à cette page ou de faire cette action.",
+		http.StatusNotFound:              "Cette page n'existe pas, ou vous n'y avez pas accès. Une demande n'est visible que par l'organisation qui l'a déposée et par l'équipe ROME.",
+		http.StatusMethodNotAllowed:      "Cette adresse ne permet pas cette action.",
+		http.StatusConflict:              "L'élément a changé depuis que vous avez ouvert la page.",
+		http.StatusRequestEntityTooLarge: "Ce que vous avez envoyé dépasse la taille acceptée : rien n'a été enregistré.",
+		http.StatusBadGateway:            "Un service de la plateforme a répondu de façon inattendue. Réessayez dans un instant ; si cela persiste, prévenez l'équipe ROME.",
+		http.StatusServiceUnavailable:    "Un service de la plateforme ne répond pas pour le moment. Réessayez dans un instant : rien de ce que vous aviez saisi n'a été enregistré.",
+		http.StatusGatewayTimeout:        "Un service de la plateforme a mis trop de temps à répondre. Réessayez dans un instant.",
+		http.StatusInternalServerError:   "La console a rencontré une erreur. Réessayez dans un instant.",
 	}
 )
 

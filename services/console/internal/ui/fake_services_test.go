@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -232,4 +235,308 @@ func emptyNotifications() http.Handler {
 func readAll(r *http.Request) string {
 	b, _ := io.ReadAll(r.Body)
 	return strings.TrimSpace(string(b))
+}
+
+// fakeDirectory answers the intake's directory routes (organisations and people) from
+// memory, with the intake's problems for what the tests send wrong, and records the
+// changes it is sent ("METHOD /path body").
+type fakeDirectory struct {
+	mu      sync.Mutex
+	orgs    map[string]map[string]any
+	people  map[string]map[string]any
+	changes []string
+}
+
+var (
+	fakeOrgID  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
+	fakeDomain = regexp.MustCompile(`^[A-N]([0-9]{4})?$`)
+	fakeKinds  = []string{"opco", "branche_professionnelle", "institution", "france_travail"}
+	fakeRoles  = []string{"partner", "moderator", "admin"}
+)
+
+func newFakeDirectory() *fakeDirectory {
+	at := "2026-12-01T09:00:00Z"
+	return &fakeDirectory{
+		orgs: map[string]map[string]any{
+			"opco-2i":     {"id": "opco-2i", "name": "OPCO 2i", "kind": "opco", "domains": []any{"H", "M1805"}, "active": true, "createdAt": at, "updatedAt": at},
+			"branche-btp": {"id": "branche-btp", "name": "Branche du BTP", "kind": "branche_professionnelle", "domains": []any{"F"}, "active": false, "createdAt": at, "updatedAt": at},
+		},
+		people: map[string]map[string]any{
+			"ada":   {"sub": "ada", "name": "Ada Admin", "role": "admin", "email": "ada@francetravail.example", "active": true, "orgActive": true, "source": "dev_token", "lastSeenAt": "2026-12-04T08:00:00Z", "createdAt": at, "updatedAt": at},
+			"alice": {"sub": "alice", "name": "Alice Martin", "role": "partner", "org": "opco-2i", "email": "alice@opco.example", "active": true, "orgActive": true, "source": "admin", "createdAt": at, "updatedAt": at},
+			"carla": {"sub": "carla", "name": "Carla Btp", "role": "partner", "org": "branche-btp", "active": true, "orgActive": false, "source": "import", "createdAt": at, "updatedAt": at},
+			"mona":  {"sub": "mona", "name": "Mona Lefèvre", "role": "moderator", "email": "mona@francetravail.example", "active": false, "orgActive": true, "source": "admin", "createdAt": at, "updatedAt": at},
+		},
+	}
+}
+
+func (f *fakeDirectory) changed(key string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.changes {
+		if strings.HasPrefix(c, key+" ") {
+			out = append(out, strings.TrimPrefix(c, key+" "))
+		}
+	}
+	return out
+}
+
+func (f *fakeDirectory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	me, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer token-")
+	if !ok {
+		problem(w, 401, "unauthenticated", "no token")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var body map[string]any
+	if r.Method != http.MethodGet {
+		raw := readAll(r)
+		f.changes = append(f.changes, r.Method+" "+r.URL.Path+" "+raw)
+		_ = json.Unmarshal([]byte(raw), &body)
+		if strings.HasSuffix(r.URL.Path, ":import") {
+			f.importPeople(w, r, raw)
+			return
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/organisations", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"items": sortedValues(f.orgs)})
+	})
+	mux.HandleFunc("POST /v1/organisations", func(w http.ResponseWriter, r *http.Request) {
+		var errs []map[string]string
+		if !fakeOrgID.MatchString(str(body["id"])) {
+			errs = append(errs, map[string]string{"field": "id", "message": "must be 2 to 63 lower-case letters, digits or hyphens, such as opco-2i"})
+		}
+		errs = append(errs, checkOrg(body)...)
+		if len(errs) > 0 {
+			problem(w, 422, "invalid_organisation", "The request is invalid; see errors.", errs...)
+			return
+		}
+		id := str(body["id"])
+		if existing, ok := f.orgs[id]; ok {
+			if existing["name"] != body["name"] {
+				problem(w, 409, "organisation_exists", "Another organisation has this id.", map[string]string{"field": "id", "message": "is taken"})
+				return
+			}
+			writeJSON(w, 200, existing)
+			return
+		}
+		body["active"] = true
+		f.orgs[id] = body
+		writeJSON(w, 201, body)
+	})
+	mux.HandleFunc("PATCH /v1/organisations/{id}", func(w http.ResponseWriter, r *http.Request) {
+		o, ok := f.orgs[r.PathValue("id")]
+		if !ok {
+			problem(w, 404, "organisation_not_found", "No organisation of the directory has this id.")
+			return
+		}
+		if errs := checkOrg(body); len(errs) > 0 {
+			problem(w, 422, "invalid_organisation", "The request is invalid; see errors.", errs...)
+			return
+		}
+		for k, v := range body {
+			o[k] = v
+		}
+		writeJSON(w, 200, o)
+	})
+	mux.HandleFunc("GET /v1/people", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("cursor") == "bad" {
+			problem(w, 422, "invalid_query", "The cursor is invalid.", map[string]string{"field": "cursor", "message": "must be a nextCursor returned by this listing"})
+			return
+		}
+		limit := 100
+		fmt.Sscan(q.Get("limit"), &limit)
+		items := []map[string]any{}
+		for _, p := range sortedValues(f.people) {
+			if (q.Get("role") != "" && p["role"] != q.Get("role")) || (q.Get("org") != "" && p["org"] != q.Get("org")) ||
+				(q.Get("active") != "" && fmt.Sprint(p["active"]) != q.Get("active")) || str(p["sub"]) <= q.Get("cursor") {
+				continue
+			}
+			items = append(items, p)
+		}
+		next := ""
+		if len(items) > limit {
+			items, next = items[:limit], str(items[limit-1]["sub"])
+		}
+		writeJSON(w, 200, map[string]any{"items": items, "nextCursor": next})
+	})
+	mux.HandleFunc("GET /v1/people/{sub}", func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := f.people[r.PathValue("sub")]; ok {
+			writeJSON(w, 200, p)
+			return
+		}
+		problem(w, 404, "person_not_found", "No person of the directory has this subject.")
+	})
+	mux.HandleFunc("POST /v1/people", func(w http.ResponseWriter, r *http.Request) {
+		if errs := f.checkPerson(body); len(errs) > 0 {
+			problem(w, 422, "invalid_person", "The request is invalid; see errors.", errs...)
+			return
+		}
+		sub := str(body["sub"])
+		if _, ok := f.people[sub]; ok {
+			problem(w, 409, "person_exists", "Another person has this subject.", map[string]string{"field": "sub", "message": "is taken"})
+			return
+		}
+		body["active"], body["orgActive"], body["source"], body["createdAt"] = true, true, "admin", "2026-12-05T10:00:00Z"
+		f.people[sub] = body
+		writeJSON(w, 201, body)
+	})
+	mux.HandleFunc("PATCH /v1/people/{sub}", func(w http.ResponseWriter, r *http.Request) {
+		p, ok := f.people[r.PathValue("sub")]
+		if !ok {
+			problem(w, 404, "person_not_found", "No person of the directory has this subject.")
+			return
+		}
+		if r.PathValue("sub") == me && (body["active"] == false || (body["role"] != nil && body["role"] != "admin")) {
+			problem(w, 409, "own_admin_access", "An admin cannot deactivate themselves or give up their own admin role.")
+			return
+		}
+		next := map[string]any{}
+		for k, v := range p {
+			next[k] = v
+		}
+		for k, v := range body {
+			next[k] = v
+		}
+		if errs := f.checkPerson(next); len(errs) > 0 {
+			problem(w, 422, "invalid_person", "The request is invalid; see errors.", errs...)
+			return
+		}
+		f.people[r.PathValue("sub")] = next
+		writeJSON(w, 200, next)
+	})
+	mux.ServeHTTP(w, r)
+}
+
+// checkOrg checks an organisation's name, kind and domains, as far as body names them.
+func checkOrg(body map[string]any) []map[string]string {
+	var errs []map[string]string
+	if name, ok := body["name"]; ok && strings.TrimSpace(str(name)) == "" {
+		errs = append(errs, map[string]string{"field": "name", "message": "is required (a single-line name of at most 200 characters)"})
+	}
+	if kind, ok := body["kind"]; ok && !slices.Contains(fakeKinds, str(kind)) {
+		errs = append(errs, map[string]string{"field": "kind", "message": "must be one of " + strings.Join(fakeKinds, ", ")})
+	}
+	domains, _ := body["domains"].([]any)
+	for i, d := range domains {
+		if !fakeDomain.MatchString(str(d)) {
+			errs = append(errs, map[string]string{"field": fmt.Sprintf("domains[%d]", i), "message": "must be a grand domaine (a letter A to N) or a code ROME such as M1805"})
+		}
+	}
+	return errs
+}
+
+func (f *fakeDirectory) checkPerson(p map[string]any) []map[string]string {
+	var errs []map[string]string
+	if str(p["sub"]) == "" || strings.ContainsAny(str(p["sub"]), " /") {
+		errs = append(errs, map[string]string{"field": "sub", "message": "must be 1 to 255 printable ASCII characters, without space or slash (the token's sub claim)"})
+	}
+	if strings.TrimSpace(str(p["name"])) == "" {
+		errs = append(errs, map[string]string{"field": "name", "message": "is required (a single-line name of at most 200 characters)"})
+	}
+	if e := str(p["email"]); e != "" && !strings.Contains(e, "@") {
+		errs = append(errs, map[string]string{"field": "email", "message": "must be an e-mail address such as name@example.org"})
+	}
+	if !slices.Contains(fakeRoles, str(p["role"])) {
+		errs = append(errs, map[string]string{"field": "role", "message": "must be one of partner, moderator, admin"})
+	}
+	switch org := str(p["org"]); {
+	case org == "" && p["role"] == "partner":
+		errs = append(errs, map[string]string{"field": "org", "message": "is required for the partner role"})
+	case org != "" && f.orgs[org] == nil:
+		errs = append(errs, map[string]string{"field": "org", "message": "names no organisation of the directory (create it with POST /v1/organisations)"})
+	}
+	return errs
+}
+
+// importPeople answers POST /v1/people:import: a header line with sub, name and role, then
+// one person per line.
+func (f *fakeDirectory) importPeople(w http.ResponseWriter, r *http.Request, file string) {
+	if r.Header.Get("Content-Type") != "text/csv" {
+		problem(w, 415, "unsupported_media_type", "Send the people as text/csv.")
+		return
+	}
+	rows := strings.Split(strings.ReplaceAll(file, "\r\n", "\n"), "\n")
+	sep := ","
+	if strings.Count(rows[0], ";") > strings.Count(rows[0], ",") {
+		sep = ";"
+	}
+	cols := map[string]int{}
+	for i, c := range strings.Split(rows[0], sep) {
+		cols[strings.TrimSpace(c)] = i
+	}
+	if _, ok := cols["role"]; !ok {
+		problem(w, 422, "invalid_import", `The header line lacks the column "role".`)
+		return
+	}
+	type line struct {
+		Line    int                 `json:"line"`
+		Sub     string              `json:"sub"`
+		Outcome string              `json:"outcome"`
+		Errors  []map[string]string `json:"errors,omitempty"`
+	}
+	var (
+		lines              []line
+		created, unchanged int
+		refused            bool
+		toCreate           []map[string]any
+	)
+	for i, row := range rows[1:] {
+		if strings.TrimSpace(row) == "" {
+			continue
+		}
+		cells := strings.Split(row, sep)
+		get := func(name string) string {
+			if j, ok := cols[name]; ok && j < len(cells) {
+				return strings.TrimSpace(cells[j])
+			}
+			return ""
+		}
+		p := map[string]any{"sub": get("sub"), "name": get("name"), "role": get("role"), "email": get("email"), "org": get("org")}
+		l := line{Line: i + 2, Sub: get("sub"), Outcome: "created", Errors: f.checkPerson(p)}
+		switch existing := f.people[l.Sub]; {
+		case len(l.Errors) > 0:
+			l.Outcome, refused = "refused", true
+		case existing != nil:
+			l.Outcome = "unchanged"
+			unchanged++
+		default:
+			created++
+			p["active"], p["orgActive"], p["source"], p["createdAt"] = true, true, "import", "2026-12-05T10:00:00Z"
+			toCreate = append(toCreate, p)
+		}
+		lines = append(lines, l)
+	}
+	if refused {
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(422)
+		_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "status": 422, "code": "invalid_import",
+			"detail": "Lines of the file are refused: nothing was imported; see lines.", "lines": lines})
+		return
+	}
+	dryRun := r.URL.Query().Get("dryRun") == "true"
+	if !dryRun {
+		for _, p := range toCreate {
+			f.people[str(p["sub"])] = p
+		}
+	}
+	writeJSON(w, 200, map[string]any{"dryRun": dryRun, "created": created, "unchanged": unchanged, "lines": lines})
+}
+
+func sortedValues(m map[string]map[string]any) []map[string]any {
+	keys := slices.Sorted(maps.Keys(m))
+	out := make([]map[string]any, len(keys))
+	for i, k := range keys {
+		out[i] = m[k]
+	}
+	return out
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
 }

@@ -60,6 +60,24 @@ var messageTranslations = []struct {
 	{regexp.MustCompile(`^is at most (\d+) characters$`), "Ce champ compte au plus $1 caractères."},
 	{regexp.MustCompile(`^must be a code ROME such as (\w+)$`), "Saisissez un code ROME : une lettre et quatre chiffres, par exemple $1."},
 	{regexp.MustCompile(`^must not be empty$`), "Ce champ ne peut pas être vide."},
+	// Texts (platform/textrule) and the directory's fields.
+	{regexp.MustCompile(`^is required \(.*\)$`), "Ce champ est obligatoire."},
+	{regexp.MustCompile(`^must have at most (\d+) characters \(it has (\d+)\).*$`), "Ce champ compte au plus $1 caractères (il en a $2)."},
+	{regexp.MustCompile(`^is not valid UTF-8.*$`), "Ce texte n'est pas en UTF-8 : enregistrez le fichier au format « CSV UTF-8 »."},
+	{regexp.MustCompile(`^must be one of (.+)$`), "Valeur non reconnue : les valeurs possibles sont $1."},
+	{regexp.MustCompile(`^must be 2 to 63 lower-case letters, digits or hyphens, such as ([\w-]+)$`), "De 2 à 63 caractères : lettres minuscules sans accent, chiffres ou tirets, par exemple $1."},
+	{regexp.MustCompile(`^must be a grand domaine \(a letter A to N\) or a code ROME such as (\w+)$`), "Saisissez un grand domaine (une lettre de A à N) ou un code ROME, par exemple $1."},
+	{regexp.MustCompile(`^must hold at most (\d+) domains$`), "Saisissez au plus $1 domaines."},
+	{regexp.MustCompile(`^must be 1 to 255 printable ASCII characters, without space or slash.*$`), "De 1 à 255 caractères sans accent, sans espace ni barre oblique : l'identifiant (« sub ») que porte le jeton de connexion."},
+	{regexp.MustCompile(`^must be an e-mail address such as .+$`), "Saisissez une adresse e-mail, par exemple prenom.nom@exemple.fr."},
+	{regexp.MustCompile(`^must be an Entra object id.*$`), "Saisissez l'identifiant d'objet Entra : lettres, chiffres et tirets, 64 caractères au plus."},
+	{regexp.MustCompile(`^is required for the partner role$`), "Un partenaire appartient à une organisation : choisissez-la."},
+	{regexp.MustCompile(`^names no organisation of the directory.*$`), "Aucune organisation de l'annuaire n'a cet identifiant : ajoutez-la d'abord."},
+	{regexp.MustCompile(`^cannot be checked right now$`), "Vérification impossible pour le moment : réessayez dans un instant."},
+	{regexp.MustCompile(`^is taken$`), "Cet identifiant est déjà pris."},
+	{regexp.MustCompile(`^belongs to another person$`), "Cet identifiant Entra est déjà celui d'une autre personne."},
+	{regexp.MustCompile(`^is also on line (\d+)$`), "Figure aussi à la ligne $1 du fichier."},
+	{regexp.MustCompile(`^is in the directory with other values.*$`), "Cette personne est déjà dans l'annuaire avec d'autres informations : modifiez-la depuis sa page."},
 }
 
 // newFormKey is the idempotency key a form carries: sending the same form twice (a double

@@ -172,6 +172,14 @@ func templateFuncs(set *assets.Set) template.FuncMap {
 		"findingText":   findingText,
 		"refusal":       func(r *refclient.Result) string { return refusalText(*r) },
 		"amendable":     amendable,
+		"personPath":    personPath,
+		"orgPath":       orgPath,
+		"orgKindLabel":  func(k string) string { return orRaw(orgKindLabels[k], orRaw(k, "non précisé")) },
+		"personSource":  func(s string) string { return orRaw(personSourceLabels[s], s) },
+		"importOutcome": importOutcome,
+		"importColumn":  func(f string) string { return orRaw(importColumnLabels[f], f) },
+		"fieldMessage":  frenchMessage,
+		"pluralS":       pluralS,
 	}
 }
 

@@ -20,8 +20,6 @@ type fakeNotifications struct {
 	follows  []map[string]any
 	// prefsRefusal, when set, is the 422 the preferences' PUT answers.
 	prefsRefusal map[string]string
-	// noUsers answers 404 to GET /v1/users (a service without the listing).
-	noUsers bool
 	// retryStatus is the answer to a retry (0: 200).
 	retryStatus int
 	// followers counts the people who follow each fiche (absent: nobody).
@@ -126,19 +124,6 @@ func newFakeNotifications() *fakeNotifications {
 			return
 		}
 		writeJSON(w, 200, map[string]any{"id": r.PathValue("id"), "status": "pending", "nextAttemptAt": "2026-12-04T10:00:00Z"})
-	})
-	m.HandleFunc("GET /v1/users", func(w http.ResponseWriter, r *http.Request) {
-		if f.noUsers {
-			http.NotFound(w, r) // gin's 404 of an unknown route is not problem+json
-			return
-		}
-		users := []map[string]any{
-			{"sub": "alice", "name": "Alice Martin", "role": "partner", "org": "opco-2i", "email": "alice@opco.example", "hasEntraId": false, "lastSeenAt": "2026-12-03T09:00:00Z"},
-			{"sub": "bob", "name": "Bob", "role": "partner", "org": "opco-2i", "email": "", "hasEntraId": false, "lastSeenAt": "2026-12-04T09:00:00Z"},
-			{"sub": "carla", "name": "Carla", "role": "partner", "org": "branche-btp", "email": "carla@btp.example", "hasEntraId": true, "lastSeenAt": "2026-12-01T09:00:00Z"},
-			{"sub": "mona", "name": "Mona", "role": "moderator", "org": "", "email": "mona@francetravail.example", "hasEntraId": true, "lastSeenAt": "2026-12-04T08:00:00Z"},
-		}
-		writeJSON(w, 200, map[string]any{"items": users})
 	})
 	f.mux = m
 	return f

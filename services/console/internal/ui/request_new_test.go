@@ -530,7 +530,7 @@ func TestNewRequestSubmit(t *testing.T) {
 	}
 	rfCheckHTML(t, body, false)
 	mustHave(t, body, `<p class="fr-error-text" id="ops-0-libelle-error">Ce champ est obligatoire.</p>`,
-		`<p class="fr-error-text" id="justification-error">Refusé par la plateforme : must have at most 10000 characters (it has 10001)</p>`,
+		`<p class="fr-error-text" id="justification-error">Ce champ compte au plus 10000 caractères (il en a 10001).</p>`,
 		`<a href="#ops-0-libelle">`, `value="refus du serveur"`, `value="Développeur Go"`)
 	// With htmx too the errors come back as a 422 (the layout's htmx-config swaps it).
 	if w := b.post("/demandes/nouvelle", v, htmx("demande")...); w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), `id="erreurs"`) {

@@ -81,9 +81,26 @@ func Router(d Deps) http.Handler {
 	signedIn.POST("/notifications/preferences", h.notificationPreferences)
 	signedIn.POST("/notifications/suivis/retrait", h.unfollow)
 
-	// Administration.
+	// Administration: deliveries given up, and the directory of organisations and people.
 	signedIn.GET("/administration", admin, h.adminPage)
 	signedIn.POST("/administration/envois/:id/relance", admin, h.adminRetry)
+	signedIn.GET("/administration/organisations", admin, h.organisationList)
+	signedIn.GET("/administration/organisations/nouvelle", admin, h.newOrganisation)
+	signedIn.POST("/administration/organisations/nouvelle", admin, h.createOrganisation)
+	signedIn.GET("/administration/organisations/:id", admin, h.organisationPage)
+	signedIn.POST("/administration/organisations/:id", admin, h.updateOrganisation)
+	signedIn.POST("/administration/organisations/:id/activation", admin, h.organisationActivation)
+	signedIn.GET("/administration/personnes", staff, h.peopleList)
+	signedIn.GET("/administration/personnes/nouvelle", admin, h.newPerson)
+	signedIn.POST("/administration/personnes/nouvelle", admin, h.createPerson)
+	signedIn.GET("/administration/personnes/import", admin, h.importPage)
+	signedIn.GET("/administration/personnes/:sub", admin, h.personPage)
+	signedIn.POST("/administration/personnes/:sub", admin, h.updatePerson)
+	signedIn.POST("/administration/personnes/:sub/activation", admin, h.personActivation)
+	// The import's forms carry a file: their size is bounded before the session reads them.
+	upload := r.Group("/", h.limitUpload(maxImportForm), h.loadSession, h.requireSignIn)
+	upload.POST("/administration/personnes/import", admin, h.importCheck)
+	upload.POST("/administration/personnes/import/confirmation", admin, h.importConfirm)
 	return r
 }
 

@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"bytes"
 	"context"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -112,6 +114,19 @@ func (b *testBrowser) post(path string, form url.Values, header ...string) *http
 	r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return b.do(r, header...)
+}
+
+// postFile sends a multipart form with one file (and the session's CSRF token).
+func (b *testBrowser) postFile(path, field, name string, content []byte) *httptest.ResponseRecorder {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField(session.CSRFField, b.Session.CSRF)
+	fw, _ := mw.CreateFormFile(field, name)
+	_, _ = fw.Write(content)
+	_ = mw.Close()
+	r := httptest.NewRequest(http.MethodPost, path, &buf)
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	return b.do(r)
 }
 
 // htmx is the headers of an htmx request targeting the element with that id.
