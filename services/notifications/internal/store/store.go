@@ -8,6 +8,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/plateforme-rome/rome/platform/database"
+
 	"github.com/plateforme-rome/rome/clients/notifclient"
 )
 
@@ -191,7 +193,8 @@ func (s *Store) User(ctx context.Context, sub string) (User, error) {
 
 // UsersBySub returns the known users among subs.
 func (s *Store) UsersBySub(ctx context.Context, subs []string) ([]User, error) {
-	return s.usersWhere(ctx, len(subs), "sub IN ?", subs)
+	cond, arg := database.InValues(database.DialectOf(s.db), "sub", subs)
+	return s.usersWhere(ctx, len(subs), cond, arg)
 }
 
 // UsersByRole returns the known users holding one of roles.
@@ -282,7 +285,8 @@ func (s *Store) EventPreferences(ctx context.Context, event string, subs []strin
 		return nil, nil
 	}
 	var rows []Preference
-	return rows, s.db.WithContext(ctx).Where("event = ? AND sub IN ?", event, subs).Find(&rows).Error
+	cond, arg := database.InValues(database.DialectOf(s.db), "sub", subs)
+	return rows, s.db.WithContext(ctx).Where("event = ?", event).Where(cond, arg).Find(&rows).Error
 }
 
 // SetPreferenceEmail sets the address of a known user's preferences (empty:
