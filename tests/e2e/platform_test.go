@@ -61,6 +61,7 @@ func TestPlatform(t *testing.T) {
 		{"Console/FormErrors", testConsoleFormErrors},
 		{"Console/KeyboardSubmission", testConsoleKeyboardSubmission},
 		{"Console/AdminPages", testConsoleAdminPages},
+		{"Console/Ideas", testConsoleIdeas},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, p) })
 		select {

@@ -64,26 +64,36 @@ type Person struct {
 	LastSeenAt *time.Time `json:"lastSeenAt"`
 	CreatedAt  time.Time  `json:"createdAt"`
 	UpdatedAt  time.Time  `json:"updatedAt"`
+	// Domains are a moderator's domains of expertise (the assignment follows them).
+	Domains []string `json:"domains"`
+	// AbsentUntil: until then, their reminders go to Delegate.
+	AbsentUntil *time.Time `json:"absentUntil"`
+	Delegate    string     `json:"delegate"`
 }
 
 // NewPerson is the body of POST /v1/people.
 type NewPerson struct {
-	Sub     string `json:"sub"`
-	Name    string `json:"name"`
-	Email   string `json:"email"`
-	Role    string `json:"role"`
-	Org     string `json:"org"`
-	EntraID string `json:"entraId"`
+	Sub     string   `json:"sub"`
+	Name    string   `json:"name"`
+	Email   string   `json:"email"`
+	Role    string   `json:"role"`
+	Org     string   `json:"org"`
+	EntraID string   `json:"entraId"`
+	Domains []string `json:"domains,omitempty"`
 }
 
 // PersonChange is the body of PATCH /v1/people/{sub}: what it names changes.
 type PersonChange struct {
-	Name    *string `json:"name,omitempty"`
-	Email   *string `json:"email,omitempty"`
-	Role    *string `json:"role,omitempty"`
-	Org     *string `json:"org,omitempty"`
-	EntraID *string `json:"entraId,omitempty"`
-	Active  *bool   `json:"active,omitempty"`
+	Name    *string   `json:"name,omitempty"`
+	Email   *string   `json:"email,omitempty"`
+	Role    *string   `json:"role,omitempty"`
+	Org     *string   `json:"org,omitempty"`
+	EntraID *string   `json:"entraId,omitempty"`
+	Active  *bool     `json:"active,omitempty"`
+	Domains *[]string `json:"domains,omitempty"`
+	// AbsentUntil is a date (2026-12-24, the whole day) or ""; Delegate a sub or "".
+	AbsentUntil *string `json:"absentUntil,omitempty"`
+	Delegate    *string `json:"delegate,omitempty"`
 }
 
 // PeopleFilter selects a page of GET /v1/people; empty fields select everyone.

@@ -159,7 +159,7 @@ func TestPersonPages(t *testing.T) {
 	location(t, admin.post("/administration/personnes/alice", url.Values{"name": {"Alice Martin-Durand"}, "email": {"alice@opco.example"}, "role": {"partner"}, "org": {"opco-2i"}, "entraId": {"0000-aaaa"}}),
 		"/administration/personnes/alice?message=personne-modifiee")
 	if got := dir.changed("PATCH /v1/people/alice"); len(got) != 1 ||
-		got[0] != `{"name":"Alice Martin-Durand","email":"alice@opco.example","role":"partner","org":"opco-2i","entraId":"0000-aaaa"}` {
+		got[0] != `{"name":"Alice Martin-Durand","email":"alice@opco.example","role":"partner","org":"opco-2i","entraId":"0000-aaaa","domains":[],"absentUntil":"","delegate":""}` {
 		t.Errorf("changed %q", got)
 	}
 	body = checkPage(t, admin.post("/administration/personnes/alice", url.Values{"name": {"Alice"}, "email": {"alice"}, "role": {"partner"}, "org": {"opco-2i"}}), 422, "Personne : Alice Martin-Durand")
@@ -191,6 +191,43 @@ func TestPersonPages(t *testing.T) {
 	if got := dir.changed("PATCH /v1/people/alice"); len(got) != 4 {
 		t.Errorf("a moderator changed a person: %q", got)
 	}
+}
+
+// A moderator's domains of expertise, absence and delegate.
+func TestPersonExpertiseAndAbsence(t *testing.T) {
+	ui, dir, _ := newAdminUI(t)
+	admin := ui.as(auth.RoleAdmin, "ada", "")
+	dir.people["mona"]["active"] = true
+	dir.people["leo"] = map[string]any{"sub": "leo", "name": "Léo Modérateur", "role": "moderator", "active": true, "orgActive": true, "source": "admin"}
+
+	body := checkPage(t, admin.get("/administration/personnes/nouvelle"), 200, "Nouvelle personne")
+	mustContain(t, body, `for="personne-domaines">Domaines d&#39;expertise`)
+	mustNotContain(t, body, "Absent jusqu", "Délégué pendant")
+	location(t, admin.post("/administration/personnes/nouvelle", url.Values{"sub": {"zoe"}, "name": {"Zoé"}, "role": {"moderator"}, "domains": {"m, n4101"}}),
+		"/administration/personnes/zoe?message=personne-ajoutee")
+	if got := dir.changed("POST /v1/people"); len(got) != 1 || !strings.HasSuffix(got[0], `"entraId":"","domains":["M","N4101"]}`) {
+		t.Errorf("created %q", got)
+	}
+
+	body = checkPage(t, admin.get("/administration/personnes/mona"), 200, "Personne : Mona Lefèvre")
+	mustContain(t, body, `for="personne-absence">Absent jusqu&#39;au`, `name="absentUntil" type="date" value=""`,
+		`for="personne-delegue">Délégué pendant l&#39;absence`, `<option value="">Aucun délégué</option>`,
+		`<option value="leo">Léo Modérateur (équipe ROME)</option>`, `<option value="ada">Ada Admin (administration)</option>`)
+	mustNotContain(t, body, `<option value="mona">`, `<option value="alice">`)
+	form := url.Values{"name": {"Mona Lefèvre"}, "role": {"moderator"}, "domains": {"M N4101"}, "absentUntil": {"2026-12-24"}, "delegate": {"leo"}}
+	location(t, admin.post("/administration/personnes/mona", form), "/administration/personnes/mona?message=personne-modifiee")
+	if got := dir.changed("PATCH /v1/people/mona"); len(got) != 1 || !strings.HasSuffix(got[0], `"domains":["M","N4101"],"absentUntil":"2026-12-24","delegate":"leo"}`) {
+		t.Errorf("changed %q", got)
+	}
+	// The intake keeps the end of the absence; the form shows its last day again.
+	body = checkPage(t, admin.get("/administration/personnes/mona"), 200, "Personne : Mona Lefèvre")
+	mustContain(t, body, `value="M N4101"`, `name="absentUntil" type="date" value="2026-12-24"`, `<option value="leo" selected>`)
+
+	form.Set("delegate", "alice")
+	form.Set("domains", "M 99")
+	body = checkPage(t, admin.post("/administration/personnes/mona", form), 422, "Personne : Mona Lefèvre")
+	mustContain(t, body, `id="personne-delegue-error">Choisissez un modérateur ou un administrateur actif.</p>`,
+		`id="personne-domaines-error">Code non reconnu : « 99 »`, `value="M 99"`)
 }
 
 func TestPeopleImport(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -89,18 +90,35 @@ func orgNames(orgs []backend.Organisation) map[string]string {
 	return out
 }
 
-// personForm is the person form as typed.
+// personForm is the person form as typed. AbsentUntil is the last day of an absence
+// (2026-12-24), as the date field gives it.
 type personForm struct {
 	Sub, Name, Email, Role, Org, EntraID string
+	Domains, AbsentUntil, Delegate       string
 }
 
 func readPersonForm(c *gin.Context) personForm {
 	field := func(name string) string { return strings.TrimSpace(c.PostForm(name)) }
-	return personForm{Sub: field("sub"), Name: field("name"), Email: field("email"), Role: field("role"), Org: field("org"), EntraID: field("entraId")}
+	return personForm{Sub: field("sub"), Name: field("name"), Email: field("email"), Role: field("role"), Org: field("org"), EntraID: field("entraId"),
+		Domains: field("domains"), AbsentUntil: field("absentUntil"), Delegate: field("delegate")}
 }
 
 func formOfPerson(p backend.Person) personForm {
-	return personForm{Sub: p.Sub, Name: p.Name, Email: p.Email, Role: p.Role, Org: p.Org, EntraID: p.EntraID}
+	return personForm{Sub: p.Sub, Name: p.Name, Email: p.Email, Role: p.Role, Org: p.Org, EntraID: p.EntraID,
+		Domains: strings.Join(p.Domains, " "), AbsentUntil: lastDayOfAbsence(p.AbsentUntil), Delegate: p.Delegate}
+}
+
+// lastDayOfAbsence is the date an admin typed for an absence: the intake keeps a date as
+// the midnight (UTC) that ends it, and a time as it is.
+func lastDayOfAbsence(until *time.Time) string {
+	if until == nil {
+		return ""
+	}
+	t := until.UTC()
+	if t.Equal(t.Truncate(24 * time.Hour)) {
+		t = t.AddDate(0, 0, -1)
+	}
+	return t.Format(time.DateOnly)
 }
 
 type personPageData struct {
@@ -110,6 +128,8 @@ type personPageData struct {
 	Errors fieldErrors
 	Roles  []choice
 	Orgs   []choice
+	// Delegates are the active moderators and admins who may stand in for the person.
+	Delegates []choice
 	// OrgName is the person's organisation's name.
 	OrgName string
 	// Self: the admin's own entry, which they may not deactivate.
@@ -128,7 +148,15 @@ func (h *handlers) loadPersonPage(c *gin.Context, sub string) (personPageData, b
 		p    fanout
 	)
 	p.do(func() (err error) { orgs, err = h.Backend.Intake.Organisations(ctx); return err })
+	var team [2]backend.PeoplePage
 	if sub != "" {
+		active := true
+		for i, role := range []auth.Role{auth.RoleModerator, auth.RoleAdmin} {
+			p.do(func() (err error) {
+				team[i], err = h.Backend.Intake.People(ctx, backend.PeopleFilter{Role: string(role), Active: &active, Limit: 200})
+				return err
+			})
+		}
 		p.do(func() error {
 			found, err := h.Backend.Intake.Person(ctx, sub)
 			d.Person = &found
@@ -148,6 +176,11 @@ func (h *handlers) loadPersonPage(c *gin.Context, sub string) (personPageData, b
 		d.OrgName = orgNames(orgs)[current]
 	}
 	d.Orgs = orgChoices(orgs, current)
+	for _, p := range append(team[0].Items, team[1].Items...) {
+		if p.Sub != sub {
+			d.Delegates = append(d.Delegates, choice{p.Sub, p.Name + " (" + roleLabels[p.Role] + ")"})
+		}
+	}
 	return d, true
 }
 
@@ -174,7 +207,7 @@ func (h *handlers) newPerson(c *gin.Context) {
 func (h *handlers) createPerson(c *gin.Context) {
 	f := readPersonForm(c)
 	p, err := h.Backend.Intake.CreatePerson(c.Request.Context(), backend.NewPerson{Sub: f.Sub, Name: f.Name, Email: f.Email,
-		Role: f.Role, Org: f.Org, EntraID: f.EntraID})
+		Role: f.Role, Org: f.Org, EntraID: f.EntraID, Domains: parseDomains(f.Domains)})
 	if err == nil {
 		c.Redirect(http.StatusSeeOther, personPath(p.Sub)+"?message=personne-ajoutee")
 		return
@@ -192,8 +225,9 @@ func (h *handlers) updatePerson(c *gin.Context) {
 	sub := c.Param("sub")
 	f := readPersonForm(c)
 	f.Sub = sub
+	domains := parseDomains(f.Domains)
 	_, err := h.Backend.Intake.UpdatePerson(c.Request.Context(), sub, backend.PersonChange{Name: &f.Name, Email: &f.Email,
-		Role: &f.Role, Org: &f.Org, EntraID: &f.EntraID})
+		Role: &f.Role, Org: &f.Org, EntraID: &f.EntraID, Domains: &domains, AbsentUntil: &f.AbsentUntil, Delegate: &f.Delegate})
 	if err == nil {
 		c.Redirect(http.StatusSeeOther, personPath(sub)+"?message=personne-modifiee")
 		return
@@ -227,10 +261,13 @@ func (h *handlers) personRefused(c *gin.Context, err error, sub string, typed pe
 		h.personNotFound(c)
 		return
 	}
-	status, errs, alert, ok := formRefusal(err, sameField)
+	status, errs, alert, ok := formRefusal(err, domainField)
 	if !ok {
 		h.backendFailed(c, err)
 		return
+	}
+	if e, _ := backend.AsError(err); status == http.StatusUnprocessableEntity {
+		badDomains(e, parseDomains(typed.Domains), errs)
 	}
 	d, ok := h.loadPersonPage(c, sub)
 	if !ok {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/services/console/internal/backend"
@@ -402,7 +403,19 @@ func (f *fakeDirectory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for k, v := range body {
 			next[k] = v
 		}
-		if errs := f.checkPerson(next); len(errs) > 0 {
+		// An absence's last day is kept as the midnight that ends it; "" ends it.
+		if until, ok := body["absentUntil"].(string); ok {
+			if day, err := time.Parse(time.DateOnly, until); err == nil {
+				next["absentUntil"] = day.AddDate(0, 0, 1).Format(time.RFC3339)
+			} else {
+				delete(next, "absentUntil")
+			}
+		}
+		errs := f.checkPerson(next)
+		if d := str(body["delegate"]); d != "" && (f.people[d] == nil || f.people[d]["active"] != true || f.people[d]["role"] == "partner") {
+			errs = append(errs, map[string]string{"field": "delegate", "message": "must be an active moderator or admin"})
+		}
+		if len(errs) > 0 {
 			problem(w, 422, "invalid_person", "The request is invalid; see errors.", errs...)
 			return
 		}
@@ -443,6 +456,12 @@ func (f *fakeDirectory) checkPerson(p map[string]any) []map[string]string {
 	}
 	if !slices.Contains(fakeRoles, str(p["role"])) {
 		errs = append(errs, map[string]string{"field": "role", "message": "must be one of partner, moderator, admin"})
+	}
+	domains, _ := p["domains"].([]any)
+	for i, d := range domains {
+		if !fakeDomain.MatchString(str(d)) {
+			errs = append(errs, map[string]string{"field": fmt.Sprintf("domains[%d]", i), "message": "must be a grand domaine (a letter A to N) or a code ROME such as M1805"})
+		}
 	}
 	switch org := str(p["org"]); {
 	case org == "" && p["role"] == "partner":
@@ -539,4 +558,202 @@ func sortedValues(m map[string]map[string]any) []map[string]any {
 func str(v any) string {
 	s, _ := v.(string)
 	return s
+}
+
+// fakeIdeas answers the intake's ideas routes from memory (anyone may send one; the ROME
+// team sees them all, a partner those handed to their organisation, without the author's
+// address), and serves the rest from the fake directory, whose organisations it hands
+// ideas to. It records what it is sent ("METHOD /path body") and the sending's headers.
+type fakeIdeas struct {
+	dir     *fakeDirectory
+	mu      sync.Mutex
+	ideas   map[string]map[string]any
+	changes []string
+	// sent are the headers of each POST /v1/ideas.
+	sent []http.Header
+}
+
+func newFakeIdeas(dir *fakeDirectory) *fakeIdeas {
+	at := "2026-12-03T08:30:00Z"
+	return &fakeIdeas{dir: dir, ideas: map[string]map[string]any{
+		"idea_000000000000000000000001": {"id": "idea_000000000000000000000001", "status": "new", "text": "Les chauffeurs de navettes autonomes manquent.\nIls sont déjà 200.",
+			"codeRome": "M1805", "email": "lecteur@example.org", "createdAt": at, "updatedAt": at},
+		"idea_000000000000000000000002": {"id": "idea_000000000000000000000002", "status": "new", "text": "Une idée sans adresse.", "createdAt": at, "updatedAt": at},
+		"idea_000000000000000000000003": {"id": "idea_000000000000000000000003", "status": "handed_over", "text": "Le métier de cordiste évolue.", "codeRome": "M1805",
+			"email": "auteur@example.org", "org": "opco-2i", "handledBy": "mona", "createdAt": at, "updatedAt": at},
+	}}
+}
+
+func (f *fakeIdeas) changed(key string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.changes {
+		if strings.HasPrefix(c, key+" ") {
+			out = append(out, strings.TrimPrefix(c, key+" "))
+		}
+	}
+	return out
+}
+
+func (f *fakeIdeas) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/v1/ideas") {
+		f.dir.ServeHTTP(w, r)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var body map[string]string
+	if r.Method == http.MethodPost {
+		raw := readAll(r)
+		f.changes = append(f.changes, r.Method+" "+r.URL.Path+" "+raw)
+		_ = json.Unmarshal([]byte(raw), &body)
+	}
+	if r.Method == http.MethodPost && r.URL.Path == "/v1/ideas" {
+		f.sent = append(f.sent, r.Header.Clone())
+		f.submit(w, body)
+		return
+	}
+	me, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer token-")
+	if !ok {
+		problem(w, 401, "unauthenticated", "no token")
+		return
+	}
+	f.dir.mu.Lock()
+	org := ""
+	if p := f.dir.people[me]; p != nil && p["role"] == "partner" {
+		org = str(p["org"])
+	}
+	orgs := f.dir.orgs
+	f.dir.mu.Unlock()
+	// visible is the idea as the caller sees it, nil when they do not.
+	visible := func(i map[string]any) map[string]any {
+		if i == nil || (org != "" && i["org"] != org) {
+			return nil
+		}
+		out := maps.Clone(i)
+		if org != "" {
+			delete(out, "email")
+		}
+		return out
+	}
+	if r.Method == http.MethodGet && r.URL.Path == "/v1/ideas" {
+		q := r.URL.Query()
+		if q.Get("cursor") == "bad" {
+			problem(w, 422, "invalid_query", "The cursor is invalid.", map[string]string{"field": "cursor", "message": "must be a nextCursor returned by this listing"})
+			return
+		}
+		items := []map[string]any{}
+		for _, i := range sortedValues(f.ideas) {
+			if v := visible(i); v != nil && (q.Get("status") == "" || i["status"] == q.Get("status")) {
+				items = append(items, v)
+			}
+		}
+		writeJSON(w, 200, map[string]any{"items": items})
+		return
+	}
+	id, action, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/v1/ideas/"), "/")
+	idea := f.ideas[id]
+	if visible(idea) == nil {
+		problem(w, 404, "idea_not_found", "No idea with this id is visible to the caller.")
+		return
+	}
+	status := str(idea["status"])
+	transition := func(allowed ...string) bool {
+		if !slices.Contains(allowed, status) {
+			problem(w, 409, "invalid_transition", "Not possible in the idea's status.")
+			return false
+		}
+		return true
+	}
+	required := func(field, code string) bool {
+		if strings.TrimSpace(body[field]) == "" {
+			problem(w, 422, code, "The request is invalid; see errors.", map[string]string{"field": field, "message": "is required (a text of at most 2000 characters)"})
+			return false
+		}
+		return true
+	}
+	switch action {
+	case "":
+	case "dismiss":
+		if !transition("new") || !required("reason", "invalid_dismissal") {
+			return
+		}
+		idea["status"], idea["reason"], idea["handledBy"] = "dismissed", body["reason"], me
+	case "reply":
+		if !transition("new") {
+			return
+		}
+		if str(idea["email"]) == "" {
+			problem(w, 409, "idea_without_email", "The author left no address.")
+			return
+		}
+		if !required("text", "invalid_reply") {
+			return
+		}
+		idea["status"], idea["reply"], idea["handledBy"] = "replied", body["text"], me
+	case "handover":
+		if !transition("new", "replied") {
+			return
+		}
+		o := orgs[body["org"]]
+		if o == nil || o["active"] != true {
+			problem(w, 422, "invalid_handover", "The handover is invalid.", map[string]string{"field": "org", "message": "names no active organisation of the directory"})
+			return
+		}
+		code := str(idea["codeRome"])
+		domains, _ := o["domains"].([]any)
+		if code != "" && !slices.ContainsFunc(domains, func(d any) bool { return d == code || d == code[:1] }) {
+			problem(w, 422, "invalid_handover", "The handover is invalid.", map[string]string{"field": "org", "message": "has no domain covering " + code + " (its domains: F)"})
+			return
+		}
+		idea["status"], idea["org"], idea["handledBy"] = "handed_over", body["org"], me
+	case "request":
+		if !required("requestId", "invalid_filing") {
+			return
+		}
+		if body["requestId"] == "inconnue" {
+			problem(w, 404, "request_not_found", "No request with this id is visible to the caller.")
+			return
+		}
+		idea["requestId"] = body["requestId"]
+	default:
+		problem(w, 404, "route_not_found", "no such route")
+		return
+	}
+	writeJSON(w, 200, visible(idea))
+}
+
+// submit answers POST /v1/ideas: a robot's idea (the honeypot filled in) is answered as
+// any other and not kept; the address flood@example.org has sent too many.
+func (f *fakeIdeas) submit(w http.ResponseWriter, body map[string]string) {
+	var errs []map[string]string
+	if strings.TrimSpace(body["text"]) == "" {
+		errs = append(errs, map[string]string{"field": "text", "message": "is required (a text of at most 5000 characters)"})
+	}
+	if c := body["codeRome"]; c != "" && !regexp.MustCompile(`^[A-N][0-9]{4}$`).MatchString(c) {
+		errs = append(errs, map[string]string{"field": "codeRome", "message": "must be a code ROME such as M1805"})
+	}
+	if c := body["codeOgr"]; c != "" && !regexp.MustCompile(`^[0-9]+$`).MatchString(c) {
+		errs = append(errs, map[string]string{"field": "codeOgr", "message": "must be a code OGR (digits) such as 10944"})
+	}
+	if e := body["email"]; e != "" && !strings.Contains(e, "@") {
+		errs = append(errs, map[string]string{"field": "email", "message": "must be an e-mail address such as name@example.org"})
+	}
+	if len(errs) > 0 {
+		problem(w, 422, "invalid_idea", "The idea is invalid; see errors.", errs...)
+		return
+	}
+	if body["email"] == "flood@example.org" {
+		w.Header().Set("Retry-After", "3600")
+		problem(w, 429, "rate_limited", "Too many ideas from this address.")
+		return
+	}
+	id := fmt.Sprintf("idea_%024x", len(f.ideas)+1)
+	if body["website"] == "" {
+		at := "2026-12-05T10:00:00Z"
+		f.ideas[id] = map[string]any{"id": id, "status": "new", "text": body["text"], "codeRome": body["codeRome"], "codeOgr": body["codeOgr"],
+			"email": body["email"], "createdAt": at, "updatedAt": at}
+	}
+	writeJSON(w, 202, map[string]string{"id": id})
 }

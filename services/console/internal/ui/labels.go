@@ -180,6 +180,9 @@ func templateFuncs(set *assets.Set) template.FuncMap {
 		"importColumn":  func(f string) string { return orRaw(importColumnLabels[f], f) },
 		"fieldMessage":  frenchMessage,
 		"pluralS":       pluralS,
+		"ideaPath":      ideaPath,
+		"absence":       func(until *time.Time) string { return absenceText(time.Now(), until) },
+		"ideaStatus":    func(s string) string { return orRaw(ideaStatusLabels[s], s) },
 	}
 }
 
@@ -242,4 +245,13 @@ func dict(kv ...any) (map[string]any, error) {
 		m[k] = kv[i+1]
 	}
 	return m, nil
+}
+
+// absenceText is the last day of an absence still running ("24 déc. 2026"), "" for none.
+func absenceText(now time.Time, until *time.Time) string {
+	if until == nil || !until.After(now) {
+		return ""
+	}
+	day, _ := time.Parse(time.DateOnly, lastDayOfAbsence(until))
+	return fmt.Sprintf("%d %s %d", day.Day(), frenchMonths[day.Month()-1], day.Year())
 }

@@ -118,6 +118,10 @@ var confirmations = map[string]string{
 	"personne-desactivee":     "La personne est désactivée : la plateforme refuse ses connexions (d'ici 30 secondes pour tous les services).",
 	"personne-reactivee":      "La personne est de nouveau active : elle peut se connecter.",
 	"release-lancee":          "La publication de la release a commencé : elle re-valide les demandes acceptées ensemble, puis publie une version. Cette page montre où elle en est.",
+	"idee-ecartee":            "L'idée est écartée ; le motif est gardé avec elle.",
+	"idee-repondue":           "Votre réponse est envoyée par e-mail à l'auteur de l'idée.",
+	"idee-confiee":            "L'idée est confiée à l'organisation : ses partenaires sont prévenus.",
+	"idee-demande":            "La demande déposée à partir de cette idée est enregistrée.",
 	"deconnecte":              "Vous êtes déconnecté.",
 	"session-expiree":         "Votre session a expiré : reconnectez-vous pour continuer.",
 }

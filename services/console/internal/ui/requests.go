@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -212,6 +213,11 @@ type moderationData struct {
 	Requests []request.Request
 	NextURL  string
 	Now      time.Time
+	// Workload is the team's share of the open requests; nil when the intake could not
+	// say (the queue still shows).
+	Workload *backend.Workload
+	// Names are the moderators' names by subject (for their delegates).
+	Names map[string]string
 }
 
 // moderationQueue is the moderators' queue: one tab per kind of wait, with counts.
@@ -226,6 +232,20 @@ func (h *handlers) moderationQueue(c *gin.Context) {
 		d.Tabs, err = h.queueCounts(gctx, me)
 		return err
 	})
+	if c.GetHeader("HX-Request") != "true" { // the 30 s refresh replaces the queue alone
+		g.Go(func() error {
+			w, err := h.Backend.Intake.Workload(gctx)
+			if err != nil {
+				slog.WarnContext(gctx, "workload not read", "error", err)
+				return nil
+			}
+			d.Workload, d.Names = &w, map[string]string{}
+			for _, m := range w.Moderators {
+				d.Names[m.Sub] = m.Name
+			}
+			return nil
+		})
+	}
 	found := false
 	for _, tab := range queueTabs {
 		if tab.Key != key {

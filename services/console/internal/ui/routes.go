@@ -33,6 +33,10 @@ func Router(d Deps) http.Handler {
 	pub.GET("/connexion/oidc", h.oidcStart)
 	pub.GET("/connexion/retour", h.oidcCallback)
 	pub.POST("/deconnexion", h.signOut)
+	// Ideas: anyone may send one, signed in or not.
+	pub.GET("/idees", h.ideaFormPage)
+	pub.POST("/idees", h.submitIdea)
+	pub.GET("/idees/merci", h.ideaThanks)
 
 	var (
 		signedIn   = r.Group("/", h.loadSession, h.requireSignIn)
@@ -63,6 +67,14 @@ func Router(d Deps) http.Handler {
 
 	// Moderation.
 	signedIn.GET("/moderation", staff, h.moderationQueue)
+
+	// Ideas received: the ROME team handles them; partners see those handed to them.
+	signedIn.GET("/idees/a-traiter", contribute, h.ideaList)
+	signedIn.GET("/idees/:id", contribute, h.ideaPage)
+	signedIn.POST("/idees/:id/ecarter", staff, h.ideaActionHandler(ideaDismiss))
+	signedIn.POST("/idees/:id/reponse", staff, h.ideaActionHandler(ideaReply))
+	signedIn.POST("/idees/:id/confier", staff, h.ideaActionHandler(ideaHandOver))
+	signedIn.POST("/idees/:id/demande", partner, h.ideaActionHandler(ideaFile))
 
 	// The referential.
 	signedIn.GET("/referentiel", h.referentialSearch)
