@@ -98,6 +98,14 @@ func testConsoleIdeas(t *testing.T, p *platform) {
 		m.checkAxe("modérateur : file et charge de l'équipe")
 		m.screenshot("moderation-charge")
 
+		// The contribution statistics: the ROME team's service levels, then each organisation.
+		m.visit("/statistiques?periode=quarter")
+		m.wantStatus(http.StatusOK)
+		m.waitText("Niveaux de service de l'équipe ROME")
+		m.wantPageBasics()
+		m.checkAxe("modérateur : statistiques")
+		m.screenshot("statistiques")
+
 		// A partner of the organisation sees it, without the author's address.
 		pa := newBrowser(t, p, width)
 		pa.signIn("paul-idees-"+suffix, "Paul Durand", "partner", org)

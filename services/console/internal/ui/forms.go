@@ -57,6 +57,10 @@ var messageTranslations = []struct {
 	french  string
 }{
 	{regexp.MustCompile(`^(is )?required$`), "Ce champ est obligatoire."},
+	{regexp.MustCompile(`^must be a date such as [0-9-]+$`), "Saisissez une date, par exemple 2026-01-31."},
+	{regexp.MustCompile(`^must not be before from$`), "La fin de la période ne peut précéder son début."},
+	{regexp.MustCompile(`^must be at most ten years before to$`), "La période compte au plus dix ans."},
+	{regexp.MustCompile(`^must be month, quarter or year$`), "Choisissez le mois, le trimestre ou l'année."},
 	{regexp.MustCompile(`^is at most (\d+) characters$`), "Ce champ compte au plus $1 caractères."},
 	{regexp.MustCompile(`^must be a code ROME such as (\w+)$`), "Saisissez un code ROME : une lettre et quatre chiffres, par exemple $1."},
 	{regexp.MustCompile(`^must not be empty$`), "Ce champ ne peut pas être vide."},

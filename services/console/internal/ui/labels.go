@@ -181,6 +181,8 @@ func templateFuncs(set *assets.Set) template.FuncMap {
 		"fieldMessage":  frenchMessage,
 		"pluralS":       pluralS,
 		"ideaPath":      ideaPath,
+		"periodLabel":   periodLabel,
+		"waitLabel":     waitLabel,
 		"absence":       func(until *time.Time) string { return absenceText(time.Now(), until) },
 		"ideaStatus":    func(s string) string { return orRaw(ideaStatusLabels[s], s) },
 	}

@@ -70,6 +70,7 @@ func Router(d Deps) http.Handler {
 
 	// Ideas received: the ROME team handles them; partners see those handed to them.
 	signedIn.GET("/idees/a-traiter", contribute, h.ideaList)
+	signedIn.GET("/statistiques", contribute, h.statsPage)
 	signedIn.GET("/idees/:id", contribute, h.ideaPage)
 	signedIn.POST("/idees/:id/ecarter", staff, h.ideaActionHandler(ideaDismiss))
 	signedIn.POST("/idees/:id/reponse", staff, h.ideaActionHandler(ideaReply))
