@@ -242,10 +242,10 @@ func readAll(r *http.Request) string {
 // memory, with the intake's problems for what the tests send wrong, and records the
 // changes it is sent ("METHOD /path body").
 type fakeDirectory struct {
-	mu      sync.Mutex
-	orgs    map[string]map[string]any
-	people  map[string]map[string]any
-	changes []string
+	mu     sync.Mutex
+	orgs   map[string]map[string]any
+	people map[string]map[string]any
+	changeLog
 }
 
 var (
@@ -271,13 +271,26 @@ func newFakeDirectory() *fakeDirectory {
 	}
 }
 
-func (f *fakeDirectory) changed(key string) []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+// changeLog records the changes a fake is sent, "METHOD /path body" each.
+type changeLog struct {
+	mu      sync.Mutex
+	entries []string
+}
+
+func (l *changeLog) record(r *http.Request, body string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.entries = append(l.entries, r.Method+" "+r.URL.Path+" "+body)
+}
+
+// changed are the bodies of the changes sent as key ("METHOD /path"), in order.
+func (l *changeLog) changed(key string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	var out []string
-	for _, c := range f.changes {
-		if strings.HasPrefix(c, key+" ") {
-			out = append(out, strings.TrimPrefix(c, key+" "))
+	for _, c := range l.entries {
+		if body, ok := strings.CutPrefix(c, key+" "); ok {
+			out = append(out, body)
 		}
 	}
 	return out
@@ -294,7 +307,7 @@ func (f *fakeDirectory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body map[string]any
 	if r.Method != http.MethodGet {
 		raw := readAll(r)
-		f.changes = append(f.changes, r.Method+" "+r.URL.Path+" "+raw)
+		f.record(r, raw)
 		_ = json.Unmarshal([]byte(raw), &body)
 		if strings.HasSuffix(r.URL.Path, ":import") {
 			f.importPeople(w, r, raw)
@@ -565,10 +578,10 @@ func str(v any) string {
 // address), and serves the rest from the fake directory, whose organisations it hands
 // ideas to. It records what it is sent ("METHOD /path body") and the sending's headers.
 type fakeIdeas struct {
-	dir     *fakeDirectory
-	mu      sync.Mutex
-	ideas   map[string]map[string]any
-	changes []string
+	dir   *fakeDirectory
+	mu    sync.Mutex
+	ideas map[string]map[string]any
+	changeLog
 	// sent are the headers of each POST /v1/ideas.
 	sent []http.Header
 }
@@ -584,18 +597,6 @@ func newFakeIdeas(dir *fakeDirectory) *fakeIdeas {
 	}}
 }
 
-func (f *fakeIdeas) changed(key string) []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []string
-	for _, c := range f.changes {
-		if strings.HasPrefix(c, key+" ") {
-			out = append(out, strings.TrimPrefix(c, key+" "))
-		}
-	}
-	return out
-}
-
 func (f *fakeIdeas) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(r.URL.Path, "/v1/ideas") {
 		f.dir.ServeHTTP(w, r)
@@ -606,7 +607,7 @@ func (f *fakeIdeas) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body map[string]string
 	if r.Method == http.MethodPost {
 		raw := readAll(r)
-		f.changes = append(f.changes, r.Method+" "+r.URL.Path+" "+raw)
+		f.record(r, raw)
 		_ = json.Unmarshal([]byte(raw), &body)
 	}
 	if r.Method == http.MethodPost && r.URL.Path == "/v1/ideas" {
