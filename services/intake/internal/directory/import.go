@@ -57,7 +57,7 @@ func (s *Service) ImportPeople(ctx context.Context, file []byte, dryRun bool) (I
 	seenSubs, seenEntra := map[string]int{}, map[string]int{}
 	for _, row := range rows {
 		line := ImportLine{Line: row.line, Sub: row.person.Sub, Outcome: OutcomeCreated}
-		p, errs := s.importable(ctx, row.person)
+		p, _, errs := s.newPerson(ctx, row.person, SourceImport)
 		if first, dup := seenSubs[p.Sub]; dup {
 			errs = append(errs, httpx.FieldError{Field: "sub", Message: fmt.Sprintf("is also on line %d", first)})
 		}
@@ -91,20 +91,6 @@ func (s *Service) ImportPeople(ctx context.Context, file []byte, dryRun bool) (I
 		return ImportReport{}, problemOf(err) // a concurrent change since the checks: nothing was written
 	}
 	return report, nil
-}
-
-// importable is the person a line describes, cleaned, as an admin would create them, and
-// what is wrong with it.
-func (s *Service) importable(ctx context.Context, in NewPerson) (store.Person, []httpx.FieldError) {
-	var errs []httpx.FieldError
-	if !subPattern.MatchString(in.Sub) {
-		errs = append(errs, httpx.FieldError{Field: "sub", Message: "must be 1 to 255 printable ASCII characters, without space or slash"})
-	}
-	now := s.now()
-	p := store.Person{Sub: in.Sub, EntraID: in.EntraID, Name: in.Name, Email: in.Email, Role: in.Role, Org: in.Org,
-		Active: true, Source: SourceImport, CreatedAt: now, UpdatedAt: now}
-	_, errs = s.check(ctx, &p, errs)
-	return p, errs
 }
 
 // sameAsGiven tells whether the directory already holds p as created (by an admin or a

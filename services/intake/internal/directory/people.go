@@ -73,14 +73,7 @@ var peopleRoles = []string{string(auth.RolePartner), string(auth.RoleModerator),
 // in. The same person again answers the existing one (created false); another one with
 // their subject is a conflict.
 func (s *Service) CreatePerson(ctx context.Context, in NewPerson) (Person, bool, error) {
-	var errs []httpx.FieldError
-	if !subPattern.MatchString(in.Sub) {
-		errs = append(errs, httpx.FieldError{Field: "sub", Message: "must be 1 to 255 printable ASCII characters, without space or slash (the token's sub claim)"})
-	}
-	now := s.now()
-	p := store.Person{Sub: in.Sub, EntraID: in.EntraID, Name: in.Name, Email: in.Email, Role: in.Role, Org: in.Org,
-		Domains: in.Domains, Active: true, Source: SourceAdmin, CreatedAt: now, UpdatedAt: now}
-	org, errs := s.check(ctx, &p, errs)
+	p, org, errs := s.newPerson(ctx, in, SourceAdmin)
 	if err := invalid("invalid_person", errs); err != nil {
 		return Person{}, false, err
 	}
@@ -101,6 +94,20 @@ func (s *Service) CreatePerson(ctx context.Context, in NewPerson) (Person, bool,
 		return Person{}, false, problemOf(err)
 	}
 	return personOf(p, org), true, nil
+}
+
+// newPerson is the person in describes, active, entered from source, cleaned; their
+// organisation; and what is wrong with them.
+func (s *Service) newPerson(ctx context.Context, in NewPerson, source string) (store.Person, store.Organisation, []httpx.FieldError) {
+	var errs []httpx.FieldError
+	if !subPattern.MatchString(in.Sub) {
+		errs = append(errs, httpx.FieldError{Field: "sub", Message: "must be 1 to 255 printable ASCII characters, without space or slash (the token's sub claim)"})
+	}
+	now := s.now()
+	p := store.Person{Sub: in.Sub, EntraID: in.EntraID, Name: in.Name, Email: in.Email, Role: in.Role, Org: in.Org,
+		Domains: in.Domains, Active: true, Source: source, CreatedAt: now, UpdatedAt: now}
+	org, errs := s.check(ctx, &p, errs)
+	return p, org, errs
 }
 
 // UpdatePerson changes what in names of person sub. An admin may not deactivate themselves
