@@ -30,6 +30,7 @@ type Store interface {
 	UpdatePerson(ctx context.Context, p store.Person) error
 	TouchPerson(ctx context.Context, sub string, at time.Time) error
 	PersonBySub(ctx context.Context, sub string) (store.Person, error)
+	PersonSigningIn(ctx context.Context, sub string) (store.Person, bool, error)
 	People(ctx context.Context, f store.PeopleFilter) ([]store.Person, bool, error)
 }
 

@@ -347,27 +347,18 @@ func (s *Service) Person(ctx context.Context, sub string) (auth.Person, error) {
 	if !subPattern.MatchString(sub) {
 		return auth.Person{}, auth.ErrUnknownPerson // nobody can be recorded under it
 	}
-	p, err := s.store.PersonBySub(ctx, sub)
+	p, orgActive, err := s.store.PersonSigningIn(ctx, sub)
 	if errors.Is(err, store.ErrNoPerson) {
 		return auth.Person{}, auth.ErrUnknownPerson
 	}
 	if err != nil {
 		return auth.Person{}, err
 	}
-	org, err := s.organisationOf(ctx, p)
-	if err != nil {
-		return auth.Person{}, err
-	}
 	if err := s.touch(ctx, sub); err != nil {
 		return auth.Person{}, fmt.Errorf("last seen of %s: %w", sub, err)
 	}
-	return authPerson(personOf(p, org)), nil
-}
-
-// authPerson is what the token checks need of p.
-func authPerson(p Person) auth.Person {
 	return auth.Person{Sub: p.Sub, EntraID: p.EntraID, Name: p.Name, Email: p.Email, Role: auth.Role(p.Role), Org: p.Org,
-		Active: p.Active && p.OrgActive}
+		Active: p.Active && orgActive}, nil
 }
 
 func (s *Service) touch(ctx context.Context, sub string) error {
