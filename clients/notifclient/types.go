@@ -23,13 +23,17 @@ const (
 	// draft request; and the ROME team's reply to its author.
 	EventIdeaHandedOver Event = "idea_handed_over"
 	EventIdeaReply      Event = "idea_reply"
+	// An access request: the e-mails to its applicant, and the admins' notice of one to
+	// review.
+	EventAccessRequest Event = "access_request"
+	EventAccessReview  Event = "access_review"
 )
 
 // Events lists every event, in a stable order.
 var Events = []Event{
 	EventSubmitted, EventAssigned, EventQuestion, EventAnswer, EventTeamsReply, EventMessage,
 	EventReminder, EventEscalation, EventDecision, EventPublished, EventWithdrawn, EventExpired,
-	EventIdeaHandedOver, EventIdeaReply,
+	EventIdeaHandedOver, EventIdeaReply, EventAccessRequest, EventAccessReview,
 }
 
 // Valid reports whether e is a known event.

@@ -32,7 +32,10 @@ type Person struct {
 // ask it over HTTP (RemoteDirectory).
 type Directory interface {
 	// Person is the person whose subject is sub, ErrUnknownPerson when there is none.
-	Person(ctx context.Context, sub string) (Person, error)
+	// entraID is the token's Entra object id (may be empty): a person recorded before their
+	// first sign-in (an approved access request) under a provisional subject and this Entra
+	// id is then bound to sub.
+	Person(ctx context.Context, sub, entraID string) (Person, error)
 }
 
 // ErrUnknownPerson: the directory has no person with this subject.
@@ -112,7 +115,7 @@ func NewRemoteDirectory(base string, client *http.Client) *RemoteDirectory {
 
 // Person answers from the cache while it is fresh, else from the directory; when the
 // directory fails, from an entry at most staleGrace old.
-func (d *RemoteDirectory) Person(ctx context.Context, sub string) (Person, error) {
+func (d *RemoteDirectory) Person(ctx context.Context, sub, entraID string) (Person, error) {
 	d.mu.Lock()
 	entry, ok := d.cached[sub]
 	d.mu.Unlock()
@@ -120,7 +123,7 @@ func (d *RemoteDirectory) Person(ctx context.Context, sub string) (Person, error
 	if ok && age < DirectoryTTL {
 		return entry.answer()
 	}
-	fetched, err := d.fetch(ctx, sub)
+	fetched, err := d.fetch(ctx, sub, entraID)
 	if err != nil && !errors.Is(err, ErrUnknownPerson) {
 		if ok && age < staleGrace {
 			return entry.answer()
@@ -147,8 +150,12 @@ func (d *RemoteDirectory) remember(sub string, e cachedPerson) {
 	d.cached[sub] = e
 }
 
-func (d *RemoteDirectory) fetch(ctx context.Context, sub string) (Person, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.base+"/v1/people/"+url.PathEscape(sub), nil)
+func (d *RemoteDirectory) fetch(ctx context.Context, sub, entraID string) (Person, error) {
+	target := d.base + "/v1/people/" + url.PathEscape(sub)
+	if entraID != "" {
+		target += "?" + url.Values{"entraId": {entraID}}.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return Person{}, err
 	}

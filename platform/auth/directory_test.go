@@ -101,10 +101,10 @@ func TestRemoteDirectoryCache(t *testing.T) {
 	ctx := t.Context()
 
 	for range 3 {
-		if p, err := remote.Person(ctx, "user-1"); err != nil || p.Name != "Alice" {
+		if p, err := remote.Person(ctx, "user-1", ""); err != nil || p.Name != "Alice" {
 			t.Fatalf("user-1: %+v, %v", p, err)
 		}
-		if _, err := remote.Person(ctx, "nobody"); err != ErrUnknownPerson {
+		if _, err := remote.Person(ctx, "nobody", ""); err != ErrUnknownPerson {
 			t.Fatalf("nobody: %v", err)
 		}
 	}
@@ -114,17 +114,17 @@ func TestRemoteDirectoryCache(t *testing.T) {
 
 	dir.people["user-1"] = Person{Sub: "user-1", Name: "Alice", Role: RolePartner, Org: "opco-2i"} // deactivated
 	now = now.Add(DirectoryTTL)
-	if p, err := remote.Person(ctx, "user-1"); err != nil || p.Active {
+	if p, err := remote.Person(ctx, "user-1", ""); err != nil || p.Active {
 		t.Fatalf("deactivation not seen after the TTL: %+v, %v", p, err)
 	}
 
 	dir.down.Store(true)
 	now = now.Add(DirectoryTTL)
-	if p, err := remote.Person(ctx, "user-1"); err != nil || p.Name != "Alice" {
+	if p, err := remote.Person(ctx, "user-1", ""); err != nil || p.Name != "Alice" {
 		t.Fatalf("stale entry while the directory is down: %+v, %v", p, err)
 	}
 	now = now.Add(staleGrace)
-	if _, err := remote.Person(ctx, "user-1"); err == nil || err == ErrUnknownPerson {
+	if _, err := remote.Person(ctx, "user-1", ""); err == nil || err == ErrUnknownPerson {
 		t.Fatalf("entry past its grace while the directory is down: %v", err)
 	}
 	v, err := NewVerifier(Config{Issuer: "https://issuer.example", Audience: testAudience, Directory: remote})

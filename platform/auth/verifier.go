@@ -272,7 +272,7 @@ func stringClaim(claims map[string]any, name string) string {
 // id when it has them. A person it does not know, or deactivated, is refused (403), and so is
 // a token whose role, organisation or Entra object id says otherwise than the directory.
 func (v *Verifier) fromDirectory(ctx context.Context, p Principal, tokenRoles []Role) (Principal, error) {
-	person, err := v.cfg.Directory.Person(ctx, p.Subject)
+	person, err := v.cfg.Directory.Person(ctx, p.Subject, p.EntraID)
 	if errors.Is(err, ErrUnknownPerson) {
 		return Principal{}, httpx.Forbidden("unknown_person",
 			"This account is not registered on the platform: apply for access, or ask an administrator to add you.")

@@ -28,6 +28,7 @@ var composeEnv = []string{
 	"AUTH_CLIENT_ID=rome-platform-services",
 	"AUTH_CLIENT_SECRET=s3cret",
 	"AUTH_TOKEN_URL=https://login.example.org/realms/rome/protocol/openid-connect/token",
+	"ACCESS_LINK_KEY=0123456789abcdef0123456789abcdef",
 }
 
 func loadCompose(t *testing.T, env []string) (*types.Project, error) {
@@ -42,9 +43,10 @@ func loadCompose(t *testing.T, env []string) (*types.Project, error) {
 
 // Production mode has no dev issuer nor dev sign-in form: without a real identity provider,
 // the console's client there and the services' own client (every service asks the
-// intake's directory), compose must refuse to start.
+// intake's directory), or without the key of the access requests' links, compose must refuse
+// to start.
 func TestComposeRefusesToStartWithoutAnIdentityProvider(t *testing.T) {
-	for i, key := range []string{"AUTH_ISSUER", "AUTH_AUDIENCE", "CONSOLE_OIDC_CLIENT_ID", "AUTH_CLIENT_ID", "AUTH_CLIENT_SECRET", "AUTH_TOKEN_URL"} {
+	for i, key := range []string{"AUTH_ISSUER", "AUTH_AUDIENCE", "CONSOLE_OIDC_CLIENT_ID", "AUTH_CLIENT_ID", "AUTH_CLIENT_SECRET", "AUTH_TOKEN_URL", "ACCESS_LINK_KEY"} {
 		env := slices.Delete(slices.Clone(composeEnv), i, i+1)
 		if _, err := loadCompose(t, env); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("loading without %s: err = %v, want one naming it", key, err)

@@ -1,14 +1,17 @@
 // Package client is the Go client of the intake's internal API, which the worker's
-// activities use to write a request's history and projection and to find overlapping
-// requests. It implements the activities' intake.API. Its *http.Client carries the bearer
-// token of the role service (an oauth2 transport, see auth.NewTokenSource).
+// activities use to write a request's history and projection, to find overlapping requests
+// and to carry the access requests. It implements the activities' intake.API and
+// intake.AccessAPI. Its *http.Client carries the bearer token of the role service (an
+// oauth2 transport, see auth.NewTokenSource).
 package client
 
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"github.com/plateforme-rome/rome/platform/apiclient"
+	"github.com/plateforme-rome/rome/workflows/access"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -37,6 +40,35 @@ func (c *Client) FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]re
 	}
 	err := c.api.Do(ctx, http.MethodPost, "/internal/v1/overlaps", q, &out)
 	return out.Items, err
+}
+
+// RecordAccess stores an access request's state in the intake's projection, unless a
+// record of a later Seq is there.
+func (c *Client) RecordAccess(ctx context.Context, r access.Request) error {
+	return c.api.Do(ctx, http.MethodPut, "/internal/v1/access-requests/"+url.PathEscape(r.ID), r, nil)
+}
+
+// NotifyAccess has the intake write and send a notice (access.Notice*) about access
+// request id, once per key.
+func (c *Client) NotifyAccess(ctx context.Context, id, notice, key string) error {
+	body := struct {
+		Notice string `json:"notice"`
+		Key    string `json:"key"`
+	}{notice, key}
+	return c.api.Do(ctx, http.MethodPost, "/internal/v1/access-requests/"+url.PathEscape(id)+"/notices", body, nil)
+}
+
+// ProvisionPerson records the approved applicant of access request id in the directory
+// (with the Entra object id of their invitation, if any) and returns their subject.
+func (c *Client) ProvisionPerson(ctx context.Context, id, entraID string) (string, error) {
+	body := struct {
+		EntraID string `json:"entraId,omitempty"`
+	}{entraID}
+	var out struct {
+		Sub string `json:"sub"`
+	}
+	err := c.api.Do(ctx, http.MethodPost, "/internal/v1/access-requests/"+url.PathEscape(id)+"/person", body, &out)
+	return out.Sub, err
 }
 
 // Error is a non-2xx answer of the intake (see apiclient.Error).

@@ -34,6 +34,8 @@ var notifEventLabels = map[notifclient.Event]string{
 
 	notifclient.EventIdeaHandedOver: "Idée confiée à votre organisation",
 	notifclient.EventIdeaReply:      "Réponse de l'équipe ROME à une idée",
+	notifclient.EventAccessRequest:  "Votre demande d'accès",
+	notifclient.EventAccessReview:   "Demande d'accès à examiner",
 }
 
 // notifFrequencies are the choices of when e-mails and Teams notifications are sent.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/plateforme-rome/rome/platform/config"
+	"github.com/plateforme-rome/rome/services/intake/internal/accessreq"
+	"github.com/plateforme-rome/rome/workflows/access"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -28,7 +30,19 @@ type Config struct {
 	// Teams is set when GRAPH_CLIENT_STATE is: the secret Graph's change notifications
 	// must carry, and the webhook they go to.
 	Teams *request.TeamsConfig
+	// AccessLinkKey signs the links of the access requests' e-mails (ACCESS_LINK_KEY, at
+	// least 32 bytes; required outside dev mode, where a fixed development key is used).
+	AccessLinkKey []byte
+	// AccessTimers are the access requests' expiries (ACCESS_VERIFICATION_EXPIRY, default 7
+	// days; ACCESS_APPLICANT_EXPIRY, default 30 days).
+	AccessTimers access.Timers
+	// InviteGuests: approved applicants are invited as Entra B2B guests with their app role
+	// (ACCESS_INVITE_GUESTS; the worker's GRAPH_APP_* settings must be set).
+	InviteGuests bool
 }
+
+// devAccessLinkKey signs the access links in dev mode only: anyone can read it here.
+const devAccessLinkKey = "dev-mode-access-link-key-not-secret-000"
 
 // ConfigFromEnv reads the Config. A duration that does not parse, or is not positive,
 // stops the service at start-up with the variable's name.
@@ -64,6 +78,8 @@ func ConfigFromEnv() (Config, error) {
 		{"REQUEST_DECISION_ESCALATION", &cfg.Timers.DecisionEscalation, def.DecisionEscalation},
 		{"REQUEST_PARTNER_REMINDER", &cfg.Timers.PartnerReminder, def.PartnerReminder},
 		{"REQUEST_QUESTION_EXPIRY", &cfg.Timers.QuestionExpiry, def.QuestionExpiry},
+		{"ACCESS_VERIFICATION_EXPIRY", &cfg.AccessTimers.Verification, access.DefaultVerification},
+		{"ACCESS_APPLICANT_EXPIRY", &cfg.AccessTimers.Applicant, access.DefaultApplicant},
 	} {
 		d, err := config.Duration(t.env, t.def)
 		if err != nil {
@@ -73,6 +89,20 @@ func ConfigFromEnv() (Config, error) {
 			return Config{}, fmt.Errorf("%s=%s: must be positive", t.env, d)
 		}
 		*t.dst = d
+	}
+	if cfg.InviteGuests, err = config.Bool("ACCESS_INVITE_GUESTS", false); err != nil {
+		return Config{}, err
+	}
+	dev, err := config.DevMode()
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.AccessLinkKey = []byte(config.String("ACCESS_LINK_KEY", ""))
+	switch {
+	case len(cfg.AccessLinkKey) == 0 && dev:
+		cfg.AccessLinkKey = []byte(devAccessLinkKey)
+	case len(cfg.AccessLinkKey) < accessreq.MinKeyLength:
+		return Config{}, fmt.Errorf("ACCESS_LINK_KEY: must hold at least %d bytes (a random secret: it signs the access requests' e-mail links)", accessreq.MinKeyLength)
 	}
 	return cfg, nil
 }

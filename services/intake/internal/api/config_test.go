@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plateforme-rome/rome/workflows/access"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -12,12 +13,29 @@ var timerEnv = []string{"REQUEST_TRIAGE_REMINDER", "REQUEST_TRIAGE_ESCALATION", 
 	"REQUEST_DECISION_ESCALATION", "REQUEST_PARTNER_REMINDER", "REQUEST_QUESTION_EXPIRY"}
 
 func TestConfigFromEnv(t *testing.T) {
-	for _, k := range append(timerEnv, "TEMPORAL_TASK_QUEUE", "REFERENTIAL_URL", "CONSOLE_URL") {
+	for _, k := range append(timerEnv, "TEMPORAL_TASK_QUEUE", "REFERENTIAL_URL", "CONSOLE_URL", "ACCESS_LINK_KEY") {
 		t.Setenv(k, "")
 	}
+	t.Setenv("ROME_DEV_MODE", "true")
 	cfg, err := ConfigFromEnv()
-	if err != nil || cfg.Timers != request.DefaultTimers || cfg.TaskQueue != request.TaskQueue || cfg.ReferentialURL != "http://127.0.0.1:8082" || cfg.ConsoleURL != "" {
+	if err != nil || cfg.Timers != request.DefaultTimers || cfg.TaskQueue != request.TaskQueue || cfg.ReferentialURL != "http://127.0.0.1:8082" ||
+		cfg.ConsoleURL != "" || string(cfg.AccessLinkKey) != devAccessLinkKey || cfg.AccessTimers != (access.Timers{}).WithDefaults() {
 		t.Fatalf("defaults: %+v %v", cfg, err)
+	}
+
+	// Outside dev mode the access links need a real key.
+	t.Setenv("ROME_DEV_MODE", "false")
+	if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), "ACCESS_LINK_KEY") {
+		t.Errorf("no key outside dev mode: %v", err)
+	}
+	t.Setenv("ACCESS_LINK_KEY", "short")
+	if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), "ACCESS_LINK_KEY") {
+		t.Errorf("a short key: %v", err)
+	}
+	t.Setenv("ACCESS_LINK_KEY", strings.Repeat("k", 32))
+	t.Setenv("ACCESS_VERIFICATION_EXPIRY", "1h")
+	if cfg, err := ConfigFromEnv(); err != nil || string(cfg.AccessLinkKey) != strings.Repeat("k", 32) || cfg.AccessTimers.Verification != time.Hour {
+		t.Errorf("a key and an expiry: %+v %v", cfg, err)
 	}
 
 	t.Setenv("TEMPORAL_TASK_QUEUE", "q-test")
@@ -41,6 +59,7 @@ func TestConfigFromEnv(t *testing.T) {
 
 func TestConsoleURL(t *testing.T) {
 	t.Setenv("INTAKE_PORT", "")
+	t.Setenv("ROME_DEV_MODE", "true")
 	t.Setenv("CONSOLE_URL", "http://127.0.0.1:8080/")
 	cfg, err := ConfigFromEnv()
 	if err != nil || cfg.ConsoleURL != "http://127.0.0.1:8080" {

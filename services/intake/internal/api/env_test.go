@@ -14,6 +14,7 @@ import (
 	"github.com/plateforme-rome/rome/platform/database"
 	"github.com/plateforme-rome/rome/platform/database/dbtest"
 	"github.com/plateforme-rome/rome/platform/httpx/openapitest"
+	"github.com/plateforme-rome/rome/services/intake/internal/accessreq"
 	"github.com/plateforme-rome/rome/services/intake/internal/app/apptest"
 	"github.com/plateforme-rome/rome/services/intake/internal/directory"
 	"github.com/plateforme-rome/rome/services/intake/internal/store"
@@ -31,6 +32,8 @@ type env struct {
 	ref   *apptest.Referential
 	dev   *auth.DevIssuer
 	clock *testClock
+	// access stands for the access requests' workflows.
+	access *fakeAccessWorkflows
 }
 
 // testClock is the router's clock: the real time until a test sets it.
@@ -76,6 +79,9 @@ func newEnvOn(t testing.TB, d database.Dialect, options ...func(*Deps)) *env {
 	e := &env{store: st, dir: dir, notes: &fakeNotifier{}, wf: &apptest.Workflows{}, ref: &apptest.Referential{}, dev: deps.Dev, clock: &testClock{}}
 	deps.Requests, deps.Workflows, deps.Referential, deps.Timers, deps.Now = st, e.wf, e.ref, testTimers, e.clock.now
 	deps.Ideas, deps.Notifications = st, e.notes
+	e.access = &fakeAccessWorkflows{st: st}
+	deps.AccessRequests, deps.AccessWorkflows = st, e.access
+	deps.AccessLinks = accessreq.NewLinks([]byte("a test key of at least thirty-two bytes"))
 	deps.PublicURL, deps.Teams = "https://rome.example", &request.TeamsConfig{NotificationURL: "https://rome.example/webhooks/graph", ClientState: testClientState}
 	for _, o := range options {
 		o(&deps)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/services/intake/internal/directory"
+	"github.com/plateforme-rome/rome/services/intake/internal/store"
 )
 
 // The directory's routes: organisations and people (package directory).
@@ -59,6 +61,14 @@ func (h *handlers) getPerson(c *gin.Context) {
 	if me.Role == auth.RolePartner && me.Subject != c.Param("sub") {
 		_ = c.Error(httpx.Forbidden("forbidden_role", "A partner may read only their own entry of the directory."))
 		return
+	}
+	// Another service checking a first sign-in gives the token's Entra object id: an
+	// approved applicant recorded before it is bound to the token's subject.
+	if entraID := c.Query("entraId"); entraID != "" && me.Role == auth.RoleService {
+		if err := h.directory.BindInvited(c.Request.Context(), c.Param("sub"), entraID); err != nil && !errors.Is(err, store.ErrNoPerson) {
+			_ = c.Error(err)
+			return
+		}
 	}
 	p, err := h.directory.PersonBySub(c.Request.Context(), c.Param("sub"))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,11 +20,13 @@ import (
 	"github.com/plateforme-rome/rome/platform/config"
 	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/platform/service"
+	"github.com/plateforme-rome/rome/services/intake/internal/accessreq"
 	"github.com/plateforme-rome/rome/services/intake/internal/app"
 	"github.com/plateforme-rome/rome/services/intake/internal/directory"
 	"github.com/plateforme-rome/rome/services/intake/internal/ideas"
 	"github.com/plateforme-rome/rome/services/intake/internal/store"
 	"github.com/plateforme-rome/rome/services/intake/internal/temporalwf"
+	"github.com/plateforme-rome/rome/workflows/access"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -63,6 +66,15 @@ type Deps struct {
 	// RateLimit throttles each client on the unauthenticated routes (the Graph webhook,
 	// the dev issuer); the zero value is off.
 	RateLimit httpx.RateLimitConfig
+
+	// AccessRequests keeps the access requests' projection; AccessWorkflows runs their
+	// workflows; AccessLinks signs the links of their e-mails. InviteGuests and AccessTimers
+	// are given to every new one's workflow.
+	AccessRequests  accessreq.Store
+	AccessWorkflows accessreq.Workflows
+	AccessLinks     accessreq.Links
+	AccessTimers    access.Timers
+	InviteGuests    bool
 }
 
 // Requests, Workflows and Referential are the use cases' collaborators (package app).
@@ -76,6 +88,7 @@ type handlers struct {
 	app       *app.Service
 	directory *directory.Service
 	ideas     *ideas.Service
+	access    *accessreq.Service
 }
 
 // Request body limits, per route: what the largest valid body needs, with room to spare
@@ -90,7 +103,12 @@ const (
 	maxGraphBody      = 1 << 20   // a batch of Graph change notifications
 	maxImportBody     = 2 << 20   // a CSV of directory.MaxImportLines people, about 200 bytes each
 	maxIdeaBody       = 32 << 10  // an idea: a text of 5,000 characters and a few codes
+	// maxAccessRecordBody: an access request's state, with an exchange of access.MaxMessages texts.
+	maxAccessRecordBody = 256 << 10
 )
+
+// accessLinkLifetime is how long the link verifying an applicant's address works.
+const accessLinkLifetime = 48 * time.Hour
 
 // Router builds the intake's HTTP handler.
 func Router(d Deps) *gin.Engine {
@@ -104,12 +122,20 @@ func Router(d Deps) *gin.Engine {
 		_, err := h.app.Visible(ctx, p, id)
 		return err
 	}, ideas.Config{Link: d.ideaLink, PerAddress: ideasPerAddress, Now: d.Now})
+	h.access = accessreq.New(d.AccessRequests, d.AccessWorkflows, d.Notifications, d.Directory, accessreq.Config{
+		Links: d.AccessLinks, Page: d.page, Console: d.ConsoleURL != "", VerifyFor: accessLinkLifetime, PerAddress: accessPerAddress,
+		Timers: d.AccessTimers, InviteGuests: d.InviteGuests, Now: d.Now})
 	// Microsoft Graph posts change notifications here; it carries no token, the
 	// subscription's client state authenticates it.
 	limit := httpx.RateLimit(d.RateLimit)
 	r.POST("/webhooks/graph", limit, httpx.BodyLimit(maxGraphBody), h.graphWebhook)
 	// Anyone may send an idea: no token, the unauthenticated routes' rate.
 	r.POST("/v1/ideas", limit, httpx.BodyLimit(maxIdeaBody), h.submitIdea)
+	// Anyone may apply for access, and follows their request through signed links.
+	r.POST("/v1/access-requests", limit, httpx.BodyLimit(maxAccessBody), h.submitAccess)
+	r.POST("/v1/access-requests/:id/verify", limit, httpx.BodyLimit(maxSmallBody), applicantAction(h.access.Verify))
+	r.GET("/v1/access-requests/:id/applicant", limit, h.applicantView)
+	r.POST("/v1/access-requests/:id/answer", limit, httpx.BodyLimit(maxTextBody), applicantAction(h.access.AnswerQuestion))
 
 	v1 := r.Group("/v1", auth.Authenticate(d.Verifier))
 	v1.GET("/me", auth.Me)
@@ -147,6 +173,12 @@ func Router(d Deps) *gin.Engine {
 	v1.GET("/organisations", h.listOrganisations)
 	v1.PATCH("/organisations/:id", admin, small, h.updateOrganisation)
 
+	v1.GET("/access-requests", admin, h.listAccess)
+	v1.GET("/access-requests/:id", admin, h.getAccess)
+	v1.POST("/access-requests/:id/approve", admin, small, reviewAccess(h.access.Approve))
+	v1.POST("/access-requests/:id/ask", admin, text, reviewAccess(h.access.Ask))
+	v1.POST("/access-requests/:id/reject", admin, text, reviewAccess(h.access.Reject))
+
 	v1.GET("/ideas", people, h.listIdeas)
 	v1.GET("/ideas/:id", people, h.getIdea)
 	v1.POST("/ideas/:id/dismiss", staff, text, ideaChange(h.ideas.Dismiss))
@@ -157,6 +189,9 @@ func Router(d Deps) *gin.Engine {
 	internal := r.Group("/internal/v1", auth.Authenticate(d.Verifier), auth.RequireRole(auth.RoleService))
 	internal.POST("/events", httpx.BodyLimit(maxEventBody), h.recordEvent)
 	internal.POST("/overlaps", httpx.BodyLimit(maxOverlapsBody), h.findOverlaps)
+	internal.PUT("/access-requests/:id", httpx.BodyLimit(maxAccessRecordBody), h.recordAccess)
+	internal.POST("/access-requests/:id/notices", httpx.BodyLimit(maxSmallBody), h.notifyAccess)
+	internal.POST("/access-requests/:id/person", httpx.BodyLimit(maxSmallBody), h.provisionPerson)
 
 	if d.Dev != nil {
 		d.Dev.Register(r.Group("/dev", limit, small), d.Directory.RecordDevPerson)
@@ -188,8 +223,10 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	}
 	hc := oauth2.NewClient(ctx, tokens)
 	hc.Timeout = 30 * time.Second
-	d.Requests, d.Ideas = st, st
-	d.Workflows = &temporalwf.TemporalWorkflows{Client: rt.Temporal, TaskQueue: cfg.TaskQueue}
+	d.Requests, d.Ideas, d.AccessRequests = st, st, st
+	workflows := &temporalwf.TemporalWorkflows{Client: rt.Temporal, TaskQueue: cfg.TaskQueue}
+	d.Workflows, d.AccessWorkflows = workflows, workflows
+	d.AccessLinks, d.AccessTimers, d.InviteGuests = accessreq.NewLinks(cfg.AccessLinkKey), cfg.AccessTimers, cfg.InviteGuests
 	d.Referential = refclient.New(cfg.ReferentialURL, hc)
 	d.Notifications = notifclient.New(cfg.NotificationsURL, hc)
 	d.Timers = cfg.Timers
@@ -234,6 +271,18 @@ func (d Deps) ideaLink(id string) string {
 		return d.ConsoleURL + "/idees/" + url.PathEscape(id)
 	}
 	return d.PublicURL + "/v1/ideas/" + url.PathEscape(id)
+}
+
+// page is the address of one of the console's pages, the API's for its own paths (/v1/…)
+// or its root when there is no console.
+func (d Deps) page(path string) string {
+	switch {
+	case d.ConsoleURL != "":
+		return d.ConsoleURL + path
+	case strings.HasPrefix(path, "/v1/"):
+		return d.PublicURL + path
+	}
+	return d.PublicURL + "/"
 }
 
 // principal is the authenticated caller (the routes are behind Authenticate).

@@ -31,6 +31,9 @@ type Store interface {
 	TouchPerson(ctx context.Context, sub string, at time.Time) error
 	PersonBySub(ctx context.Context, sub string) (store.Person, error)
 	PersonSigningIn(ctx context.Context, sub string) (store.Person, bool, error)
+	PersonByEmail(ctx context.Context, email string) (store.Person, error)
+	InvitedPerson(ctx context.Context, entraID string) (store.Person, error)
+	BindSub(ctx context.Context, provisional, sub string, at time.Time) error
 	People(ctx context.Context, f store.PeopleFilter) ([]store.Person, bool, error)
 }
 
@@ -39,6 +42,9 @@ const (
 	SourceAdmin    = "admin"
 	SourceDevToken = "dev_token"
 	SourceImport   = "import"
+	// SourceAccessRequest: an admin approved their access request; they hold a provisional
+	// subject (access.PersonSub) until their first sign-in.
+	SourceAccessRequest = "access_request"
 )
 
 // The kinds of organisation.

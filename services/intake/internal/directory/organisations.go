@@ -56,7 +56,7 @@ func (s *Service) CreateOrganisation(ctx context.Context, in NewOrganisation) (O
 	}
 	cleanName("name", &in.Name, &errs)
 	checkKind(in.Kind, &errs)
-	domains, derrs := cleanDomains(in.Domains)
+	domains, derrs := CleanDomains(in.Domains)
 	if err := invalid("invalid_organisation", append(errs, derrs...)); err != nil {
 		return Organisation{}, false, err
 	}
@@ -99,7 +99,7 @@ func (s *Service) UpdateOrganisation(ctx context.Context, id string, in Organisa
 	}
 	if in.Domains != nil {
 		var derrs []httpx.FieldError
-		o.Domains, derrs = cleanDomains(*in.Domains)
+		o.Domains, derrs = CleanDomains(*in.Domains)
 		errs = append(errs, derrs...)
 	}
 	if in.Active != nil {
@@ -134,9 +134,9 @@ func checkKind(kind string, errs *[]httpx.FieldError) {
 	}
 }
 
-// cleanDomains checks domains (grands domaines such as "M", codes ROME such as "M1805")
+// CleanDomains checks domains (grands domaines such as "M", codes ROME such as "M1805")
 // and returns them sorted, without repeats.
-func cleanDomains(domains []string) ([]string, []httpx.FieldError) {
+func CleanDomains(domains []string) ([]string, []httpx.FieldError) {
 	if len(domains) > maxDomains {
 		return nil, []httpx.FieldError{{Field: "domains", Message: fmt.Sprintf("must hold at most %d domains", maxDomains)}}
 	}

@@ -169,7 +169,7 @@ func (s *Service) check(ctx context.Context, p *store.Person, errs []httpx.Field
 		errs = append(errs, httpx.FieldError{Field: "role", Message: "must be one of " + strings.Join(peopleRoles, ", ")})
 	}
 	var derrs []httpx.FieldError
-	p.Domains, derrs = cleanDomains(p.Domains)
+	p.Domains, derrs = CleanDomains(p.Domains)
 	errs = append(errs, derrs...)
 	if p.EntraID != "" && !entraPattern.MatchString(p.EntraID) {
 		errs = append(errs, httpx.FieldError{Field: "entraId", Message: "must be an Entra object id (letters, digits and hyphens, at most 64)"})
@@ -343,11 +343,16 @@ func (s *Service) People(ctx context.Context, q PeopleQuery) (PeoplePage, error)
 // Person is the directory as every service's token check asks it (auth.Directory): the
 // person may sign in when both they and their organisation are active. It records when
 // they were last seen, at most every seenInterval.
-func (s *Service) Person(ctx context.Context, sub string) (auth.Person, error) {
+func (s *Service) Person(ctx context.Context, sub, entraID string) (auth.Person, error) {
 	if !subPattern.MatchString(sub) {
 		return auth.Person{}, auth.ErrUnknownPerson // nobody can be recorded under it
 	}
 	p, orgActive, err := s.store.PersonSigningIn(ctx, sub)
+	if errors.Is(err, store.ErrNoPerson) && entraID != "" {
+		if err = s.BindInvited(ctx, sub, entraID); err == nil {
+			p, orgActive, err = s.store.PersonSigningIn(ctx, sub)
+		}
+	}
 	if errors.Is(err, store.ErrNoPerson) {
 		return auth.Person{}, auth.ErrUnknownPerson
 	}
@@ -409,6 +414,11 @@ func (s *Service) RecordDevPerson(ctx context.Context, tok auth.Principal) error
 	if p.Name == "" {
 		p.Name = p.Sub
 	}
+	// An approved applicant signing in for the first time takes their entry (in dev mode, the
+	// e-mail address asserts who they are, as the token does).
+	if err := s.bindByEmail(ctx, p.Sub, p.Email); err != nil {
+		return err
+	}
 	err := s.store.InsertPerson(ctx, p)
 	if !errors.Is(err, store.ErrExists) {
 		return problemOf(err)
@@ -426,4 +436,59 @@ func (s *Service) RecordDevPerson(ctx context.Context, tok auth.Principal) error
 	p.CreatedAt, p.Source = existing.CreatedAt, existing.Source
 	p.Domains, p.AbsentUntil, p.Delegate = existing.Domains, existing.AbsentUntil, existing.Delegate
 	return problemOf(s.store.UpdatePerson(ctx, p))
+}
+
+// BindInvited gives the person approved through an access request, invited with Entra
+// object id entraID and not signed in yet, the subject of their first token, when nobody
+// holds it yet (store.ErrNoPerson when there is no such person).
+func (s *Service) BindInvited(ctx context.Context, sub, entraID string) error {
+	if !entraPattern.MatchString(entraID) || !subPattern.MatchString(sub) {
+		return store.ErrNoPerson
+	}
+	if _, err := s.store.PersonBySub(ctx, sub); !errors.Is(err, store.ErrNoPerson) {
+		return err // sub is taken: nothing to bind
+	}
+	invited, err := s.store.InvitedPerson(ctx, entraID)
+	if err != nil {
+		return err
+	}
+	return s.store.BindSub(ctx, invited.Sub, sub, s.now())
+}
+
+// AddApplicant records the applicant of an approved access request under their provisional
+// subject: active, with the role and organisation of the approval. Again, it answers the
+// person recorded the first time.
+func (s *Service) AddApplicant(ctx context.Context, in NewPerson) (Person, error) {
+	p, org, errs := s.newPerson(ctx, in, SourceAccessRequest)
+	if err := invalid("invalid_person", errs); err != nil {
+		return Person{}, err
+	}
+	err := s.store.InsertPerson(ctx, p)
+	if errors.Is(err, store.ErrExists) {
+		existing, err := s.store.PersonBySub(ctx, p.Sub)
+		return personOf(existing, org), err
+	}
+	return personOf(p, org), problemOf(err)
+}
+
+// bindByEmail gives sub, when nobody holds it yet, to the applicant approved with this
+// e-mail address who has not signed in yet, if there is one.
+func (s *Service) bindByEmail(ctx context.Context, sub, email string) error {
+	if email == "" {
+		return nil
+	}
+	if _, err := s.store.PersonBySub(ctx, sub); !errors.Is(err, store.ErrNoPerson) {
+		return err
+	}
+	invited, err := s.store.PersonByEmail(ctx, strings.ToLower(email))
+	if errors.Is(err, store.ErrNoPerson) || (err == nil && (invited.Source != SourceAccessRequest || invited.LastSeenAt != nil)) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.store.BindSub(ctx, invited.Sub, sub, s.now()); !errors.Is(err, store.ErrNoPerson) {
+		return err
+	}
+	return nil
 }

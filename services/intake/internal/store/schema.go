@@ -24,6 +24,7 @@ var Migrations = []database.Migration{
 	{Version: 5, Name: "the directory: organisations and the people who may sign in", Up: migrationV5},
 	{Version: 6, Name: "ideas from people without an account", Up: migrationV6},
 	{Version: 7, Name: "moderators' domains, absences and delegates", Up: migrationV7},
+	{Version: 8, Name: "access requests, as their workflows record them", Up: migrationV8},
 }
 
 // Migrate brings the schema up to date.
@@ -188,5 +189,25 @@ func migrationV7(tx *gorm.DB, d database.Dialect) error {
 		`ALTER TABLE people ADD COLUMN domains TEXT NOT NULL DEFAULT '[]'`,
 		`ALTER TABLE people ADD COLUMN absent_until `+d.Timestamp(),
 		`ALTER TABLE people ADD COLUMN delegate TEXT NOT NULL DEFAULT ''`,
+	)
+}
+
+// migrationV8 creates the access requests' projection: each one's state as its workflow
+// last recorded it (a JSON document, seq orders the records), with the columns the
+// listings and the per-address limit filter on.
+func migrationV8(tx *gorm.DB, d database.Dialect) error {
+	ts := d.Timestamp()
+	return database.ExecAll(tx,
+		`CREATE TABLE access_requests (
+			id TEXT PRIMARY KEY,
+			seq INTEGER NOT NULL,
+			status TEXT NOT NULL,
+			email TEXT NOT NULL,
+			document TEXT NOT NULL,
+			created_at `+ts+` NOT NULL,
+			updated_at `+ts+` NOT NULL
+		)`,
+		`CREATE INDEX access_requests_status ON access_requests (status, created_at)`,
+		`CREATE INDEX access_requests_email ON access_requests (email, created_at)`,
 	)
 }

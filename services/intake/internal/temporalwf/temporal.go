@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/plateforme-rome/rome/services/intake/internal/app"
+	"github.com/plateforme-rome/rome/workflows/access"
 	"github.com/plateforme-rome/rome/workflows/release"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
@@ -65,13 +66,13 @@ func (t *TemporalWorkflows) Update(ctx context.Context, u app.Update) (request.U
 	if err == nil {
 		err = h.Get(ctx, &res)
 	}
-	return res, classifyUpdateError(u, err)
+	return res, classifyUpdateError(u.Name, request.WorkflowID(u.RequestID), err)
 }
 
 // classifyUpdateError keeps the workflow's refusals as they are and sorts the rest into
 // what the handlers answer: the workflow is gone (completed: Temporal says "not found"),
 // or Temporal is out of reach or too slow.
-func classifyUpdateError(u app.Update, err error) error {
+func classifyUpdateError(name, workflowID string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -86,12 +87,12 @@ func classifyUpdateError(u app.Update, err error) error {
 	)
 	switch {
 	case errors.As(err, &notFound):
-		return fmt.Errorf("%w: update %s of %s: %w", app.ErrWorkflowClosed, u.Name, request.WorkflowID(u.RequestID), err)
+		return fmt.Errorf("%w: update %s of %s: %w", app.ErrWorkflowClosed, name, workflowID, err)
 	case errors.As(err, &unavailable), errors.As(err, &deadline), errors.As(err, &timeout),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return fmt.Errorf("%w: update %s of %s: %w", app.ErrWorkflowUnavailable, u.Name, request.WorkflowID(u.RequestID), err)
+		return fmt.Errorf("%w: update %s of %s: %w", app.ErrWorkflowUnavailable, name, workflowID, err)
 	}
-	return fmt.Errorf("update %s of %s: %w", u.Name, request.WorkflowID(u.RequestID), err)
+	return fmt.Errorf("update %s of %s: %w", name, workflowID, err)
 }
 
 // Signal implements app.Workflows.
@@ -122,4 +123,41 @@ func (t *TemporalWorkflows) StartRelease(ctx context.Context, n int) error {
 		return fmt.Errorf("%w: start %s: %w", app.ErrWorkflowUnavailable, release.WorkflowID(n), err)
 	}
 	return nil
+}
+
+// StartAccess implements accessreq.Workflows: one workflow per access request, found in the
+// Temporal UI by its kind and status from the start.
+func (t *TemporalWorkflows) StartAccess(ctx context.Context, in access.Input) error {
+	r := in.Request
+	_, err := t.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       access.WorkflowID(r.ID),
+		TaskQueue:                                t.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary:                            access.Summary(r.Application),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			request.RequestKindKey.ValueSet(access.KindAccess),
+			request.RequestStatusKey.ValueSet(string(r.Status))),
+	}, access.WorkflowType, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if err == nil || errors.As(err, &started) {
+		return nil
+	}
+	return fmt.Errorf("%w: start %s: %w", app.ErrWorkflowUnavailable, access.WorkflowID(r.ID), err)
+}
+
+// UpdateAccess implements accessreq.Workflows; its errors are sorted as Update's.
+func (t *TemporalWorkflows) UpdateAccess(ctx context.Context, id, name, updateID string, arg any) (access.Request, error) {
+	var res access.Request
+	h, err := t.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		UpdateID:     updateID,
+		WorkflowID:   access.WorkflowID(id),
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, &res)
+	}
+	return res, classifyUpdateError(name, access.WorkflowID(id), err)
 }

@@ -28,21 +28,21 @@ func TestClassifyUpdateError(t *testing.T) {
 		{"caller deadline", fmt.Errorf("poll: %w", context.DeadlineExceeded), app.ErrWorkflowUnavailable},
 	}
 	for _, tc := range cases {
-		if got := classifyUpdateError(u, tc.err); !errors.Is(got, tc.want) {
+		if got := classifyUpdateError(u.Name, request.WorkflowID(u.RequestID), tc.err); !errors.Is(got, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	if got := classifyUpdateError(u, rejection); got != rejection {
+	if got := classifyUpdateError(u.Name, request.WorkflowID(u.RequestID), rejection); got != rejection {
 		t.Errorf("a refusal must stay as it is: %v", got)
 	}
-	if rej, ok := request.AsRejection(classifyUpdateError(u, rejection)); !ok || rej.Status != request.StatusInReview {
+	if rej, ok := request.AsRejection(classifyUpdateError(u.Name, request.WorkflowID(u.RequestID), rejection)); !ok || rej.Status != request.StatusInReview {
 		t.Errorf("refusal lost: %+v", rej)
 	}
 	other := errors.New("handler panicked")
-	if got := classifyUpdateError(u, other); errors.Is(got, app.ErrWorkflowClosed) || errors.Is(got, app.ErrWorkflowUnavailable) || !errors.Is(got, other) {
+	if got := classifyUpdateError(u.Name, request.WorkflowID(u.RequestID), other); errors.Is(got, app.ErrWorkflowClosed) || errors.Is(got, app.ErrWorkflowUnavailable) || !errors.Is(got, other) {
 		t.Errorf("an unexpected failure must stay one: %v", got)
 	}
-	if classifyUpdateError(u, nil) != nil {
+	if classifyUpdateError(u.Name, request.WorkflowID(u.RequestID), nil) != nil {
 		t.Error("success classified as an error")
 	}
 }
