@@ -56,12 +56,26 @@ type Config struct {
 	Transport http.RoundTripper `json:"-"`
 	// RequestTimeout bounds each HTTP request (DefaultRequestTimeout).
 	RequestTimeout time.Duration `json:"requestTimeout"`
+	// AppServicePrincipalID is the object id of our application's service principal in the
+	// tenant (GRAPH_APP_SERVICE_PRINCIPAL_ID): the resource of the app role assignments.
+	AppServicePrincipalID string `json:"appServicePrincipalId"`
+	// AppRoles maps each platform role (RolePartner, RoleModerator, RoleAdmin) to the id of
+	// our application's app role (GRAPH_APP_ROLES).
+	AppRoles map[string]string `json:"appRoles"`
+	// InviteRedirectURL is where invited guests land once they redeem their invitation: the
+	// console (GRAPH_INVITE_REDIRECT_URL).
+	InviteRedirectURL string `json:"inviteRedirectUrl"`
 }
 
 // ConfigFromEnv reads GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET, GRAPH_BASE_URL,
 // GRAPH_AUTHORITY_HOST, GRAPH_TEAM_ID, GRAPH_PRIVATE_CHANNELS (bool), GRAPH_CHANNEL_OWNERS
-// (comma-separated Entra object ids) and GRAPH_CA_FILE (a PEM file of roots to trust instead
-// of the system's, for the emulator).
+// (comma-separated Entra object ids), GRAPH_CA_FILE (a PEM file of roots to trust instead
+// of the system's, for the emulator), and, for guest invitations and app role assignments
+// (both or neither of the first two; see Config.Invitations):
+// GRAPH_APP_SERVICE_PRINCIPAL_ID (the object id of our application's service principal, the
+// resource of the assignments), GRAPH_APP_ROLES (the ids of its app roles for the platform's
+// roles: "partner=<uuid>,moderator=<uuid>,admin=<uuid>", all three; anything else is an
+// error) and GRAPH_INVITE_REDIRECT_URL (where invited guests land: the console).
 func ConfigFromEnv() (Config, error) {
 	c := Config{
 		TenantID:      os.Getenv("GRAPH_TENANT_ID"),
@@ -71,6 +85,17 @@ func ConfigFromEnv() (Config, error) {
 		AuthorityHost: os.Getenv("GRAPH_AUTHORITY_HOST"),
 		TeamID:        os.Getenv("GRAPH_TEAM_ID"),
 		ClientState:   os.Getenv("GRAPH_CLIENT_STATE"),
+
+		AppServicePrincipalID: strings.TrimSpace(os.Getenv("GRAPH_APP_SERVICE_PRINCIPAL_ID")),
+		InviteRedirectURL:     strings.TrimSpace(os.Getenv("GRAPH_INVITE_REDIRECT_URL")),
+	}
+	roles, err := parseAppRoles(os.Getenv("GRAPH_APP_ROLES"))
+	if err != nil {
+		return Config{}, err
+	}
+	c.AppRoles = roles
+	if err := c.checkInvitations(); err != nil {
+		return Config{}, err
 	}
 	for id := range strings.SplitSeq(os.Getenv("GRAPH_CHANNEL_OWNERS"), ",") {
 		if id = strings.TrimSpace(id); id != "" {
@@ -110,6 +135,9 @@ func New(c Config) (*Activities, error) {
 	}
 	if c.PrivateChannels && len(c.ChannelOwners) == 0 {
 		return nil, errors.New("teams: private channels need at least one owner (GRAPH_CHANNEL_OWNERS)")
+	}
+	if err := c.checkInvitations(); err != nil {
+		return nil, fmt.Errorf("teams: %w", err)
 	}
 	if c.BaseURL == "" {
 		c.BaseURL = DefaultBaseURL

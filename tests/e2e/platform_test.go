@@ -51,6 +51,7 @@ func TestPlatform(t *testing.T) {
 		{"NotificationPreferences", testNotificationPreferences},
 		{"Directory", testDirectory},
 		{"Ideas", testIdeas},
+		{"AccessRequests", testAccessRequests},
 		// The console, in Chromium (browser_test.go).
 		{"Console/SignInPage", testConsoleSignInPage},
 		{"Console/PartnerAndModerator", testConsolePartnerAndModerator},

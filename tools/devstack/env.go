@@ -44,6 +44,12 @@ const (
 	devGraphClientState = "rome-dev-client-state"
 	// devGraphOwner owns the private channels: the ROME team's account in dev.
 	devGraphOwner = "aad-rome-team"
+	// The app's service principal and app roles as the emulator knows them by default
+	// (graphemu.DefaultServicePrincipalID and graphemu.DefaultAppRoles): approved access
+	// requests are invited as guests and get their app role there.
+	devGraphAppServicePrincipal = "6d0f3c2a-41b7-4e58-9a1c-0b7e5f2d8c31"
+	devGraphAppRoles            = "partner=0f5b1a7e-2c94-4d3b-8e61-7a2f9c4d1b01,moderator=0f5b1a7e-2c94-4d3b-8e61-7a2f9c4d1b02," +
+		"admin=0f5b1a7e-2c94-4d3b-8e61-7a2f9c4d1b03"
 )
 
 // graphCertFile is where the Graph emulator writes its self-signed certificate.
@@ -150,6 +156,10 @@ func (o Options) serviceEnv(name string, base []string) []string {
 	console := localURL(o.Ports.Console)
 	set("CONSOLE_PUBLIC_URL", console)
 	set("CONSOLE_URL", console)
+	set("ACCESS_INVITE_GUESTS", "true")
+	set("GRAPH_APP_SERVICE_PRINCIPAL_ID", devGraphAppServicePrincipal)
+	set("GRAPH_APP_ROLES", devGraphAppRoles)
+	set("GRAPH_INVITE_REDIRECT_URL", console)
 	set("SMTP_ADDR", "127.0.0.1:"+strconv.Itoa(o.Ports.SMTP))
 	set("SMTP_FROM", "plateforme-rome@localhost")
 	if name == "console" {

@@ -4,8 +4,24 @@
 // {"error":{"code","message"}} error body) for what the platform uses: the Microsoft identity
 // platform's client-credentials token flow (with the authority metadata MSAL fetches), team
 // channels, their members and messages, change-notification subscriptions on channel messages
-// (validation handshake, notifications), and control endpoints under /_emulator/ to simulate
-// users, inject faults and read the state.
+// (validation handshake, notifications), the directory (users, B2B invitations, groups and
+// their members' delta query, app role assignments of the application's service principal),
+// and control endpoints under /_emulator/ to simulate users, inject faults and read the state.
+//
+// Control endpoints (no token needed):
+//
+//	POST   /_emulator/teams/{team}/channels/{channel}/messages  a user writes {"from":{"id","displayName"},"text"}
+//	GET    /_emulator/teams/{team}/channels/{channel}           a channel with its members and messages
+//	POST   /_emulator/groups/{group}/members                    add a member: a user {"id","displayName","mail","userPrincipalName","userType"},
+//	                                                             found by id, else by mail, else created (a new id when none is given);
+//	                                                             the group is created when missing; 201 with the user
+//	DELETE /_emulator/groups/{group}/members/{user}             remove a member (204; 404 when not a member)
+//	GET    /_emulator/redeem/{invitation}                       the guest redeems an invitation (its inviteRedeemUrl): Accepted, then
+//	                                                             redirected to the inviteRedirectUrl
+//	POST   /_emulator/faults, GET /_emulator/faults, DELETE /_emulator/faults   inject, list, clear faults
+//	GET    /_emulator/state                                     everything the emulator holds
+//
+// The Go API does the same: PostUserMessage, AddGroupMember, RemoveGroupMember, AddFault, State.
 //
 // MSAL only accepts https authorities: serve the emulator over TLS (httptest.NewTLSServer in
 // tests, Config-less ListenAndServeTLS in the command) and make clients trust its certificate.
@@ -41,7 +57,14 @@ type Config struct {
 	NotificationRetries int `json:"notificationRetries"`
 	// NotificationBackoff is the delay before the first retry, doubled each time (default 200 ms).
 	NotificationBackoff time.Duration `json:"notificationBackoff"`
-	Logger              *slog.Logger  `json:"-"`
+	// ServicePrincipalID is the object id of the application's service principal, the resource
+	// of app role assignments (DefaultServicePrincipalID).
+	ServicePrincipalID string `json:"servicePrincipalId"`
+	// AppRoles are the application's app roles, value → id (ParseAppRoles(DefaultAppRoles)).
+	AppRoles map[string]string `json:"appRoles"`
+	// DeltaPageSize is how many entries a page of a delta query holds (DefaultDeltaPageSize).
+	DeltaPageSize int          `json:"deltaPageSize"`
+	Logger        *slog.Logger `json:"-"`
 }
 
 // Defaults used when Config leaves them empty.
@@ -71,6 +94,10 @@ type Emulator struct {
 	faults        []*Fault
 	deliveries    []*Delivery
 	activityFeed  []*ActivityNotification
+	users         map[string]*User
+	groups        map[string]*group
+	invitations   []*Invitation
+	assignments   []*AppRoleAssignment
 	seq           int64
 	host          string // last Host the emulator was reached on
 	tls           bool
@@ -110,6 +137,12 @@ func New(cfg Config) *Emulator {
 	if cfg.NotificationBackoff == 0 {
 		cfg.NotificationBackoff = 200 * time.Millisecond
 	}
+	if cfg.ServicePrincipalID == "" {
+		cfg.ServicePrincipalID = DefaultServicePrincipalID
+	}
+	if cfg.AppRoles == nil {
+		cfg.AppRoles, _ = ParseAppRoles(DefaultAppRoles)
+	}
 	e := &Emulator{
 		cfg:           cfg,
 		mux:           http.NewServeMux(),
@@ -118,6 +151,8 @@ func New(cfg Config) *Emulator {
 		teams:         map[string]*team{},
 		subscriptions: map[string]*Subscription{},
 		tokens:        map[string]time.Time{},
+		users:         map[string]*User{},
+		groups:        map[string]*group{},
 	}
 	if e.log == nil {
 		e.log = slog.Default()
@@ -164,9 +199,20 @@ func (e *Emulator) routes() {
 	g("GET /v1.0/subscriptions/{id}", e.getSubscription)
 	g("PATCH /v1.0/subscriptions/{id}", e.patchSubscription)
 	g("DELETE /v1.0/subscriptions/{id}", e.deleteSubscription)
+	g("POST /v1.0/invitations", e.createInvitation)
+	g("GET /v1.0/users", e.listUsers)
+	g("GET /v1.0/users/{user}", e.getUser)
+	g("GET /v1.0/groups/{group}", e.getGroup)
+	g("GET /v1.0/groups/delta", e.groupsDelta)
+	g("GET /v1.0/groups/delta()", e.groupsDelta) // as the SDKs call it
+	g("GET /v1.0/servicePrincipals/{sp}/appRoleAssignedTo", e.listAppRoleAssignedTo)
+	g("POST /v1.0/servicePrincipals/{sp}/appRoleAssignedTo", e.assignAppRole)
 	// Emulator control.
 	e.mux.HandleFunc("POST /_emulator/teams/{team}/channels/{channel}/messages", e.userPostMessage)
 	e.mux.HandleFunc("GET /_emulator/teams/{team}/channels/{channel}", e.viewChannel)
+	e.mux.HandleFunc("POST /_emulator/groups/{group}/members", e.adminAddGroupMember)
+	e.mux.HandleFunc("DELETE /_emulator/groups/{group}/members/{user}", e.adminRemoveGroupMember)
+	e.mux.HandleFunc("GET /_emulator/redeem/{invitation}", e.redeem)
 	e.mux.HandleFunc("POST /_emulator/faults", e.postFault)
 	e.mux.HandleFunc("GET /_emulator/faults", e.getFaults)
 	e.mux.HandleFunc("DELETE /_emulator/faults", e.deleteFaults)
@@ -234,6 +280,8 @@ func faultCode(status int) string {
 		return "NotFound"
 	case http.StatusBadRequest:
 		return "BadRequest"
+	case http.StatusGone:
+		return "SyncStateNotFound" // a delta token Graph no longer knows: sync again from scratch
 	}
 	return "UnknownError"
 }

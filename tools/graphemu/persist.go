@@ -18,6 +18,11 @@ type savedState struct {
 	Subscriptions []Subscription         `json:"subscriptions"`
 	Deliveries    []Delivery             `json:"deliveries"`
 	ActivityFeed  []ActivityNotification `json:"activityFeed"`
+	Users         []User                 `json:"users"`
+	Groups        []GroupState           `json:"groups"`
+	Invitations   []Invitation           `json:"invitations"`
+	// AppRoleAssignments are the application's app role assignments.
+	AppRoleAssignments []AppRoleAssignment `json:"appRoleAssignments"`
 	// Tokens are kept so that clients' cached access tokens stay valid across a restart, as
 	// they do when Graph itself restarts.
 	Tokens map[string]time.Time `json:"tokens"`
@@ -76,6 +81,22 @@ func (e *Emulator) restore(st savedState) error {
 	}
 	for _, n := range st.ActivityFeed {
 		e.activityFeed = append(e.activityFeed, &n)
+	}
+	for _, u := range st.Users {
+		e.users[u.ID] = &u
+	}
+	for _, gs := range st.Groups {
+		g := &group{id: gs.ID, displayName: gs.DisplayName, created: gs.Created, createdSeq: gs.CreatedSeq, members: map[string]*Membership{}}
+		for _, m := range gs.Members {
+			g.members[m.UserID] = &m
+		}
+		e.groups[g.id] = g
+	}
+	for _, i := range st.Invitations {
+		e.invitations = append(e.invitations, &i)
+	}
+	for _, a := range st.AppRoleAssignments {
+		e.assignments = append(e.assignments, &a)
 	}
 	now := time.Now()
 	for tok, exp := range st.Tokens {
@@ -138,6 +159,7 @@ func (e *Emulator) Flush() error {
 	st := e.stateLocked()
 	b, err := json.Marshal(savedState{
 		Teams: st.Teams, Subscriptions: st.Subscriptions, Deliveries: st.Deliveries, ActivityFeed: st.ActivityFeed,
+		Users: st.Users, Groups: st.Groups, Invitations: st.Invitations, AppRoleAssignments: st.AppRoleAssignments,
 		Tokens: e.tokens, Seq: e.seq,
 	})
 	e.dirty = false

@@ -13,7 +13,14 @@ type State struct {
 	Deliveries    []Delivery     `json:"deliveries"`
 	// ActivityFeed lists the activity-feed notifications sent to users, oldest first.
 	ActivityFeed []ActivityNotification `json:"activityFeed"`
-	Faults       []Fault                `json:"faults"`
+	// Users are the directory's users, by id; Groups its groups, by id.
+	Users  []User       `json:"users"`
+	Groups []GroupState `json:"groups"`
+	// Invitations lists the invitations received, oldest first.
+	Invitations []Invitation `json:"invitations"`
+	// AppRoleAssignments lists the application's app role assignments, oldest first.
+	AppRoleAssignments []AppRoleAssignment `json:"appRoleAssignments"`
+	Faults             []Fault             `json:"faults"`
 }
 
 // TeamState is a team and its channels.
@@ -41,7 +48,8 @@ func (e *Emulator) State() State {
 
 // stateLocked is State without the faults (callers hold e.mu).
 func (e *Emulator) stateLocked() State {
-	st := State{Teams: []TeamState{}, Subscriptions: []Subscription{}, Deliveries: []Delivery{}, ActivityFeed: []ActivityNotification{}}
+	st := State{Teams: []TeamState{}, Subscriptions: []Subscription{}, Deliveries: []Delivery{}, ActivityFeed: []ActivityNotification{},
+		Users: []User{}, Groups: []GroupState{}, Invitations: []Invitation{}, AppRoleAssignments: []AppRoleAssignment{}}
 	for _, t := range e.teams {
 		ts := TeamState{ID: t.id, Channels: []ChannelState{}}
 		for _, c := range t.channels {
@@ -59,6 +67,18 @@ func (e *Emulator) stateLocked() State {
 	}
 	for _, n := range e.activityFeed {
 		st.ActivityFeed = append(st.ActivityFeed, *n)
+	}
+	for _, id := range sortedKeys(e.users) {
+		st.Users = append(st.Users, *e.users[id])
+	}
+	for _, id := range sortedKeys(e.groups) {
+		st.Groups = append(st.Groups, e.groups[id].state())
+	}
+	for _, i := range e.invitations {
+		st.Invitations = append(st.Invitations, *i)
+	}
+	for _, a := range e.assignments {
+		st.AppRoleAssignments = append(st.AppRoleAssignments, *a)
 	}
 	return st
 }

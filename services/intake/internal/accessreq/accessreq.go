@@ -9,9 +9,7 @@ package accessreq
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -338,8 +336,7 @@ func (s *Service) List(ctx context.Context, q Query) (Page, error) {
 	}
 	f := store.AccessFilter{Status: q.Status, Limit: q.Limit}
 	if q.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
-		if err != nil || json.Unmarshal(raw, &f.Before) != nil || f.Before == nil {
+		if !store.DecodeCursor(q.Cursor, &f.Before) || f.Before == nil {
 			errs = append(errs, httpx.FieldError{Field: "cursor", Message: "must be a nextCursor returned by this listing"})
 		}
 	}
@@ -357,8 +354,7 @@ func (s *Service) List(ctx context.Context, q Query) (Page, error) {
 	page := Page{Items: rows, Counts: counts}
 	if more {
 		last := rows[len(rows)-1]
-		raw, _ := json.Marshal(store.AccessCursor{CreatedAt: last.CreatedAt, ID: last.ID}) // plain struct: cannot fail
-		page.NextCursor = base64.RawURLEncoding.EncodeToString(raw)
+		page.NextCursor = store.EncodeCursor(store.AccessCursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	return page, nil
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -68,15 +67,10 @@ func (h *handlers) applicantView(c *gin.Context) {
 
 // listAccess answers GET /v1/access-requests?status=&limit=&cursor=.
 func (h *handlers) listAccess(c *gin.Context) {
-	limit := 50
-	if s, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 200 {
-			_ = c.Error(httpx.Unprocessable("invalid_query", "The query parameters are invalid.",
-				httpx.FieldError{Field: "limit", Message: "must be an integer from 1 to 200"}))
-			return
-		}
-		limit = n
+	limit, err := pageLimit(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
 	}
 	page, err := h.access.List(c.Request.Context(), accessreq.Query{Status: c.Query("status"), Cursor: c.Query("cursor"), Limit: limit})
 	if err != nil {

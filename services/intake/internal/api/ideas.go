@@ -33,15 +33,10 @@ func (h *handlers) submitIdea(c *gin.Context) {
 }
 
 func (h *handlers) listIdeas(c *gin.Context) {
-	limit := 50
-	if s, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 200 {
-			_ = c.Error(httpx.Unprocessable("invalid_query", "The query parameters are invalid.",
-				httpx.FieldError{Field: "limit", Message: "must be an integer from 1 to 200"}))
-			return
-		}
-		limit = n
+	limit, err := pageLimit(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
 	}
 	page, err := h.ideas.List(c.Request.Context(), principal(c), ideas.Query{Status: c.Query("status"), Cursor: c.Query("cursor"), Limit: limit})
 	if err != nil {
@@ -58,6 +53,20 @@ func (h *handlers) getIdea(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, i)
+}
+
+// pageLimit is a listing's limit query parameter: 1 to 200, 50 when absent.
+func pageLimit(c *gin.Context) (int, error) {
+	s, ok := c.GetQuery("limit")
+	if !ok {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 200 {
+		return 0, httpx.Unprocessable("invalid_query", "The query parameters are invalid.",
+			httpx.FieldError{Field: "limit", Message: "must be an integer from 1 to 200"})
+	}
+	return n, nil
 }
 
 // ideaChange serves a change of an idea: the body B, applied by the use case apply.

@@ -8,9 +8,7 @@ package ideas
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -214,8 +212,7 @@ func (s *Service) List(ctx context.Context, p auth.Principal, q Query) (Page, er
 	}
 	f := store.IdeaFilter{Status: q.Status, Limit: q.Limit}
 	if q.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
-		if err != nil || json.Unmarshal(raw, &f.Before) != nil || f.Before == nil {
+		if !store.DecodeCursor(q.Cursor, &f.Before) || f.Before == nil {
 			errs = append(errs, httpx.FieldError{Field: "cursor", Message: "must be a nextCursor returned by this listing"})
 		}
 	}
@@ -238,8 +235,7 @@ func (s *Service) List(ctx context.Context, p auth.Principal, q Query) (Page, er
 	}
 	if more {
 		last := rows[len(rows)-1]
-		raw, _ := json.Marshal(store.IdeaCursor{CreatedAt: last.CreatedAt, ID: last.ID}) // plain struct: cannot fail
-		page.NextCursor = base64.RawURLEncoding.EncodeToString(raw)
+		page.NextCursor = store.EncodeCursor(store.IdeaCursor{CreatedAt: last.CreatedAt, ID: last.ID})
 	}
 	return page, nil
 }

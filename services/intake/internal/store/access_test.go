@@ -21,7 +21,7 @@ func TestAccessProjectionAndFirstSignIn(t *testing.T) {
 		s := open(t, db)
 		r := access.Request{ID: "acc_000000000000000000000001", Status: access.AwaitingVerification, Messages: []access.Message{},
 			Application: access.Application{Name: "Claire", Email: "claire@opco.example", Domains: []string{"J"}},
-			CreatedAt: t0, UpdatedAt: t0}
+			CreatedAt:   t0, UpdatedAt: t0}
 		record := func(seq int, st access.Status) {
 			t.Helper()
 			r.Seq, r.Status = seq, st

@@ -131,3 +131,16 @@ func decodeCursor(c string) (int64, error) {
 	}
 	return pos, nil
 }
+
+// EncodeCursor is the opaque nextCursor of a listing that ends on position c (a plain
+// struct: it always encodes).
+func EncodeCursor(c any) string {
+	raw, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// DecodeCursor reads a nextCursor EncodeCursor made into c; false when s is not one.
+func DecodeCursor(s string, c any) bool {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil && json.Unmarshal(raw, c) == nil
+}

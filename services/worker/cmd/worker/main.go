@@ -35,6 +35,7 @@ import (
 	intakeclient "github.com/plateforme-rome/rome/services/intake/client"
 	"github.com/plateforme-rome/rome/services/worker/internal/releaseschedule"
 	"github.com/plateforme-rome/rome/services/worker/internal/teamsfeed"
+	"github.com/plateforme-rome/rome/workflows/access/flow"
 	"github.com/plateforme-rome/rome/workflows/release/train"
 	"github.com/plateforme-rome/rome/workflows/request"
 	"github.com/plateforme-rome/rome/workflows/request/lifecycle"
@@ -119,10 +120,13 @@ func run(ctx context.Context, log *slog.Logger) error {
 		MaxConcurrentLocalActivityExecutionSize: concurrency,
 		MaxConcurrentActivityExecutionSize:      concurrency,
 	})
+	intakeAPI := intakeclient.New(intakeURL, httpClient)
 	lifecycle.Register(w,
 		&referential.Activities{Client: refclient.New(referentialURL, httpClient)},
-		&intake.Activities{Intake: intakeclient.New(intakeURL, httpClient)})
+		&intake.Activities{Intake: intakeAPI})
 	train.Register(w) // its activities are the referential's, registered above
+	// The access requests; their Entra invitations are the Teams activities, registered below.
+	flow.Register(w, &intake.AccessActivities{Intake: intakeAPI})
 	teamsActs, err := teamsActivities()
 	if err != nil {
 		return err

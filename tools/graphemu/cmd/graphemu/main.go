@@ -7,13 +7,17 @@
 // start), GRAPH_EMULATOR_STATE_FILE (where teams, channels, messages, subscriptions and
 // tokens are kept across restarts; default: none, the state lives in memory only),
 // GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET (the credentials it accepts),
-// GRAPH_TEAM_IDS (comma-separated teams it hosts, default rome-team).
+// GRAPH_TEAM_IDS (comma-separated teams it hosts, default rome-team), GRAPH_APP_SERVICE_PRINCIPAL_ID
+// and GRAPH_APP_ROLES (the application's service principal and its app roles as
+// partner=<uuid>,moderator=<uuid>,admin=<uuid>; defaults graphemu.DefaultServicePrincipalID and
+// graphemu.DefaultAppRoles).
 package main
 
 import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -55,7 +59,14 @@ func run() error {
 		ClientID:     env("GRAPH_CLIENT_ID", graphemu.DefaultClientID),
 		ClientSecret: env("GRAPH_CLIENT_SECRET", graphemu.DefaultClientSecret),
 		Teams:        teams,
+		// The same variables as the platform's, so that one environment configures both.
+		ServicePrincipalID: env("GRAPH_APP_SERVICE_PRINCIPAL_ID", graphemu.DefaultServicePrincipalID),
 	}
+	roles, err := graphemu.ParseAppRoles(env("GRAPH_APP_ROLES", graphemu.DefaultAppRoles))
+	if err != nil {
+		return fmt.Errorf("GRAPH_APP_ROLES: %w", err)
+	}
+	cfg.AppRoles = roles
 	stateFile := os.Getenv("GRAPH_EMULATOR_STATE_FILE")
 	emu, err := newEmulator(cfg, stateFile)
 	if err != nil {
