@@ -63,6 +63,7 @@ func TestPlatform(t *testing.T) {
 		{"Console/KeyboardSubmission", testConsoleKeyboardSubmission},
 		{"Console/AdminPages", testConsoleAdminPages},
 		{"Console/Ideas", testConsoleIdeas},
+		{"Console/AccessRequests", testConsoleAccessRequests},
 	} {
 		t.Run(sc.name, func(t *testing.T) { sc.run(t, p) })
 		select {

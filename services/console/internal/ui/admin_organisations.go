@@ -57,8 +57,14 @@ func (h *handlers) renderOrgPage(c *gin.Context, status int, d orgPageData, aler
 	h.render(c, status, "organisation", view{Title: title, Section: "administration", Data: d})
 }
 
+// newOrganisation shows the form, filled in with what the query proposes (nom, type,
+// domaines: the link of an access request whose organisation the directory lacks).
 func (h *handlers) newOrganisation(c *gin.Context) {
-	h.renderOrgPage(c, http.StatusOK, orgPageData{}, "")
+	f := orgForm{Name: strings.TrimSpace(c.Query("nom")), Domains: strings.TrimSpace(c.Query("domaines"))}
+	if _, ok := orgKindLabels[c.Query("type")]; ok {
+		f.Kind = c.Query("type")
+	}
+	h.renderOrgPage(c, http.StatusOK, orgPageData{Form: f}, "")
 }
 
 func (h *handlers) createOrganisation(c *gin.Context) {

@@ -74,6 +74,11 @@ var messageTranslations = []struct {
 	{regexp.MustCompile(`^must hold at most (\d+) domains$`), "Saisissez au plus $1 domaines."},
 	{regexp.MustCompile(`^must be 1 to 255 printable ASCII characters, without space or slash.*$`), "De 1 à 255 caractères sans accent, sans espace ni barre oblique : l'identifiant (« sub ») que porte le jeton de connexion."},
 	{regexp.MustCompile(`^must be an e-mail address such as .+$`), "Saisissez une adresse e-mail, par exemple prenom.nom@exemple.fr."},
+	// Access requests.
+	{regexp.MustCompile(`^must be a professional e-mail address such as .+$`), "Saisissez votre adresse électronique professionnelle, par exemple prenom.nom@organisation.fr."},
+	{regexp.MustCompile(`^must name at least one grand domaine .*$`), "Cochez au moins un grand domaine, ou saisissez au moins un code ROME."},
+	{regexp.MustCompile(`^must name at most (\d+) domains$`), "Indiquez au plus $1 domaines."},
+	{regexp.MustCompile(`^names no active organisation of the directory \(create it first\)$`), "Choisissez une organisation active de l'annuaire, ou ajoutez-la d'abord."},
 	{regexp.MustCompile(`^must be an Entra object id.*$`), "Saisissez l'identifiant d'objet Entra : lettres, chiffres et tirets, 64 caractères au plus."},
 	{regexp.MustCompile(`^is required for the partner role$`), "Un partenaire appartient à une organisation : choisissez-la."},
 	{regexp.MustCompile(`^names no organisation of the directory.*$`), "Aucune organisation de l'annuaire n'a cet identifiant : ajoutez-la d'abord."},

@@ -185,6 +185,12 @@ func templateFuncs(set *assets.Set) template.FuncMap {
 		"waitLabel":     waitLabel,
 		"absence":       func(until *time.Time) string { return absenceText(time.Now(), until) },
 		"ideaStatus":    func(s string) string { return orRaw(ideaStatusLabels[s], s) },
+		"accessStatus":  accessStatus,
+		"accessClass":   accessStatusClass,
+		"accessPath":    accessAdminPath,
+		"accessLink":    accessPublicPath,
+		"domainLabel":   domainLabel,
+		"personRole":    personRoleLabel,
 	}
 }
 

@@ -122,6 +122,10 @@ var confirmations = map[string]string{
 	"idee-repondue":           "Votre réponse est envoyée par e-mail à l'auteur de l'idée.",
 	"idee-confiee":            "L'idée est confiée à l'organisation : ses partenaires sont prévenus.",
 	"idee-demande":            "La demande déposée à partir de cette idée est enregistrée.",
+	"acces-approuve":          "La demande est approuvée : le demandeur entre dans l'annuaire avec l'organisation et le rôle choisis, et il est prévenu par e-mail.",
+	"acces-question":          "Votre question est envoyée par e-mail au demandeur : sa réponse s'affichera ici.",
+	"acces-refuse":            "La demande est refusée : le demandeur reçoit le motif par e-mail.",
+	"acces-reponse":           "Votre réponse est envoyée à l'équipe ROME, qui reprend l'examen de votre demande.",
 	"deconnecte":              "Vous êtes déconnecté.",
 	"session-expiree":         "Votre session a expiré : reconnectez-vous pour continuer.",
 }

@@ -37,6 +37,16 @@ func Router(d Deps) http.Handler {
 	pub.GET("/idees", h.ideaFormPage)
 	pub.POST("/idees", h.submitIdea)
 	pub.GET("/idees/merci", h.ideaThanks)
+	// Access requests: a recognised expert applies, then follows the links of their e-mails
+	// (the pages they open never act by themselves: their buttons do).
+	pub.GET("/acces", h.accessFormPage)
+	pub.POST("/acces", h.submitAccessRequest)
+	pub.GET("/acces/merci", h.accessThanks)
+	pub.GET("/acces/adresse-confirmee", h.accessVerified)
+	pub.GET("/acces/:id/verifier", h.accessVerifyPage)
+	pub.POST("/acces/:id/verifier", h.accessVerify)
+	pub.GET("/acces/:id/repondre", h.accessAnswerPage)
+	pub.POST("/acces/:id/repondre", h.accessAnswer)
 
 	var (
 		signedIn   = r.Group("/", h.loadSession, h.requireSignIn)
@@ -94,7 +104,8 @@ func Router(d Deps) http.Handler {
 	signedIn.POST("/notifications/preferences", h.notificationPreferences)
 	signedIn.POST("/notifications/suivis/retrait", h.unfollow)
 
-	// Administration: deliveries given up, and the directory of organisations and people.
+	// Administration: deliveries given up, access requests, and the directory of
+	// organisations and people.
 	signedIn.GET("/administration", admin, h.adminPage)
 	signedIn.POST("/administration/envois/:id/relance", admin, h.adminRetry)
 	signedIn.GET("/administration/organisations", admin, h.organisationList)
@@ -103,6 +114,11 @@ func Router(d Deps) http.Handler {
 	signedIn.GET("/administration/organisations/:id", admin, h.organisationPage)
 	signedIn.POST("/administration/organisations/:id", admin, h.updateOrganisation)
 	signedIn.POST("/administration/organisations/:id/activation", admin, h.organisationActivation)
+	signedIn.GET("/administration/acces", admin, h.accessRequestList)
+	signedIn.GET("/administration/acces/:id", admin, h.accessRequestPage)
+	signedIn.POST("/administration/acces/:id/approbation", admin, h.accessDecisionHandler(accessApprove))
+	signedIn.POST("/administration/acces/:id/question", admin, h.accessDecisionHandler(accessAsk))
+	signedIn.POST("/administration/acces/:id/refus", admin, h.accessDecisionHandler(accessReject))
 	signedIn.GET("/administration/personnes", staff, h.peopleList)
 	signedIn.GET("/administration/personnes/nouvelle", admin, h.newPerson)
 	signedIn.POST("/administration/personnes/nouvelle", admin, h.createPerson)

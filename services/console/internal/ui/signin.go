@@ -28,6 +28,8 @@ type signInData struct {
 	Errors    fieldErrors
 	Error     string
 	Roles     []auth.Role
+	// AskAccess: the person is not in the directory; the refusal offers to apply.
+	AskAccess bool
 }
 
 // signInRoles are the roles the dev form offers (console.md): people, not services.
@@ -45,6 +47,7 @@ func (h *handlers) renderSignIn(c *gin.Context, status int, f devForm, errs fiel
 	h.render(c, status, "signin", view{Title: "Connexion", Data: signInData{
 		OIDC: h.OIDC != nil, Dev: h.DevSignIn, Return: localPath(c.Request.FormValue("retour")),
 		CSRF: h.Cookies.PreSessionCSRF(c.Writer, c.Request), Form: f, Errors: errs, Error: problem, Roles: signInRoles,
+		AskAccess: problem == refusals["unknown_person"],
 	}})
 }
 
