@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plateforme-rome/rome/tools/devstack"
 )
 
 // The directory (issue #12): a moderator an admin adds to the directory, who has never
@@ -127,4 +131,31 @@ func testIdeas(t *testing.T, p *platform) {
 	if idea.RequestID != r.ID {
 		t.Fatalf("the idea does not keep its request: %+v", idea)
 	}
+}
+
+// The Entra group sync (issue #12): a person added to the moderators' group in the
+// identity provider (the Graph emulator) enters the directory as a moderator, found by the
+// worker's delta query, before they ever sign in; removed from the group, they are
+// deactivated.
+func testGroupSync(t *testing.T, p *platform) {
+	oid := fmt.Sprintf("0e2e5c00-0000-4000-8000-%012d", time.Now().UnixNano()%1_000_000_000_000)
+	members := "/_emulator/groups/" + devstack.DevModeratorsGroup + "/members"
+	graphCall(t, p, http.MethodPost, members, map[string]string{"id": oid, "displayName": "Marc Synchro", "mail": "marc.synchro@francetravail.example"})
+	admin := devToken(t, p, "e2e-sync-admin", "admin", "")
+	var person struct {
+		Role, Source, Email string
+		Active              bool
+	}
+	eventually(t, 60*time.Second, "the group's new member is not in the directory", func() bool {
+		status, _, b := call(t, http.MethodGet, p.Intake+"/v1/people/entra-"+oid, admin, nil)
+		return status == http.StatusOK && json.Unmarshal(b, &person) == nil
+	})
+	if person.Role != "moderator" || person.Source != "entra_sync" || person.Email != "marc.synchro@francetravail.example" || !person.Active {
+		t.Fatalf("the synchronised moderator: %+v", person)
+	}
+	graphCall(t, p, http.MethodDelete, members+"/"+oid, nil)
+	eventually(t, 60*time.Second, "the member who left the group is still active", func() bool {
+		callJSON(t, http.MethodGet, p.Intake+"/v1/people/entra-"+oid, admin, nil, http.StatusOK, &person)
+		return !person.Active
+	})
 }

@@ -52,6 +52,7 @@ func TestPlatform(t *testing.T) {
 		{"Directory", testDirectory},
 		{"Ideas", testIdeas},
 		{"AccessRequests", testAccessRequests},
+		{"GroupSync", testGroupSync},
 		// The console, in Chromium (browser_test.go).
 		{"Console/SignInPage", testConsoleSignInPage},
 		{"Console/PartnerAndModerator", testConsolePartnerAndModerator},

@@ -52,6 +52,13 @@ const (
 		"admin=0f5b1a7e-2c94-4d3b-8e61-7a2f9c4d1b03"
 )
 
+// The Entra groups of the moderators and admins in dev, hosted by the emulator (add members
+// with POST /_emulator/groups/{id}/members): the worker synchronises them into the directory.
+const (
+	DevModeratorsGroup = "8c2d5e0a-0001-4f6b-9a7e-5d1c3b2a4f01"
+	DevAdminsGroup     = "8c2d5e0a-0002-4f6b-9a7e-5d1c3b2a4f02"
+)
+
 // graphCertFile is where the Graph emulator writes its self-signed certificate.
 func (o Options) graphCertFile() string { return filepath.Join(o.StateDir, "graphemu-cert.pem") }
 
@@ -160,6 +167,10 @@ func (o Options) serviceEnv(name string, base []string) []string {
 	set("GRAPH_APP_SERVICE_PRINCIPAL_ID", devGraphAppServicePrincipal)
 	set("GRAPH_APP_ROLES", devGraphAppRoles)
 	set("GRAPH_INVITE_REDIRECT_URL", console)
+	// The emulator hosts the moderators' and admins' groups, which the worker reads often.
+	set("ENTRA_MODERATORS_GROUP_ID", DevModeratorsGroup)
+	set("ENTRA_ADMINS_GROUP_ID", DevAdminsGroup)
+	set("ENTRA_SYNC_INTERVAL", "3s")
 	set("SMTP_ADDR", "127.0.0.1:"+strconv.Itoa(o.Ports.SMTP))
 	set("SMTP_FROM", "plateforme-rome@localhost")
 	if name == "console" {

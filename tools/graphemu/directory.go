@@ -602,6 +602,17 @@ func (e *Emulator) deltaPage(st deltaState) ([]map[string]any, *deltaState) {
 
 // Emulator control of groups.
 
+// EnsureGroup creates an empty group named after its id, unless it exists.
+func (e *Emulator) EnsureGroup(groupID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.groups[groupID]; !ok {
+		e.groups[groupID] = &group{id: groupID, displayName: groupID, created: time.Now().UTC(), createdSeq: e.nextSeq(),
+			members: map[string]*Membership{}}
+		e.save()
+	}
+}
+
 // AddGroupMember makes a user a member of a group, both created when missing: the user is u
 // (by u.ID, else by u.Mail, else a new member user with a new id; the fields given update an
 // existing user). A member already there stays one, unchanged.

@@ -1,8 +1,9 @@
 // Package client is the Go client of the intake's internal API, which the worker's
-// activities use to write a request's history and projection, to find overlapping requests
-// and to carry the access requests. It implements the activities' intake.API and
-// intake.AccessAPI. Its *http.Client carries the bearer token of the role service (an
-// oauth2 transport, see auth.NewTokenSource).
+// activities use to write a request's history and projection, to find overlapping
+// requests, to carry the access requests and to synchronise the Entra groups. It
+// implements the activities' intake.API, intake.AccessAPI and intake.DirectoryAPI. Its
+// *http.Client carries the bearer token of the role service (an oauth2 transport, see
+// auth.NewTokenSource).
 package client
 
 import (
@@ -12,6 +13,7 @@ import (
 
 	"github.com/plateforme-rome/rome/platform/apiclient"
 	"github.com/plateforme-rome/rome/workflows/access"
+	"github.com/plateforme-rome/rome/workflows/groupsync"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -69,6 +71,13 @@ func (c *Client) ProvisionPerson(ctx context.Context, id, entraID string) (strin
 	}
 	err := c.api.Do(ctx, http.MethodPost, "/internal/v1/access-requests/"+url.PathEscape(id)+"/person", body, &out)
 	return out.Sub, err
+}
+
+// SyncGroup applies one read of a synchronised Entra group's members to the directory.
+func (c *Client) SyncGroup(ctx context.Context, g groupsync.Read) (groupsync.Report, error) {
+	var out groupsync.Report
+	err := c.api.Do(ctx, http.MethodPost, "/internal/v1/group-members", g, &out)
+	return out, err
 }
 
 // Error is a non-2xx answer of the intake (see apiclient.Error).

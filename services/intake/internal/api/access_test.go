@@ -269,3 +269,60 @@ func TestInvitedPersonSignsIn(t *testing.T) {
 		t.Fatalf("the entry was taken twice: %d %s", res.status, res.raw)
 	}
 }
+
+// TestGroupSync: the worker's reads of the Entra groups enter their members before they
+// first sign in, with the group's role (admin over moderator); a member who leaves every
+// group is deactivated, unless an admin entered them; the same read twice changes nothing.
+func TestGroupSync(t *testing.T) {
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnvOn(t, d)
+			c := e.cast(t)
+			sync := func(body string, want map[string]any) {
+				t.Helper()
+				res := call(t, e.h, "POST", "/internal/v1/group-members", body, c.service)
+				for k, v := range want {
+					if res.status != 200 || res.body[k] != v {
+						t.Fatalf("sync %s: %d %s, want %s=%v", body, res.status, res.raw, k, v)
+					}
+				}
+			}
+			full := `{"role":"moderator","full":true,"members":[{"entraId":"oid-mona","name":"Mona","email":"mona@francetravail.fr"},
+				{"entraId":"oid-ada","name":"Ada","email":"not an address"}]}`
+			sync(full, map[string]any{"added": 2.0})
+			sync(full, map[string]any{"added": 0.0, "updated": 0.0})
+			res := call(t, e.h, "GET", "/v1/people/entra-oid-mona", "", c.admin)
+			if res.status != 200 || res.body["role"] != "moderator" || res.body["source"] != "entra_sync" || res.body["email"] != "mona@francetravail.fr" {
+				t.Fatalf("synchronised moderator: %d %s", res.status, res.raw)
+			}
+			sync(`{"role":"admin","members":[{"entraId":"oid-ada","name":"Ada"}]}`, map[string]any{"updated": 1.0})
+			if res := call(t, e.h, "GET", "/v1/people/entra-oid-ada", "", c.admin); res.body["role"] != "admin" || res.body["email"] != nil {
+				t.Fatalf("admin over moderator: %s", res.raw)
+			}
+			// Mona signs in: her token's subject takes the entry, by her Entra object id.
+			if res := call(t, e.h, "GET", "/v1/people/mona-pairwise?entraId=oid-mona", "", c.service); res.status != 200 || res.body["role"] != "moderator" {
+				t.Fatalf("first sign-in: %d %s", res.status, res.raw)
+			}
+			// An admin's own entry keeps its role when its Entra id leaves the groups.
+			call(t, e.h, "POST", "/v1/people", `{"sub":"zoe","name":"Zoé","role":"moderator","entraId":"oid-zoe"}`, c.admin)
+			sync(`{"role":"moderator","members":[{"entraId":"oid-zoe","name":"Zoé"}]}`, map[string]any{"added": 0.0})
+			sync(`{"role":"moderator","removed":["oid-mona","oid-zoe"]}`, map[string]any{"deactivated": 1.0})
+			if res := call(t, e.h, "GET", "/v1/people/mona-pairwise", "", c.admin); res.body["active"] != false {
+				t.Fatalf("Mona left the group: %s", res.raw)
+			}
+			if res := call(t, e.h, "GET", "/v1/people/zoe", "", c.admin); res.body["active"] != true {
+				t.Fatalf("Zoé, entered by an admin: %s", res.raw)
+			}
+			// Ada leaves the moderators' group: still an admin.
+			sync(`{"role":"moderator","full":true,"members":[]}`, map[string]any{"deactivated": 0.0})
+			if res := call(t, e.h, "GET", "/v1/people/entra-oid-ada", "", c.admin); res.body["role"] != "admin" || res.body["active"] != true {
+				t.Fatalf("Ada after the moderators' full read: %s", res.raw)
+			}
+			wantProblem(t, call(t, e.h, "POST", "/internal/v1/group-members", `{"role":"partner","members":[{"entraId":"bad id!"}],"removed":["x y"]}`, c.service),
+				422, "invalid_group_sync", "role", "members[0].entraId", "removed[0]")
+			if res := call(t, e.h, "POST", "/internal/v1/group-members", full, c.admin); res.status != 403 {
+				t.Fatalf("an admin calls the internal route: %d", res.status)
+			}
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/services/intake/internal/directory"
 	"github.com/plateforme-rome/rome/services/intake/internal/store"
+	"github.com/plateforme-rome/rome/workflows/groupsync"
 )
 
 // The directory's routes: organisations and people (package directory).
@@ -202,4 +203,20 @@ func (h *handlers) workload(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, w)
+}
+
+// syncGroup answers POST /internal/v1/group-members: one read of a synchronised Entra
+// group, applied to the directory; the answer counts what changed.
+func (h *handlers) syncGroup(c *gin.Context) {
+	var body groupsync.Read
+	if err := decodeLenient(c, &body); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	report, err := h.directory.SyncGroup(c.Request.Context(), body)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, report)
 }

@@ -105,6 +105,8 @@ const (
 	maxIdeaBody       = 32 << 10  // an idea: a text of 5,000 characters and a few codes
 	// maxAccessRecordBody: an access request's state, with an exchange of access.MaxMessages texts.
 	maxAccessRecordBody = 256 << 10
+	// maxGroupSyncBody: a whole Entra group read at once, 20,000 members of about 200 bytes.
+	maxGroupSyncBody = 4 << 20
 )
 
 // accessLinkLifetime is how long the link verifying an applicant's address works.
@@ -192,6 +194,7 @@ func Router(d Deps) *gin.Engine {
 	internal.PUT("/access-requests/:id", httpx.BodyLimit(maxAccessRecordBody), h.recordAccess)
 	internal.POST("/access-requests/:id/notices", httpx.BodyLimit(maxSmallBody), h.notifyAccess)
 	internal.POST("/access-requests/:id/person", httpx.BodyLimit(maxSmallBody), h.provisionPerson)
+	internal.POST("/group-members", httpx.BodyLimit(maxGroupSyncBody), h.syncGroup)
 
 	if d.Dev != nil {
 		d.Dev.Register(r.Group("/dev", limit, small), d.Directory.RecordDevPerson)

@@ -34,6 +34,7 @@ type Store interface {
 	PersonByEmail(ctx context.Context, email string) (store.Person, error)
 	InvitedPerson(ctx context.Context, entraID string) (store.Person, error)
 	BindSub(ctx context.Context, provisional, sub string, at time.Time) error
+	SyncGroup(ctx context.Context, g store.GroupSync) (store.SyncReport, error)
 	People(ctx context.Context, f store.PeopleFilter) ([]store.Person, bool, error)
 }
 
@@ -45,6 +46,9 @@ const (
 	// SourceAccessRequest: an admin approved their access request; they hold a provisional
 	// subject (access.PersonSub) until their first sign-in.
 	SourceAccessRequest = "access_request"
+	// SourceEntraSync: a member of an Entra group synchronised by the worker (moderators,
+	// admins); provisional subject until their first sign-in, like an applicant's.
+	SourceEntraSync = store.SourceEntraSync
 )
 
 // The kinds of organisation.

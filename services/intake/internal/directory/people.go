@@ -14,6 +14,7 @@ import (
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/services/intake/internal/store"
+	"github.com/plateforme-rome/rome/workflows/groupsync"
 )
 
 // Person is a person as the API shows them.
@@ -491,4 +492,46 @@ func (s *Service) bindByEmail(ctx context.Context, sub, email string) error {
 		return err
 	}
 	return nil
+}
+
+// maxGroupSync bounds the members and removals of one read.
+const maxGroupSync = 20_000
+
+// SyncGroup applies one read of a synchronised group's members (the role's: moderator or
+// admin) to the directory (store.SyncGroup says how). A member whose e-mail address is not one keeps none; one without a name is named
+// after their address.
+func (s *Service) SyncGroup(ctx context.Context, in groupsync.Read) (groupsync.Report, error) {
+	var errs []httpx.FieldError
+	if in.Role != string(auth.RoleModerator) && in.Role != string(auth.RoleAdmin) {
+		errs = append(errs, httpx.FieldError{Field: "role", Message: "must be moderator or admin"})
+	}
+	if len(in.Members)+len(in.Removed) > maxGroupSync {
+		errs = append(errs, httpx.FieldError{Field: "members", Message: fmt.Sprintf("must hold at most %d members and removals together", maxGroupSync)})
+	}
+	g := store.GroupSync{Role: in.Role, Removed: in.Removed, Full: in.Full, At: s.now()}
+	for i, m := range in.Members {
+		if !entraPattern.MatchString(m.EntraID) {
+			errs = append(errs, httpx.FieldError{Field: fmt.Sprintf("members[%d].entraId", i), Message: "must be an Entra object id"})
+			continue
+		}
+		m.Email = strings.TrimSpace(m.Email)
+		if !auth.IsAddress(m.Email) || len(m.Email) > 254 {
+			m.Email = ""
+		}
+		var bad []httpx.FieldError
+		if cleanName("name", &m.Name, &bad); len(bad) > 0 {
+			m.Name = cmp.Or(m.Email, m.EntraID)
+		}
+		g.Members = append(g.Members, store.GroupMember{EntraID: m.EntraID, Name: m.Name, Email: m.Email})
+	}
+	for i, id := range in.Removed {
+		if !entraPattern.MatchString(id) {
+			errs = append(errs, httpx.FieldError{Field: fmt.Sprintf("removed[%d]", i), Message: "must be an Entra object id"})
+		}
+	}
+	if err := invalid("invalid_group_sync", errs); err != nil {
+		return groupsync.Report{}, err
+	}
+	r, err := s.store.SyncGroup(ctx, g)
+	return groupsync.Report(r), err
 }

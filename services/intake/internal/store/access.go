@@ -165,10 +165,12 @@ func (s *Store) BindSub(ctx context.Context, provisional, sub string, at time.Ti
 }
 
 // InvitedPerson is the person, not yet signed in, recorded under a provisional subject
-// with this Entra object id (ErrNoPerson when none).
+// (an approved applicant's, a synchronised group member's) with this Entra object id
+// (ErrNoPerson when none).
 func (s *Store) InvitedPerson(ctx context.Context, entraID string) (Person, error) {
 	var row personRow
-	err := s.db.WithContext(ctx).Where("entra_id = ? AND sub LIKE 'invited-%' AND last_seen_at IS NULL", entraID).Take(&row).Error
+	err := s.db.WithContext(ctx).Where("entra_id = ? AND (sub LIKE 'invited-%' OR sub LIKE ?) AND last_seen_at IS NULL",
+		entraID, SyncedSubPrefix+"%").Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Person{}, ErrNoPerson
 	}

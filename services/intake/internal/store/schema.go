@@ -25,6 +25,7 @@ var Migrations = []database.Migration{
 	{Version: 6, Name: "ideas from people without an account", Up: migrationV6},
 	{Version: 7, Name: "moderators' domains, absences and delegates", Up: migrationV7},
 	{Version: 8, Name: "access requests, as their workflows record them", Up: migrationV8},
+	{Version: 9, Name: "members of the identity provider's groups", Up: migrationV9},
 }
 
 // Migrate brings the schema up to date.
@@ -209,5 +210,18 @@ func migrationV8(tx *gorm.DB, d database.Dialect) error {
 		)`,
 		`CREATE INDEX access_requests_status ON access_requests (status, created_at)`,
 		`CREATE INDEX access_requests_email ON access_requests (email, created_at)`,
+	)
+}
+
+// migrationV9 keeps the members of the Entra groups whose members hold a role (moderators,
+// admins), by Entra object id, as the worker's synchronisation last read them.
+func migrationV9(tx *gorm.DB, _ database.Dialect) error {
+	return database.ExecAll(tx,
+		`CREATE TABLE group_members (
+			role TEXT NOT NULL,
+			entra_id TEXT NOT NULL,
+			PRIMARY KEY (role, entra_id)
+		)`,
+		`CREATE INDEX group_members_entra_id ON group_members (entra_id)`,
 	)
 }

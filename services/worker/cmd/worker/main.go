@@ -33,9 +33,11 @@ import (
 	"github.com/plateforme-rome/rome/platform/telemetry"
 	"github.com/plateforme-rome/rome/platform/temporalx"
 	intakeclient "github.com/plateforme-rome/rome/services/intake/client"
+	"github.com/plateforme-rome/rome/services/worker/internal/groupsyncstart"
 	"github.com/plateforme-rome/rome/services/worker/internal/releaseschedule"
 	"github.com/plateforme-rome/rome/services/worker/internal/teamsfeed"
 	"github.com/plateforme-rome/rome/workflows/access/flow"
+	"github.com/plateforme-rome/rome/workflows/groupsync/syncflow"
 	"github.com/plateforme-rome/rome/workflows/release/train"
 	"github.com/plateforme-rome/rome/workflows/request"
 	"github.com/plateforme-rome/rome/workflows/request/lifecycle"
@@ -133,6 +135,16 @@ func run(ctx context.Context, log *slog.Logger) error {
 	}
 	notifs := notifclient.New(notificationsURL, httpClient)
 	lifecycle.RegisterMessaging(w, &notifications.Activities{Client: notifs}, teamsActs)
+	// The Entra groups of the moderators and admins feed the directory; Graph reads them.
+	groupSync, err := groupsyncstart.ConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	if teamsActs != nil {
+		syncflow.Register(w, &intake.DirectoryActivities{Intake: intakeAPI})
+	} else if len(groupSync.Groups) > 0 {
+		return fmt.Errorf("ENTRA_*_GROUP_ID: the groups are read through Graph, which is not configured (GRAPH_TENANT_ID)")
+	}
 	if teamsActs != nil {
 		feed, err := teamsFeed(notifs, teamsActs, log)
 		if err != nil {
@@ -141,6 +153,10 @@ func run(ctx context.Context, log *slog.Logger) error {
 		go feed.Run(ctx)
 	}
 	if err := startWhenReachable(ctx, log, tc, w); err != nil {
+		return err
+	}
+	if err := groupsyncstart.Ensure(ctx, tc, groupSync, taskQueue, log); err != nil {
+		w.Stop()
 		return err
 	}
 	// RELEASE_SCHEDULE (a cron expression, empty by default) is when releases are cut.

@@ -10,7 +10,8 @@
 // GRAPH_TEAM_IDS (comma-separated teams it hosts, default rome-team), GRAPH_APP_SERVICE_PRINCIPAL_ID
 // and GRAPH_APP_ROLES (the application's service principal and its app roles as
 // partner=<uuid>,moderator=<uuid>,admin=<uuid>; defaults graphemu.DefaultServicePrincipalID and
-// graphemu.DefaultAppRoles).
+// graphemu.DefaultAppRoles), ENTRA_MODERATORS_GROUP_ID and ENTRA_ADMINS_GROUP_ID (groups it
+// creates empty at start, for the platform's group synchronisation).
 package main
 
 import (
@@ -71,6 +72,12 @@ func run() error {
 	emu, err := newEmulator(cfg, stateFile)
 	if err != nil {
 		return err
+	}
+	// The groups the platform synchronises exist from the start, empty.
+	for _, key := range []string{"ENTRA_MODERATORS_GROUP_ID", "ENTRA_ADMINS_GROUP_ID"} {
+		if id := os.Getenv(key); id != "" {
+			emu.EnsureGroup(id)
+		}
 	}
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
 	if h, _, err := net.SplitHostPort(addr); err == nil && h != "" {
