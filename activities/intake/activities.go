@@ -16,6 +16,10 @@ type API interface {
 	RecordEvent(ctx context.Context, e request.Event) error
 	// FindOverlaps lists the other open requests touching the same elements of a fiche.
 	FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]request.Overlap, error)
+	// PickModerator gives a request to the next of the active moderators whose domains
+	// cover domain, in turn ("" when none does); asked again for the same request, it
+	// answers the same moderator.
+	PickModerator(ctx context.Context, requestID, domain string) (string, error)
 }
 
 // Activities are registered on the worker. Every error is left to the retry policy, even
@@ -52,4 +56,22 @@ type FindOverlapsOutput struct {
 func (a *Activities) FindOverlaps(ctx context.Context, in FindOverlapsInput) (FindOverlapsOutput, error) {
 	o, err := a.Intake.FindOverlaps(ctx, in.Query)
 	return FindOverlapsOutput{Overlaps: o}, err
+}
+
+// PickModeratorInput names the request to assign and the domain its fiche is in.
+type PickModeratorInput struct {
+	RequestID string `json:"requestId"`
+	Domain    string `json:"domain"`
+}
+
+// PickModeratorOutput is the moderator chosen; empty when no active moderator covers the
+// domain.
+type PickModeratorOutput struct {
+	Moderator string `json:"moderator"`
+}
+
+// PickModerator chooses, in turn, the moderator of a request, idempotently.
+func (a *Activities) PickModerator(ctx context.Context, in PickModeratorInput) (PickModeratorOutput, error) {
+	m, err := a.Intake.PickModerator(ctx, in.RequestID, in.Domain)
+	return PickModeratorOutput{Moderator: m}, err
 }

@@ -262,6 +262,24 @@ type Input struct {
 	Link string `json:"link,omitempty"`
 	// Teams configures the request's Teams channel; nil when the platform runs without Teams.
 	Teams *TeamsConfig `json:"teams,omitempty"`
+	// AutoAssign: once checked, the request is given to the next of the active moderators
+	// whose domains cover its fiche, in turn (the intake's ASSIGNMENT_RULE=round_robin); it
+	// awaits triage when none does.
+	AutoAssign bool `json:"autoAssign,omitempty"`
+}
+
+// AssignmentDomain is what the round-robin assignment matches the moderators' domains
+// against: the request's code ROME, or the domaine professionnel of the fiche it creates.
+func (r Request) AssignmentDomain() string {
+	if r.CodeRome != "" {
+		return r.CodeRome
+	}
+	for _, op := range r.Operations {
+		if op.DomaineProfessionnel != "" {
+			return op.DomaineProfessionnel
+		}
+	}
+	return ""
 }
 
 // TeamsConfig is how the request's Teams channel reports replies: Graph change

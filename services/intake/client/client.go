@@ -44,6 +44,21 @@ func (c *Client) FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]re
 	return out.Items, err
 }
 
+// PickModerator has the intake choose, in turn, the moderator of a checked request whose
+// fiche is in domain ("" when no active moderator covers it); the same request again
+// gets the same moderator.
+func (c *Client) PickModerator(ctx context.Context, requestID, domain string) (string, error) {
+	body := struct {
+		RequestID string `json:"requestId"`
+		Domain    string `json:"domain"`
+	}{requestID, domain}
+	var out struct {
+		Moderator string `json:"moderator"`
+	}
+	err := c.api.Do(ctx, http.MethodPost, "/internal/v1/assignments", body, &out)
+	return out.Moderator, err
+}
+
 // RecordAccess stores an access request's state in the intake's projection, unless a
 // record of a later Seq is there.
 func (c *Client) RecordAccess(ctx context.Context, r access.Request) error {

@@ -123,7 +123,29 @@ func (w *lifecycle) tryChecks(ctx workflow.Context) (bool, error) {
 		return true, w.commit(ctx, request.EventRejectedByChecks, request.SystemActor, data)
 	}
 	w.setStatus(ctx, request.StatusAwaitingTriage)
-	return true, w.commit(ctx, request.EventChecked, request.SystemActor, data)
+	if err := w.commit(ctx, request.EventChecked, request.SystemActor, data); err != nil {
+		return true, err
+	}
+	return true, w.autoAssign(ctx)
+}
+
+// autoAssign gives a request that awaits triage to the moderator the intake chooses in
+// turn, under the round-robin rule. Without a moderator covering its fiche, or while the
+// intake cannot answer, the request stays to triage: a moderator takes it by hand.
+func (w *lifecycle) autoAssign(ctx workflow.Context) error {
+	if !w.assignInTurn {
+		return nil
+	}
+	var out intake.PickModeratorOutput
+	err := w.call(ctx, callOptions, intakeActs.PickModerator,
+		intake.PickModeratorInput{RequestID: w.req.ID, Domain: w.req.AssignmentDomain()}).Get(ctx, &out)
+	if err != nil || out.Moderator == "" {
+		w.logger.Info("not assigned in turn: the request awaits triage", "domain", w.req.AssignmentDomain(), "error", err)
+		return nil
+	}
+	w.req.Assignee = out.Moderator
+	w.setStatus(ctx, request.StatusInReview)
+	return w.commit(ctx, request.EventAssigned, request.SystemActor, request.EventData{Moderator: out.Moderator})
 }
 
 // runPublication publishes the accepted operations as one change set whose id is derived

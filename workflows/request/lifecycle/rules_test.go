@@ -1,13 +1,16 @@
 package lifecycle
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/plateforme-rome/rome/activities/intake"
 	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
@@ -318,5 +321,52 @@ func TestTimersOfAnEndedWaitAreCancelled(t *testing.T) {
 	want := []time.Duration{d.TriageReminder, d.DecisionReminder, d.PartnerReminder, d.DecisionReminder - time.Hour}
 	if !slices.Equal(canceled, want) {
 		t.Errorf("cancelled timers %v, want %v", canceled, want)
+	}
+}
+
+// TestAssignedInTurn: under the round-robin rule a checked request goes at once to the
+// moderator the intake picks for its fiche's domain, who is told; with nobody to pick, or
+// the intake down, it awaits triage.
+func TestAssignedInTurn(t *testing.T) {
+	for _, tc := range []struct {
+		name, picked string
+		down         bool
+		wantStatus   request.Status
+	}{
+		{"picked", "mod-7", false, request.StatusInReview},
+		{"nobody covers the fiche", "", false, request.StatusAwaitingTriage},
+		{"intake down", "mod-7", true, request.StatusAwaitingTriage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, options{})
+			var asked []intake.PickModeratorInput
+			h.env.OnActivity(intakeActs.PickModerator, mock.Anything, mock.Anything).Return(
+				func(_ context.Context, in intake.PickModeratorInput) (intake.PickModeratorOutput, error) {
+					asked = append(asked, in)
+					if tc.down {
+						return intake.PickModeratorOutput{}, temporal.NewNonRetryableApplicationError("intake: HTTP 503", "Unavailable", nil)
+					}
+					return intake.PickModeratorOutput{Moderator: tc.picked}, nil
+				})
+			h.update(time.Hour, request.UpdateWithdraw, request.WithdrawInput{Actor: alice})
+			out := h.run(request.Input{Request: newRequest(), AutoAssign: true})
+			if len(asked) == 0 || asked[0].Domain != "M1805" || asked[0].RequestID != out.Request.ID {
+				t.Fatalf("asked %+v", asked)
+			}
+			var statuses []request.Status
+			for _, e := range h.events {
+				statuses = append(statuses, e.Request.Status)
+			}
+			if len(statuses) < 3 || statuses[len(statuses)-2] != tc.wantStatus {
+				t.Fatalf("statuses %v, want %s before the withdrawal", statuses, tc.wantStatus)
+			}
+			if tc.wantStatus == request.StatusInReview {
+				h.wantTypes(request.EventSubmitted, request.EventChecked, request.EventAssigned, request.EventWithdrawn)
+				assigned := h.events[2]
+				if assigned.Actor != request.SystemActor || data(t, assigned).Moderator != "mod-7" || assigned.Request.Assignee != "mod-7" {
+					t.Errorf("assignment %+v", assigned)
+				}
+			}
+		})
 	}
 }

@@ -79,6 +79,8 @@ type lifecycle struct {
 	local  bool                 // short calls run as local activities (localCallsChange)
 	link   string               // the request's page (request.Input.Link)
 	teams  *request.TeamsConfig // nil: no Teams channel
+	// assignInTurn: once checked, the request goes to the moderator the intake picks in turn.
+	assignInTurn bool
 
 	// closing is set once the request is closed and every handler has finished: the Teams
 	// channel may then be closed. teamsDone is set when the Teams coroutine has ended.
@@ -181,7 +183,7 @@ func retryable(err error, policy *temporal.RetryPolicy) bool {
 func (w *lifecycle) setup(ctx workflow.Context, in RunInput) error {
 	w.req, w.timers, w.fresh = in.Request, withDefaults(in.Timers), in.Resume == nil
 	w.local = workflow.GetVersion(ctx, localCallsChange, workflow.DefaultVersion, localCallsVersion) == localCallsVersion
-	w.link, w.teams = in.Link, in.Teams
+	w.link, w.teams, w.assignInTurn = in.Link, in.Teams, in.AutoAssign
 	if in.Resume != nil {
 		w.resume = *in.Resume // a continued run keeps the messaging version of the first
 	} else {

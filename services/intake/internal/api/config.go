@@ -36,6 +36,9 @@ type Config struct {
 	// AccessTimers are the access requests' expiries (ACCESS_VERIFICATION_EXPIRY, default 7
 	// days; ACCESS_APPLICANT_EXPIRY, default 30 days).
 	AccessTimers access.Timers
+	// AssignInTurn: checked requests go to the next active moderator whose domains cover
+	// their fiche (ASSIGNMENT_RULE: manual, the default, or round_robin).
+	AssignInTurn bool
 	// InviteGuests: approved applicants are invited as Entra B2B guests with their app role
 	// (ACCESS_INVITE_GUESTS; the worker's GRAPH_APP_* settings must be set).
 	InviteGuests bool
@@ -89,6 +92,13 @@ func ConfigFromEnv() (Config, error) {
 			return Config{}, fmt.Errorf("%s=%s: must be positive", t.env, d)
 		}
 		*t.dst = d
+	}
+	switch rule := config.String("ASSIGNMENT_RULE", "manual"); rule {
+	case "manual":
+	case "round_robin":
+		cfg.AssignInTurn = true
+	default:
+		return Config{}, fmt.Errorf("ASSIGNMENT_RULE=%s: must be manual or round_robin", rule)
 	}
 	if cfg.InviteGuests, err = config.Bool("ACCESS_INVITE_GUESTS", false); err != nil {
 		return Config{}, err

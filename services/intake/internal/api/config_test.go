@@ -13,13 +13,13 @@ var timerEnv = []string{"REQUEST_TRIAGE_REMINDER", "REQUEST_TRIAGE_ESCALATION", 
 	"REQUEST_DECISION_ESCALATION", "REQUEST_PARTNER_REMINDER", "REQUEST_QUESTION_EXPIRY"}
 
 func TestConfigFromEnv(t *testing.T) {
-	for _, k := range append(timerEnv, "TEMPORAL_TASK_QUEUE", "REFERENTIAL_URL", "CONSOLE_URL", "ACCESS_LINK_KEY") {
+	for _, k := range append(timerEnv, "TEMPORAL_TASK_QUEUE", "REFERENTIAL_URL", "CONSOLE_URL", "ACCESS_LINK_KEY", "ASSIGNMENT_RULE") {
 		t.Setenv(k, "")
 	}
 	t.Setenv("ROME_DEV_MODE", "true")
 	cfg, err := ConfigFromEnv()
 	if err != nil || cfg.Timers != request.DefaultTimers || cfg.TaskQueue != request.TaskQueue || cfg.ReferentialURL != "http://127.0.0.1:8082" ||
-		cfg.ConsoleURL != "" || string(cfg.AccessLinkKey) != devAccessLinkKey || cfg.AccessTimers != (access.Timers{}).WithDefaults() {
+		cfg.ConsoleURL != "" || string(cfg.AccessLinkKey) != devAccessLinkKey || cfg.AccessTimers != (access.Timers{}).WithDefaults() || cfg.AssignInTurn {
 		t.Fatalf("defaults: %+v %v", cfg, err)
 	}
 
@@ -33,6 +33,14 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Errorf("a short key: %v", err)
 	}
 	t.Setenv("ACCESS_LINK_KEY", strings.Repeat("k", 32))
+	t.Setenv("ASSIGNMENT_RULE", "dice")
+	if _, err := ConfigFromEnv(); err == nil || !strings.Contains(err.Error(), "ASSIGNMENT_RULE") {
+		t.Errorf("an unknown assignment rule: %v", err)
+	}
+	t.Setenv("ASSIGNMENT_RULE", "round_robin")
+	if cfg, err := ConfigFromEnv(); err != nil || !cfg.AssignInTurn {
+		t.Errorf("round robin: %+v %v", cfg, err)
+	}
 	t.Setenv("ACCESS_VERIFICATION_EXPIRY", "1h")
 	if cfg, err := ConfigFromEnv(); err != nil || string(cfg.AccessLinkKey) != strings.Repeat("k", 32) || cfg.AccessTimers.Verification != time.Hour {
 		t.Errorf("a key and an expiry: %+v %v", cfg, err)

@@ -220,3 +220,22 @@ func (h *handlers) syncGroup(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, report)
 }
+
+// assignInTurn answers POST /internal/v1/assignments: the moderator whose turn it is to
+// take a checked request (the round-robin rule), "" when none covers its domain.
+func (h *handlers) assignInTurn(c *gin.Context) {
+	var body struct {
+		RequestID string `json:"requestId"`
+		Domain    string `json:"domain"`
+	}
+	if err := decodeLenient(c, &body); err != nil {
+		_ = c.Error(err)
+		return
+	}
+	moderator, err := h.directory.AssignInTurn(c.Request.Context(), body.RequestID, body.Domain)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"moderator": moderator})
+}

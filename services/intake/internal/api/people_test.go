@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
@@ -241,6 +242,57 @@ func TestModerationCapacity(t *testing.T) {
 				t.Fatalf("moderators: %+v", w.Moderators)
 			}
 			wantProblem(t, call(t, e.h, "GET", "/v1/moderators/workload", "", c.partner), 403, "forbidden_role")
+		})
+	}
+}
+
+// TestAssignInTurn: the round-robin rule gives each checked request to the active, present
+// moderator covering its fiche who was assigned in turn least recently; the same request
+// again gets the same moderator; nobody covering it leaves it to triage.
+func TestAssignInTurn(t *testing.T) {
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			e := newEnvOn(t, d)
+			c := e.cast(t)
+			for _, p := range []string{
+				`{"sub":"m-a","name":"A","role":"moderator","domains":["M"]}`,
+				`{"sub":"m-b","name":"B","role":"moderator","domains":["M1805"]}`,
+				`{"sub":"m-c","name":"C","role":"moderator","domains":["F"]}`,
+				`{"sub":"m-d","name":"D","role":"moderator","domains":["M"]}`,
+				`{"sub":"m-e","name":"E","role":"moderator","domains":["M"]}`,
+			} {
+				call(t, e.h, "POST", "/v1/people", p, c.admin)
+			}
+			call(t, e.h, "PATCH", "/v1/people/m-d", `{"absentUntil":"2099-01-01","delegate":"m-a"}`, c.admin)
+			call(t, e.h, "PATCH", "/v1/people/m-e", `{"active":false}`, c.admin)
+			at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+			pick := func(id, domain string) string {
+				t.Helper()
+				at = at.Add(time.Minute)
+				e.clock.set(at)
+				res := call(t, e.h, "POST", "/internal/v1/assignments", `{"requestId":"`+id+`","domain":"`+domain+`"}`, c.service)
+				if res.status != 200 {
+					t.Fatalf("assign %s: %d %s", id, res.status, res.raw)
+				}
+				return res.body["moderator"].(string)
+			}
+			got := []string{pick("0001", "M1805"), pick("0002", "M1805"), pick("0003", "M1805"), pick("0001", "M1805"),
+				pick("0004", "F1201"), pick("0005", "N4101"), pick("0006", "M18"), pick("0007", "M14")}
+			want := []string{"m-a", "m-b", "m-a", "m-a", "m-c", "", "m-b", "m-a"}
+			if !slices.Equal(got, want) {
+				t.Fatalf("assigned %q, want %q", got, want)
+			}
+			wantProblem(t, call(t, e.h, "POST", "/internal/v1/assignments", `{"requestId":"x y","domain":"Z"}`, c.service), 422, "invalid_assignment", "requestId", "domain")
+
+			// Under the rule, the intake starts requests to be assigned in turn.
+			inTurn := newEnvOn(t, d, func(deps *Deps) { deps.AssignInTurn = true })
+			inTurn.submit(t, inTurn.cast(t).partner)
+			if starts := inTurn.wf.Starts; len(starts) != 1 || !starts[0].AutoAssign || len(e.wf.Starts) != 0 {
+				t.Fatalf("started %+v", starts)
+			}
+			if res := call(t, e.h, "POST", "/internal/v1/assignments", `{"requestId":"0009","domain":"M1805"}`, c.admin); res.status != 403 {
+				t.Fatalf("an admin calls the internal route: %d", res.status)
+			}
 		})
 	}
 }

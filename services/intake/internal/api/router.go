@@ -53,6 +53,8 @@ type Deps struct {
 	Notifications ideas.Notifier
 	// Timers are given to every new request's workflow.
 	Timers request.Timers
+	// AssignInTurn: checked requests go to the moderators in turn (the round-robin rule).
+	AssignInTurn bool
 	// PublicURL is where people reach the intake: links in notifications and Teams lead to
 	// PublicURL/v1/requests/{id}, unless ConsoleURL is set.
 	PublicURL string
@@ -118,7 +120,7 @@ func Router(d Deps) *gin.Engine {
 	httpx.Health(r, d.Checks...)
 	r.GET("/openapi.json", httpx.OpenAPI(openAPI))
 	h := &handlers{app: app.New(d.Requests, d.Workflows, d.Referential, app.Config{
-		Timers: d.Timers, PublicURL: d.PublicURL, ConsoleURL: d.ConsoleURL, Teams: d.Teams, Now: d.Now,
+		Timers: d.Timers, PublicURL: d.PublicURL, ConsoleURL: d.ConsoleURL, Teams: d.Teams, AssignInTurn: d.AssignInTurn, Now: d.Now,
 	}), directory: d.Directory}
 	h.ideas = ideas.New(d.Ideas, d.Notifications, func(ctx context.Context, p auth.Principal, id string) error {
 		_, err := h.app.Visible(ctx, p, id)
@@ -195,6 +197,7 @@ func Router(d Deps) *gin.Engine {
 	internal.POST("/access-requests/:id/notices", httpx.BodyLimit(maxSmallBody), h.notifyAccess)
 	internal.POST("/access-requests/:id/person", httpx.BodyLimit(maxSmallBody), h.provisionPerson)
 	internal.POST("/group-members", httpx.BodyLimit(maxGroupSyncBody), h.syncGroup)
+	internal.POST("/assignments", httpx.BodyLimit(maxSmallBody), h.assignInTurn)
 
 	if d.Dev != nil {
 		d.Dev.Register(r.Group("/dev", limit, small), d.Directory.RecordDevPerson)
@@ -232,7 +235,7 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	d.AccessLinks, d.AccessTimers, d.InviteGuests = accessreq.NewLinks(cfg.AccessLinkKey), cfg.AccessTimers, cfg.InviteGuests
 	d.Referential = refclient.New(cfg.ReferentialURL, hc)
 	d.Notifications = notifclient.New(cfg.NotificationsURL, hc)
-	d.Timers = cfg.Timers
+	d.Timers, d.AssignInTurn = cfg.Timers, cfg.AssignInTurn
 	d.PublicURL, d.ConsoleURL, d.Teams = cfg.PublicURL, cfg.ConsoleURL, cfg.Teams
 	rt.Logger.InfoContext(ctx, "request routes ready", "taskQueue", cfg.TaskQueue, "referential", cfg.ReferentialURL,
 		"teams", cfg.Teams != nil, "console", cfg.ConsoleURL)

@@ -86,6 +86,8 @@ type Config struct {
 	ConsoleURL string
 	// Teams configures the requests' Teams channels; nil runs requests without Teams.
 	Teams *request.TeamsConfig
+	// AssignInTurn: checked requests go to the moderators in turn (ASSIGNMENT_RULE=round_robin).
+	AssignInTurn bool
 	// Now is the clock (submission times, the overdue filter); nil is time.Now.
 	Now func() time.Time
 }

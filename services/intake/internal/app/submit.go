@@ -106,7 +106,8 @@ func (s *Service) start(ctx context.Context, req request.Request) error {
 		// The client state stays with the intake and the worker, out of the history.
 		teams = &request.TeamsConfig{NotificationURL: s.cfg.Teams.NotificationURL}
 	}
-	err := s.workflows.Start(ctx, request.Input{Request: req, Timers: s.cfg.Timers, Teams: teams, Link: s.link(req.ID)})
+	err := s.workflows.Start(ctx, request.Input{Request: req, Timers: s.cfg.Timers, Teams: teams, Link: s.link(req.ID),
+		AutoAssign: s.cfg.AssignInTurn})
 	if err == nil {
 		return nil
 	}

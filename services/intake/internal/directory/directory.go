@@ -35,6 +35,7 @@ type Store interface {
 	InvitedPerson(ctx context.Context, entraID string) (store.Person, error)
 	BindSub(ctx context.Context, provisional, sub string, at time.Time) error
 	SyncGroup(ctx context.Context, g store.GroupSync) (store.SyncReport, error)
+	AssignInTurn(ctx context.Context, requestID, domain string, at time.Time) (string, error)
 	People(ctx context.Context, f store.PeopleFilter) ([]store.Person, bool, error)
 }
 

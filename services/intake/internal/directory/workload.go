@@ -3,12 +3,15 @@ package directory
 import (
 	"context"
 	"errors"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/services/intake/internal/store"
+	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 // Workload is the ROME team's workload (GET /v1/moderators/workload).
@@ -79,4 +82,26 @@ func loadOf(p store.Person, l store.Load) ModeratorLoad {
 		m.AbsentUntil = &until
 	}
 	return m
+}
+
+// requestIDPattern is the shape of a request id the round-robin rule records (a UUID).
+var requestIDPattern = regexp.MustCompile(`^[0-9a-f-]{1,64}$`)
+
+// AssignInTurn picks the moderator whose turn it is to take request requestID, whose fiche
+// is in domain (a code ROME, or the domaine professionnel of a fiche being created): among
+// the active, present moderators whose domains cover it, the one assigned in turn least
+// recently. Asked again for the same request, it answers the same moderator; "" when none
+// covers the domain (the request then awaits triage).
+func (s *Service) AssignInTurn(ctx context.Context, requestID, domain string) (string, error) {
+	var errs []httpx.FieldError
+	if !requestIDPattern.MatchString(requestID) {
+		errs = append(errs, httpx.FieldError{Field: "requestId", Message: "must be a request id"})
+	}
+	if domain != "" && !domainPattern.MatchString(domain) && !request.DomaineProfessionnelPattern.MatchString(domain) {
+		errs = append(errs, httpx.FieldError{Field: "domain", Message: "must be a code ROME (M1805) or a domaine professionnel (M18)"})
+	}
+	if err := invalid("invalid_assignment", errs); err != nil {
+		return "", err
+	}
+	return s.store.AssignInTurn(ctx, requestID, domain, s.now())
 }

@@ -26,6 +26,7 @@ var Migrations = []database.Migration{
 	{Version: 7, Name: "moderators' domains, absences and delegates", Up: migrationV7},
 	{Version: 8, Name: "access requests, as their workflows record them", Up: migrationV8},
 	{Version: 9, Name: "members of the identity provider's groups", Up: migrationV9},
+	{Version: 10, Name: "requests assigned in turn", Up: migrationV10},
 }
 
 // Migrate brings the schema up to date.
@@ -223,5 +224,21 @@ func migrationV9(tx *gorm.DB, _ database.Dialect) error {
 			PRIMARY KEY (role, entra_id)
 		)`,
 		`CREATE INDEX group_members_entra_id ON group_members (entra_id)`,
+	)
+}
+
+// migrationV10 records the requests the round-robin rule assigned and to whom, and each
+// moderator's turn: when they were last assigned that way.
+func migrationV10(tx *gorm.DB, d database.Dialect) error {
+	return database.ExecAll(tx,
+		`CREATE TABLE turn_assignments (
+			request_id TEXT PRIMARY KEY,
+			moderator TEXT NOT NULL,
+			assigned_at `+d.Timestamp()+` NOT NULL
+		)`,
+		`CREATE TABLE moderator_turns (
+			sub TEXT PRIMARY KEY,
+			last_assigned_at `+d.Timestamp()+` NOT NULL
+		)`,
 	)
 }

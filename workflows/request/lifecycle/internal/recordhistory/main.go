@@ -366,6 +366,10 @@ func (m *memoryIntake) FindOverlaps(_ context.Context, q request.OverlapQuery) (
 	return []request.Overlap{{RequestID: "other-" + q.RequestID, Title: "Another request", Status: request.StatusInReview, Elements: q.Elements[:1]}}, nil
 }
 
+// PickModerator: the recorded requests are assigned by hand (AutoAssign is off), so nobody
+// is picked in turn.
+func (m *memoryIntake) PickModerator(context.Context, string, string) (string, error) { return "", nil }
+
 func (m *memoryIntake) of(id string) []request.Event {
 	m.mu.Lock()
 	defer m.mu.Unlock()
