@@ -30,8 +30,14 @@ type SyncGroupOutput struct {
 	Report groupsync.Report `json:"report"`
 }
 
-// SyncGroup applies one read of a group's members to the directory, idempotently.
+// SyncGroup applies one read of a group's members to the directory, idempotently, their
+// names and addresses cleaned as the directory takes them (Graph's are free text).
 func (a *DirectoryActivities) SyncGroup(ctx context.Context, in SyncGroupInput) (SyncGroupOutput, error) {
-	r, err := a.Intake.SyncGroup(ctx, in.Read)
+	read := in.Read
+	read.Members = make([]groupsync.Member, len(in.Read.Members))
+	for i, m := range in.Read.Members {
+		read.Members[i] = m.Cleaned()
+	}
+	r, err := a.Intake.SyncGroup(ctx, read)
 	return SyncGroupOutput{Report: r}, err
 }

@@ -15,7 +15,7 @@ import (
 // link verifies their address; the request's workflow hands it to the admins; an admin
 // approves it; the workflow invites them as a guest (Graph emulator), records them in the
 // directory and tells them; their first sign-in takes the entry, with the role and
-// organisation of the approval.
+// organisation of the approval, and they file a request for that organisation.
 func testAccessRequests(t *testing.T, p *platform) {
 	email := fmt.Sprintf("claire.acces.%d@opco-sante.example", time.Now().UnixNano())
 	var accepted struct {
@@ -90,7 +90,17 @@ func testAccessRequests(t *testing.T, p *platform) {
 	if status != http.StatusOK || json.Unmarshal(b, &tok) != nil {
 		t.Fatalf("first sign-in: %d %s", status, b)
 	}
-	callJSON(t, http.MethodGet, p.Intake+"/v1/requests", tok.Token, nil, http.StatusOK, nil)
+	r := submit(t, p, tok.Token, map[string]any{
+		"kind": "modify_fiche", "codeRome": "B1101", "title": "Première demande d'une experte admise", "justification": "Test.",
+		"operations": []map[string]any{{"op": "set_tags", "emploiCadre": true}},
+	})
+	var filed struct {
+		Org string `json:"org"`
+	}
+	callJSON(t, http.MethodGet, p.Intake+"/v1/requests/"+r.ID, tok.Token, nil, http.StatusOK, &filed)
+	if filed.Org != "opco-sante-acces" {
+		t.Fatalf("the request filed by the admitted expert is of %q", filed.Org)
+	}
 	if status, _, _ := call(t, http.MethodGet, p.Intake+"/v1/people/"+person.Sub, admin, nil); status != http.StatusNotFound {
 		t.Fatalf("the provisional entry %s is still there: %d", person.Sub, status)
 	}

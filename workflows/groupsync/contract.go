@@ -6,7 +6,13 @@
 // implementation (package groupsync/sync).
 package groupsync
 
-import "time"
+import (
+	"cmp"
+	"time"
+
+	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/textrule"
+)
 
 // WorkflowType is the registered name of the synchronisation workflow.
 const WorkflowType = "EntraGroupSync"
@@ -48,6 +54,23 @@ type Member struct {
 	EntraID string `json:"entraId"`
 	Name    string `json:"name"`
 	Email   string `json:"email"`
+}
+
+// nameRule is the directory's rule for a person's name.
+var nameRule = textrule.Rule{Name: "name", Max: 200}
+
+// Cleaned is m as the directory takes it: a name that breaks the directory's text rules is
+// replaced by the e-mail address, or the Entra id; an e-mail that is not an address is
+// dropped. Graph's data is cleaned so before it reaches the intake, which refuses anything
+// else.
+func (m Member) Cleaned() Member {
+	if !auth.IsAddress(m.Email) || len(m.Email) > 254 {
+		m.Email = ""
+	}
+	if textrule.Clean("name", &m.Name, nameRule, true) != nil {
+		m.Name = cmp.Or(m.Email, m.EntraID)
+	}
+	return m
 }
 
 // Read is one read of a group for the intake (its POST /internal/v1/group-members): the

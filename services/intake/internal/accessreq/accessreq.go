@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"slices"
 	"strings"
@@ -424,11 +425,42 @@ func (s *Service) review(ctx context.Context, id, name string, arg any) (access.
 
 // Record stores a state the workflow recorded (the internal API).
 func (s *Service) Record(ctx context.Context, r access.Request) error {
-	if !access.IDPattern.MatchString(r.ID) || !slices.Contains(access.Statuses, r.Status) {
-		return httpx.Unprocessable("invalid_access_record", "The record is invalid.",
-			httpx.FieldError{Field: "id", Message: "must be an access request's id with a known status"})
+	if err := checkRecord(r); err != nil {
+		return err
 	}
 	return s.store.RecordAccess(ctx, r)
+}
+
+// checkRecord holds a workflow's record to the rules the intake applied to what it
+// carries: the application as the form checked it, the exchange's and the decision's texts.
+func checkRecord(r access.Request) error {
+	if !access.IDPattern.MatchString(r.ID) || !slices.Contains(access.Statuses, r.Status) || r.Seq < 0 || r.Seq > math.MaxInt32 {
+		return httpx.Unprocessable("invalid_access_record", "The record is invalid.",
+			httpx.FieldError{Field: "id", Message: "must be an access request's id with a known status and a seq from 0 to 2^31-1"})
+	}
+	a := r.Application
+	form := NewRequest{Name: a.Name, Email: a.Email, OrgName: a.OrgName, OrgKind: a.OrgKind, Position: a.Position,
+		Domains: a.Domains, Motivation: a.Motivation}
+	if err := form.check(); err != nil {
+		return err
+	}
+	var errs []httpx.FieldError
+	texts := map[string]string{}
+	for i, m := range r.Messages {
+		texts[fmt.Sprintf("messages[%d].text", i)] = m.Text
+	}
+	if r.Decision != nil && r.Decision.Reason != "" {
+		texts["decision.reason"] = r.Decision.Reason
+	}
+	for field, text := range texts {
+		if p := textrule.Clean(field, &text, textRule, true); p != nil {
+			errs = append(errs, httpx.FieldError{Field: p.Field, Message: p.Message})
+		}
+	}
+	if len(errs) > 0 {
+		return httpx.Unprocessable("invalid_access_record", "The record is invalid.", errs...)
+	}
+	return nil
 }
 
 // Provision records the approved applicant of request id in the directory (the internal

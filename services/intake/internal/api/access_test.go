@@ -287,8 +287,10 @@ func TestGroupSync(t *testing.T) {
 					}
 				}
 			}
+			wantProblem(t, call(t, e.h, "POST", "/internal/v1/group-members", `{"role":"moderator","members":[{"entraId":"oid-x","name":"X","email":"not an address"}]}`, c.service),
+				422, "invalid_group_sync", "members[0].email")
 			full := `{"role":"moderator","full":true,"members":[{"entraId":"oid-mona","name":"Mona","email":"mona@francetravail.fr"},
-				{"entraId":"oid-ada","name":"Ada","email":"not an address"}]}`
+				{"entraId":"oid-ada","name":"Ada"}]}`
 			sync(full, map[string]any{"added": 2.0})
 			sync(full, map[string]any{"added": 0.0, "updated": 0.0})
 			res := call(t, e.h, "GET", "/v1/people/entra-oid-mona", "", c.admin)
@@ -318,11 +320,21 @@ func TestGroupSync(t *testing.T) {
 			if res := call(t, e.h, "GET", "/v1/people/entra-oid-ada", "", c.admin); res.body["role"] != "admin" || res.body["active"] != true {
 				t.Fatalf("Ada after the moderators' full read: %s", res.raw)
 			}
-			wantProblem(t, call(t, e.h, "POST", "/internal/v1/group-members", `{"role":"partner","members":[{"entraId":"bad id!"}],"removed":["x y"]}`, c.service),
-				422, "invalid_group_sync", "role", "members[0].entraId", "removed[0]")
+			wantProblem(t, call(t, e.h, "POST", "/internal/v1/group-members", `{"role":"partner","members":[{"entraId":"bad id!","name":""}],"removed":["x y"]}`, c.service),
+				422, "invalid_group_sync", "role", "members[0].entraId", "members[0].name", "removed[0]")
 			if res := call(t, e.h, "POST", "/internal/v1/group-members", full, c.admin); res.status != 403 {
 				t.Fatalf("an admin calls the internal route: %d", res.status)
 			}
 		})
 	}
+}
+
+// accessRecord is the access request id as the store holds it.
+func (e *env) accessRecord(t *testing.T, id string) access.Request {
+	t.Helper()
+	r, err := e.store.AccessRequest(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

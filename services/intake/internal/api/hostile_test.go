@@ -16,13 +16,18 @@ import (
 func TestHostileInputs(t *testing.T) {
 	for _, d := range dbtest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
-			e := newEnvOn(t, d)
+			e := newEnvOn(t, d, withConsole)
 			who := e.cast(t)
 			id := e.submit(t, who.partner)
 			e.wf.Result = request.UpdateResult{Request: e.requestDoc(t, id), ID: "q-1"}
 			base := "/v1/requests/" + id
 			idea := call(t, e.h, "POST", "/v1/ideas", `{"text":"Une idée","codeRome":"M1805","email":"a@example.org"}`, "").body["id"].(string)
 			call(t, e.h, "POST", "/v1/organisations", `{"id":"opco-num","name":"OPCO numérique","kind":"opco","domains":["M"]}`, who.admin)
+			acc := call(t, e.h, "POST", "/v1/access-requests", application, "").body["id"].(string)
+			call(t, e.h, "POST", "/internal/v1/access-requests/"+acc+"/notices", `{"notice":"verify","key":"hv"}`, who.service)
+			call(t, e.h, "POST", "/internal/v1/access-requests/"+acc+"/notices", `{"notice":"question","key":"hq"}`, who.service)
+			verifyToken, answerToken := e.linkToken(t, "hv", "verifier"), e.linkToken(t, "hq", "repondre")
+			record, _ := json.Marshal(e.accessRecord(t, acc))
 			routes := []struct {
 				method, path, token, valid string
 			}{
@@ -50,10 +55,22 @@ func TestHostileInputs(t *testing.T) {
 				{"POST", "/v1/ideas/" + idea + "/handover", who.moderator, `{"org":"opco-num"}`},
 				{"POST", "/v1/ideas/" + idea + "/dismiss", who.moderator, `{"reason":"Hors champ"}`},
 				{"POST", "/v1/ideas/" + idea + "/request", who.partner, `{"requestId":"` + id + `"}`},
+				// Access requests: the public form and the applicant's links take no token.
+				{"POST", "/v1/access-requests", "", application},
+				{"POST", "/v1/access-requests/" + acc + "/verify", "", `{"token":"` + verifyToken + `"}`},
+				{"POST", "/v1/access-requests/" + acc + "/ask", who.admin, `{"question":"Quel périmètre ?"}`},
+				{"POST", "/v1/access-requests/" + acc + "/answer", "", `{"token":"` + answerToken + `","text":"Le soin."}`},
+				{"POST", "/v1/access-requests/" + acc + "/approve", who.admin, `{"org":"opco-num","role":"partner"}`},
+				{"POST", "/v1/access-requests/" + acc + "/reject", who.admin, `{"reason":"Hors champ"}`},
+				{"PUT", "/internal/v1/access-requests/" + acc, who.service, string(record)},
+				{"POST", "/internal/v1/access-requests/" + acc + "/notices", who.service, `{"notice":"approved","key":"k1"}`},
+				{"POST", "/internal/v1/access-requests/" + acc + "/person", who.service, `{"entraId":"0f1e2d3c-aaaa-bbbb-cccc-000000000009"}`},
+				{"POST", "/internal/v1/group-members", who.service, `{"role":"moderator","full":false,"members":[{"entraId":"oid-h","name":"H","email":"h@example.org"}],"removed":["oid-x"]}`},
+				{"POST", "/internal/v1/assignments", who.service, `{"requestId":"` + id + `","domain":"M1805"}`},
 			}
 			sent := 0
 			for _, r := range routes {
-				t.Run(r.method+" "+strings.ReplaceAll(strings.ReplaceAll(r.path, id, "{id}"), idea, "{id}"), func(t *testing.T) {
+				t.Run(r.method+" "+strings.NewReplacer(id, "{id}", idea, "{id}", acc, "{id}").Replace(r.path), func(t *testing.T) {
 					sent += hostiletest.Run(t, r.valid, hostiletest.Handler(e.h, r.method, r.path, r.token))
 				})
 			}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -50,5 +51,39 @@ func TestUnauthenticatedRoutesAreRateLimited(t *testing.T) {
 	}
 	if rec := do("POST", "/dev/token", `{"sub":"alice","role":"partner","org":"opco-2i"}`, "198.51.100.9:1000"); rec.Code != http.StatusOK {
 		t.Fatalf("another client: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// 100 access requests from one client within a minute: the configured burst goes through,
+// the rest is refused (429) until the budget refills; another client is not held back.
+func TestAccessRequestsFromOneClientAreRateLimited(t *testing.T) {
+	now := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	const burst = 20
+	e := newEnv(t, func(d *Deps) {
+		d.RateLimit = httpx.RateLimitConfig{RPS: 5, Burst: burst, Now: func() time.Time { return now }}
+	})
+	send := func(n int, remote string) int {
+		body := strings.Replace(application, "Claire.Dubois@OPCO-Sante.fr", fmt.Sprintf("expert%d@opco.example", n), 1)
+		req := httptest.NewRequest("POST", "/v1/access-requests", strings.NewReader(body))
+		req.RemoteAddr, req.Header["Content-Type"] = remote, []string{"application/json"}
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	accepted := 0
+	for n := range 100 {
+		switch code := send(n, "203.0.113.7:4000"); code {
+		case http.StatusAccepted:
+			accepted++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("request %d: %d", n, code)
+		}
+	}
+	if accepted != burst || len(e.access.started) != burst {
+		t.Fatalf("%d accepted, %d started, want the burst of %d", accepted, len(e.access.started), burst)
+	}
+	if code := send(100, "198.51.100.7:4000"); code != http.StatusAccepted {
+		t.Fatalf("another client: %d", code)
 	}
 }

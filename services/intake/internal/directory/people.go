@@ -498,8 +498,8 @@ func (s *Service) bindByEmail(ctx context.Context, sub, email string) error {
 const maxGroupSync = 20_000
 
 // SyncGroup applies one read of a synchronised group's members (the role's: moderator or
-// admin) to the directory (store.SyncGroup says how). A member whose e-mail address is not one keeps none; one without a name is named
-// after their address.
+// admin) to the directory (store.SyncGroup says how). Their names and addresses must be as
+// groupsync.Member.Cleaned leaves them.
 func (s *Service) SyncGroup(ctx context.Context, in groupsync.Read) (groupsync.Report, error) {
 	var errs []httpx.FieldError
 	if in.Role != string(auth.RoleModerator) && in.Role != string(auth.RoleAdmin) {
@@ -512,15 +512,11 @@ func (s *Service) SyncGroup(ctx context.Context, in groupsync.Read) (groupsync.R
 	for i, m := range in.Members {
 		if !entraPattern.MatchString(m.EntraID) {
 			errs = append(errs, httpx.FieldError{Field: fmt.Sprintf("members[%d].entraId", i), Message: "must be an Entra object id"})
-			continue
 		}
-		m.Email = strings.TrimSpace(m.Email)
-		if !auth.IsAddress(m.Email) || len(m.Email) > 254 {
-			m.Email = ""
-		}
-		var bad []httpx.FieldError
-		if cleanName("name", &m.Name, &bad); len(bad) > 0 {
-			m.Name = cmp.Or(m.Email, m.EntraID)
+		if clean := m.Cleaned(); clean.Name != m.Name || m.Name == "" {
+			errs = append(errs, httpx.FieldError{Field: fmt.Sprintf("members[%d].name", i), Message: "must be a name of 1 to 200 printable characters"})
+		} else if clean.Email != m.Email {
+			errs = append(errs, httpx.FieldError{Field: fmt.Sprintf("members[%d].email", i), Message: "must be an e-mail address, or empty"})
 		}
 		g.Members = append(g.Members, store.GroupMember{EntraID: m.EntraID, Name: m.Name, Email: m.Email})
 	}
