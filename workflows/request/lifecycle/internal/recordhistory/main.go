@@ -15,10 +15,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,13 +25,8 @@ import (
 	"sync"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/plateforme-rome/rome/activities/intake"
@@ -41,6 +34,7 @@ import (
 	"github.com/plateforme-rome/rome/activities/referential"
 	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/clients/refclient"
+	"github.com/plateforme-rome/rome/workflows/internal/recording"
 	"github.com/plateforme-rome/rome/workflows/request"
 	"github.com/plateforme-rome/rome/workflows/request/lifecycle"
 )
@@ -56,23 +50,9 @@ func main() {
 }
 
 func run(temporalBin, out string) error {
-	if temporalBin == "" {
-		root, err := repoRoot()
-		if err != nil {
-			return err
-		}
-		temporalBin = filepath.Join(root, ".dev", "bin", "temporal")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	args := []string{"--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
-		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1", "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"}
-	for _, k := range request.SearchAttributes {
-		args = append(args, "--search-attribute", k.GetName()+"="+k.GetValueType().String())
-	}
-	logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: temporalBin, ExtraArgs: args, LogLevel: "error",
-		ClientOptions: &client.Options{Logger: logger}})
+	srv, err := recording.StartDevServer(ctx, temporalBin)
 	if err != nil {
 		return err
 	}
@@ -106,24 +86,6 @@ func run(temporalBin, out string) error {
 		fmt.Printf("%s: %d history events, %d request events\n", s.name, r.events, len(history.of(s.name)))
 	}
 	return nil
-}
-
-// repoRoot is the folder of go.work, above the current one.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.work above the current folder: pass -temporal")
-		}
-		dir = parent
-	}
 }
 
 var (
@@ -323,21 +285,9 @@ func (r *runner) wait(ctx context.Context) error {
 
 // save writes the workflow's history as the Temporal CLI exports it.
 func (r *runner) save(ctx context.Context, path string) error {
-	it := r.c.GetWorkflowHistory(ctx, request.WorkflowID(r.id), r.runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var h historypb.History
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return err
-		}
-		h.Events = append(h.Events, e)
-	}
-	r.events = len(h.Events)
-	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&h)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	n, err := recording.SaveHistory(ctx, r.c, request.WorkflowID(r.id), r.runID, path)
+	r.events = n
+	return err
 }
 
 // memoryIntake keeps the requests' histories in memory, as the intake stores them: an
