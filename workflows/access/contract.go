@@ -199,6 +199,7 @@ var Roles = []string{"partner", "moderator", "admin"}
 // the intake writes them and signs the links they carry, which stay out of the history.
 const (
 	NoticeVerify   = "verify"    // to the applicant: confirm your address (a signed link)
+	NoticeReceived = "received"  // to the applicant: address confirmed, the ROME team reviews
 	NoticeToReview = "to_review" // to the admins: a verified request, or an answer, to review
 	NoticeQuestion = "question"  // to the applicant: the admin's question (a signed link to answer)
 	NoticeApproved = "approved"  // to the applicant: welcome

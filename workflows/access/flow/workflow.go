@@ -285,9 +285,16 @@ func (f *flow) verify(ctx workflow.Context, _ access.VerifyInput) error {
 	})
 	if err == nil {
 		f.tell(ctx, access.NoticeToReview)
+		if workflow.GetVersion(ctx, receivedNoticeChange, workflow.DefaultVersion, 1) == 1 {
+			f.tell(ctx, access.NoticeReceived)
+		}
 	}
 	return err
 }
+
+// receivedNoticeChange: the applicant is told by e-mail that their address is confirmed
+// (requests verified before it were not).
+const receivedNoticeChange = "applicant-told-of-verification"
 
 // resendLimit is how many times a request sends its verification e-mail again.
 const resendLimit = 5

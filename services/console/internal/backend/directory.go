@@ -60,7 +60,7 @@ type Person struct {
 	// OrgActive is their organisation's state (true without one): both must hold for them
 	// to sign in.
 	OrgActive  bool       `json:"orgActive"`
-	Source     string     `json:"source"` // admin, import, dev_token
+	Source     string     `json:"source"` // admin, import, dev_token, access_request, entra_sync
 	LastSeenAt *time.Time `json:"lastSeenAt"`
 	CreatedAt  time.Time  `json:"createdAt"`
 	UpdatedAt  time.Time  `json:"updatedAt"`

@@ -36,6 +36,7 @@ var (
 	}
 	personSourceLabels = map[string]string{
 		"admin": "ajoutée par un administrateur", "import": "importée d'un fichier", "dev_token": "connexion de développement",
+		"access_request": "demande d'accès approuvée", "entra_sync": "groupe Entra synchronisé",
 	}
 	// importColumnLabels name the CSV's columns in the import's report.
 	importColumnLabels = map[string]string{

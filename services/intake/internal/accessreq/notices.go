@@ -44,6 +44,10 @@ func (s *Service) notice(r access.Request, notice string, now time.Time) (notifc
 		return applicant("Confirmez votre adresse pour votre demande d'accès à la plateforme du ROME",
 			hello+"Pour que l'équipe ROME examine votre demande d'accès, confirmez votre adresse en ouvrant ce lien dans les "+
 				hours(s.cfg.VerifyFor)+" : "+link+"\n\nSi vous n'avez rien demandé, ignorez ce message : la demande expirera d'elle-même.", link), nil
+	case access.NoticeReceived:
+		return applicant("Votre demande d'accès à la plateforme du ROME est entre les mains de l'équipe ROME",
+			hello+"Votre adresse est confirmée. L'équipe ROME examine votre demande d'accès ; vous recevrez sa réponse, "+
+				"ou ses questions, à cette adresse.", ""), nil
 	case access.NoticeQuestion:
 		question := ""
 		if len(r.Messages) > 0 {

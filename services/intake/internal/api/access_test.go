@@ -161,6 +161,10 @@ func TestAccessRequests(t *testing.T) {
 				t.Fatalf("verify: %d %s", res.status, res.raw)
 			}
 			wantProblem(t, call(t, e.h, "POST", "/v1/access-requests/"+id+"/verify", `{"token":"`+verifyToken+`"}`, ""), 409, "invalid_transition")
+			call(t, e.h, "POST", "/internal/v1/access-requests/"+id+"/notices", `{"notice":"received","key":"r1"}`, c.service)
+			if n, ok := e.notes.get("r1"); !ok || !slices.Equal(n.To.Emails, []string{"claire.dubois@opco-sante.fr"}) || !strings.Contains(n.Text, "examine") {
+				t.Fatalf("the applicant is not told their address is confirmed: %+v", n)
+			}
 
 			// The same address again while it is reviewed: the same answer, nothing new.
 			if again := call(t, e.h, "POST", "/v1/access-requests", application, ""); again.status != 202 || again.body["id"] != id || len(e.access.started) != 1 {
