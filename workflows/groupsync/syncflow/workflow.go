@@ -5,7 +5,6 @@
 package syncflow
 
 import (
-	"slices"
 	"strings"
 	"time"
 
@@ -72,11 +71,13 @@ func Workflow(ctx workflow.Context, in groupsync.Input) error {
 		sel.AddFuture(workflow.NewTimerWithOptions(ctx, interval, workflow.TimerOptions{Summary: "next round"}), func(workflow.Future) {})
 		sel.AddReceive(configure, func(c workflow.ReceiveChannel, _ bool) {
 			c.Receive(ctx, &cfg)
-			for id := range links { // a group no longer configured loses its link
-				if !slices.ContainsFunc(cfg.Groups, func(g groupsync.Group) bool { return g.ID == id }) {
-					delete(links, id)
+			kept := map[string]string{} // a group no longer configured loses its link
+			for _, g := range cfg.Groups {
+				if link, ok := links[g.ID]; ok {
+					kept[g.ID] = link
 				}
 			}
+			links = kept
 		})
 		sel.Select(ctx)
 	}
