@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plateforme-rome/rome/tools/graphemu"
 )
 
 // Access requests (issue #12): an expert applies without an account; the e-mail's signed
@@ -71,6 +73,16 @@ func testAccessRequests(t *testing.T, p *platform) {
 	// The dev stack invites approved applicants as guests in the Graph emulator.
 	if person.Role != "partner" || person.Org != "opco-sante-acces" || person.Source != "access_request" || person.EntraID == "" {
 		t.Fatalf("the approved applicant: %+v", person)
+	}
+	// The guest holds the app role of a partner, once.
+	var roles []string
+	for _, a := range graphState(t, p).AppRoleAssignments {
+		if a.PrincipalID == person.EntraID {
+			roles = append(roles, a.AppRoleID)
+		}
+	}
+	if len(roles) != 1 || roles[0] != graphemu.DefaultPartnerRoleID {
+		t.Fatalf("the guest %s holds the app roles %v, want the partner's", person.EntraID, roles)
 	}
 	eventually(t, 30*time.Second, "the applicant was not told of the approval", func() bool {
 		for _, m := range mailsTo(t, p, email) {

@@ -5,6 +5,8 @@ package importer
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
@@ -36,29 +38,28 @@ func Read(path string, log *slog.Logger) (*Release, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The datasets are parsed side by side, one per core at most; the first error in
+	// dataset order is reported, as a sequential read would.
+	read := make([]datasetRead, len(romecsv.Datasets))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, ds := range romecsv.Datasets {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			start := time.Now()
+			read[i] = readDataset(src, ds, info.Number)
+			log.Info("read", "file", ds.FileName(info.Number), "rows", len(read[i].rows), "ms", time.Since(start).Milliseconds())
+		})
+	}
+	wg.Wait()
 	rows := make(map[string][]refdata.Row, len(romecsv.Datasets))
 	where := lines{}
 	for i, ds := range romecsv.Datasets {
-		start := time.Now()
-		seen := map[string]int{}
-		var dsRows []refdata.Row
-		var dsLines []int
-		err := src.ReadDataset(ds, info.Number, func(line int, cols []string) error {
-			k := ds.Key(cols)
-			if first, dup := seen[k]; dup {
-				return &romecsv.Error{File: ds.FileName(info.Number), Line: line, Column: ds.KeyCols[0],
-					Msg: fmt.Sprintf("duplicate key %q (first at line %d)", k, first)}
-			}
-			seen[k] = line
-			dsRows = append(dsRows, refdata.Row{Cols: cols, Ord: int64(len(dsRows) + 1)})
-			dsLines = append(dsLines, line)
-			return nil
-		})
-		if err != nil {
-			return nil, err
+		if read[i].err != nil {
+			return nil, read[i].err
 		}
-		rows[ds.Name], where[ds.Name] = dsRows, dsLines
-		log.Info("read", "file", ds.FileName(info.Number), "rows", len(dsRows), "step", fmt.Sprintf("%d/%d", i+1, len(romecsv.Datasets)), "ms", time.Since(start).Milliseconds())
+		rows[ds.Name], where[ds.Name] = read[i].rows, read[i].lines
 	}
 	if err := checkIntegrity(info.Number, rows, where); err != nil {
 		return nil, err
@@ -68,4 +69,29 @@ func Read(path string, log *slog.Logger) (*Release, error) {
 		return nil, err
 	}
 	return &Release{Info: info, Snapshot: snap}, nil
+}
+
+// datasetRead is one dataset's rows, the line each came from, or why it could not be read.
+type datasetRead struct {
+	rows  []refdata.Row
+	lines []int
+	err   error
+}
+
+// readDataset parses one dataset of the export, refusing duplicate keys.
+func readDataset(src *romecsv.Source, ds *romecsv.Dataset, version int) datasetRead {
+	var out datasetRead
+	seen := map[string]int{}
+	out.err = src.ReadDataset(ds, version, func(line int, cols []string) error {
+		k := ds.Key(cols)
+		if first, dup := seen[k]; dup {
+			return &romecsv.Error{File: ds.FileName(version), Line: line, Column: ds.KeyCols[0],
+				Msg: fmt.Sprintf("duplicate key %q (first at line %d)", k, first)}
+		}
+		seen[k] = line
+		out.rows = append(out.rows, refdata.Row{Cols: cols, Ord: int64(len(out.rows) + 1)})
+		out.lines = append(out.lines, line)
+		return nil
+	})
+	return out
 }
