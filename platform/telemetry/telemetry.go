@@ -75,6 +75,10 @@ func Setup(ctx context.Context, service string) (shutdown func(context.Context) 
 	return shutdown, nil
 }
 
+// Enabled reports whether traces or metrics are exported: without either, there is nothing
+// for request instrumentation to record (httpx.NewEngine then leaves it out).
+func Enabled() bool { return enabled("TRACES") || enabled("METRICS") }
+
 // enabled reports whether a signal (TRACES, METRICS) should be exported.
 func enabled(signal string) bool {
 	if strings.EqualFold(os.Getenv("OTEL_SDK_DISABLED"), "true") {
