@@ -7,9 +7,12 @@ package recording
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -75,4 +78,29 @@ func SaveHistory(ctx context.Context, c client.Client, workflowID, runID, path s
 		return 0, err
 	}
 	return len(h.Events), os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// Main is a recorder's main: it reads the flags -temporal (the Temporal CLI, see
+// StartDevServer) and -out (where to write the histories, default defaultOut), starts the
+// dev server and has record run the scenarios on it, within five minutes; a failure ends
+// the process with status 1.
+func Main(defaultOut string, record func(ctx context.Context, c client.Client, out string) error) {
+	temporalBin := flag.String("temporal", "", "the Temporal CLI (default: .dev/bin/temporal at the repository root)")
+	out := flag.String("out", defaultOut, "where to write the histories")
+	flag.Parse()
+	if err := run(*temporalBin, *out, record); err != nil {
+		fmt.Fprintln(os.Stderr, "recordhistory:", err)
+		os.Exit(1)
+	}
+}
+
+func run(temporalBin, out string, record func(ctx context.Context, c client.Client, out string) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	srv, err := StartDevServer(ctx, temporalBin)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	return record(ctx, srv.Client(), out)
 }

@@ -15,7 +15,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,26 +35,11 @@ import (
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
-func main() {
-	temporalBin := flag.String("temporal", "", "the Temporal CLI (default: .dev/bin/temporal at the repository root)")
-	out := flag.String("out", filepath.Join("access", "flow", "testdata"), "where to write the histories")
-	flag.Parse()
-	if err := run(*temporalBin, *out); err != nil {
-		fmt.Fprintln(os.Stderr, "recordhistory:", err)
-		os.Exit(1)
-	}
-}
+func main() { recording.Main(filepath.Join("access", "flow", "testdata"), record) }
 
-func run(temporalBin, out string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	srv, err := recording.StartDevServer(ctx, temporalBin)
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	c := srv.Client()
-
+// record runs the scenarios on the dev server c is a client of and writes their histories
+// to out.
+func record(ctx context.Context, c client.Client, out string) error {
 	projection := &memoryIntake{}
 	w := worker.New(c, access.TaskQueue, worker.Options{})
 	flow.Register(w, &intake.AccessActivities{Intake: projection})

@@ -15,7 +15,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -39,26 +38,11 @@ import (
 	"github.com/plateforme-rome/rome/workflows/request/lifecycle"
 )
 
-func main() {
-	temporalBin := flag.String("temporal", "", "the Temporal CLI (default: .dev/bin/temporal at the repository root)")
-	out := flag.String("out", filepath.Join("request", "lifecycle", "testdata"), "where to write the histories")
-	flag.Parse()
-	if err := run(*temporalBin, *out); err != nil {
-		fmt.Fprintln(os.Stderr, "recordhistory:", err)
-		os.Exit(1)
-	}
-}
+func main() { recording.Main(filepath.Join("request", "lifecycle", "testdata"), record) }
 
-func run(temporalBin, out string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	srv, err := recording.StartDevServer(ctx, temporalBin)
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
-	c := srv.Client()
-
+// record runs the scenarios on the dev server c is a client of and writes their histories
+// to out.
+func record(ctx context.Context, c client.Client, out string) error {
 	ref := newReferential()
 	defer ref.Close()
 	notifs := newNotifications()
