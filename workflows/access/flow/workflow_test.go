@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 // harness runs one access request in the test environment, the intake and Graph faked:
 // it keeps what was recorded, notified, provisioned, invited and assigned.
 type harness struct {
+	mu       sync.Mutex // the activities run on goroutines of their own
 	t        *testing.T
 	env      *testsuite.TestWorkflowEnvironment
 	records  []access.Request
@@ -40,7 +42,7 @@ func newHarness(t *testing.T) *harness {
 	env.RegisterWorkflowWithOptions(Workflow, workflow.RegisterOptions{Name: access.WorkflowType})
 	env.RegisterActivity(&intake.AccessActivities{})
 	env.RegisterActivity(&teams.Activities{})
-	outage := func() error {
+	outage := func() error { // called with h.mu held
 		if h.down > 0 {
 			h.down--
 			return temporal.NewApplicationError("intake: HTTP 503", "Unavailable")
@@ -49,6 +51,8 @@ func newHarness(t *testing.T) *harness {
 	}
 	env.OnActivity(intakeActs.RecordAccess, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in intake.RecordAccessInput) (intake.RecordAccessOutput, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
 			if err := outage(); err != nil {
 				return intake.RecordAccessOutput{}, err
 			}
@@ -57,21 +61,29 @@ func newHarness(t *testing.T) *harness {
 		})
 	env.OnActivity(intakeActs.NotifyAccess, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in intake.NotifyAccessInput) (intake.NotifyAccessOutput, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
 			h.notices = append(h.notices, in)
 			return intake.NotifyAccessOutput{}, nil
 		})
 	env.OnActivity(intakeActs.ProvisionPerson, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in intake.ProvisionPersonInput) (intake.ProvisionPersonOutput, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
 			h.people = append(h.people, in)
 			return intake.ProvisionPersonOutput{Sub: access.PersonSub(in.ID)}, nil
 		})
 	env.OnActivity(teamsActs.InviteGuest, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in teams.InviteGuestInput) (teams.InviteGuestOutput, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
 			h.invites = append(h.invites, in)
 			return teams.InviteGuestOutput{UserID: "oid-guest-1"}, nil
 		})
 	env.OnActivity(teamsActs.AssignAppRole, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in teams.AssignAppRoleInput) (teams.AssignAppRoleOutput, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
 			h.assigned = append(h.assigned, in)
 			return teams.AssignAppRoleOutput{}, nil
 		})

@@ -3,6 +3,7 @@ package syncflow
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,9 +29,12 @@ func TestRounds(t *testing.T) {
 	env.RegisterActivity(&intake.DirectoryActivities{})
 	env.RegisterActivity(&teams.Activities{})
 
+	var mu sync.Mutex              // the activities run on goroutines of their own
 	reads := map[string][]string{} // the delta links each group was read with
 	env.OnActivity(teamsActs.GroupMembersDelta, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in teams.GroupMembersDeltaInput) (teams.GroupMembersDeltaOutput, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			reads[in.GroupID] = append(reads[in.GroupID], in.DeltaLink)
 			if in.GroupID == "g-broken" {
 				return teams.GroupMembersDeltaOutput{}, temporal.NewNonRetryableApplicationError("no such group", "TeamsRejected", nil)
@@ -46,6 +50,8 @@ func TestRounds(t *testing.T) {
 	var applied []groupsync.Read
 	env.OnActivity(intakeActs.SyncGroup, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in intake.SyncGroupInput) (intake.SyncGroupOutput, error) {
+			mu.Lock()
+			defer mu.Unlock()
 			applied = append(applied, in.Read)
 			return intake.SyncGroupOutput{}, nil
 		})

@@ -342,6 +342,8 @@ func TestAssignedInTurn(t *testing.T) {
 			var asked []intake.PickModeratorInput
 			h.env.OnActivity(intakeActs.PickModerator, mock.Anything, mock.Anything).Return(
 				func(_ context.Context, in intake.PickModeratorInput) (intake.PickModeratorOutput, error) {
+					h.mu.Lock()
+					defer h.mu.Unlock()
 					asked = append(asked, in)
 					if tc.down {
 						return intake.PickModeratorOutput{}, temporal.NewNonRetryableApplicationError("intake: HTTP 503", "Unavailable", nil)
