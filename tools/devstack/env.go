@@ -80,6 +80,8 @@ func (o Options) fakeEnv(base []string) []string {
 		"GRAPH_EMULATOR_STATE_FILE="+o.graphStateFile(),
 		"GRAPH_TENANT_ID="+devGraphTenant, "GRAPH_CLIENT_ID="+devGraphClient, "GRAPH_CLIENT_SECRET="+devGraphSecret,
 		"GRAPH_TEAM_IDS="+devGraphTeam,
+		// The groups the worker synchronises exist from the start, empty.
+		"ENTRA_MODERATORS_GROUP_ID="+DevModeratorsGroup, "ENTRA_ADMINS_GROUP_ID="+DevAdminsGroup,
 		"SMTP_SINK_ADDR=127.0.0.1:"+strconv.Itoa(o.Ports.SMTP),
 		"SMTP_SINK_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(o.Ports.Mail),
 		"SMTP_SINK_MAIL_FILE="+o.mailFile(),
