@@ -104,3 +104,17 @@ func run(temporalBin, out string, record func(ctx context.Context, c client.Clie
 	defer srv.Stop()
 	return record(ctx, srv.Client(), out)
 }
+
+// Update sends an update to a workflow run, as the intake does, and waits for its result
+// (out, which may be nil); a refusal is an error naming the update.
+func Update(ctx context.Context, c client.Client, workflowID, runID, name string, in, out any) error {
+	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflowID, RunID: runID,
+		UpdateName: name, Args: []any{in}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err == nil {
+		err = h.Get(ctx, out)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}

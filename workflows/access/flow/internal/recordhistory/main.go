@@ -171,16 +171,8 @@ func (r *runner) start(ctx context.Context, in access.Input) error {
 }
 
 func (r *runner) update(ctx context.Context, name string, in any) error {
-	h, err := r.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: access.WorkflowID(r.id), RunID: r.runID,
-		UpdateName: name, Args: []any{in}, WaitForStage: client.WorkflowUpdateStageCompleted})
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
 	var res access.Request
-	if err := h.Get(ctx, &res); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+	return recording.Update(ctx, r.c, access.WorkflowID(r.id), r.runID, name, in, &res)
 }
 
 // wait waits for the workflow to end.

@@ -237,16 +237,8 @@ func (r *runner) start(ctx context.Context, in lifecycle.RunInput) error {
 }
 
 func (r *runner) update(ctx context.Context, name string, in any) error {
-	h, err := r.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: request.WorkflowID(r.id), RunID: r.runID,
-		UpdateName: name, Args: []any{in}, WaitForStage: client.WorkflowUpdateStageCompleted})
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
 	var res request.UpdateResult
-	if err := h.Get(ctx, &res); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
+	return recording.Update(ctx, r.c, request.WorkflowID(r.id), r.runID, name, in, &res)
 }
 
 // waitEvent waits until the request's history has an event of that type.
