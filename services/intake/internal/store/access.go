@@ -169,8 +169,8 @@ func (s *Store) BindSub(ctx context.Context, provisional, sub string, at time.Ti
 // (ErrNoPerson when none).
 func (s *Store) InvitedPerson(ctx context.Context, entraID string) (Person, error) {
 	var row personRow
-	err := s.db.WithContext(ctx).Where("entra_id = ? AND (sub LIKE 'invited-%' OR sub LIKE ?) AND last_seen_at IS NULL",
-		entraID, SyncedSubPrefix+"%").Take(&row).Error
+	err := s.db.WithContext(ctx).Where("entra_id = ? AND (sub LIKE ? OR sub LIKE ?) AND last_seen_at IS NULL",
+		entraID, access.PersonSub("")+"%", SyncedSubPrefix+"%").Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return Person{}, ErrNoPerson
 	}
