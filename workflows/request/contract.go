@@ -469,7 +469,9 @@ const (
 )
 
 // Event is one entry of a request's append-only history. Seq numbers a request's events
-// from 1 without gaps: recording the same (RequestID, Seq) twice stores it once.
+// from 1 without gaps: recording the same event twice stores it once, and another event
+// under a recorded Seq takes its place (it comes from the replay of a workflow task that
+// never completed, see the intake's RecordEvent).
 type Event struct {
 	RequestID string          `json:"requestId"`
 	Seq       int             `json:"seq"`

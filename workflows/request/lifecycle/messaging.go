@@ -194,14 +194,19 @@ func (w *lifecycle) notification(n Notice) notifclient.Notification {
 		text = n.Data.Reason
 	}
 	return notifclient.Notification{
-		Key: noticeKey(w.req.ID, n.Seq), Event: event, RequestID: w.req.ID, CodeRome: w.req.CodeRome, Org: w.req.Org,
+		Key: noticeKey(w.req.ID, n), Event: event, RequestID: w.req.ID, CodeRome: w.req.CodeRome, Org: w.req.Org,
 		Title: fmt.Sprintf("%s : %s", w.subject(), headline(n)), Text: text, Link: w.link,
 		Actor: notifclient.Actor{Sub: n.Actor.Sub, Name: n.Actor.Name, Role: n.Actor.Role, Org: n.Actor.Org}, To: to, ExcludeUsers: []string{n.Actor.Sub},
 	}
 }
 
 // noticeKey is the idempotency key of what an event causes: a notification, a Teams post.
-func noticeKey(requestID string, seq int) string { return fmt.Sprintf("%s-%d", requestID, seq) }
+// It names the event's type as well as its seq: a workflow task that never completed may
+// have sent its notice under the same seq for another event, which must not stand in for
+// this one.
+func noticeKey(requestID string, n Notice) string {
+	return fmt.Sprintf("%s-%d-%s", requestID, n.Seq, n.Type)
+}
 
 // subject names the request in a notification or a Teams line.
 func (w *lifecycle) subject() string {

@@ -42,13 +42,13 @@ func TestNotificationsReachTheOtherSide(t *testing.T) {
 	partner, assignee := notifclient.Recipients{Orgs: []string{"opco-2i"}}, notifclient.Recipients{Users: []string{"mod-1"}}
 	closing := notifclient.Recipients{Users: []string{"mod-1"}, Orgs: []string{"opco-2i"}}
 	want := []sent{
-		{"r1-1", notifclient.EventSubmitted, notifclient.Recipients{Roles: []string{request.RoleModerator}}, []string{"alice"}},
-		{"r1-3", notifclient.EventAssigned, assignee, []string{"adm"}},
-		{"r1-4", notifclient.EventQuestion, partner, []string{"mod-1"}},
-		{"r1-5", notifclient.EventAnswer, assignee, []string{"alice"}},
-		{"r1-6", notifclient.EventMessage, partner, []string{"mod-1"}},
-		{"r1-7", notifclient.EventDecision, closing, []string{"mod-1"}},
-		{"r1-8", notifclient.EventPublished, closing, []string{"system"}},
+		{"r1-1-submitted", notifclient.EventSubmitted, notifclient.Recipients{Roles: []string{request.RoleModerator}}, []string{"alice"}},
+		{"r1-3-assigned", notifclient.EventAssigned, assignee, []string{"adm"}},
+		{"r1-4-question_asked", notifclient.EventQuestion, partner, []string{"mod-1"}},
+		{"r1-5-question_answered", notifclient.EventAnswer, assignee, []string{"alice"}},
+		{"r1-6-message_posted", notifclient.EventMessage, partner, []string{"mod-1"}},
+		{"r1-7-decided", notifclient.EventDecision, closing, []string{"mod-1"}},
+		{"r1-8-published", notifclient.EventPublished, closing, []string{"system"}},
 	}
 	var got []sent
 	for _, n := range h.notified {
@@ -78,7 +78,7 @@ func TestTeamsChannel(t *testing.T) {
 		}, d)
 	}
 	h.env.RegisterDelayedCallback(func() { // the change notification of the platform's own post
-		h.env.SignalWorkflow(request.SignalTeamsReply, request.TeamsReply{ChannelID: fakeChannel, MessageID: "posted-r1-5"})
+		h.env.SignalWorkflow(request.SignalTeamsReply, request.TeamsReply{ChannelID: fakeChannel, MessageID: "posted-r1-5-question_asked"})
 	}, 152*time.Minute)
 	h.update(3*time.Hour, request.UpdateAnswer, request.AnswerInput{Actor: alice, QuestionID: "q-1", Text: "Job boards"})
 	h.update(4*time.Hour, request.UpdateDecide, request.DecideInput{Actor: mod, Decisions: []request.OperationDecision{
@@ -100,7 +100,7 @@ func TestTeamsChannel(t *testing.T) {
 	for _, p := range f.posts {
 		keys = append(keys, p.Key)
 	}
-	if want := []string{"r1-5", "r1-7", "r1-8", "r1-9"}; !slices.Equal(keys, want) {
+	if want := []string{"r1-5-question_asked", "r1-7-question_answered", "r1-8-decided", "r1-9-published"}; !slices.Equal(keys, want) {
 		t.Errorf("posts %q, want %q", keys, want)
 	}
 	if !strings.Contains(f.posts[0].HTML, "Sources?") {
@@ -237,7 +237,7 @@ func TestContinueAsNewCarriesTheOutbox(t *testing.T) {
 	for _, n := range h.notified {
 		keys = append(keys, n.Key)
 	}
-	if want := []string{"r1-6", "r1-7"}; !slices.Equal(keys, want) {
+	if want := []string{"r1-6-message_posted", "r1-7-withdrawn"}; !slices.Equal(keys, want) {
 		t.Errorf("notified %q, want %q", keys, want)
 	}
 }

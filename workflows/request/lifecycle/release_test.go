@@ -91,9 +91,9 @@ func TestStagedThenPublishedWithItsRelease(t *testing.T) {
 	var stagedNotice, publishedNotice notifclient.Notification
 	for _, n := range h.notified {
 		switch n.Key {
-		case "r1-6":
+		case "r1-6-staged":
 			stagedNotice = n
-		case "r1-8":
+		case "r1-8-published":
 			publishedNotice = n
 		}
 	}
@@ -207,7 +207,7 @@ func TestReturnedByTheReleaseGoesBackToTheModerator(t *testing.T) {
 			returns = append(returns, n)
 		}
 	}
-	if len(returns) != 1 || returns[0].Key != "r1-8" || returns[0].Title != "Demande « Rust developers » (M1805) : "+
+	if len(returns) != 1 || returns[0].Key != "r1-8-publication_conflict" || returns[0].Title != "Demande « Rust developers » (M1805) : "+
 		"renvoyée par la release 7 : elle ne s'applique plus avec les autres changements" ||
 		!slices.Equal(returns[0].To.Users, []string{"mod-1"}) || !slices.Equal(returns[0].To.Orgs, []string{"opco-2i"}) {
 		t.Errorf("notifications of the return %+v", returns)

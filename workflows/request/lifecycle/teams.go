@@ -252,7 +252,7 @@ const (
 func (w *lifecycle) post(actx workflow.Context, n Notice) postOutcome {
 	var out teams.PostMessageOutput
 	err := workflow.ExecuteActivity(actx, teamsActs.PostMessage, teams.PostMessageInput{ChannelID: w.req.Teams.ChannelID,
-		Key: noticeKey(w.req.ID, n.Seq), HTML: line(n)}).Get(actx, &out)
+		Key: noticeKey(w.req.ID, n), HTML: line(n)}).Get(actx, &out)
 	switch {
 	case temporal.IsCanceledError(err):
 		return postStopped

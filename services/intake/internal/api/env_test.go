@@ -180,7 +180,7 @@ func (e *env) record(t *testing.T, id string, seq int, typ string, status reques
 	r := e.requestDoc(t, id)
 	r.Status = status
 	r.UpdatedAt = r.UpdatedAt.Add(time.Minute)
-	if err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: seq, Type: typ, At: r.UpdatedAt,
+	if _, err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: seq, Type: typ, At: r.UpdatedAt,
 		Actor: request.SystemActor, Data: json.RawMessage(`{}`), Request: r}); err != nil {
 		t.Fatal(err)
 	}

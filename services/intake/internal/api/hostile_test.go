@@ -79,7 +79,7 @@ func TestHostileInputs(t *testing.T) {
 			// Graph's webhook acknowledges (202) whatever it does not act upon, so that Graph
 			// does not redeliver it: a hostile notification must be acknowledged and ignored.
 			channel := "19:c@thread.tacv2"
-			if err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: 1, Type: request.EventTeamsChannelCreated,
+			if _, err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: 1, Type: request.EventTeamsChannelCreated,
 				At: time.Now(), Actor: request.SystemActor, Data: json.RawMessage(`{}`),
 				Request: withChannel(e.requestDoc(t, id), channel)}); err != nil {
 				t.Fatal(err)

@@ -221,7 +221,7 @@ func TestModerationCapacity(t *testing.T) {
 			mine := e.submit(t, c.partner)
 			r := e.record(t, mine, 1, request.EventChecked, request.StatusAwaitingTriage)
 			r.Status, r.Assignee, r.UpdatedAt = request.StatusInReview, "bob", r.UpdatedAt.Add(time.Minute)
-			if err := e.store.RecordEvent(t.Context(), request.Event{RequestID: mine, Seq: 2, Type: request.EventAssigned, At: r.UpdatedAt,
+			if _, err := e.store.RecordEvent(t.Context(), request.Event{RequestID: mine, Seq: 2, Type: request.EventAssigned, At: r.UpdatedAt,
 				Actor: request.SystemActor, Data: json.RawMessage(`{"moderator":"bob"}`), Request: r}); err != nil {
 				t.Fatal(err)
 			}

@@ -110,7 +110,7 @@ func TestAcceptedRequests(t *testing.T) {
 	release := 7
 	r.Status, r.Release, r.ChangeSetID, r.UpdatedAt = request.StatusAccepted, &release, id+"-decision-1", r.UpdatedAt.Add(time.Minute)
 	data, _ := json.Marshal(request.EventData{ChangeSetID: r.ChangeSetID, Release: release})
-	if err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: 1, Type: request.EventStaged, At: r.UpdatedAt,
+	if _, err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: 1, Type: request.EventStaged, At: r.UpdatedAt,
 		Actor: request.SystemActor, Data: data, Request: r}); err != nil {
 		t.Fatal(err)
 	}

@@ -445,7 +445,7 @@ func TestPreview(t *testing.T) {
 		Amendment: &request.Operation{Op: refclient.OpAddMobilite, ToCodeRome: "D1104", Rank: &rank}}
 	r.Operations[2].Decision = &request.Decision{Decision: request.DecisionAccepted}
 	r.Status = request.StatusPublishing
-	if err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: 1, Type: request.EventDecided, At: r.UpdatedAt, Request: r}); err != nil {
+	if _, err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: 1, Type: request.EventDecided, At: r.UpdatedAt, Request: r}); err != nil {
 		t.Fatal(err)
 	}
 	if res := call(t, e.h, "GET", "/v1/requests/"+id+"/preview", "", who.moderator); res.status != 200 {
@@ -467,7 +467,7 @@ func TestPreview(t *testing.T) {
 		r.Operations[i].Decision = &request.Decision{Decision: request.DecisionRejected, Rationale: "non"}
 	}
 	r.Status = request.StatusRejected
-	if err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: 2, Type: request.EventDecided, At: r.UpdatedAt, Request: r}); err != nil {
+	if _, err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: 2, Type: request.EventDecided, At: r.UpdatedAt, Request: r}); err != nil {
 		t.Fatal(err)
 	}
 	res = call(t, e.h, "GET", "/v1/requests/"+id+"/preview", "", who.partner)

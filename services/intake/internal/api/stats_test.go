@@ -24,7 +24,7 @@ func TestContributionStatistics(t *testing.T) {
 				t.Helper()
 				r := e.requestDoc(t, id)
 				r.Status, r.UpdatedAt = status, at
-				if err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: seq, Type: typ, At: at, Actor: moderator,
+				if _, err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: seq, Type: typ, At: at, Actor: moderator,
 					Data: json.RawMessage(data), Request: r}); err != nil {
 					t.Fatal(err)
 				}

@@ -280,7 +280,7 @@ func TestDecisionRefusesToAcceptABlockedOperation(t *testing.T) {
 		{Code: request.FindingOverlappingRequest, Severity: request.SeverityWarning, OperationID: r.Operations[0].ID, Message: "another request"},
 	}
 	r.UpdatedAt = r.UpdatedAt.Add(time.Minute)
-	if err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: 3, Type: request.EventChecked, At: r.UpdatedAt,
+	if _, err := e.store.RecordEvent(t.Context(), request.Event{RequestID: id, Seq: 3, Type: request.EventChecked, At: r.UpdatedAt,
 		Actor: request.SystemActor, Data: json.RawMessage(`{}`), Request: r}); err != nil {
 		t.Fatal(err)
 	}

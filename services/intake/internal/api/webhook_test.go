@@ -21,7 +21,7 @@ func TestGraphWebhook(t *testing.T) {
 		Status: request.StatusInReview, Org: "opco-2i", SubmittedBy: request.Actor{Sub: "alice", Role: "partner", Org: "opco-2i"},
 		Teams:     &request.TeamsChannel{ChannelID: "19:abc@thread.tacv2", WebURL: "https://teams/c", Name: "req"},
 		CreatedAt: time.Now(), UpdatedAt: time.Now()}
-	if err := e.store.RecordEvent(context.Background(), request.Event{RequestID: r.ID, Seq: 1, Type: request.EventSubmitted, At: time.Now(),
+	if _, err := e.store.RecordEvent(context.Background(), request.Event{RequestID: r.ID, Seq: 1, Type: request.EventSubmitted, At: time.Now(),
 		Actor: r.SubmittedBy, Data: []byte(`{}`), Request: r}); err != nil {
 		t.Fatal(err)
 	}

@@ -101,7 +101,7 @@ func (f *fixture) submit(t *testing.T, p auth.Principal) request.Request {
 // record plays the workflow's part: it records an event that leaves r in its new state.
 func (f *fixture) record(t *testing.T, r request.Request, seq int) {
 	t.Helper()
-	if err := f.store.RecordEvent(t.Context(), request.Event{RequestID: r.ID, Seq: seq, Type: request.EventChecked, At: t0.Add(time.Duration(seq) * time.Minute),
+	if _, err := f.store.RecordEvent(t.Context(), request.Event{RequestID: r.ID, Seq: seq, Type: request.EventChecked, At: t0.Add(time.Duration(seq) * time.Minute),
 		Actor: request.SystemActor, Data: json.RawMessage(`{}`), Request: r}); err != nil {
 		t.Fatal(err)
 	}

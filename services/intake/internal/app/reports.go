@@ -20,7 +20,8 @@ import (
 const maxOverlapElements = 1000
 
 // RecordEvent records an event of a request's workflow in its history and projection;
-// recording it again changes nothing.
+// recording it again changes nothing. An event that takes the place of one a lost workflow
+// task wrote is logged: it tells ops a worker died mid-task.
 func (s *Service) RecordEvent(ctx context.Context, e request.Event) error {
 	var errs fieldErrors
 	if e.RequestID == "" {
@@ -44,7 +45,12 @@ func (s *Service) RecordEvent(ctx context.Context, e request.Event) error {
 	if len(errs) > 0 {
 		return httpx.Unprocessable("invalid_event", "The event is invalid.", errs...)
 	}
-	return s.requests.RecordEvent(ctx, e)
+	replaced, err := s.requests.RecordEvent(ctx, e)
+	if replaced {
+		slog.WarnContext(ctx, "event replaced one a lost workflow task recorded", "workflow_id", request.WorkflowID(e.RequestID),
+			"seq", e.Seq, "type", e.Type)
+	}
+	return err
 }
 
 // FindOverlaps lists the other open requests touching the elements of the query.

@@ -26,7 +26,9 @@ type accessRow struct {
 func (accessRow) TableName() string { return "access_requests" }
 
 // RecordAccess stores an access request's state as its workflow recorded it, unless a
-// record of the same or a later Seq is there (a retried or late record changes nothing).
+// record of a later Seq is there (a late record changes nothing). A record of the same Seq
+// is written over: a retry writes the same state, and a different one comes from the
+// replay of a workflow task whose worker died after the first write, which is the truth.
 func (s *Store) RecordAccess(ctx context.Context, r access.Request) error {
 	doc, err := json.Marshal(r)
 	if err != nil {
@@ -38,7 +40,7 @@ func (s *Store) RecordAccess(ctx context.Context, r access.Request) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, status = excluded.status, document = excluded.document,
 			updated_at = excluded.updated_at
-		WHERE access_requests.seq < excluded.seq`,
+		WHERE access_requests.seq <= excluded.seq`,
 		row.ID, row.Seq, row.Status, row.Email, row.Document, row.CreatedAt, row.UpdatedAt).Error
 }
 

@@ -70,7 +70,7 @@ func (s *Store) Create(ctx context.Context, r request.Request, key *Idempotency)
 				return ErrKeyTaken
 			}
 		}
-		_, err := upsertProjection(tx, r, 0, r.UpdatedAt)
+		_, err := upsertProjection(tx, r, 0, r.UpdatedAt, false)
 		return err
 	})
 }
@@ -90,31 +90,52 @@ func (s *Store) Discard(ctx context.Context, id string) (removed bool, err error
 }
 
 // RecordEvent appends an event to its request's history and applies the request's state
-// to the projection, in one transaction. An event already recorded (same request and seq)
-// changes nothing and is not an error: the workflow's activity may be retried. The
-// projection only moves forward: a state older than the one applied is ignored.
-func (s *Store) RecordEvent(ctx context.Context, e request.Event) error {
+// to the projection, in one transaction. The workflow numbers its events and writes each
+// before the next, so a seq already stored holds one of two things:
+//   - this very event (the local activity was retried, or the task that wrote it was
+//     replayed): nothing changes, it is not an error;
+//   - another event, written by a workflow task that never completed (its worker died after
+//     the local activity ran, and the replayed workflow took another path, say an update
+//     that arrived meanwhile). The workflow's history is the truth: the event takes the
+//     seq, the lost task's later events go, and the projection goes back to this event's
+//     state. Dropping it instead lost a decision. replaced reports that case.
+//
+// Otherwise the projection only moves forward: a state older than the one applied is ignored.
+func (s *Store) RecordEvent(ctx context.Context, e request.Event) (replaced bool, err error) {
 	actor, err := json.Marshal(e.Actor)
 	if err != nil {
-		return err
+		return false, err
 	}
 	data := string(e.Data)
 	if len(e.Data) == 0 {
 		data = "null"
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	at := e.At
+	if at.IsZero() {
+		at = e.Request.UpdatedAt
+	}
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Exec(`INSERT INTO request_events (request_id, seq, at, type, actor, data) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (request_id, seq) DO NOTHING`, e.RequestID, e.Seq, e.At.UTC(), e.Type, string(actor), data)
-		if res.Error != nil || res.RowsAffected == 0 {
+		if res.Error != nil {
 			return res.Error
 		}
-		at := e.At
-		if at.IsZero() {
-			at = e.Request.UpdatedAt
+		if res.RowsAffected == 0 {
+			res = tx.Exec(`UPDATE request_events SET at = ?, type = ?, actor = ?, data = ?
+				WHERE request_id = ? AND seq = ? AND NOT (type = ? AND actor = ? AND data = ?)`,
+				e.At.UTC(), e.Type, string(actor), data, e.RequestID, e.Seq, e.Type, string(actor), data)
+			if res.Error != nil || res.RowsAffected == 0 {
+				return res.Error // the same event again
+			}
+			replaced = true
+			if err := tx.Exec("DELETE FROM request_events WHERE request_id = ? AND seq > ?", e.RequestID, e.Seq).Error; err != nil {
+				return err
+			}
 		}
-		_, err := upsertProjection(tx, e.Request, e.Seq, at)
+		_, err := upsertProjection(tx, e.Request, e.Seq, at, replaced)
 		return err
 	})
+	return replaced, err
 }
 
 // upsertProjection writes r as the projection of its request at history position seq,
@@ -122,7 +143,8 @@ func (s *Store) RecordEvent(ctx context.Context, e request.Event) error {
 // refreshes the elements the request touches, or drops them once the request is closed.
 // at is when r was recorded: it becomes the request's status_since when r's status differs
 // from the one stored (or when the row is new); the same status keeps the time it was entered.
-func upsertProjection(tx *gorm.DB, r request.Request, seq int, at time.Time) (applied bool, err error) {
+// rewind also writes over a projection at a later position (RecordEvent's replaced event).
+func upsertProjection(tx *gorm.DB, r request.Request, seq int, at time.Time, rewind bool) (applied bool, err error) {
 	state, err := Document(r)
 	if err != nil {
 		return false, err
@@ -136,9 +158,9 @@ func upsertProjection(tx *gorm.DB, r request.Request, seq int, at time.Time) (ap
 			search_text = excluded.search_text, created_at = excluded.created_at, updated_at = excluded.updated_at,
 			last_seq = excluded.last_seq, state = excluded.state, teams_channel_id = excluded.teams_channel_id,
 			status_since = CASE WHEN requests.status = excluded.status THEN requests.status_since ELSE excluded.status_since END
-		WHERE requests.last_seq < excluded.last_seq`,
+		WHERE requests.last_seq < excluded.last_seq OR ?`,
 		r.ID, string(r.Kind), r.CodeRome, r.Title, string(r.Status), r.Org, r.SubmittedBy.Sub, r.Assignee,
-		searchText(r), r.CreatedAt.UTC(), r.UpdatedAt.UTC(), seq, string(state), teamsChannel(r), at.UTC())
+		searchText(r), r.CreatedAt.UTC(), r.UpdatedAt.UTC(), seq, string(state), teamsChannel(r), at.UTC(), rewind)
 	if res.Error != nil || res.RowsAffected == 0 {
 		return false, res.Error
 	}

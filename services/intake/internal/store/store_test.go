@@ -61,6 +61,62 @@ func state(t *testing.T, s *store.Store, id string) (store.Row, request.Request)
 	return row, r
 }
 
+// A worker killed after a local activity recorded event N, but before its workflow task
+// completed: the replayed workflow may take another path (an update arrived meanwhile) and
+// record another event as N. The workflow's history is the truth: that event takes N, the
+// lost task's later events go, the projection follows; nothing is dropped.
+func TestRecordEventTakesTheSeqOfALostTask(t *testing.T) {
+	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
+		ctx := t.Context()
+		s := open(t, db)
+		r := newRequest("r1", "opco-2i", "M1805", "Développeur Rust")
+		record := func(e request.Event) bool {
+			t.Helper()
+			replaced, err := s.RecordEvent(ctx, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return replaced
+		}
+		record(event(r, 1, request.EventSubmitted, request.StatusChecking))
+		record(event(r, 2, request.EventAssigned, request.StatusInReview))
+		// The lost task: the channel created as 3, a message as 4.
+		lostChannel := event(r, 3, request.EventTeamsChannelCreated, request.StatusInReview)
+		lostChannel.Request.Teams = &request.TeamsChannel{ChannelID: "19:lost"}
+		record(lostChannel)
+		record(event(r, 4, request.EventMessagePosted, request.StatusInReview))
+
+		// The replay: the decision first, then the channel again.
+		decided := event(r, 3, request.EventDecided, request.StatusPublishing)
+		if !record(decided) {
+			t.Fatal("a different event under a taken seq was not reported as replacing it")
+		}
+		row, got := state(t, s, "r1")
+		if row.LastSeq != 3 || row.Status != request.StatusPublishing || got.Teams != nil {
+			t.Fatalf("projection after the replacement: seq %d status %s teams %+v", row.LastSeq, row.Status, got.Teams)
+		}
+		channel := event(r, 4, request.EventTeamsChannelCreated, request.StatusPublishing)
+		if record(channel) {
+			t.Fatal("the lost task's later event was not cleared")
+		}
+		h, err := s.History(ctx, "r1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var types []string
+		for _, e := range h {
+			types = append(types, e.Type)
+		}
+		want := []string{request.EventSubmitted, request.EventAssigned, request.EventDecided, request.EventTeamsChannelCreated}
+		if !slices.Equal(types, want) {
+			t.Fatalf("history %v, want %v", types, want)
+		}
+		if row, _ := state(t, s, "r1"); row.LastSeq != 4 || row.Status != request.StatusPublishing {
+			t.Fatalf("projection: seq %d status %s", row.LastSeq, row.Status)
+		}
+	})
+}
+
 func TestRecordEventIsIdempotentAndNeverGoesBackwards(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T, db *gorm.DB, _ database.Dialect) {
 		ctx := t.Context()
@@ -78,14 +134,15 @@ func TestRecordEventIsIdempotentAndNeverGoesBackwards(t *testing.T) {
 		}
 
 		for _, e := range []request.Event{event(r, 1, request.EventSubmitted, request.StatusSubmitted), event(r, 2, request.EventChecked, request.StatusAwaitingTriage)} {
-			if err := s.RecordEvent(ctx, e); err != nil {
+			if _, err := s.RecordEvent(ctx, e); err != nil {
 				t.Fatal(err)
 			}
 		}
-		// The activity is retried: the same event again changes nothing, even with another payload.
-		again := event(r, 2, "tampered", request.StatusRejected)
-		if err := s.RecordEvent(ctx, again); err != nil {
-			t.Fatalf("duplicate event: %v", err)
+		// The activity is retried, or its task replayed later: the same event again changes nothing.
+		again := event(r, 2, request.EventChecked, request.StatusAwaitingTriage)
+		again.At = again.At.Add(time.Second)
+		if replaced, err := s.RecordEvent(ctx, again); err != nil || replaced {
+			t.Fatalf("duplicate event: replaced %v, %v", replaced, err)
 		}
 		if row, _ := state(t, s, "r1"); row.LastSeq != 2 || row.Status != request.StatusAwaitingTriage {
 			t.Fatalf("after a duplicate: seq %d status %s", row.LastSeq, row.Status)
@@ -95,10 +152,10 @@ func TestRecordEventIsIdempotentAndNeverGoesBackwards(t *testing.T) {
 		// does not move the projection back.
 		assigned := event(r, 4, request.EventAssigned, request.StatusInReview)
 		assigned.Request.Assignee = "bob"
-		if err := s.RecordEvent(ctx, assigned); err != nil {
+		if _, err := s.RecordEvent(ctx, assigned); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.RecordEvent(ctx, event(r, 3, request.EventMessagePosted, request.StatusAwaitingTriage)); err != nil {
+		if _, err := s.RecordEvent(ctx, event(r, 3, request.EventMessagePosted, request.StatusAwaitingTriage)); err != nil {
 			t.Fatal(err)
 		}
 		row, got = state(t, s, "r1")
@@ -125,7 +182,7 @@ func TestRecordEventIsIdempotentAndNeverGoesBackwards(t *testing.T) {
 		// An event of a request whose submission row is gone (its start looked failed but went
 		// through) brings the projection back.
 		lost := newRequest("r2", "opco-2i", "M1805", "Perdu")
-		if err := s.RecordEvent(ctx, event(lost, 1, request.EventSubmitted, request.StatusChecking)); err != nil {
+		if _, err := s.RecordEvent(ctx, event(lost, 1, request.EventSubmitted, request.StatusChecking)); err != nil {
 			t.Fatal(err)
 		}
 		if row, _ := state(t, s, "r2"); row.Status != request.StatusChecking || row.LastSeq != 1 {
@@ -180,13 +237,13 @@ func TestOverlaps(t *testing.T) {
 		// b is amended (its removal replaced): its elements follow its current operations.
 		amended := event(b, 1, request.EventOperationsAmended, request.StatusInReview)
 		amended.Request.Operations = []request.RequestOperation{{Operation: request.Operation{ID: "op-1", Op: refclient.OpSetTags}}}
-		if err := s.RecordEvent(ctx, amended); err != nil {
+		if _, err := s.RecordEvent(ctx, amended); err != nil {
 			t.Fatal(err)
 		}
 		// d's operation is amended by the moderator: the amendment counts too.
 		decided := event(d, 1, request.EventDecided, request.StatusPublishing)
 		decided.Request.Operations[0].Decision = &request.Decision{Decision: request.DecisionAmended, Amendment: &request.Operation{Op: refclient.OpRemoveAppellation, CodeOgr: "10944"}}
-		if err := s.RecordEvent(ctx, decided); err != nil {
+		if _, err := s.RecordEvent(ctx, decided); err != nil {
 			t.Fatal(err)
 		}
 		got, _ = s.FindOverlaps(ctx, query)
@@ -199,7 +256,7 @@ func TestOverlaps(t *testing.T) {
 		}
 
 		// A closed request overlaps nothing any more.
-		if err := s.RecordEvent(ctx, event(d, 2, request.EventPublished, request.StatusPublished)); err != nil {
+		if _, err := s.RecordEvent(ctx, event(d, 2, request.EventPublished, request.StatusPublished)); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := s.FindOverlaps(ctx, query); len(got) != 1 || got[0].RequestID != "c" {
@@ -269,7 +326,7 @@ func TestDiscardAndIdempotency(t *testing.T) {
 		if err := s.Create(ctx, r, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.RecordEvent(ctx, event(r, 1, request.EventSubmitted, request.StatusSubmitted)); err != nil {
+		if _, err := s.RecordEvent(ctx, event(r, 1, request.EventSubmitted, request.StatusSubmitted)); err != nil {
 			t.Fatal(err)
 		}
 		if removed, err := s.Discard(ctx, "r1"); err != nil || removed {
@@ -309,7 +366,7 @@ func TestList(t *testing.T) {
 			if err := s.Create(ctx, r, nil); err != nil {
 				t.Fatal(err)
 			}
-			if err := s.RecordEvent(ctx, event(r, 1, request.EventChecked, sp.status)); err != nil {
+			if _, err := s.RecordEvent(ctx, event(r, 1, request.EventChecked, sp.status)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -403,7 +460,7 @@ func at(t *testing.T, s *store.Store, r request.Request, seq int, status request
 	t.Helper()
 	r.Status, r.UpdatedAt = status, when
 	e := request.Event{RequestID: r.ID, Seq: seq, Type: request.EventMessagePosted, At: when, Actor: request.SystemActor, Request: r}
-	if err := s.RecordEvent(t.Context(), e); err != nil {
+	if _, err := s.RecordEvent(t.Context(), e); err != nil {
 		t.Fatal(err)
 	}
 }
