@@ -21,6 +21,16 @@ const WorkflowType = "EvolutionRequest"
 // WorkflowID is the workflow id of a request: one workflow per request, found from its id.
 func WorkflowID(requestID string) string { return "request-" + requestID }
 
+// Summary says what a request is in the Temporal UI's list and page (the workflow's static
+// summary): its fiche, its title and the organisation that filed it.
+func Summary(r Request) string {
+	fiche := r.CodeRome
+	if fiche == "" {
+		fiche = "new fiche"
+	}
+	return fmt.Sprintf("%s · %s · %s", fiche, r.Title, r.Org)
+}
+
 // ChangeSetID is the id of the change set that publishes a request's accepted operations:
 // derived from the request and the decision round, so a retried publication is applied once.
 func ChangeSetID(requestID string, round int) string {

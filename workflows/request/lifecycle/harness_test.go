@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -384,6 +385,20 @@ func (h *harness) statuses() []request.Status {
 
 // at is an instant after the start.
 func at(d time.Duration) time.Time { return t0.Add(d) }
+
+// currentDetails reads what the Temporal UI shows of the running workflow.
+func (h *harness) currentDetails() string {
+	h.t.Helper()
+	v, err := h.env.QueryWorkflow("__temporal_workflow_metadata")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var md sdkpb.WorkflowMetadata
+	if err := v.Get(&md); err != nil {
+		h.t.Fatal(err)
+	}
+	return md.CurrentDetails
+}
 
 type testWriter struct{ t *testing.T }
 

@@ -244,7 +244,10 @@ func TestQuestionRoundsAndTheQuery(t *testing.T) {
 	h.update(1*time.Hour, request.UpdateAssign, request.AssignInput{Actor: mod, Moderator: "mod-1"})
 	q1 := h.update(2*time.Hour, request.UpdateAsk, request.AskInput{Actor: mod, Text: "Sources?"})
 	var during request.Request
+	var triageDetails, partnerDetails string
+	h.env.RegisterDelayedCallback(func() { triageDetails = h.currentDetails() }, 30*time.Minute)
 	h.env.RegisterDelayedCallback(func() {
+		partnerDetails = h.currentDetails()
 		v, err := h.env.QueryWorkflow(request.QueryState)
 		if err != nil {
 			t.Fatal(err)
@@ -268,6 +271,13 @@ func TestQuestionRoundsAndTheQuery(t *testing.T) {
 		t.Errorf("question ids %q %q", q1.result.ID, q2.result.ID)
 	}
 	stale.refused(t, request.ErrInvalidInput, "questionId", request.StatusAwaitingPartner)
+	// What the Temporal UI shows of the request while it waits.
+	if want := "**Status** AWAITING_TRIAGE · **Next** reminder to moderators (triage wait) at 2037-03-05 09:00 UTC"; triageDetails != want {
+		t.Errorf("current details in triage %q, want %q", triageDetails, want)
+	}
+	if want := "**Status** AWAITING_PARTNER · **Assignee** mod-1 · **Next** reminder to partner (question wait) at 2037-03-09 11:00 UTC"; partnerDetails != want {
+		t.Errorf("current details awaiting the partner %q, want %q", partnerDetails, want)
+	}
 	if during.Status != request.StatusAwaitingPartner || len(during.Questions) != 1 || during.Questions[0].Answer != nil || during.Assignee != "mod-1" {
 		t.Errorf("query during the first round: %+v", during)
 	}

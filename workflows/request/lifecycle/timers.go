@@ -43,6 +43,15 @@ type deadline struct {
 	after time.Duration // on the clock
 }
 
+// describe says when the deadline falls due and what it does, for the Temporal UI.
+func (d deadline) describe(due time.Time) string {
+	what := d.event
+	if d.to != "" {
+		what += " to " + d.to
+	}
+	return fmt.Sprintf("%s (%s wait) at %s", what, d.wait, due.UTC().Format("2006-01-02 15:04 MST"))
+}
+
 // key names the deadline in Resume.RemindersSent.
 func (d deadline) key() string { return d.wait + ":" + d.event }
 
@@ -97,9 +106,12 @@ func (w *lifecycle) wait(ctx workflow.Context) error {
 	for !done() {
 		d, ok := w.next()
 		if !ok {
+			w.describe(ctx, "")
 			return workflow.Await(ctx, done)
 		}
-		if left := d.after - w.clock(workflow.Now(ctx)); left > 0 {
+		left := d.after - w.clock(workflow.Now(ctx))
+		w.describe(ctx, d.describe(workflow.Now(ctx).Add(max(left, 0))))
+		if left > 0 {
 			if due, err := sleepUnless(ctx, left, d.key(), done); err != nil || !due {
 				return err
 			}

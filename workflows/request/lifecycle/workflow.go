@@ -402,6 +402,7 @@ func (w *lifecycle) index(ctx workflow.Context) error {
 	if v == w.indexed {
 		return nil
 	}
+	w.describe(ctx, "")
 	keyword := func(k temporal.SearchAttributeKeyKeyword, s string) temporal.SearchAttributeUpdate {
 		if s == "" {
 			return k.ValueUnset()
@@ -419,6 +420,20 @@ func (w *lifecycle) index(ctx workflow.Context) error {
 	}
 	w.indexed = v
 	return nil
+}
+
+// describe sets what the Temporal UI shows of the request as it stands (the workflow's
+// current details, read by query, not recorded in the history): its status, its assignee
+// and, while it waits, the next deadline.
+func (w *lifecycle) describe(ctx workflow.Context, next string) {
+	details := "**Status** " + string(w.req.Status)
+	if w.req.Assignee != "" {
+		details += " · **Assignee** " + w.req.Assignee
+	}
+	if next != "" {
+		details += " · **Next** " + next
+	}
+	workflow.SetCurrentDetails(ctx, details)
 }
 
 // operationsOf returns the operations of a request without their decisions.
