@@ -2,6 +2,7 @@ package openapitest
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -182,6 +183,14 @@ func (v *Validator) check(req *http.Request, reqBody []byte, status int, header 
 	if err := openapi3filter.ValidateRequest(ctx, in); err != nil && status < http.StatusBadRequest && !v.faked[route.Operation.OperationID] {
 		v.record("%s: the document rejects the request, the service answered %d: %s", name, status, brief(err))
 	}
+	if header.Get("Content-Encoding") == "gzip" { // the document describes the content, whatever its encoding
+		inflated, err := gunzip(body)
+		if err != nil {
+			v.record("%s: response %d says gzip but is not: %s", name, status, err)
+			return
+		}
+		body = inflated
+	}
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status, Header: header, Options: filterOptions}
 	if err := openapi3filter.ValidateResponse(ctx, out.SetBodyBytes(body)); err != nil {
 		v.record("%s: response %d does not match the document: %s", name, status, brief(err))
@@ -227,6 +236,14 @@ func asRead(body []byte) []byte {
 		return body
 	}
 	return out
+}
+
+func gunzip(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
 }
 
 // withBody is a copy of r that reads body again.

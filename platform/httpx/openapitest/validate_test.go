@@ -1,6 +1,8 @@
 package openapitest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -112,6 +114,38 @@ func TestValidator(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A gzip-encoded answer is judged on its content; one that says gzip but is not, is a violation.
+func TestValidatorReadsGzipBodies(t *testing.T) {
+	gzipped := func(s string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(s))
+		zw.Close()
+		return b.Bytes()
+	}
+	for _, tc := range []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"valid", gzipped(`{"name":"Rex"}`), ""},
+		{"invalid content", gzipped(`{"tag":"x"}`), "missing property 'name'"},
+		{"not gzip", []byte(`{"name":"Rex"}`), "says gzip but is not"},
+	} {
+		rec := &recorder{TB: t}
+		h := NewValidator(rec, []byte(petsDoc)).Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Encoding", "gzip")
+			w.Write(tc.body)
+		}))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/pets/1", nil))
+		failures := strings.Join(rec.finish(), "\n")
+		if tc.want == "" && failures != "" || tc.want != "" && !strings.Contains(failures, tc.want) {
+			t.Errorf("%s: violations %q, want %q", tc.name, failures, tc.want)
+		}
 	}
 }
 

@@ -139,15 +139,18 @@ func (h *handlers) state(c *gin.Context) (*app.State, bool) {
 }
 
 // notModified answers 304 when the client already has this version of the resource.
-func notModified(c *gin.Context, st *app.State) bool {
-	c.Header("ETag", st.ETag)
+func notModified(c *gin.Context, st *app.State) bool { return notModifiedAs(c, st, st.ETag) }
+
+// notModifiedAs is notModified for one representation of the resource, named by etag.
+func notModifiedAs(c *gin.Context, st *app.State, etag string) bool {
+	c.Header("ETag", etag)
 	if st.IsNext() {
 		// Signed-in callers only, and it moves with every change set staged.
 		c.Header("Cache-Control", "private, no-cache")
 	} else {
 		c.Header("Cache-Control", "public, max-age=60")
 	}
-	if ifNoneMatch(c, st.ETag) {
+	if ifNoneMatch(c, etag) {
 		c.Status(http.StatusNotModified)
 		return true
 	}
@@ -211,12 +214,30 @@ func (h *handlers) getFiche(c *gin.Context) {
 }
 
 func (h *handlers) serveDoc(c *gin.Context, st *app.State, code string, shape app.Shape) {
-	d, ok := lookupDoc(c, st, code)
-	if !ok || notModified(c, st) {
+	if d, ok := lookupDoc(c, st, code); ok {
+		writeDoc(c, st, d, shape)
+	}
+}
+
+// writeDoc sends a fiche in a shape, gzip-compressed to the clients that accept it (most
+// HTTP clients do): a representation of its own, with its own ETag.
+func writeDoc(c *gin.Context, st *app.State, d *app.Doc, shape app.Shape) {
+	c.Header("Vary", "Accept-Encoding")
+	if !httpx.AcceptsGzip(c.Request) {
+		if !notModified(c, st) {
+			writeJSONBytes(c, d.Encode(shape, Shapes[shape]))
+		}
 		return
 	}
-	writeJSONBytes(c, d.Encode(shape, Shapes[shape]))
+	if notModifiedAs(c, st, gzipETag(st.ETag)) {
+		return
+	}
+	c.Header("Content-Encoding", "gzip")
+	writeJSONBytes(c, d.Gzip(shape, Shapes[shape]))
 }
+
+// gzipETag names the gzip-compressed representation of what etag names.
+func gzipETag(etag string) string { return strings.TrimSuffix(etag, `"`) + `-gzip"` }
 
 // lookupDoc finds a fiche, or renders the 404.
 func lookupDoc(c *gin.Context, st *app.State, code string) (*app.Doc, bool) {

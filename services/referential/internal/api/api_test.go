@@ -3,6 +3,7 @@ package api_test
 import (
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -149,6 +150,43 @@ func TestReadAPI(t *testing.T) {
 		}
 		expect(t, e.do("GET", "/v1/fiches/M1805", "", nil, "If-None-Match", etag), 304)
 		expect(t, e.do("GET", "/rome-metiers/v1/metiers/metier/M1805", "", nil, "If-None-Match", etag), 304)
+	})
+
+	t.Run("fiche documents gzip-compressed for the clients that accept it", func(t *testing.T) {
+		for _, path := range []string{"/v1/fiches/M1805", "/rome-metiers/v1/metiers/metier/M1805", "/rome-fiches-metiers/v1/fiches-rome/fiche-metier/M1805"} {
+			plain := e.do("GET", path, "", nil, "Accept-Encoding", "identity")
+			expect(t, plain, 200)
+			zipped := e.do("GET", path, "", nil, "Accept-Encoding", "br, gzip;q=0.8")
+			expect(t, zipped, 200)
+			if plain.header.Get("Content-Encoding") != "" || zipped.header.Get("Content-Encoding") != "gzip" ||
+				plain.header.Get("Vary") != "Accept-Encoding" || zipped.header.Get("Vary") != "Accept-Encoding" {
+				t.Fatalf("%s: encodings %q / %q, Vary %q / %q", path, plain.header.Get("Content-Encoding"), zipped.header.Get("Content-Encoding"),
+					plain.header.Get("Vary"), zipped.header.Get("Vary"))
+			}
+			zr, err := gzip.NewReader(bytes.NewReader(zipped.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			inflated, err := io.ReadAll(zr)
+			if err != nil || !bytes.Equal(inflated, plain.body) || len(zipped.body)*3 > len(plain.body) {
+				t.Fatalf("%s: gzip body of %d bytes inflates to %d, plain %d (%v)", path, len(zipped.body), len(inflated), len(plain.body), err)
+			}
+			// Each representation has its own ETag: a cache never answers one with the other.
+			plainTag, zippedTag := plain.header.Get("ETag"), zipped.header.Get("ETag")
+			if plainTag == "" || zippedTag == "" || plainTag == zippedTag {
+				t.Fatalf("%s: ETags %q and %q", path, plainTag, zippedTag)
+			}
+			expect(t, e.do("GET", path, "", nil, "Accept-Encoding", "gzip", "If-None-Match", zippedTag), 304)
+			expect(t, e.do("GET", path, "", nil, "Accept-Encoding", "identity", "If-None-Match", plainTag), 304)
+			expect(t, e.do("GET", path, "", nil, "Accept-Encoding", "identity", "If-None-Match", zippedTag), 200)
+			if r := e.do("GET", path, "", nil, "Accept-Encoding", "gzip;q=0"); r.header.Get("Content-Encoding") != "" || !bytes.Equal(r.body, plain.body) {
+				t.Errorf("%s: gzip refused with q=0 but sent %q", path, r.header.Get("Content-Encoding"))
+			}
+		}
+		// A projection (champs) is built per request: sent plain.
+		if r := e.do("GET", "/rome-metiers/v1/metiers/metier/M1805?champs=code,libelle", "", nil, "Accept-Encoding", "gzip"); r.status != 200 || r.header.Get("Content-Encoding") != "" {
+			t.Errorf("projection: %d %q", r.status, r.header.Get("Content-Encoding"))
+		}
 	})
 
 	t.Run("absent and malformed fiches are 404 problems", func(t *testing.T) {

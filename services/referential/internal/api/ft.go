@@ -275,10 +275,13 @@ func (h *handlers) ftFicheDoc(shape app.Shape, answer reflect.Type) gin.HandlerF
 			return
 		}
 		sel, ok := champs(c, answer)
-		if !ok || notModified(c, st) {
-			return
+		switch {
+		case !ok:
+		case sel == nil:
+			writeDoc(c, st, d, shape)
+		case !notModified(c, st):
+			writeFT(c, d.Encode(shape, Shapes[shape]), sel)
 		}
-		writeFT(c, d.Encode(shape, Shapes[shape]), sel)
 	}
 }
 

@@ -30,14 +30,7 @@ var liveHeapProfile = flag.String("liveheap.profile", "", "file for the heap pro
 //	go tool pprof -top -sample_index=inuse_space heap.pprof
 func BenchmarkLiveHeapV460(b *testing.B) {
 	ctx := context.Background()
-	st := store.New(dbtest.Open(b, database.SQLite))
-	if err := st.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	// A fresh read, not romedata's cached one, which would stay in the heap measured.
-	if _, _, err := st.Import(ctx, romedata.ReadFresh(b), false); err != nil {
-		b.Fatal(err)
-	}
+	st := importedV460(b)
 	var live, scan uint64
 	for b.Loop() {
 		svc := app.New(st, slog.New(slog.DiscardHandler), app.Config{})
@@ -56,6 +49,20 @@ func BenchmarkLiveHeapV460(b *testing.B) {
 	}
 	b.ReportMetric(float64(live)/1e6, "live-MB")
 	b.ReportMetric(float64(scan)/1e6, "scan-MB")
+}
+
+// importedV460 is a fresh SQLite store holding v460.
+func importedV460(b *testing.B) *store.Store {
+	ctx := context.Background()
+	st := store.New(dbtest.Open(b, database.SQLite))
+	if err := st.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	// A fresh read, not romedata's cached one, which would stay in the heap measured.
+	if _, _, err := st.Import(ctx, romedata.ReadFresh(b), false); err != nil {
+		b.Fatal(err)
+	}
+	return st
 }
 
 func writeHeapProfile(b *testing.B, path string) {

@@ -3,11 +3,13 @@
 package app
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"sort"
 	"strconv"
 	"sync"
 
+	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
 	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
@@ -55,6 +57,10 @@ type Doc struct {
 
 	once    [shapeCount]sync.Once
 	encoded [shapeCount][]byte
+	// The encodings gzip-compressed, built on the first request that accepts them: a
+	// quarter of the bytes to send, and nothing kept for a shape no such client reads.
+	gzipOnce [shapeCount]sync.Once
+	gzipped  [shapeCount][]byte
 }
 
 // Shape selects one JSON rendering of a fiche.
@@ -90,6 +96,12 @@ func (d *Doc) encode(s Shape, render func(*fiche.Fiche) any, build func() *fiche
 		d.encoded[s] = b
 	})
 	return d.encoded[s]
+}
+
+// Gzip returns the JSON of the fiche in a shape, gzip-compressed, built on first use.
+func (d *Doc) Gzip(s Shape, render func(*fiche.Fiche) any) []byte {
+	d.gzipOnce[s].Do(func() { d.gzipped[s] = httpx.Gzip(d.Encode(s, render), gzip.DefaultCompression) })
+	return d.gzipped[s]
 }
 
 func newState(snap *refdata.Snapshot) *State {

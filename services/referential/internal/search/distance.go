@@ -44,19 +44,30 @@ func maskAllows(a, b uint64, k int) bool {
 // osa returns the optimal string alignment distance (Damerau–Levenshtein
 // without repeated edits of a substring) between a and b, or k+1 as soon as
 // it is known to exceed k. Both words must have at most maxFuzzyLen runes.
+// Only the diagonal band of width 2k+1 is computed: a cell further from the
+// diagonal is more than k edits away (the typo matching's hot loop).
 func osa(a, b []rune, k int) int {
 	if d := len(a) - len(b); d > k || -d > k {
 		return k + 1
 	}
+	tooFar := k + 1
 	var rows [3][maxFuzzyLen + 1]int
 	prev2, prev, cur := rows[0][:len(b)+1], rows[1][:len(b)+1], rows[2][:len(b)+1]
 	for j := range prev {
-		prev[j] = j
+		prev[j] = min(j, tooFar)
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := i
-		for j := 1; j <= len(b); j++ {
+		lo, hi := max(1, i-k), min(len(b), i+k)
+		// The cells either side of the band read as too far by the next rows.
+		cur[lo-1] = tooFar
+		if lo == 1 {
+			cur[0] = min(i, tooFar)
+		}
+		if hi < len(b) {
+			cur[hi+1] = tooFar
+		}
+		rowMin := cur[lo-1]
+		for j := lo; j <= hi; j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
@@ -69,9 +80,9 @@ func osa(a, b []rune, k int) int {
 			rowMin = min(rowMin, v)
 		}
 		if rowMin > k {
-			return k + 1
+			return tooFar
 		}
 		prev2, prev, cur = prev, cur, prev2
 	}
-	return min(prev[len(b)], k+1)
+	return min(prev[len(b)], tooFar)
 }

@@ -407,6 +407,67 @@ func TestOSA(t *testing.T) {
 	}
 }
 
+// The banded osa agrees with the whole dynamic programme on random words close to each
+// other (a few edits apart), the case the band must not cut short.
+func TestOSABandMatchesTheFullDistance(t *testing.T) {
+	t.Parallel()
+	full := func(a, b []rune) int {
+		d := make([][]int, len(a)+1)
+		for i := range d {
+			d[i] = make([]int, len(b)+1)
+			d[i][0] = i
+		}
+		for j := range d[0] {
+			d[0][j] = j
+		}
+		for i := 1; i <= len(a); i++ {
+			for j := 1; j <= len(b); j++ {
+				cost := 1
+				if a[i-1] == b[j-1] {
+					cost = 0
+				}
+				d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+				if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+					d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+				}
+			}
+		}
+		return d[len(a)][len(b)]
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	word := func(n int) []rune {
+		w := make([]rune, n)
+		for i := range w {
+			w[i] = rune('a' + rng.IntN(4)) // a small alphabet: many near matches
+		}
+		return w
+	}
+	for range 20000 {
+		a := word(1 + rng.IntN(14))
+		b := slices.Clone(a)
+		for range rng.IntN(5) { // a few random edits
+			switch i := rng.IntN(len(b) + 1); rng.IntN(3) {
+			case 0:
+				b = slices.Insert(b, i, rune('a'+rng.IntN(4)))
+			case 1:
+				if i < len(b) {
+					b = slices.Delete(b, i, i+1)
+				}
+			default:
+				if i+1 < len(b) {
+					b[i], b[i+1] = b[i+1], b[i]
+				}
+			}
+		}
+		for k := 0; k <= 2; k++ {
+			want := min(full(a, b), k+1)
+			if got := osa(a, b, k); got != want {
+				t.Fatalf("osa(%q, %q, %d) = %d, the full distance says %d", string(a), string(b), k, got, want)
+			}
+		}
+	}
+}
+
 func searchAll(ix *Index) []string {
 	var out []string
 	for _, tc := range firstHits {
