@@ -23,3 +23,17 @@ var SearchAttributes = []temporal.SearchAttributeKey{
 	PartnerOrgKey,
 	AssignedModeratorKey,
 }
+
+// StartSearchAttributes are the search attributes a request's workflow starts with, so that
+// the request is found in the Temporal UI before its workflow first runs.
+func StartSearchAttributes(r Request) temporal.SearchAttributes {
+	attrs := []temporal.SearchAttributeUpdate{
+		RequestKindKey.ValueSet(string(r.Kind)),
+		RequestStatusKey.ValueSet(string(r.Status)),
+		PartnerOrgKey.ValueSet(r.Org),
+	}
+	if r.CodeRome != "" {
+		attrs = append(attrs, RomeCodeKey.ValueSet(r.CodeRome))
+	}
+	return temporal.NewSearchAttributes(attrs...)
+}

@@ -223,6 +223,9 @@ func (h *harness) run(in request.Input) request.Output {
 // runFrom runs the workflow from in, a continued run's input when it has Resume.
 func (h *harness) runFrom(in RunInput) request.Output {
 	h.t.Helper()
+	if err := h.env.SetTypedSearchAttributesOnStart(request.StartSearchAttributes(in.Request)); err != nil { // as the intake starts it
+		h.t.Fatal(err)
+	}
 	h.env.ExecuteWorkflow(request.WorkflowType, in)
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("the workflow did not complete")

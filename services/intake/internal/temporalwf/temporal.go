@@ -31,20 +31,12 @@ type TemporalWorkflows struct {
 // UI before its workflow first runs.
 func (t *TemporalWorkflows) Start(ctx context.Context, in request.Input) error {
 	r := in.Request
-	attrs := []temporal.SearchAttributeUpdate{
-		request.RequestKindKey.ValueSet(string(r.Kind)),
-		request.RequestStatusKey.ValueSet(string(r.Status)),
-		request.PartnerOrgKey.ValueSet(r.Org),
-	}
-	if r.CodeRome != "" {
-		attrs = append(attrs, request.RomeCodeKey.ValueSet(r.CodeRome))
-	}
 	_, err := t.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       request.WorkflowID(r.ID),
 		TaskQueue:                                t.TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
+		TypedSearchAttributes:                    request.StartSearchAttributes(r),
 		StaticSummary:                            request.Summary(r),
 	}, request.WorkflowType, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
