@@ -299,6 +299,14 @@ func TestSubscriptionHandshakeNotificationAndRenewal(t *testing.T) {
 	if d := time.Until(sub.ExpiresAt); d < 50*time.Minute || d > 61*time.Minute {
 		t.Fatalf("expires in %v", d)
 	}
+	// A first attempt told the subscription may exist (the workflow's retry of a local call
+	// whose answer was lost) finds it too.
+	mayExist := in
+	mayExist.MayExist = true
+	again, err := run[teams.EnsureSubscriptionOutput](t, f, f.acts.EnsureSubscription, mayExist)
+	if subs := f.emu.State().Subscriptions; err != nil || again.SubscriptionID != sub.SubscriptionID || len(subs) != 1 {
+		t.Fatalf("a call told the subscription may exist made another: %+v %v, subscriptions %+v", again, err, subs)
+	}
 	if _, err := f.emu.PostUserMessage(graphemu.DefaultTeamID, ch.ChannelID, userMessage("u-1", "Alice", "Bonjour")); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,9 @@ type EnsureSubscriptionInput struct {
 	ChannelID       string `json:"channelId"`
 	NotificationURL string `json:"notificationUrl"`
 	ClientState     string `json:"clientState"` // secret echoed in each notification; empty: Config.ClientState
+	// MayExist: an earlier call may have created the subscription (its answer lost), so look
+	// for it first, as a retried attempt does.
+	MayExist bool `json:"mayExist,omitempty"`
 }
 
 // EnsureSubscriptionOutput is the subscription.
@@ -39,7 +42,7 @@ func (a *Activities) EnsureSubscription(ctx context.Context, in EnsureSubscripti
 		in.ClientState = a.cfg.ClientState
 	}
 	resource := a.messagesResource(in.ChannelID)
-	if activity.GetInfo(ctx).Attempt > 1 {
+	if in.MayExist || activity.GetInfo(ctx).Attempt > 1 {
 		if out, found, err := a.reuseSubscription(ctx, resource, in); found || err != nil {
 			return out, err
 		}

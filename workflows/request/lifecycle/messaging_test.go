@@ -219,6 +219,26 @@ func TestTeamsSubscriptionRefusedIsAFinding(t *testing.T) {
 	h.checkHistory(1, &out.Request)
 }
 
+// The subscription is a local call; when Graph fails it, the call goes on as an activity
+// told that the subscription may exist already (the local attempt's answer may be what was
+// lost), so that it looks for it before creating another.
+func TestTeamsSubscriptionRetriedMayExist(t *testing.T) {
+	h := newHarness(t, options{})
+	h.teams.subsDown = 1
+	h.update(2*time.Hour, request.UpdateWithdraw, request.WithdrawInput{Actor: alice})
+	out := h.run(request.Input{Request: newRequest(), Teams: teamsConfig})
+
+	if out.Request.Status != request.StatusWithdrawn || out.Request.Teams == nil {
+		t.Fatalf("ended %s, channel %+v: %v", out.Request.Status, out.Request.Teams, h.env.GetWorkflowError())
+	}
+	if len(h.teams.subs) != 2 || h.teams.subs[0].MayExist || !h.teams.subs[1].MayExist {
+		t.Errorf("subscription calls %+v: the first local, the retry told it may exist", h.teams.subs)
+	}
+	if slices.ContainsFunc(out.Request.Findings, func(f request.Finding) bool { return f.Code == request.FindingTeamsRepliesUnavailable }) {
+		t.Errorf("a retried subscription is not lost: %+v", out.Request.Findings)
+	}
+}
+
 // Notifications the service could not take before the run continued as new go to the
 // next run, which sends them.
 func TestContinueAsNewCarriesTheOutbox(t *testing.T) {

@@ -200,9 +200,17 @@ func (w *lifecycle) repliesLost(ctx workflow.Context, err error) {
 // subscribe asks Graph to report the channel's new messages to the intake's webhook.
 func (w *lifecycle) subscribe(ctx workflow.Context) {
 	var out teams.EnsureSubscriptionOutput
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, teamsOptions), teamsActs.EnsureSubscription,
-		teams.EnsureSubscriptionInput{ChannelID: w.req.Teams.ChannelID, NotificationURL: w.teams.NotificationURL,
-			ClientState: w.teams.ClientState}).Get(ctx, &out)
+	in := teams.EnsureSubscriptionInput{ChannelID: w.req.Teams.ChannelID, NotificationURL: w.teams.NotificationURL,
+		ClientState: w.teams.ClientState}
+	var subscribed workflow.Future
+	if w.fewerTasks {
+		retry := in
+		retry.MayExist = true
+		subscribed = w.callThenRetry(ctx, teamsOptions, teamsActs.EnsureSubscription, []any{in}, []any{retry})
+	} else {
+		subscribed = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, teamsOptions), teamsActs.EnsureSubscription, in)
+	}
+	err := subscribed.Get(ctx, &out)
 	if err != nil {
 		w.logger.Warn("no Graph subscription: Teams replies will not come back", "channelId", w.req.Teams.ChannelID, "error", err)
 		w.repliesLost(ctx, err)

@@ -28,6 +28,7 @@ type fakeTeams struct {
 	down      int                               // calls that fail (Graph unavailable) before the first success
 	refuse    bool                              // CreateChannel is refused for good
 	noSubs    bool                              // EnsureSubscription is refused for good
+	subsDown  int                               // EnsureSubscription calls that fail (Graph unavailable) first
 	private   bool                              // channels are private
 	strangers []string                          // Entra ids AddMember refuses for good (not in the team)
 	deleted   bool                              // the channel was deleted in Teams: posting to it answers 404
@@ -112,6 +113,10 @@ func newFakeTeams(h *harness) *fakeTeams {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			f.subs = append(f.subs, in)
+			if f.subsDown > 0 {
+				f.subsDown--
+				return teams.EnsureSubscriptionOutput{}, temporal.NewApplicationError("teams: HTTP 503", teams.ErrTypeUnavailable)
+			}
 			if f.noSubs {
 				return teams.EnsureSubscriptionOutput{}, temporal.NewNonRetryableApplicationError("teams: create subscription: HTTP 403 Forbidden",
 					teams.ErrTypeRejected, nil, teams.GraphError{Status: 403, Code: "Forbidden"})

@@ -75,10 +75,13 @@ type lifecycle struct {
 	req    request.Request
 	timers request.Timers
 	resume Resume
-	fresh  bool                 // the first run: the submission is not recorded yet
-	local  bool                 // short calls run as local activities (localCallsChange)
-	link   string               // the request's page (request.Input.Link)
-	teams  *request.TeamsConfig // nil: no Teams channel
+	fresh  bool // the first run: the submission is not recorded yet
+	local  bool // short calls run as local activities (localCallsChange)
+	// fewerTasks: the start's search attributes count as indexed, the Teams subscription is
+	// a local call (localCallsChange version 2).
+	fewerTasks bool
+	link       string               // the request's page (request.Input.Link)
+	teams      *request.TeamsConfig // nil: no Teams channel
 	// assignInTurn: once checked, the request goes to the moderator the intake picks in turn.
 	assignInTurn bool
 
@@ -143,13 +146,14 @@ const retryPause = 10 * time.Minute
 // which was what bounded the requests processed per second. Runs recorded before it replay
 // with activities.
 //
-// Its version 2 also takes the search attributes the workflow started with as indexed:
-// the first task no longer upserts the same values again (one event and one visibility
-// write per request fewer).
+// Its version 2 also takes the search attributes the workflow started with as indexed
+// (the first task no longer upserts the same values again), and subscribes to the Teams
+// channel's messages with a local call: per request, one activity task and one workflow
+// task through the server fewer, and seven history events.
 const (
-	localCallsChange    = "local-short-calls"
-	localCallsVersion   = 2
-	startIndexedVersion = 2
+	localCallsChange  = "local-short-calls"
+	localCallsVersion = 2
+	fewerTasksVersion = 2
 )
 
 // call runs a short call to a platform service. Since localCallsChange it is tried once as
@@ -157,6 +161,13 @@ const (
 // slower than opts' timeout), the call goes on as an activity with opts' retry policy, so
 // that a long outage waits on the server's durable retries, as before the change.
 func (w *lifecycle) call(ctx workflow.Context, opts workflow.ActivityOptions, activity any, args ...any) workflow.Future {
+	return w.callThenRetry(ctx, opts, activity, args, args)
+}
+
+// callThenRetry is call whose activity, after a failed local attempt, takes retryArgs: the
+// input that tells it the local attempt may have done its work (a Graph call whose answer
+// was lost), which an activity otherwise learns from its attempt number.
+func (w *lifecycle) callThenRetry(ctx workflow.Context, opts workflow.ActivityOptions, activity any, args, retryArgs []any) workflow.Future {
 	if !w.local {
 		return workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, args...)
 	}
@@ -168,7 +179,7 @@ func (w *lifecycle) call(ctx workflow.Context, opts workflow.ActivityOptions, ac
 			settable.Chain(once)
 			return
 		}
-		settable.Chain(workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, args...))
+		settable.Chain(workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), activity, retryArgs...))
 	})
 	return result
 }
@@ -188,8 +199,8 @@ func retryable(err error, policy *temporal.RetryPolicy) bool {
 func (w *lifecycle) setup(ctx workflow.Context, in RunInput) error {
 	w.req, w.timers, w.fresh = in.Request, withDefaults(in.Timers), in.Resume == nil
 	localCalls := workflow.GetVersion(ctx, localCallsChange, workflow.DefaultVersion, localCallsVersion)
-	w.local = localCalls >= 1
-	if localCalls >= startIndexedVersion {
+	w.local, w.fewerTasks = localCalls >= 1, localCalls >= fewerTasksVersion
+	if w.fewerTasks {
 		w.indexed = indexedAtStart(workflow.GetTypedSearchAttributes(ctx))
 	}
 	w.link, w.teams, w.assignInTurn = in.Link, in.Teams, in.AutoAssign
