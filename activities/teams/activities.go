@@ -20,13 +20,18 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	graphteams "github.com/microsoftgraph/msgraph-sdk-go/teams"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/plateforme-rome/rome/platform/telemetry"
 )
 
 // Activities talk to Microsoft Graph for the request workflow.
 type Activities struct {
-	graph *msgraphsdk.GraphServiceClient
-	cfg   Config
+	graph       *msgraphsdk.GraphServiceClient
+	cfg         Config
+	graphErrors metric.Int64Counter
 }
 
 // Application error types.
@@ -107,7 +112,7 @@ func (a *Activities) findChannel(ctx context.Context, name string) (models.Chann
 		QueryParameters: &graphteams.ItemChannelsRequestBuilderGetQueryParameters{Filter: &filter},
 	})
 	if err != nil {
-		return nil, classify("find channel", err)
+		return nil, a.classify(ctx, "find channel", err)
 	}
 	for _, c := range res.GetValue() {
 		if strings.EqualFold(deref(c.GetDisplayName()), name) {
@@ -151,7 +156,7 @@ func (a *Activities) createChannel(ctx context.Context, name string, in CreateCh
 			return found, nil
 		}
 	}
-	return nil, classify("create channel", err)
+	return nil, a.classify(ctx, "create channel", err)
 }
 
 // conversationMember is a user of the directory as a channel member.
@@ -175,7 +180,7 @@ func (a *Activities) AddMember(ctx context.Context, in AddMemberInput) error {
 		return nil // a previous attempt added them and its answer was lost
 	}
 	if err != nil {
-		return classify("add member", err)
+		return a.classify(ctx, "add member", err)
 	}
 	return nil
 }
@@ -232,7 +237,7 @@ func (a *Activities) PostMessage(ctx context.Context, in PostMessageInput) (Post
 			QueryParameters: &graphteams.ItemChannelsItemMessagesRequestBuilderGetQueryParameters{Top: &top},
 		})
 		if err != nil {
-			return PostMessageOutput{}, classify("list messages", err)
+			return PostMessageOutput{}, a.classify(ctx, "list messages", err)
 		}
 		for _, m := range res.GetValue() {
 			if b := m.GetBody(); b != nil && strings.Contains(deref(b.GetContent()), marker) {
@@ -249,7 +254,7 @@ func (a *Activities) PostMessage(ctx context.Context, in PostMessageInput) (Post
 	msg.SetBody(body)
 	m, err := msgs.Post(ctx, msg, nil)
 	if err != nil {
-		return PostMessageOutput{}, classify("post message", err)
+		return PostMessageOutput{}, a.classify(ctx, "post message", err)
 	}
 	return PostMessageOutput{MessageID: deref(m.GetId())}, nil
 }
@@ -279,11 +284,11 @@ func (a *Activities) CloseChannel(ctx context.Context, in CloseChannelInput) (Cl
 		return CloseChannelOutput{Archived: true}, nil
 	}
 	if e, ok := asAPIError(err); !ok || e.GetStatusCode() != http.StatusForbidden {
-		return CloseChannelOutput{}, classify("archive channel", err)
+		return CloseChannelOutput{}, a.classify(ctx, "archive channel", err)
 	}
 	ch, gerr := item.Get(ctx, nil)
 	if gerr != nil {
-		return CloseChannelOutput{}, classify("get channel", gerr)
+		return CloseChannelOutput{}, a.classify(ctx, "get channel", gerr)
 	}
 	mark := "[Closed: " + in.Status + "]"
 	desc := deref(ch.GetDescription())
@@ -292,7 +297,7 @@ func (a *Activities) CloseChannel(ctx context.Context, in CloseChannelInput) (Cl
 		patch := models.NewChannel()
 		patch.SetDescription(&desc)
 		if _, err := item.Patch(ctx, patch, nil); err != nil {
-			return CloseChannelOutput{}, classify("mark channel closed", err)
+			return CloseChannelOutput{}, a.classify(ctx, "mark channel closed", err)
 		}
 	}
 	return CloseChannelOutput{Archived: false}, nil
@@ -323,7 +328,7 @@ type GetMessageOutput struct {
 func (a *Activities) GetMessage(ctx context.Context, in GetMessageInput) (GetMessageOutput, error) {
 	m, err := a.channels().ByChannelId(in.ChannelID).Messages().ByChatMessageId(in.MessageID).Get(ctx, nil)
 	if err != nil {
-		return GetMessageOutput{}, classify("get message", err)
+		return GetMessageOutput{}, a.classify(ctx, "get message", err)
 	}
 	out := GetMessageOutput{ID: deref(m.GetId())}
 	if t := m.GetCreatedDateTime(); t != nil {
@@ -380,9 +385,37 @@ func graphCode(err error) string {
 	return ""
 }
 
-// classify turns a Graph failure into a Temporal error: 429, 408 and 5xx are retryable (after
-// Retry-After when given), other 4xx are final; transport errors are left retryable.
-func classify(op string, err error) error {
+// classify counts a failed Graph call (telemetry.GraphErrors) and turns it into the
+// activity's error (activityError). The answers an activity expects (a channel or member
+// already there, an archive refused) are handled before and not counted.
+func (a *Activities) classify(ctx context.Context, op string, err error) error {
+	a.graphErrors.Add(ctx, 1, metric.WithAttributes(graphErrorAttributes(op, err)...))
+	return activityError(op, err)
+}
+
+// graphErrorAttributes are op and the HTTP status Graph or the identity platform answered,
+// or, when no answer came, the kind of failure.
+func graphErrorAttributes(op string, err error) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{telemetry.AttrGraphOperation.String(op)}
+	status := 0
+	var auth *azidentity.AuthenticationFailedError
+	if e, ok := asAPIError(err); ok {
+		status = e.GetStatusCode()
+	} else if errors.As(err, &auth) && auth.RawResponse != nil {
+		status = auth.RawResponse.StatusCode
+	}
+	switch {
+	case status != 0:
+		return append(attrs, telemetry.AttrHTTPResponseStatus.Int(status), telemetry.AttrErrorType.String(strconv.Itoa(status)))
+	case errors.Is(err, context.DeadlineExceeded):
+		return append(attrs, telemetry.AttrErrorType.String("timeout"))
+	}
+	return append(attrs, telemetry.AttrErrorType.String("_OTHER"))
+}
+
+// activityError turns a Graph failure into a Temporal error: 429, 408 and 5xx are retryable
+// (after Retry-After when given), other 4xx are final; transport errors are left retryable.
+func activityError(op string, err error) error {
 	var auth *azidentity.AuthenticationFailedError
 	if errors.As(err, &auth) && auth.RawResponse != nil && auth.RawResponse.StatusCode/100 == 4 {
 		// Wrong tenant, client id or secret: no retry will fix it.

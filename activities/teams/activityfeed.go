@@ -56,7 +56,7 @@ func (f *ActivityFeed) Send(ctx context.Context, n FeedNotification) error {
 	body.SetPreviewText(text)
 	body.SetTemplateParameters([]models.KeyValuePairable{param})
 	if err := f.a.graph.Users().ByUserId(n.UserID).Teamwork().SendActivityNotification().Post(ctx, body, nil); err != nil {
-		return classify("send activity notification", err)
+		return f.a.classify(ctx, "send activity notification", err)
 	}
 	return nil
 }

@@ -24,6 +24,11 @@ import (
 	khttp "github.com/microsoft/kiota-http-go"
 	msgraphsdk "github.com/microsoftgraph/msgraph-sdk-go"
 	msgraphcore "github.com/microsoftgraph/msgraph-sdk-go-core"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/plateforme-rome/rome/platform/httpx"
+	"github.com/plateforme-rome/rome/platform/telemetry"
 )
 
 // Defaults of Config.
@@ -65,6 +70,8 @@ type Config struct {
 	// InviteRedirectURL is where invited guests land once they redeem their invitation: the
 	// console (GRAPH_INVITE_REDIRECT_URL).
 	InviteRedirectURL string `json:"inviteRedirectUrl"`
+	// Meter counts the failed Graph calls; nil is the global meter provider's.
+	Meter metric.Meter `json:"-"`
 }
 
 // ConfigFromEnv reads GRAPH_TENANT_ID, GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET, GRAPH_BASE_URL,
@@ -157,6 +164,7 @@ func New(c Config) (*Activities, error) {
 		}
 		transport = t
 	}
+	transport = httpx.OutboundTransport(transport)
 	credOpts := &azidentity.ClientSecretCredentialOptions{ClientOptions: azcore.ClientOptions{
 		Transport: &http.Client{Transport: transport, Timeout: c.RequestTimeout},
 		Retry:     policy.RetryOptions{MaxRetries: -1}, // the activity's retry policy is in charge
@@ -184,7 +192,14 @@ func New(c Config) (*Activities, error) {
 		return nil, fmt.Errorf("teams: request adapter: %w", err)
 	}
 	adapter.SetBaseUrl(base.String())
-	return &Activities{graph: msgraphsdk.NewGraphServiceClient(adapter), cfg: c}, nil
+	if c.Meter == nil {
+		c.Meter = otel.Meter("github.com/plateforme-rome/rome/activities/teams")
+	}
+	graphErrors, err := telemetry.GraphErrors.Int64Counter(c.Meter)
+	if err != nil {
+		return nil, fmt.Errorf("teams: metrics: %w", err)
+	}
+	return &Activities{graph: msgraphsdk.NewGraphServiceClient(adapter), cfg: c, graphErrors: graphErrors}, nil
 }
 
 // middlewares are Graph's default pipeline with the SDK's retry handler switched off, so

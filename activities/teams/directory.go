@@ -154,7 +154,7 @@ func (a *Activities) InviteGuest(ctx context.Context, in InviteGuestInput) (Invi
 		QueryParameters: &graphusers.UsersRequestBuilderGetQueryParameters{Filter: &filter, Select: []string{"id", "mail"}},
 	})
 	if err != nil {
-		return InviteGuestOutput{}, classify("find user by mail", err)
+		return InviteGuestOutput{}, a.classify(ctx, "find user by mail", err)
 	}
 	for _, u := range found.GetValue() {
 		if strings.EqualFold(deref(u.GetMail()), email) && deref(u.GetId()) != "" {
@@ -171,7 +171,7 @@ func (a *Activities) InviteGuest(ctx context.Context, in InviteGuestInput) (Invi
 	body.SetSendInvitationMessage(&send)
 	inv, err := a.graph.Invitations().Post(ctx, body, nil)
 	if err != nil {
-		return InviteGuestOutput{}, classify("invite guest", err)
+		return InviteGuestOutput{}, a.classify(ctx, "invite guest", err)
 	}
 	var id string
 	if u := inv.GetInvitedUser(); u != nil {
@@ -232,7 +232,7 @@ func (a *Activities) AssignAppRole(ctx context.Context, in AssignAppRoleInput) (
 			fmt.Sprintf("teams: assign app role: Graph does not know user %s yet: %s", in.UserID, msg), ErrTypeUnavailable,
 			temporal.ApplicationErrorOptions{Cause: err, Details: []any{detail}})
 	}
-	return AssignAppRoleOutput{}, classify("assign app role", err)
+	return AssignAppRoleOutput{}, a.classify(ctx, "assign app role", err)
 }
 
 // GroupMembersDeltaInput names an Entra group and, after the first call, the DeltaLink the
@@ -290,7 +290,7 @@ func (a *Activities) GroupMembersDelta(ctx context.Context, in GroupMembersDelta
 			return out, nil
 		}
 		if !resyncRequired(err) {
-			return GroupMembersDeltaOutput{}, deltaError(in.GroupID, err)
+			return GroupMembersDeltaOutput{}, a.deltaError(ctx, in.GroupID, err)
 		}
 		// Graph no longer knows the token: read the whole group again.
 	}
@@ -298,11 +298,11 @@ func (a *Activities) GroupMembersDelta(ctx context.Context, in GroupMembersDelta
 	if _, err := a.graph.Groups().ByGroupId(in.GroupID).Get(ctx, &groups.GroupItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &groups.GroupItemRequestBuilderGetQueryParameters{Select: []string{"id"}},
 	}); err != nil {
-		return GroupMembersDeltaOutput{}, classify("get group", err)
+		return GroupMembersDeltaOutput{}, a.classify(ctx, "get group", err)
 	}
 	out, err := a.groupDeltaRound(ctx, in.GroupID, "")
 	if err != nil {
-		return GroupMembersDeltaOutput{}, deltaError(in.GroupID, err)
+		return GroupMembersDeltaOutput{}, a.deltaError(ctx, in.GroupID, err)
 	}
 	out.Full = true
 	return out, nil
@@ -311,12 +311,12 @@ func (a *Activities) GroupMembersDelta(ctx context.Context, in GroupMembersDelta
 // errGroupRemoved is a group the delta reports deleted.
 var errGroupRemoved = errors.New("the group was deleted")
 
-func deltaError(groupID string, err error) error {
+func (a *Activities) deltaError(ctx context.Context, groupID string, err error) error {
 	if errors.Is(err, errGroupRemoved) {
 		return temporal.NewNonRetryableApplicationError("teams: group members delta: group "+groupID+" was deleted", ErrTypeRejected, err,
 			GraphError{Status: http.StatusNotFound, Code: "GroupRemoved", Message: err.Error()})
 	}
-	return classify("group members delta", err)
+	return a.classify(ctx, "group members delta", err)
 }
 
 // groupDeltaRound runs a delta round from link (the first round when empty) to its

@@ -57,7 +57,7 @@ func (a *Activities) EnsureSubscription(ctx context.Context, in EnsureSubscripti
 	body.SetClientState(&in.ClientState)
 	s, err := a.graph.Subscriptions().Post(ctx, body, nil)
 	if err != nil {
-		return EnsureSubscriptionOutput{}, classify("create subscription", err)
+		return EnsureSubscriptionOutput{}, a.classify(ctx, "create subscription", err)
 	}
 	return EnsureSubscriptionOutput{SubscriptionID: deref(s.GetId()), ExpiresAt: deref(s.GetExpirationDateTime()).UTC()}, nil
 }
@@ -67,7 +67,7 @@ func (a *Activities) EnsureSubscription(ctx context.Context, in EnsureSubscripti
 func (a *Activities) reuseSubscription(ctx context.Context, resource string, in EnsureSubscriptionInput) (EnsureSubscriptionOutput, bool, error) {
 	list, err := a.graph.Subscriptions().Get(ctx, nil)
 	if err != nil {
-		return EnsureSubscriptionOutput{}, false, classify("list subscriptions", err)
+		return EnsureSubscriptionOutput{}, false, a.classify(ctx, "list subscriptions", err)
 	}
 	for _, s := range list.GetValue() {
 		if strings.EqualFold(strings.TrimPrefix(deref(s.GetResource()), "/"), strings.TrimPrefix(resource, "/")) &&
@@ -125,7 +125,7 @@ func (a *Activities) renew(ctx context.Context, id string) (time.Time, error) {
 	patch.SetExpirationDateTime(&exp)
 	s, err := a.graph.Subscriptions().BySubscriptionId(id).Patch(ctx, patch, nil)
 	if err != nil {
-		return time.Time{}, classify("renew subscription", err)
+		return time.Time{}, a.classify(ctx, "renew subscription", err)
 	}
 	return deref(s.GetExpirationDateTime()).UTC(), nil
 }

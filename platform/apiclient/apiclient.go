@@ -21,7 +21,8 @@ import (
 const maxAnswer = 64 << 20
 
 // Client calls one service. Its http.Client carries the bearer token, when the routes
-// need one (an oauth2 transport, see auth.NewTokenSource).
+// need one (an oauth2 transport, see auth.NewTokenSource), and the trace
+// (httpx.OutboundTransport).
 type Client struct {
 	service string
 	base    string
@@ -31,7 +32,7 @@ type Client struct {
 // New returns a client for service (named in errors) at baseURL, e.g. http://127.0.0.1:8082.
 func New(service, baseURL string, hc *http.Client) *Client {
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
+		hc = &http.Client{Timeout: 30 * time.Second, Transport: httpx.OutboundTransport(nil)}
 	}
 	return &Client{service: service, base: baseURL, http: hc}
 }

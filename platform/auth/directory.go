@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/plateforme-rome/rome/platform/config"
+	"github.com/plateforme-rome/rome/platform/httpx"
 )
 
 // Person is someone the platform's directory knows: who they are and what they may do.
@@ -87,6 +88,7 @@ func DirectoryClientFromEnv(ctx context.Context, service string) (string, *http.
 	}
 	client := oauth2.NewClient(ctx, tokens)
 	client.Timeout = 5 * time.Second
+	client.Transport = httpx.OutboundTransport(client.Transport)
 	return base, client, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/plateforme-rome/rome/platform/config"
+	"github.com/plateforme-rome/rome/platform/httpx"
 )
 
 // tokenEarlyExpiry renews a cached token this long before it expires.
@@ -29,7 +30,7 @@ const tokenEarlyExpiry = time.Minute
 // intake's /dev/token) for a "service" token. Tokens are cached until
 // shortly before they expire. ctx bounds every token request.
 func NewTokenSource(ctx context.Context, service string) (oauth2.TokenSource, error) {
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: httpx.OutboundTransport(nil)}
 	if id := config.String("AUTH_CLIENT_ID", ""); id != "" {
 		cc := clientcredentials.Config{
 			ClientID:     id,

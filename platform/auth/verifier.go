@@ -133,7 +133,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		cfg.EntraIDClaim = "oid"
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second, Transport: httpx.OutboundTransport(nil)}
 	}
 	v := &Verifier{cfg: cfg}
 	keys := cfg.KeySet

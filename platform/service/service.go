@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -61,15 +62,37 @@ func (rt *Runtime) Checks() []httpx.Check {
 	return checks
 }
 
-// Main runs spec until SIGINT or SIGTERM and exits non-zero if it fails.
+// Main runs spec until SIGINT or SIGTERM and exits non-zero if it fails. `<service>
+// migrate` only migrates its database, then exits (a deployment's migration Job).
 func Main(spec Spec) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := Run(ctx, spec)
+	var err error
+	switch cmd := strings.Join(os.Args[1:], " "); cmd {
+	case "":
+		err = Run(ctx, spec)
+	case "migrate":
+		err = Migrate(ctx, spec)
+	default:
+		err = fmt.Errorf("unknown command %q (none: serve; migrate)", cmd)
+	}
 	stop()
 	if err != nil {
 		slog.Error("service stopped on error", "error", err)
 		os.Exit(1)
 	}
+}
+
+// Migrate brings spec's database to its latest migration.
+func Migrate(ctx context.Context, spec Spec) error {
+	logging.Setup(spec.Name)
+	db, _, err := database.Open(ctx, spec.Name)
+	if err != nil {
+		return err
+	}
+	if sqlDB, err := db.DB(); err == nil {
+		defer sqlDB.Close()
+	}
+	return database.Migrate(ctx, db, spec.Name, spec.Migrations)
 }
 
 // Run starts the dependencies, serves until ctx is done, then releases

@@ -106,6 +106,29 @@ func TestRunServesAndStops(t *testing.T) {
 	}
 }
 
+// Migrate (a deployment's migration Job) brings the database up to date and serves nothing.
+func TestMigrateOnly(t *testing.T) {
+	state := t.TempDir()
+	t.Setenv("ROME_STATE_DIR", state)
+	t.Setenv("DATABASE_URL", "")
+	runs := 0
+	spec := Spec{Name: "migratetest", Migrations: []database.Migration{{Version: 1, Name: "init", Up: func(tx *gorm.DB, d database.Dialect) error {
+		runs++
+		return tx.Exec("CREATE TABLE things (id INTEGER PRIMARY KEY)").Error
+	}}}}
+	for range 2 { // the second run finds nothing to do
+		if err := Migrate(t.Context(), spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runs != 1 {
+		t.Fatalf("the migration ran %d times", runs)
+	}
+	if _, err := os.Stat(filepath.Join(state, "migratetest.db")); err != nil {
+		t.Fatalf("SQLite file not in the state dir: %v", err)
+	}
+}
+
 func TestRunRejectsBadConfig(t *testing.T) {
 	t.Setenv("SHELL_TEST_PORT", "eighty")
 	err := Run(t.Context(), Spec{Name: "shelltest", PortEnv: "SHELL_TEST_PORT", DefaultPort: 1})

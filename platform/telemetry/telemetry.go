@@ -4,6 +4,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -45,7 +46,7 @@ func Setup(ctx context.Context, service string) (shutdown func(context.Context) 
 	}
 
 	res, err := resource.New(ctx,
-		resource.WithAttributes(attribute.String("service.name", service)),
+		resource.WithAttributes(attribute.String("service.name", service), attribute.String("service.instance.id", instanceID())),
 		resource.WithFromEnv(), // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win
 		resource.WithTelemetrySDK(),
 	)
@@ -73,6 +74,15 @@ func Setup(ctx context.Context, service string) (shutdown func(context.Context) 
 	}
 	slog.InfoContext(ctx, "telemetry export enabled", "traces", tracesOn, "metrics", metricsOn)
 	return shutdown, nil
+}
+
+// instanceID names this process among the replicas of its service: the collector's
+// Prometheus exporter makes it the instance label, without which the replicas' series
+// would write over each other. The pod's or container's host name, and the process id
+// for replicas sharing a host.
+func instanceID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d", host, os.Getpid())
 }
 
 // Enabled reports whether traces or metrics are exported: without either, there is nothing

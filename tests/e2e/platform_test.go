@@ -53,6 +53,7 @@ func TestPlatform(t *testing.T) {
 		{"Ideas", testIdeas},
 		{"AccessRequests", testAccessRequests},
 		{"GroupSync", testGroupSync},
+		{"OneTracePerRequest", testOneTracePerRequest},
 		// The console, in Chromium (browser_test.go).
 		{"Console/SignInPage", testConsoleSignInPage},
 		{"Console/PartnerAndModerator", testConsolePartnerAndModerator},
@@ -81,6 +82,7 @@ type platform struct {
 	namespace string
 	failed    <-chan error // a service or Temporal died
 	stack     *devstack.Stack
+	traces    *traceSink // every service exports its spans there
 }
 
 // Request timers are shortened so that expiry is seen within a test; the other deadlines
@@ -133,6 +135,8 @@ func startPlatform(t *testing.T, env ...string) *platform {
 			"RATE_LIMIT_RPS=0",
 		},
 	}
+	traces := startTraceSink(t)
+	opts.ExtraEnv = append(opts.ExtraEnv, traces.env()...)
 	opts.ExtraEnv = append(opts.ExtraEnv, env...)
 	if err := opts.UseFreePorts(); err != nil {
 		t.Fatal(err)
@@ -150,7 +154,7 @@ func startPlatform(t *testing.T, env ...string) *platform {
 			t.Errorf("stop the platform: %v", err)
 		}
 	})
-	return &platform{Endpoints: stack.Endpoints, namespace: stack.Options.TemporalNamespace, failed: stack.Failed(), stack: stack}
+	return &platform{Endpoints: stack.Endpoints, namespace: stack.Options.TemporalNamespace, failed: stack.Failed(), stack: stack, traces: traces}
 }
 
 // logWriter shows devstack's progress in the test log.

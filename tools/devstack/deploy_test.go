@@ -6,8 +6,6 @@ package devstack
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,6 +17,9 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"gopkg.in/yaml.v3"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 )
 
 var composeEnv = []string{
@@ -29,6 +30,7 @@ var composeEnv = []string{
 	"AUTH_CLIENT_SECRET=s3cret",
 	"AUTH_TOKEN_URL=https://login.example.org/realms/rome/protocol/openid-connect/token",
 	"ACCESS_LINK_KEY=0123456789abcdef0123456789abcdef",
+	"TEMPORAL_CODEC_KEYS=k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
 }
 
 func loadCompose(t *testing.T, env []string) (*types.Project, error) {
@@ -46,7 +48,7 @@ func loadCompose(t *testing.T, env []string) (*types.Project, error) {
 // intake's directory), or without the key of the access requests' links, compose must refuse
 // to start.
 func TestComposeRefusesToStartWithoutAnIdentityProvider(t *testing.T) {
-	for i, key := range []string{"AUTH_ISSUER", "AUTH_AUDIENCE", "CONSOLE_OIDC_CLIENT_ID", "AUTH_CLIENT_ID", "AUTH_CLIENT_SECRET", "AUTH_TOKEN_URL", "ACCESS_LINK_KEY"} {
+	for i, key := range []string{"AUTH_ISSUER", "AUTH_AUDIENCE", "CONSOLE_OIDC_CLIENT_ID", "AUTH_CLIENT_ID", "AUTH_CLIENT_SECRET", "AUTH_TOKEN_URL", "ACCESS_LINK_KEY", "TEMPORAL_CODEC_KEYS"} {
 		env := slices.Delete(slices.Clone(composeEnv), i, i+1)
 		if _, err := loadCompose(t, env); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("loading without %s: err = %v, want one naming it", key, err)
@@ -350,251 +352,78 @@ func TestOTelCollectorConfig(t *testing.T) {
 	}
 }
 
-// k8sObject is the part of a manifest the checks read; spec is decoded per kind.
-type k8sObject struct {
-	Kind     string `yaml:"kind"`
-	Metadata struct {
-		Name   string            `yaml:"name"`
-		Labels map[string]string `yaml:"labels"`
-	} `yaml:"metadata"`
-	Spec       yaml.Node         `yaml:"spec"`
-	Data       map[string]string `yaml:"data"`
-	StringData map[string]string `yaml:"stringData"`
-}
-
-type podSpec struct {
-	Containers []struct {
-		Name    string   `yaml:"name"`
-		Image   string   `yaml:"image"`
-		Command []string `yaml:"command"`
-		Ports   []struct {
-			Name          string `yaml:"name"`
-			ContainerPort int    `yaml:"containerPort"`
-		} `yaml:"ports"`
-		EnvFrom []struct {
-			ConfigMapRef *struct {
-				Name string `yaml:"name"`
-			} `yaml:"configMapRef"`
-			SecretRef *struct {
-				Name string `yaml:"name"`
-			} `yaml:"secretRef"`
-		} `yaml:"envFrom"`
-		Env []struct {
-			Name  string `yaml:"name"`
-			Value string `yaml:"value"`
-		} `yaml:"env"`
-		ReadinessProbe *probe `yaml:"readinessProbe"`
-		LivenessProbe  *probe `yaml:"livenessProbe"`
-		Resources      struct {
-			Requests map[string]string `yaml:"requests"`
-			Limits   map[string]string `yaml:"limits"`
-		} `yaml:"resources"`
-		VolumeMounts []volumeMount `yaml:"volumeMounts"`
-	} `yaml:"containers"`
-	Volumes []volume `yaml:"volumes"`
-}
-
-type volumeMount struct {
-	Name      string `yaml:"name"`
-	MountPath string `yaml:"mountPath"`
-	ReadOnly  bool   `yaml:"readOnly"`
-}
-
-type volume struct {
-	Name      string `yaml:"name"`
-	ConfigMap *struct {
-		Name string `yaml:"name"`
-	} `yaml:"configMap"`
-}
-
-type probe struct {
-	HTTPGet struct {
-		Path string `yaml:"path"`
-		Port string `yaml:"port"` // a name or a number
-	} `yaml:"httpGet"`
-}
-
-type workloadSpec struct {
-	Selector struct {
-		MatchLabels map[string]string `yaml:"matchLabels"`
-	} `yaml:"selector"`
-	Template struct {
-		Metadata struct {
-			Labels map[string]string `yaml:"labels"`
-		} `yaml:"metadata"`
-		Spec podSpec `yaml:"spec"`
-	} `yaml:"template"`
-}
-
-type serviceSpec struct {
-	Selector map[string]string `yaml:"selector"`
-	Ports    []struct {
-		Port       int    `yaml:"port"`
-		TargetPort string `yaml:"targetPort"`
-	} `yaml:"ports"`
-}
-
-type kustomization struct {
-	Resources          []string             `yaml:"resources"`
-	ConfigMapGenerator []configMapGenerator `yaml:"configMapGenerator"`
-}
-
-type configMapGenerator struct {
-	Name  string   `yaml:"name"`
-	Files []string `yaml:"files"`
-}
-
-// loadK8s parses every manifest of deploy/k8s, keyed by kind/name.
-func loadK8s(t *testing.T) (map[string]k8sObject, kustomization) {
-	t.Helper()
-	dir := filepath.Join(repoRoot(t), "deploy", "k8s")
-	var kust kustomization
-	b, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(b, &kust); err != nil {
-		t.Fatalf("kustomization.yaml: %v", err)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	objs := map[string]k8sObject{}
-	for _, f := range files {
-		if filepath.Base(f) == "kustomization.yaml" {
-			continue
-		}
-		if !slices.Contains(kust.Resources, filepath.Base(f)) {
-			t.Errorf("kustomization.yaml does not list %s", filepath.Base(f))
-		}
-		r, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := yaml.NewDecoder(r)
-		for {
-			var o k8sObject
-			if err := dec.Decode(&o); err != nil {
-				if !errors.Is(err, io.EOF) {
-					t.Errorf("%s: %v", filepath.Base(f), err)
-				}
-				break
-			}
-			if o.Kind == "" || o.Metadata.Name == "" {
-				t.Errorf("%s: a document without kind or name", filepath.Base(f))
-				continue
-			}
-			objs[o.Kind+"/"+o.Metadata.Name] = o
-		}
-		r.Close()
-	}
-	for _, res := range kust.Resources {
-		if _, err := os.Stat(filepath.Join(dir, res)); err != nil {
-			t.Errorf("kustomization.yaml lists %s: %v", res, err)
-		}
-	}
-	for _, g := range kust.ConfigMapGenerator {
-		for _, f := range g.Files {
-			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-				t.Errorf("configMapGenerator %s: %v", g.Name, err)
-			}
-		}
-	}
-	return objs, kust
-}
-
-func decodeSpec(t *testing.T, o k8sObject, into any) {
-	t.Helper()
-	if err := o.Spec.Decode(into); err != nil {
-		t.Fatalf("%s/%s spec: %v", o.Kind, o.Metadata.Name, err)
-	}
-}
-
+// The manifests agree with the code and with docker-compose.yml: ports, the Services the
+// *_URL settings name, health endpoints, settings and secrets, and the two setup Jobs.
 func TestKubernetesManifests(t *testing.T) {
-	objs, kust := loadK8s(t)
-	for _, want := range []string{"Namespace/plateforme-rome", "ConfigMap/rome-config", "Secret/rome-secrets",
+	objs := renderDeployment(t)
+	for _, want := range []string{"Namespace/" + k8sNamespace, "ConfigMap/" + k8sConfigMapName, "Secret/" + k8sSecretName,
 		"PersistentVolumeClaim/rome-data", "Job/referential-import", "Job/temporal-search-attributes"} {
-		if _, ok := objs[want]; !ok {
+		if !slices.ContainsFunc(objs, func(o k8sObject) bool { return objectKey(o) == want }) {
 			t.Errorf("%s is missing", want)
 		}
 	}
-	config := objs["ConfigMap/rome-config"].Data
+	config := mustNamed[*corev1.ConfigMap](t, objs, k8sConfigMapName).Data
 	if config["ROME_DEV_MODE"] != "false" {
 		t.Errorf("rome-config ROME_DEV_MODE = %q, want false", config["ROME_DEV_MODE"])
 	}
 
 	for _, s := range services {
-		port := s.port.def
-		if got := config[s.port.env]; got != strconv.Itoa(port) {
+		port := int32(s.port.def)
+		if got := config[s.port.env]; got != strconv.Itoa(s.port.def) {
 			t.Errorf("rome-config %s = %q, want %d", s.port.env, got, port)
 		}
-		if want := "http://" + s.name + ":" + strconv.Itoa(port); s.urlEnv != "" && config[s.urlEnv] != want {
+		if want := "http://" + s.name + ":" + strconv.Itoa(s.port.def); s.urlEnv != "" && config[s.urlEnv] != want {
 			t.Errorf("rome-config %s = %q, want %s (its Service)", s.urlEnv, config[s.urlEnv], want)
 		}
-		dep, ok := objs["Deployment/"+s.name]
+		dep, ok := named[*appsv1.Deployment](objs, s.name)
 		if !ok {
 			t.Errorf("Deployment/%s is missing", s.name)
 			continue
 		}
-		var spec workloadSpec
-		decodeSpec(t, dep, &spec)
-		for k, v := range spec.Selector.MatchLabels {
-			if spec.Template.Metadata.Labels[k] != v {
-				t.Errorf("%s: selector %s=%s does not match the pod labels", s.name, k, v)
-			}
+		pod := dep.Spec.Template.Spec
+		if !selects(dep.Spec.Selector, dep.Spec.Template.Labels) {
+			t.Errorf("%s: the selector does not match the pod labels", s.name)
 		}
-		if len(spec.Template.Spec.Containers) != 1 {
+		if len(pod.Containers) != 1 {
 			t.Fatalf("%s: want one container", s.name)
 		}
-		c := spec.Template.Spec.Containers[0]
+		c := pod.Containers[0]
 		if !strings.HasPrefix(c.Image, "plateforme-rome/"+s.name+":") {
 			t.Errorf("%s runs image %s", s.name, c.Image)
 		}
-		portNames := map[string]bool{}
-		for _, p := range c.Ports {
-			if p.ContainerPort == port {
-				portNames[p.Name] = true
-				portNames[strconv.Itoa(port)] = true
-			}
-		}
-		if len(portNames) == 0 {
+		if !slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.ContainerPort == port }) {
 			t.Errorf("%s does not expose container port %d", s.name, port)
 		}
 		for what, pr := range map[string]struct {
-			p    *probe
+			p    *corev1.Probe
 			path string
-		}{"readiness": {c.ReadinessProbe, "/readyz"}, "liveness": {c.LivenessProbe, "/healthz"}} {
-			if pr.p == nil || pr.p.HTTPGet.Path != pr.path || !portNames[pr.p.HTTPGet.Port] {
+		}{"startup": {c.StartupProbe, "/healthz"}, "readiness": {c.ReadinessProbe, "/readyz"}, "liveness": {c.LivenessProbe, "/healthz"}} {
+			if pr.p == nil || pr.p.HTTPGet == nil || pr.p.HTTPGet.Path != pr.path || containerPort(pod, pr.p.HTTPGet.Port) != port {
 				t.Errorf("%s: %s probe = %+v, want GET %s on port %d", s.name, what, pr.p, pr.path, port)
 			}
 		}
-		if c.Resources.Requests["cpu"] == "" || c.Resources.Requests["memory"] == "" || c.Resources.Limits["memory"] == "" {
-			t.Errorf("%s: resources = %+v, want cpu and memory requests and a memory limit", s.name, c.Resources)
-		}
 		var fromConfig, fromSecret bool
 		for _, e := range c.EnvFrom {
-			fromConfig = fromConfig || (e.ConfigMapRef != nil && e.ConfigMapRef.Name == "rome-config")
-			fromSecret = fromSecret || (e.SecretRef != nil && e.SecretRef.Name == "rome-secrets")
+			fromConfig = fromConfig || (e.ConfigMapRef != nil && e.ConfigMapRef.Name == k8sConfigMapName)
+			fromSecret = fromSecret || (e.SecretRef != nil && e.SecretRef.Name == k8sSecretName)
 		}
 		if !fromConfig || !fromSecret {
-			t.Errorf("%s: env not from rome-config and rome-secrets", s.name)
+			t.Errorf("%s: env not from %s and %s", s.name, k8sConfigMapName, k8sSecretName)
 		}
 
 		if s.name == "worker" { // no API, only probes
 			continue
 		}
-		svc, ok := objs["Service/"+s.name]
+		svc, ok := named[*corev1.Service](objs, s.name)
 		if !ok {
 			t.Errorf("Service/%s is missing", s.name)
 			continue
 		}
-		var ss serviceSpec
-		decodeSpec(t, svc, &ss)
-		for k, v := range ss.Selector {
-			if spec.Template.Metadata.Labels[k] != v {
-				t.Errorf("Service/%s selects %s=%s, which its pods do not carry", s.name, k, v)
-			}
+		if d, ok := deploymentSelectedBy(objs, svc.Spec.Selector); !ok || d.Name != s.name {
+			t.Errorf("Service/%s selects %v, not the pods of Deployment/%s", s.name, svc.Spec.Selector, s.name)
 		}
-		if len(ss.Ports) != 1 || ss.Ports[0].Port != port || !portNames[ss.Ports[0].TargetPort] {
-			t.Errorf("Service/%s ports = %+v, want %d to the container's port", s.name, ss.Ports, port)
+		if target, ok := servicePortTarget(svc, strconv.Itoa(s.port.def), pod); len(svc.Spec.Ports) != 1 || !ok || target != port {
+			t.Errorf("Service/%s ports = %+v, want %d to the container's port", s.name, svc.Spec.Ports, port)
 		}
 	}
 
@@ -608,44 +437,27 @@ func TestKubernetesManifests(t *testing.T) {
 	if config["CONSOLE_OIDC_CLIENT_ID"] == "" {
 		t.Error("rome-config has no CONSOLE_OIDC_CLIENT_ID")
 	}
-	if _, ok := objs["Secret/rome-secrets"].StringData["CONSOLE_OIDC_CLIENT_SECRET"]; !ok {
-		t.Error("rome-secrets has no CONSOLE_OIDC_CLIENT_SECRET")
-	}
-	if _, ok := config["CONSOLE_OIDC_CLIENT_SECRET"]; ok {
-		t.Error("CONSOLE_OIDC_CLIENT_SECRET is in the ConfigMap: it belongs in rome-secrets")
-	}
-	var notif workloadSpec
-	decodeSpec(t, objs["Deployment/notifications"], &notif)
 	notifEnv := map[string]string{}
-	for _, c := range notif.Template.Spec.Containers {
-		for _, e := range c.Env {
-			notifEnv[e.Name] = e.Value
-		}
+	for _, e := range mustNamed[*appsv1.Deployment](t, objs, "notifications").Spec.Template.Spec.Containers[0].Env {
+		notifEnv[e.Name] = e.Value
 	}
 	if notifEnv["PUBLIC_URL"] != "$(CONSOLE_PUBLIC_URL)" || notifEnv["INBOX_URL"] != "/notifications" {
 		t.Errorf("notifications env = %v, want PUBLIC_URL=$(CONSOLE_PUBLIC_URL) and INBOX_URL=/notifications", notifEnv)
 	}
 
-	var imp workloadSpec
-	decodeSpec(t, objs["Job/referential-import"], &imp)
-	if c := imp.Template.Spec.Containers; len(c) != 1 || !strings.Contains(strings.Join(c[0].Command, " "), "import --if-empty /data/rome4") {
+	imp := mustNamed[*batchv1.Job](t, objs, "referential-import").Spec.Template.Spec
+	if c := imp.Containers; len(c) != 1 || !strings.Contains(strings.Join(c[0].Command, " "), "import --if-empty /data/rome4") {
 		t.Errorf("referential-import job does not run the import: %+v", c)
-	} else if !slices.ContainsFunc(c[0].VolumeMounts, func(m volumeMount) bool { return m.MountPath == "/data/rome4" && m.ReadOnly }) {
+	} else if !slices.ContainsFunc(c[0].VolumeMounts, func(m corev1.VolumeMount) bool { return m.MountPath == "/data/rome4" && m.ReadOnly }) {
 		t.Error("referential-import job does not mount /data/rome4 read-only")
 	}
 
 	// The registration job runs the generated script from the generated ConfigMap.
-	var sa workloadSpec
-	decodeSpec(t, objs["Job/temporal-search-attributes"], &sa)
-	generated := slices.ContainsFunc(kust.ConfigMapGenerator, func(g configMapGenerator) bool {
-		return slices.Contains(g.Files, "register-search-attributes.sh") && slices.ContainsFunc(sa.Template.Spec.Volumes, func(v volume) bool {
-			return v.ConfigMap != nil && v.ConfigMap.Name == g.Name
-		})
-	})
-	if !generated {
-		t.Error("temporal-search-attributes job does not mount the ConfigMap generated from register-search-attributes.sh")
-	}
-	if c := sa.Template.Spec.Containers; len(c) != 1 || !strings.HasSuffix(strings.Join(c[0].Command, " "), "/register-search-attributes.sh") {
+	sa := mustNamed[*batchv1.Job](t, objs, "temporal-search-attributes").Spec.Template.Spec
+	const script = "/scripts/register-search-attributes.sh"
+	if c := sa.Containers; len(c) != 1 || !strings.HasSuffix(strings.Join(c[0].Command, " "), script) {
 		t.Errorf("temporal-search-attributes job does not run the script: %+v", c)
+	} else if !mountsFile(objs, sa, c[0], script, SearchAttributesScript()) {
+		t.Errorf("temporal-search-attributes job does not mount the generated %s", script)
 	}
 }

@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -50,6 +51,14 @@ const (
 	devGraphAppServicePrincipal = "6d0f3c2a-41b7-4e58-9a1c-0b7e5f2d8c31"
 	devGraphAppRoles            = "partner=0f5b1a7e-2c94-4d3b-8e61-7a2f9c4d1b01,moderator=0f5b1a7e-2c94-4d3b-8e61-7a2f9c4d1b02," +
 		"admin=0f5b1a7e-2c94-4d3b-8e61-7a2f9c4d1b03"
+)
+
+// The dev stack's payload codec key: histories are encrypted in dev and in the end-to-end
+// tests as in production, and stay readable across runs (the key never changes). A dev
+// value, as the Graph emulator's secrets are: anyone can read it here.
+const (
+	devCodecKeyID = "dev-1"
+	devCodecKey   = "cm9tZS1kZXYtY29kZWMta2V5LW5vdC1zZWNyZXQtMDA=" // base64 of "rome-dev-codec-key-not-secret-00"
 )
 
 // The Entra groups of the moderators and admins in dev, hosted by the emulator (add members
@@ -119,9 +128,10 @@ func (o Options) Endpoints() Endpoints {
 }
 
 // childEnv is the environment of a process started from a service binary (referential
-// migrate and import included): the caller's environment, then the stack's settings, then
-// ExtraEnv. os/exec keeps the last value of a repeated key, so later entries win.
-// serviceEnv adds what only one service reads.
+// migrate and import included): the caller's environment (less its Temporal client
+// settings, see temporalClientSetting), then the stack's settings, then ExtraEnv. os/exec
+// keeps the last value of a repeated key, so later entries win. serviceEnv adds what only
+// one service reads.
 //
 // No AUTH_* is set: in dev mode, platform/auth derives the dev issuer, its JWKS and the
 // token endpoint from INTAKE_PORT; a caller's AUTH_* still passes through.
@@ -129,7 +139,12 @@ func (o Options) childEnv(base []string) []string { return o.serviceEnv("", base
 
 // serviceEnv is childEnv for the service named name ("" for none in particular).
 func (o Options) serviceEnv(name string, base []string) []string {
-	env := append([]string(nil), base...)
+	var env []string
+	for _, kv := range base {
+		if k, _, _ := strings.Cut(kv, "="); !temporalClientSetting(k) {
+			env = append(env, kv)
+		}
+	}
 	set := func(k, v string) { env = append(env, k+"="+v) }
 	set("ROME_STATE_DIR", o.StateDir)
 	set("ROME_DATA_DIR", o.DataDir)
@@ -143,8 +158,7 @@ func (o Options) serviceEnv(name string, base []string) []string {
 			set(svc.urlEnv, localURL(*svc.port.port(&o.Ports)))
 		}
 	}
-	set("TEMPORAL_ADDRESS", o.TemporalAddress)
-	set("TEMPORAL_NAMESPACE", o.TemporalNamespace)
+	env = append(env, o.TemporalClientEnv()...)
 	set("TEMPORAL_TASK_QUEUE", o.TaskQueue)
 	// Teams through the Graph emulator, e-mail through the SMTP sink.
 	graph := "https://127.0.0.1:" + strconv.Itoa(o.Ports.Graph)
@@ -175,6 +189,10 @@ func (o Options) serviceEnv(name string, base []string) []string {
 	set("ENTRA_SYNC_INTERVAL", "3s")
 	set("SMTP_ADDR", "127.0.0.1:"+strconv.Itoa(o.Ports.SMTP))
 	set("SMTP_FROM", "plateforme-rome@localhost")
+	if name == "intake" {
+		// The dev server's UI decrypts histories through the intake's codec routes.
+		set("TEMPORAL_CODEC_CORS_ORIGINS", o.temporalUIOrigins())
+	}
 	if name == "console" {
 		// The request page links ops to the request's workflow there.
 		set("TEMPORAL_UI_URL", localURL(o.Ports.TemporalUI))
@@ -189,6 +207,37 @@ func (o Options) serviceEnv(name string, base []string) []string {
 		set("LOG_FORMAT", "text") // read by people in a terminal
 	}
 	return append(env, o.ExtraEnv...)
+}
+
+// TemporalClientEnv is how the stack's processes reach Temporal (platform/temporalx reads
+// it): the dev server the stack started, in its namespace, payloads encrypted with the dev
+// key; no TOML profile (os.DevNull), so a developer's ~/.config/temporalio/temporal.toml
+// does not send them elsewhere.
+func (o Options) TemporalClientEnv() []string {
+	return []string{
+		"TEMPORAL_CONFIG_FILE=" + os.DevNull,
+		"TEMPORAL_ADDRESS=" + o.TemporalAddress,
+		"TEMPORAL_NAMESPACE=" + o.TemporalNamespace,
+		"TEMPORAL_CODEC_KEYS=" + devCodecKeyID + ":" + devCodecKey,
+	}
+}
+
+// temporalClientSetting reports whether key sets how a Temporal client connects or
+// encrypts (a profile, TLS, an API key, gRPC headers, codec keys): the caller's are
+// dropped, since the developer's shell may point the temporal CLI at another cluster.
+// The platform's own TEMPORAL_* tuning (cache size, concurrency) passes through.
+func temporalClientSetting(key string) bool {
+	switch key {
+	case "TEMPORAL_CONFIG_FILE", "TEMPORAL_PROFILE", "TEMPORAL_API_KEY", "TEMPORAL_CLIENT_AUTHORITY", "TEMPORAL_TLS":
+		return true
+	}
+	return strings.HasPrefix(key, "TEMPORAL_TLS_") || strings.HasPrefix(key, "TEMPORAL_GRPC_META_") || strings.HasPrefix(key, "TEMPORAL_CODEC_")
+}
+
+// temporalUIOrigins are the origins the dev server's UI is opened at.
+func (o Options) temporalUIOrigins() string {
+	port := strconv.Itoa(o.Ports.TemporalUI)
+	return "http://127.0.0.1:" + port + ",http://localhost:" + port
 }
 
 // lookup returns the last value of key in env, as os/exec would pass it.

@@ -11,11 +11,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/plateforme-rome/rome/workflows/request"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/plateforme-rome/rome/platform/temporalx"
+	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 // The Temporal CLI is built from source at a pinned version (it embeds the dev server and UI).
@@ -67,6 +68,9 @@ func (o Options) temporalServerArgs() []string {
 		"--sqlite-pragma", "synchronous=normal",
 		"--namespace", o.TemporalNamespace,
 		"--log-level", "warn",
+		// Histories are encrypted: the UI decrypts them through the intake's codec routes
+		// (dev mode serves its requests without a token, which this UI cannot forward).
+		"--ui-codec-endpoint", localURL(o.Ports.Intake) + "/codec",
 	}
 	for _, kv := range temporalDynamicConfig {
 		args = append(args, "--dynamic-config-value", kv)
@@ -80,14 +84,19 @@ func (o Options) temporalServerArgs() []string {
 // dialTemporal waits until the frontend answers its health check, or the server process
 // exits, or ctx ends.
 func dialTemporal(ctx context.Context, o Options, server *process) (client.Client, error) {
+	// The services' settings, so the stack checks the server as they will reach it.
+	cfg, err := temporalx.LoadConfig(temporalx.EnvList(o.TemporalClientEnv()), o.DevMode)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := cfg.ClientOptions(slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
 	var lastErr error
 	for {
 		dialCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		c, err := client.DialContext(dialCtx, client.Options{
-			HostPort:  o.TemporalAddress,
-			Namespace: o.TemporalNamespace,
-			Logger:    sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
-		})
+		c, err := client.DialContext(dialCtx, opts)
 		if err == nil {
 			_, err = c.CheckHealth(dialCtx, &client.CheckHealthRequest{})
 			if err == nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/plateforme-rome/rome/platform/temporalx"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -25,6 +26,7 @@ func TestTemporalServerArgs(t *testing.T) {
 		" --dynamic-config-value history.transferProcessorMaxPollRPS=1000 ",
 		" --dynamic-config-value matching.numTaskqueueReadPartitions=1 ",
 		" --dynamic-config-value matching.numTaskqueueWritePartitions=1 ",
+		" --ui-codec-endpoint http://127.0.0.1:1001/codec ",
 	} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("args lack %q: %v", want, args)
@@ -34,6 +36,46 @@ func TestTemporalServerArgs(t *testing.T) {
 		if !slices.Contains(args, key.GetName()+"=Keyword") {
 			t.Errorf("args do not register search attribute %s: %v", key.GetName(), args)
 		}
+	}
+}
+
+// The stack's processes reach the dev server it started, payloads encrypted with the dev
+// key, whatever Temporal client settings the caller's shell holds; the intake's codec
+// routes answer the dev server's UI.
+func TestTemporalClientEnv(t *testing.T) {
+	o := testOptions(t)
+	caller := []string{"TEMPORAL_PROFILE=cloud", "TEMPORAL_API_KEY=secret", "TEMPORAL_TLS=true", "TEMPORAL_TLS_CLIENT_CERT_PATH=/me.pem",
+		"TEMPORAL_GRPC_META_X_TENANT=acme", "TEMPORAL_CODEC_KEYS_FILE=/mine", "TEMPORAL_CONFIG_FILE=/home/me/temporal.toml",
+		"TEMPORAL_WORKFLOW_CACHE_SIZE=50"}
+	env := o.serviceEnv("intake", caller)
+	for key, want := range map[string]string{
+		"TEMPORAL_ADDRESS":              o.TemporalAddress,
+		"TEMPORAL_NAMESPACE":            "default",
+		"TEMPORAL_CONFIG_FILE":          os.DevNull,
+		"TEMPORAL_CODEC_KEYS":           devCodecKeyID + ":" + devCodecKey,
+		"TEMPORAL_CODEC_CORS_ORIGINS":   "http://127.0.0.1:1005,http://localhost:1005",
+		"TEMPORAL_WORKFLOW_CACHE_SIZE":  "50",
+		"TEMPORAL_PROFILE":              "",
+		"TEMPORAL_API_KEY":              "",
+		"TEMPORAL_TLS":                  "",
+		"TEMPORAL_TLS_CLIENT_CERT_PATH": "",
+		"TEMPORAL_GRPC_META_X_TENANT":   "",
+		"TEMPORAL_CODEC_KEYS_FILE":      "",
+	} {
+		if got := lookup(env, key); got != want {
+			t.Errorf("%s = %q, want %q", key, got, want)
+		}
+	}
+	if got := lookup(o.serviceEnv("worker", nil), "TEMPORAL_CODEC_CORS_ORIGINS"); got != "" {
+		t.Errorf("the worker gets TEMPORAL_CODEC_CORS_ORIGINS=%q, which only the intake reads", got)
+	}
+	cfg, err := temporalx.LoadConfig(temporalx.EnvList(env), false)
+	if err != nil {
+		t.Fatalf("the services cannot read the stack's settings: %v", err)
+	}
+	if cfg.Codec == nil || cfg.Client.HostPort != o.TemporalAddress || cfg.Client.Credentials != nil || cfg.Client.ConnectionOptions.TLS != nil {
+		t.Errorf("the services would dial %s (codec %v, credentials %v, TLS %v)", cfg.Client.HostPort, cfg.Codec != nil,
+			cfg.Client.Credentials != nil, cfg.Client.ConnectionOptions.TLS != nil)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/plateforme-rome/rome/clients/notifclient"
 	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/apiclient"
+	"github.com/plateforme-rome/rome/platform/httpx"
 )
 
 // Error is a service's refusal, decoded from its problem+json.
@@ -61,7 +62,7 @@ type Backend struct {
 func New(cfg Config) *Backend {
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = 64
-	hc := &http.Client{Timeout: cfg.Timeout, Transport: bearer{next: base}}
+	hc := &http.Client{Timeout: cfg.Timeout, Transport: bearer{next: httpx.OutboundTransport(base)}}
 	return &Backend{
 		Intake:        &Intake{api: apiclient.New("intake", cfg.IntakeURL, hc)},
 		Referential:   &Referential{api: apiclient.New("referential", cfg.ReferentialURL, hc), client: refclient.New(cfg.ReferentialURL, hc)},

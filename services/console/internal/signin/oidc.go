@@ -25,6 +25,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/plateforme-rome/rome/platform/config"
+	"github.com/plateforme-rome/rome/platform/httpx"
 )
 
 // RedirectPath is where the provider sends the browser back to the console.
@@ -170,7 +171,7 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 	}
 	client := cfg.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = &http.Client{Timeout: 10 * time.Second, Transport: httpx.OutboundTransport(nil)}
 	}
 	provider, err := oidc.NewProvider(oidc.ClientContext(ctx, client), cfg.Issuer)
 	if err != nil {

@@ -77,6 +77,9 @@ type Deps struct {
 	AccessLinks     accessreq.Links
 	AccessTimers    access.Timers
 	InviteGuests    bool
+
+	// Codec configures the codec server the Temporal UI decrypts histories with.
+	Codec CodecConfig
 }
 
 // Requests, Workflows and Referential are the use cases' collaborators (package app).
@@ -199,6 +202,8 @@ func Router(d Deps) *gin.Engine {
 	internal.POST("/group-members", httpx.BodyLimit(maxGroupSyncBody), h.syncGroup)
 	internal.POST("/assignments", httpx.BodyLimit(maxSmallBody), h.assignInTurn)
 
+	registerCodec(r, d.Verifier, d.Codec)
+
 	if d.Dev != nil {
 		d.Dev.Register(r.Group("/dev", limit, small), d.Directory.RecordDevPerson)
 	}
@@ -229,6 +234,7 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	}
 	hc := oauth2.NewClient(ctx, tokens)
 	hc.Timeout = 30 * time.Second
+	hc.Transport = httpx.OutboundTransport(hc.Transport)
 	d.Requests, d.Ideas, d.AccessRequests = st, st, st
 	workflows := &temporalwf.TemporalWorkflows{Client: rt.Temporal, TaskQueue: cfg.TaskQueue}
 	d.Workflows, d.AccessWorkflows = workflows, workflows
@@ -237,6 +243,13 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	d.Notifications = notifclient.New(cfg.NotificationsURL, hc)
 	d.Timers, d.AssignInTurn = cfg.Timers, cfg.AssignInTurn
 	d.PublicURL, d.ConsoleURL, d.Teams = cfg.PublicURL, cfg.ConsoleURL, cfg.Teams
+	if d.Codec, err = CodecConfigFromEnv(rt.DevMode); err != nil {
+		return nil, err
+	}
+	// The requests by status and the overdue ones, for the operators' dashboard.
+	if _, err := app.New(st, workflows, d.Referential, app.Config{Timers: cfg.Timers}).ObserveRequests(st); err != nil {
+		return nil, err
+	}
 	rt.Logger.InfoContext(ctx, "request routes ready", "taskQueue", cfg.TaskQueue, "referential", cfg.ReferentialURL,
 		"teams", cfg.Teams != nil, "console", cfg.ConsoleURL)
 	// Requests filed before today's text rules are reported, never rewritten.

@@ -12,6 +12,9 @@ import (
 	"net/url"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/services/intake/internal/store"
 	"github.com/plateforme-rome/rome/workflows/request"
@@ -90,6 +93,8 @@ type Config struct {
 	AssignInTurn bool
 	// Now is the clock (submission times, the overdue filter); nil is time.Now.
 	Now func() time.Time
+	// Meter records the requests' metrics (see metrics.go); nil is the global meter provider's.
+	Meter metric.Meter
 }
 
 // Service runs the intake's use cases.
@@ -98,6 +103,7 @@ type Service struct {
 	workflows   Workflows
 	referential Referential
 	cfg         Config
+	metrics     *metrics
 }
 
 // New builds the service.
@@ -105,7 +111,10 @@ func New(requests Requests, workflows Workflows, referential Referential, cfg Co
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{requests: requests, workflows: workflows, referential: referential, cfg: cfg}
+	if cfg.Meter == nil {
+		cfg.Meter = otel.Meter(meterScope)
+	}
+	return &Service{requests: requests, workflows: workflows, referential: referential, cfg: cfg, metrics: newMetrics(cfg.Meter)}
 }
 
 // link is the request's page for people, where notifications and Teams lead: the web

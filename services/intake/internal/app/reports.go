@@ -45,10 +45,15 @@ func (s *Service) RecordEvent(ctx context.Context, e request.Event) error {
 	if len(errs) > 0 {
 		return httpx.Unprocessable("invalid_event", "The event is invalid.", errs...)
 	}
+	// Asked before recording: a retried record of the published event is no second publication.
+	publication := e.Type == request.EventPublished && s.notRecorded(ctx, e)
 	replaced, err := s.requests.RecordEvent(ctx, e)
 	if replaced {
 		slog.WarnContext(ctx, "event replaced one a lost workflow task recorded", "workflow_id", request.WorkflowID(e.RequestID),
 			"seq", e.Seq, "type", e.Type)
+	}
+	if err == nil && publication {
+		s.metrics.published(ctx, e)
 	}
 	return err
 }

@@ -32,6 +32,10 @@ import (
 // dispatcher and the digest scheduler stop first (finishing the e-mails in
 // flight), and only then the HTTP server and the database.
 func main() {
+	if len(os.Args) > 1 { // `notifications migrate`: nothing runs in the background then
+		service.Main(service.Spec{Name: "notifications", Migrations: store.Migrations})
+		return
+	}
 	signals, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	serviceCtx, stopService := context.WithCancel(context.Background())
@@ -45,7 +49,6 @@ func main() {
 		Name:        "notifications",
 		PortEnv:     "NOTIFICATIONS_PORT",
 		DefaultPort: 8083,
-		Temporal:    true,
 		Migrations:  store.Migrations,
 		Router: func(_ context.Context, rt *service.Runtime) (http.Handler, error) {
 			return build(signals, rt, &background)
@@ -83,6 +86,9 @@ func build(ctx context.Context, rt *service.Runtime, background *sync.WaitGroup)
 		Log:       rt.Logger,
 	})
 	if err != nil {
+		return nil, err
+	}
+	if _, err := svc.ObserveOutbox(); err != nil {
 		return nil, err
 	}
 	go svc.ReportStoredTexts(ctx) // notifications made before the text rules are reported, never rewritten

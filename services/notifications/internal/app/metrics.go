@@ -2,97 +2,69 @@ package app
 
 import (
 	"context"
-	"errors"
-	"sync"
 
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/plateforme-rome/rome/platform/telemetry"
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 )
 
-// metrics are the instruments operators page on: per channel, the
-// deliveries sent, the failed attempts and the dead letters (each with the
-// attribute kind), and the outbox depth.
+// meterScope names the notifications service's instruments.
+const meterScope = "github.com/plateforme-rome/rome/services/notifications"
+
+// metrics count the delivery attempts (telemetry.NotificationDeliveryAttempts); the
+// outbox's gauges are ObserveOutbox's.
 type metrics struct {
-	byChannel map[string]counters
+	attempts metric.Int64Counter
 }
 
-type counters struct {
-	sent, failed, dead metric.Int64Counter
-}
-
-var (
-	registerOnce sync.Once
-	registered   *metrics
-	registerErr  error
-	depthStore   struct {
-		sync.Mutex
-		s *store.Store
-	}
-)
-
-// newMetrics registers the service's instruments once per process:
-// notifications.email.sent, .failed, .dead_lettered, the same under
-// notifications.teams, and notifications.outbox.depth (attribute channel)
-// of the latest store.
-func newMetrics(s *store.Store) (*metrics, error) {
-	depthStore.Lock()
-	depthStore.s = s
-	depthStore.Unlock()
-	registerOnce.Do(func() {
-		meter := otel.Meter("github.com/plateforme-rome/rome/services/notifications")
-		m := &metrics{byChannel: map[string]counters{}}
-		var errs []error
-		counter := func(name, description string) metric.Int64Counter {
-			c, err := meter.Int64Counter(name, metric.WithDescription(description))
-			errs = append(errs, err)
-			return c
-		}
-		m.byChannel[store.ChannelEmail] = counters{
-			sent:   counter("notifications.email.sent", "E-mails accepted by the SMTP server"),
-			failed: counter("notifications.email.failed", "Failed e-mail attempts"),
-			dead:   counter("notifications.email.dead_lettered", "E-mails given up"),
-		}
-		m.byChannel[store.ChannelTeams] = counters{
-			sent:   counter("notifications.teams.sent", "Teams activity-feed notifications the worker reported sent"),
-			failed: counter("notifications.teams.failed", "Failed Teams activity-feed notification attempts"),
-			dead:   counter("notifications.teams.dead_lettered", "Teams activity-feed notifications given up"),
-		}
-		_, err := meter.Int64ObservableGauge("notifications.outbox.depth",
-			metric.WithDescription("Deliveries waiting in the outbox, per channel"),
-			metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
-				depthStore.Lock()
-				st := depthStore.s
-				depthStore.Unlock()
-				depth, err := st.OutboxDepth(ctx)
-				if err != nil {
-					return err
-				}
-				for channel, n := range depth {
-					o.Observe(n, metric.WithAttributes(attribute.String("channel", channel)))
-				}
-				return nil
-			}))
-		registered, registerErr = m, errors.Join(append(errs, err)...)
-	})
-	return registered, registerErr
+func newMetrics(meter metric.Meter) (*metrics, error) {
+	attempts, err := telemetry.NotificationDeliveryAttempts.Int64Counter(meter)
+	return &metrics{attempts: attempts}, err
 }
 
 func (m *metrics) sent(ctx context.Context, r store.OutboxRow) {
-	m.byChannel[r.Channel].sent.Add(ctx, 1, kind(r))
+	m.attempt(ctx, r, telemetry.OutcomeSent)
 }
 
-// failed counts a failed attempt, and the dead letter it made.
-func (m *metrics) failed(ctx context.Context, r store.OutboxRow, dead bool) {
-	c := m.byChannel[r.Channel]
-	c.failed.Add(ctx, 1, kind(r))
-	if dead {
-		c.dead.Add(ctx, 1, kind(r))
+func (m *metrics) failed(ctx context.Context, r store.OutboxRow) {
+	m.attempt(ctx, r, telemetry.OutcomeFailed)
+}
+
+func (m *metrics) attempt(ctx context.Context, r store.OutboxRow, outcome string) {
+	m.attempts.Add(ctx, 1, metric.WithAttributes(telemetry.AttrNotificationChannel.String(r.Channel),
+		telemetry.AttrNotificationKind.String(r.Kind), telemetry.AttrNotificationOutcome.String(outcome)))
+}
+
+// ObserveOutbox reports, at each collection of the meter, the deliveries waiting in the
+// outbox by channel (telemetry.NotificationOutboxDepth, every channel, 0 included) and the
+// dead letters by channel and kind (telemetry.NotificationDeadLetterCount). Read from the
+// database, they are the same on every replica, and a revived dead letter leaves the count.
+func (s *Service) ObserveOutbox() (metric.Registration, error) {
+	depth, err := telemetry.NotificationOutboxDepth.Int64ObservableGauge(s.meter)
+	if err != nil {
+		return nil, err
 	}
-}
-
-func kind(r store.OutboxRow) metric.AddOption {
-	return metric.WithAttributes(attribute.String("kind", r.Kind))
+	dead, err := telemetry.NotificationDeadLetterCount.Int64ObservableGauge(s.meter)
+	if err != nil {
+		return nil, err
+	}
+	return s.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		waiting, err := s.store.OutboxDepth(ctx)
+		if err != nil {
+			return err
+		}
+		for channel, n := range waiting {
+			o.ObserveInt64(depth, n, metric.WithAttributes(telemetry.AttrNotificationChannel.String(channel)))
+		}
+		letters, err := s.store.DeadLetterCounts(ctx)
+		if err != nil {
+			return err
+		}
+		for _, l := range letters {
+			o.ObserveInt64(dead, l.N, metric.WithAttributes(telemetry.AttrNotificationChannel.String(l.Channel),
+				telemetry.AttrNotificationKind.String(l.Kind)))
+		}
+		return nil
+	}, depth, dead)
 }

@@ -66,7 +66,7 @@ func (s *Service) record(ctx context.Context, r store.OutboxRow, a Attempt) (sta
 		f.DeadAt = &now
 	}
 	recorded, err = s.store.MarkFailed(ctx, r.ID, a.Owner, f)
-	s.metrics.failed(ctx, r, dead && recorded)
+	s.metrics.failed(ctx, r)
 	if err != nil || !recorded {
 		return s.unrecorded(ctx, r, a, err)
 	}

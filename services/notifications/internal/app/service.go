@@ -14,6 +14,9 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 )
 
@@ -61,6 +64,8 @@ type Deps struct {
 	// Now is the clock; nil is the wall clock.
 	Now func() time.Time
 	Log *slog.Logger
+	// Meter records the service's metrics (see metrics.go); nil is the global meter provider's.
+	Meter metric.Meter
 }
 
 // Service runs the use cases.
@@ -71,16 +76,20 @@ type Service struct {
 	cfg       Config
 	clock     func() time.Time
 	log       *slog.Logger
+	meter     metric.Meter
 	metrics   *metrics
 	seen      *seenUsers
 }
 
-// New builds the service and registers its metrics.
+// New builds the service and its instruments (ObserveOutbox registers the gauges).
 func New(d Deps) (*Service, error) {
 	if d.Store == nil || d.Targets == nil || d.Log == nil {
 		return nil, errors.New("app: Deps.Store, Targets and Log are required")
 	}
-	m, err := newMetrics(d.Store)
+	if d.Meter == nil {
+		d.Meter = otel.Meter(meterScope)
+	}
+	m, err := newMetrics(d.Meter)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
@@ -88,7 +97,7 @@ func New(d Deps) (*Service, error) {
 	if clock == nil {
 		clock = time.Now
 	}
-	s := &Service{store: d.Store, targets: d.Targets, directory: d.Directory, cfg: d.Config, clock: clock, log: d.Log, metrics: m}
+	s := &Service{store: d.Store, targets: d.Targets, directory: d.Directory, cfg: d.Config, clock: clock, log: d.Log, meter: d.Meter, metrics: m}
 	s.seen = newSeenUsers(s.now)
 	return s, nil
 }

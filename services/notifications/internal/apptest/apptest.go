@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
 	"gorm.io/gorm"
 
 	"github.com/plateforme-rome/rome/clients/notifclient"
@@ -59,6 +60,17 @@ func New(t testing.TB, db *gorm.DB, targets app.Targets) *Env {
 // people who have called the service).
 func NewWithDirectory(t testing.TB, db *gorm.DB, targets app.Targets, dir app.Directory) *Env {
 	t.Helper()
+	return newEnv(t, db, targets, dir, nil)
+}
+
+// NewMetered is New recording the app's metrics on meter.
+func NewMetered(t testing.TB, db *gorm.DB, meter metric.Meter) *Env {
+	t.Helper()
+	return newEnv(t, db, nil, nil, meter)
+}
+
+func newEnv(t testing.TB, db *gorm.DB, targets app.Targets, dir app.Directory, meter metric.Meter) *Env {
+	t.Helper()
 	st := store.New(db)
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
@@ -67,7 +79,7 @@ func NewWithDirectory(t testing.TB, db *gorm.DB, targets app.Targets, dir app.Di
 		targets = noTargets{}
 	}
 	clock := clocktest.New(Start)
-	svc, err := app.New(app.Deps{Store: st, Targets: targets, Directory: dir, Config: Config, Now: clock.Now, Log: slog.New(slog.DiscardHandler)})
+	svc, err := app.New(app.Deps{Store: st, Targets: targets, Directory: dir, Config: Config, Now: clock.Now, Log: slog.New(slog.DiscardHandler), Meter: meter})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/plateforme-rome/rome/platform/apiclient"
+	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/services/notifications/internal/app"
 )
 
@@ -31,7 +32,7 @@ type Services struct {
 // of its own (nil: a client with Timeout).
 func New(intakeURL, referentialURL string, hc *http.Client) *Services {
 	if hc == nil {
-		hc = &http.Client{Timeout: Timeout}
+		hc = &http.Client{Timeout: Timeout, Transport: httpx.OutboundTransport(nil)}
 	}
 	return &Services{
 		intake:      apiclient.New("intake", strings.TrimRight(intakeURL, "/"), hc),

@@ -3,21 +3,15 @@ package api_test
 import (
 	"context"
 	"log/slog"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/plateforme-rome/rome/services/referential/internal/app"
 )
 
-// searchQueries are what people type in the appellation search (the same as
-// tools/loadtest's sidebyside): whole words, prefixes, missing accents, typos.
-var searchQueries = []string{
-	"boulanger", "infirmier", "développeur", "developpeur", "comptable", "chauffeur poids lourd",
-	"aide soignant", "électricien", "plombier", "serveur", "cuisinier", "vendeur", "agent d'entretien",
-	"maçon", "coiffeur", "secrétaire", "magasinier", "cariste", "auxiliaire de vie", "data",
-	"ingénieur", "technicien maintenance", "boucher", "pâtissier", "jardinier", "menuisier",
-	"soudeur", "mécanicien auto", "assistant", "professeur", "éducateur", "commercial", "juriste",
-	"infirmiere", "devloppeur", "agent de securite", "conducteur de bus", "manager", "chef de projet", "logisticien",
-}
+// searchQueries is the load test's query list (tools/loadtest's sidebyside).
+const searchQueries = "../../../../tools/loadtest/cmd/sidebyside/search-queries.txt"
 
 // BenchmarkSearchV460 times each query of the load test on the v460 appellations, as the
 // search route runs it (the hits described with their fiche): the search p99 under load
@@ -29,9 +23,13 @@ func BenchmarkSearchV460(b *testing.B) {
 	if err := svc.Load(context.Background()); err != nil {
 		b.Fatal(err)
 	}
+	queries, err := os.ReadFile(searchQueries)
+	if err != nil {
+		b.Fatal(err)
+	}
 	st := svc.Current()
 	st.Search("appellations", "warm", 20)
-	for _, q := range searchQueries {
+	for _, q := range strings.Split(strings.TrimSpace(string(queries)), "\n") {
 		b.Run(q, func(b *testing.B) {
 			for b.Loop() {
 				if hits, _ := st.Search("appellations", q, 20); len(hits) == 0 {

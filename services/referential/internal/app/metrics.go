@@ -4,9 +4,13 @@ import (
 	"context"
 
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/plateforme-rome/rome/platform/telemetry"
 )
+
+// meterScope names the referential's instruments.
+const meterScope = "github.com/plateforme-rome/rome/services/referential"
 
 // metrics are what operators watch on the referential: the version it serves (a replica
 // stuck on an old one), publications, conflicts (requests sent back to moderators) and,
@@ -15,13 +19,13 @@ type metrics struct {
 	publications metric.Int64Counter
 }
 
-func newMetrics(s *Service) *metrics {
-	meter := otel.Meter("github.com/plateforme-rome/rome/services/referential")
+func newMetrics(s *Service, meter metric.Meter) *metrics {
+	if meter == nil {
+		meter = otel.Meter(meterScope)
+	}
 	m := &metrics{}
-	m.publications, _ = meter.Int64Counter("rome.referential.changesets",
-		metric.WithDescription("Change sets submitted for publication, by outcome (published, staged, replayed, conflict, invalid, error)"))
-	_, _ = meter.Int64ObservableGauge("rome.referential.version",
-		metric.WithDescription("Referential version this instance serves (0 while empty)"),
+	m.publications, _ = telemetry.ReferentialChangeSets.Int64Counter(meter)
+	_, _ = telemetry.ReferentialVersion.Int64ObservableGauge(meter,
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
 			if st := s.Current(); st != nil {
 				o.Observe(int64(st.Version()))
@@ -30,8 +34,7 @@ func newMetrics(s *Service) *metrics {
 			}
 			return nil
 		}))
-	_, _ = meter.Int64ObservableGauge("rome.referential.staged_changesets",
-		metric.WithDescription("Change sets staged in the releases not published yet, returned ones aside (release trains only)"),
+	_, _ = telemetry.ReferentialStagedChangeSets.Int64ObservableGauge(meter,
 		metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
 			if !s.ReleaseTrains() {
 				return nil
@@ -48,5 +51,5 @@ func newMetrics(s *Service) *metrics {
 
 // publication counts one change set by outcome.
 func (m *metrics) publication(ctx context.Context, outcome string) {
-	m.publications.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
+	m.publications.Add(ctx, 1, metric.WithAttributes(telemetry.AttrOutcome.String(outcome)))
 }

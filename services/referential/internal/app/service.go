@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/plateforme-rome/rome/clients/refclient"
 	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/services/referential/internal/changeset"
@@ -50,6 +52,8 @@ type Config struct {
 	// at once; the zero value too) or refclient.PublicationReleaseTrains (accepted change
 	// sets wait in the next release).
 	Publication string
+	// Meter records the referential's metrics (metrics.go); nil is the global meter provider's.
+	Meter metric.Meter
 }
 
 // ReleaseTrains tells whether accepted change sets wait in releases.
@@ -63,7 +67,7 @@ var ErrEmpty = store.ErrNoVersion
 // New creates the service; call Load before serving.
 func New(s *store.Store, log *slog.Logger, cfg Config) *Service {
 	svc := &Service{store: s, log: log, cfg: cfg, past: map[int]*State{}}
-	svc.metrics = newMetrics(svc)
+	svc.metrics = newMetrics(svc, cfg.Meter)
 	return svc
 }
 

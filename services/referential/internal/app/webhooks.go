@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/plateforme-rome/rome/platform/telemetry"
 	"github.com/plateforme-rome/rome/platform/textrule"
 	"github.com/plateforme-rome/rome/services/referential/internal/store"
 	"github.com/plateforme-rome/rome/services/referential/internal/webhook"
@@ -46,6 +47,7 @@ type WebhookConfig struct {
 	Timeout      time.Duration    // how long a consumer has to answer: 15 s
 	Concurrency  int              // endpoints delivered at once by a pass: 16
 	Log          *slog.Logger     // slog.Default()
+	Meter        metric.Meter     // counts the attempts: the global meter provider's
 }
 
 // SecretGrace is how long a rotated secret keeps signing alongside its successor: a day
@@ -72,9 +74,11 @@ func NewWebhooks(s *store.Store, cfg WebhookConfig) *Webhooks {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.Meter == nil {
+		cfg.Meter = otel.Meter(meterScope)
+	}
 	w := &Webhooks{store: s, cfg: cfg, client: webhook.Client(cfg.Timeout, cfg.AllowPrivate), owner: "dispatcher-" + crand.Text()}
-	w.attempts, _ = otel.Meter("github.com/plateforme-rome/rome/services/referential").Int64Counter("rome.referential.webhook.attempts",
-		metric.WithDescription("Webhook delivery attempts, by outcome (delivered, retry, dead, gone)"))
+	w.attempts, _ = telemetry.ReferentialWebhookAttempts.Int64Counter(cfg.Meter)
 	return w
 }
 

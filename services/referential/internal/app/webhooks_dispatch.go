@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/plateforme-rome/rome/platform/telemetry"
 	"github.com/plateforme-rome/rome/services/referential/internal/store"
 	"github.com/plateforme-rome/rome/services/referential/internal/webhook"
 )
@@ -114,7 +114,7 @@ func (w *Webhooks) drain(ctx context.Context, id string) (int, error) {
 		if err != nil {
 			return n + 1, err
 		}
-		w.attempts.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", r.Outcome)))
+		w.attempts.Add(ctx, 1, metric.WithAttributes(telemetry.AttrOutcome.String(r.Outcome)))
 		if !held || r.Outcome == store.OutcomeRetry || r.Outcome == store.OutcomeGone {
 			return n + 1, nil
 		}

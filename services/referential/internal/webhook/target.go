@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/plateforme-rome/rome/platform/httpx"
 )
 
 // MaxURLLength bounds an endpoint's URL.
@@ -79,12 +81,12 @@ func Client(timeout time.Duration, allowPrivate bool) *http.Client {
 	}
 	return &http.Client{
 		Timeout: timeout,
-		Transport: &http.Transport{
+		Transport: httpx.OutboundTransport(&http.Transport{
 			DialContext:         dialer.DialContext,
 			TLSHandshakeTimeout: timeout,
 			MaxIdleConnsPerHost: 2,
 			IdleConnTimeout:     90 * time.Second,
-		},
+		}),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }

@@ -92,6 +92,7 @@ func run(ctx context.Context, log *slog.Logger) error {
 	notificationsURL := config.String("NOTIFICATIONS_URL", "http://127.0.0.1:8083")
 	httpClient := oauth2.NewClient(ctx, tokens)
 	httpClient.Timeout = 30 * time.Second
+	httpClient.Transport = httpx.OutboundTransport(httpClient.Transport)
 
 	tc, err := temporalx.Dial(ctx, log)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,22 +11,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/plateforme-rome/rome/tools/devstack"
 	"github.com/plateforme-rome/rome/tools/loadtest/benchstack"
 )
 
-// searchQueries are what people type in the appellation search: whole words, prefixes,
-// missing accents, typos.
-var searchQueries = []string{
-	"boulanger", "infirmier", "développeur", "developpeur", "comptable", "chauffeur poids lourd",
-	"aide soignant", "électricien", "plombier", "serveur", "cuisinier", "vendeur", "agent d'entretien",
-	"maçon", "coiffeur", "secrétaire", "magasinier", "cariste", "auxiliaire de vie", "data",
-	"ingénieur", "technicien maintenance", "boucher", "pâtissier", "jardinier", "menuisier",
-	"soudeur", "mécanicien auto", "assistant", "professeur", "éducateur", "commercial", "juriste",
-	"infirmiere", "devloppeur", "agent de securite", "conducteur de bus", "manager", "chef de projet", "logisticien",
-}
+// searchQueries are what people type in the appellation search, one per line: whole words,
+// prefixes, missing accents, typos. The referential's BenchmarkSearchV460 times each.
+//
+//go:embed search-queries.txt
+var searchQueriesText string
+
+var searchQueries = strings.Split(strings.TrimSpace(searchQueriesText), "\n")
 
 // newReads compares the referential's hot reads with floorserver serving a body of the same
 // size, and first measures the first search after the referential starts.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/plateforme-rome/rome/platform/temporalx"
 	"github.com/plateforme-rome/rome/tools/loadtest"
 	"github.com/plateforme-rome/rome/tools/loadtest/benchstack"
 	"github.com/plateforme-rome/rome/workflows/request"
@@ -56,8 +58,16 @@ func newSubmit(ctx context.Context, stack *benchstack.Stack, t phaseTimes) ([]co
 	if s.moderator, err = stack.Token("bench-moderator", "moderator", ""); err != nil {
 		return nil, nil, err
 	}
-	s.temporal, err = client.Dial(client.Options{HostPort: stack.Endpoints.TemporalAddress, Namespace: stack.Options.TemporalNamespace})
+	// The services' settings: the floor's starts are encrypted as the intake's are.
+	cfg, err := temporalx.LoadConfig(temporalx.EnvList(stack.Options.TemporalClientEnv()), stack.Options.DevMode)
 	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := cfg.ClientOptions(slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.temporal, err = client.Dial(opts); err != nil {
 		return nil, nil, err
 	}
 	var cs []comparison
