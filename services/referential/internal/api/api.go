@@ -5,6 +5,7 @@ package api
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -386,7 +387,17 @@ func (h *handlers) search(c *gin.Context) {
 		c.Error(httpx.NotFound("unknown_search", "search is for appellations, competences or savoirs"))
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"items": hits, "version": st.Version()})
+	// Encoded straight into the response: the search runs thousands of times a second, and
+	// the bytes it allocates are what makes the collector run (BENCHMARKS.md, issue #11).
+	c.Header("Content-Type", "application/json; charset=utf-8")
+	c.Status(http.StatusOK)
+	_ = json.NewEncoder(c.Writer).Encode(searchAnswer{Items: hits, Version: st.Version()}) // a write error is the client gone
+}
+
+// searchAnswer is the search route's response.
+type searchAnswer struct {
+	Items   []app.SearchHit `json:"items"`
+	Version int             `json:"version"`
 }
 
 func (h *handlers) versions(c *gin.Context) {

@@ -223,9 +223,16 @@ func (st *State) Search(kind, q string, limit int) ([]SearchHit, bool) {
 }
 
 func (st *State) ficheRef(code string) fiche.Ref {
-	r, _ := st.Snap.Get(romecsv.Fiche, code)
-	return fiche.Ref{Code: code, Libelle: r[romecsv.MustByName(romecsv.Fiche).Col("libelle_rome")]}
+	libelle, _ := st.Snap.T(romecsv.Fiche).Field(code, ficheLibelle)
+	return fiche.Ref{Code: code, Libelle: libelle}
 }
+
+// The columns a search hit is described with.
+var (
+	ficheLibelle           = romecsv.MustByName(romecsv.Fiche).Col("libelle_rome")
+	appellationLibelleLong = romecsv.MustByName(romecsv.Appellation).Col("libelle_appellation_long")
+	appellationCodeRome    = romecsv.MustByName(romecsv.Appellation).Col("code_rome")
+)
 
 // maxFichesPerHit bounds the fiches listed with a compétence or savoir hit.
 const maxFichesPerHit = 10
@@ -234,10 +241,9 @@ func (st *State) describe(kind string, h search.Hit) SearchHit {
 	hit := SearchHit{CodeOgr: h.ID, Score: h.Score}
 	switch kind {
 	case "appellations":
-		const A = romecsv.Appellation
-		r, _ := st.Snap.Get(A, h.ID)
-		a := romecsv.MustByName(A)
-		hit.Libelle, hit.CodeRome = r[a.Col("libelle_appellation_long")], r[a.Col("code_rome")]
+		a := st.Snap.T(romecsv.Appellation)
+		hit.Libelle, _ = a.Field(h.ID, appellationLibelleLong)
+		hit.CodeRome, _ = a.Field(h.ID, appellationCodeRome)
 		ref := st.ficheRef(hit.CodeRome)
 		hit.Fiche = &ref
 		return hit

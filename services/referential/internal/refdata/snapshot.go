@@ -179,6 +179,16 @@ func (t *Table) Get(key string) ([]string, bool) {
 	return t.cols(i), true
 }
 
+// Field returns column col of the row with that key, without reading the rest of the row
+// (the searches describe each hit by a field or two).
+func (t *Table) Field(key string, col int) (string, bool) {
+	i, ok := t.row(key)
+	if !ok {
+		return "", false
+	}
+	return t.field(i, col), true
+}
+
 // ForRome returns the rows of one fiche, in export order.
 func (t *Table) ForRome(code string) [][]string {
 	idx := t.byRome[code]

@@ -34,9 +34,15 @@ func TestTableReadsRowsAsGiven(t *testing.T) {
 	if r, ok := snap.Get(M, "A1101"+romecsv.KeySep); !ok || r[0] != "A1101" {
 		t.Errorf("by a key with an empty part: %q %v", r, ok)
 	}
+	if f, ok := snap.T(M).Field("M1805"+romecsv.KeySep+"M1806", 2); !ok || f != "2" {
+		t.Errorf("one field by key: %q %v", f, ok)
+	}
 	for _, k := range []string{"M1805", "M1805" + romecsv.KeySep + "M18", "M1805" + romecsv.KeySep + "M1806" + romecsv.KeySep + "2", ""} {
 		if r, ok := snap.Get(M, k); ok {
 			t.Errorf("key %q found %q", k, r)
+		}
+		if f, ok := snap.T(M).Field(k, 0); ok {
+			t.Errorf("key %q found field %q", k, f)
 		}
 	}
 	if rows := snap.ForRome(M, "M1805"); len(rows) != 2 || rows[0][1] != "M1810" || rows[1][1] != "M1806" {

@@ -92,7 +92,7 @@ func (ix *Index) Search(query string, limit int) []Hit {
 	// Score labels by decreasing number of matched query words: a label with n
 	// of them scores below (n+1)/(nq+1), so once the kept hits all reach that,
 	// the labels left cannot enter and are skipped.
-	top := topK{ix: ix, limit: limit}
+	top := topK{ix: ix, limit: limit, items: make([]candidate, 0, limit)}
 	nq := len(words)
 	for n := nq; n > 0; n-- {
 		if len(top.items) == limit && top.items[0].score >= float64(n+1)/float64(nq+1) {
