@@ -580,3 +580,20 @@ func BenchmarkBuild(b *testing.B) {
 		Build(entries)
 	}
 }
+
+// BenchmarkOSAPairs times the typo distance between every pair of some long words, most of
+// them more than two edits apart (the common case of the typo matching's hot loop).
+func BenchmarkOSAPairs(b *testing.B) {
+	var words [][]rune
+	for _, w := range strings.Fields("technicien maintenance secretaire ingenieur securite electricien patissier magasinier " +
+		"conducteur auxiliaire mecanicien commercial professeur educateur assistant menuisier logisticien comptable infirmier boulanger") {
+		words = append(words, []rune(w))
+	}
+	for b.Loop() {
+		for _, a := range words {
+			for _, c := range words {
+				osa(a, c, 2)
+			}
+		}
+	}
+}
