@@ -100,10 +100,16 @@ func (w *lifecycle) createChannel(ctx workflow.Context) bool {
 	t := w.resume.Teams
 	members := entraIDs(t.People)
 	var out teams.CreateChannelOutput
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, teamsOptions), teamsActs.CreateChannel,
-		teams.CreateChannelInput{RequestID: w.req.ID, CodeRome: w.req.CodeRome, Title: w.req.Title,
-			Summary: fmt.Sprintf("%s, déposée par %s (%s) : %s", w.subject(), w.req.SubmittedBy.Name, w.req.Org, w.req.Justification),
-			Link:    w.link, Members: members}).Get(ctx, &out)
+	in := teams.CreateChannelInput{RequestID: w.req.ID, CodeRome: w.req.CodeRome, Title: w.req.Title,
+		Summary: fmt.Sprintf("%s, déposée par %s (%s) : %s", w.subject(), w.req.SubmittedBy.Name, w.req.Org, w.req.Justification),
+		Link:    w.link, Members: members}
+	var created workflow.Future
+	if w.fewerTasks { // idempotent: the channel is found by its name, the summary by its key
+		created = w.call(ctx, teamsOptions, teamsActs.CreateChannel, in)
+	} else {
+		created = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, teamsOptions), teamsActs.CreateChannel, in)
+	}
+	err := created.Get(ctx, &out)
 	if temporal.IsCanceledError(err) || w.mu.Lock(ctx) != nil {
 		return false
 	}

@@ -77,8 +77,8 @@ type lifecycle struct {
 	resume Resume
 	fresh  bool // the first run: the submission is not recorded yet
 	local  bool // short calls run as local activities (localCallsChange)
-	// fewerTasks: the start's search attributes count as indexed, the Teams subscription is
-	// a local call (localCallsChange version 2).
+	// fewerTasks: the start's search attributes count as indexed, the Teams channel and its
+	// subscription are local calls (localCallsChange version 2).
 	fewerTasks bool
 	link       string               // the request's page (request.Input.Link)
 	teams      *request.TeamsConfig // nil: no Teams channel
@@ -147,9 +147,10 @@ const retryPause = 10 * time.Minute
 // with activities.
 //
 // Its version 2 also takes the search attributes the workflow started with as indexed
-// (the first task no longer upserts the same values again), and subscribes to the Teams
-// channel's messages with a local call: per request, one activity task and one workflow
-// task through the server fewer, and seven history events.
+// (the first task no longer upserts the same values again), and creates the Teams channel
+// and subscribes to its messages with local calls: a checked request takes one workflow
+// task instead of three, and no activity task. The first task then lasts as long as Graph
+// takes to create the channel; an update sent meanwhile waits for it.
 const (
 	localCallsChange  = "local-short-calls"
 	localCallsVersion = 2
