@@ -29,7 +29,7 @@ type Requests interface {
 	History(ctx context.Context, requestID string) ([]store.Entry, error)
 	Idempotency(ctx context.Context, scope, key string) (store.Idempotency, bool, error)
 	SaveIdempotency(ctx context.Context, rec store.Idempotency) error
-	RecordEvent(ctx context.Context, e request.Event) (replaced bool, err error)
+	RecordEvent(ctx context.Context, e request.Event) (store.Recorded, error)
 	FindOverlaps(ctx context.Context, q request.OverlapQuery) ([]request.Overlap, error)
 	RequestByTeamsChannel(ctx context.Context, channelID string) (string, bool, error)
 	EachRequest(ctx context.Context, fn func(store.Row) error) error

@@ -53,12 +53,6 @@ func (m *metrics) published(ctx context.Context, e request.Event) {
 	m.publication.Record(ctx, e.At.Sub(decided).Seconds(), metric.WithAttributes(telemetry.AttrPublicationMode.String(mode)))
 }
 
-// notRecorded tells whether the request's projection has not applied e yet.
-func (s *Service) notRecorded(ctx context.Context, e request.Event) bool {
-	row, err := s.requests.Get(ctx, e.RequestID)
-	return err == nil && row.LastSeq < e.Seq
-}
-
 // StatusCounter counts the requests by status, and the overdue ones among them (the store).
 type StatusCounter interface {
 	CountByStatus(ctx context.Context, waits []store.Wait) ([]store.StatusCount, error)

@@ -10,6 +10,7 @@ import (
 	"regexp"
 
 	"github.com/plateforme-rome/rome/platform/httpx"
+	"github.com/plateforme-rome/rome/services/intake/internal/store"
 	"github.com/plateforme-rome/rome/workflows/request"
 )
 
@@ -45,14 +46,13 @@ func (s *Service) RecordEvent(ctx context.Context, e request.Event) error {
 	if len(errs) > 0 {
 		return httpx.Unprocessable("invalid_event", "The event is invalid.", errs...)
 	}
-	// Asked before recording: a retried record of the published event is no second publication.
-	publication := e.Type == request.EventPublished && s.notRecorded(ctx, e)
-	replaced, err := s.requests.RecordEvent(ctx, e)
-	if replaced {
+	recorded, err := s.requests.RecordEvent(ctx, e)
+	if recorded == store.Replaced {
 		slog.WarnContext(ctx, "event replaced one a lost workflow task recorded", "workflow_id", request.WorkflowID(e.RequestID),
 			"seq", e.Seq, "type", e.Type)
 	}
-	if err == nil && publication {
+	// A retried record of the published event is no second publication.
+	if err == nil && recorded != store.AlreadyRecorded && e.Type == request.EventPublished {
 		s.metrics.published(ctx, e)
 	}
 	return err

@@ -98,13 +98,13 @@ func (s *Store) Discard(ctx context.Context, id string) (removed bool, err error
 //     the local activity ran, and the replayed workflow took another path, say an update
 //     that arrived meanwhile). The workflow's history is the truth: the event takes the
 //     seq, the lost task's later events go, and the projection goes back to this event's
-//     state. Dropping it instead lost a decision. replaced reports that case.
+//     state. Dropping it instead lost a decision.
 //
 // Otherwise the projection only moves forward: a state older than the one applied is ignored.
-func (s *Store) RecordEvent(ctx context.Context, e request.Event) (replaced bool, err error) {
+func (s *Store) RecordEvent(ctx context.Context, e request.Event) (Recorded, error) {
 	actor, err := json.Marshal(e.Actor)
 	if err != nil {
-		return false, err
+		return AlreadyRecorded, err
 	}
 	data := string(e.Data)
 	if len(e.Data) == 0 {
@@ -114,6 +114,7 @@ func (s *Store) RecordEvent(ctx context.Context, e request.Event) (replaced bool
 	if at.IsZero() {
 		at = e.Request.UpdatedAt
 	}
+	recorded := Appended
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Exec(`INSERT INTO request_events (request_id, seq, at, type, actor, data) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (request_id, seq) DO NOTHING`, e.RequestID, e.Seq, e.At.UTC(), e.Type, string(actor), data)
@@ -125,18 +126,28 @@ func (s *Store) RecordEvent(ctx context.Context, e request.Event) (replaced bool
 				WHERE request_id = ? AND seq = ? AND NOT (type = ? AND actor = ? AND data = ?)`,
 				e.At.UTC(), e.Type, string(actor), data, e.RequestID, e.Seq, e.Type, string(actor), data)
 			if res.Error != nil || res.RowsAffected == 0 {
-				return res.Error // the same event again
+				recorded = AlreadyRecorded
+				return res.Error
 			}
-			replaced = true
+			recorded = Replaced
 			if err := tx.Exec("DELETE FROM request_events WHERE request_id = ? AND seq > ?", e.RequestID, e.Seq).Error; err != nil {
 				return err
 			}
 		}
-		_, err := upsertProjection(tx, e.Request, e.Seq, at, replaced)
+		_, err := upsertProjection(tx, e.Request, e.Seq, at, recorded == Replaced)
 		return err
 	})
-	return replaced, err
+	return recorded, err
 }
+
+// Recorded is what RecordEvent made of an event.
+type Recorded int
+
+const (
+	AlreadyRecorded Recorded = iota // the same event was there: nothing changed
+	Appended                        // a new event
+	Replaced                        // another event under its seq, from a lost workflow task, gave way to it
+)
 
 // upsertProjection writes r as the projection of its request at history position seq,
 // unless the projection already holds that position or a later one. When it writes, it

@@ -72,11 +72,11 @@ func TestRecordEventTakesTheSeqOfALostTask(t *testing.T) {
 		r := newRequest("r1", "opco-2i", "M1805", "Développeur Rust")
 		record := func(e request.Event) bool {
 			t.Helper()
-			replaced, err := s.RecordEvent(ctx, e)
+			recorded, err := s.RecordEvent(ctx, e)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return replaced
+			return recorded == store.Replaced
 		}
 		record(event(r, 1, request.EventSubmitted, request.StatusChecking))
 		record(event(r, 2, request.EventAssigned, request.StatusInReview))
@@ -141,8 +141,8 @@ func TestRecordEventIsIdempotentAndNeverGoesBackwards(t *testing.T) {
 		// The activity is retried, or its task replayed later: the same event again changes nothing.
 		again := event(r, 2, request.EventChecked, request.StatusAwaitingTriage)
 		again.At = again.At.Add(time.Second)
-		if replaced, err := s.RecordEvent(ctx, again); err != nil || replaced {
-			t.Fatalf("duplicate event: replaced %v, %v", replaced, err)
+		if recorded, err := s.RecordEvent(ctx, again); err != nil || recorded == store.Replaced {
+			t.Fatalf("duplicate event: recorded %v, %v", recorded, err)
 		}
 		if row, _ := state(t, s, "r1"); row.LastSeq != 2 || row.Status != request.StatusAwaitingTriage {
 			t.Fatalf("after a duplicate: seq %d status %s", row.LastSeq, row.Status)
