@@ -27,7 +27,6 @@ import (
 	"github.com/plateforme-rome/rome/platform/service"
 	"github.com/plateforme-rome/rome/services/referential/internal/api"
 	"github.com/plateforme-rome/rome/services/referential/internal/app"
-	"github.com/plateforme-rome/rome/services/referential/internal/importer"
 	"github.com/plateforme-rome/rome/services/referential/internal/store"
 )
 
@@ -90,12 +89,7 @@ func runImport(ctx context.Context, log *slog.Logger, args []string) error {
 			}
 		}
 		start := time.Now()
-		rel, err := importer.Read(fs.Arg(0), log)
-		if err != nil {
-			return err
-		}
-		log.Info("release read and checked", "version", rel.Info.Number, "label", rel.Info.Label, "ms", time.Since(start).Milliseconds())
-		outcome, n, err := s.Import(ctx, rel, *replace)
+		outcome, n, err := s.ImportFiles(ctx, fs.Arg(0), log, *replace)
 		if err != nil {
 			return err
 		}
@@ -112,10 +106,6 @@ const defaultMemoryLimit = 256 << 20
 func serve(ctx context.Context) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
-	refresh, err := config.Duration("REFERENTIAL_REFRESH_INTERVAL", 15*time.Second)
-	if err != nil {
-		return err
 	}
 	authCfg, err := auth.ConfigFromEnv()
 	if err != nil {
@@ -145,6 +135,10 @@ func serve(ctx context.Context) error {
 		Name: "referential", PortEnv: "REFERENTIAL_PORT", DefaultPort: 8082, Migrations: store.Migrations,
 		Router: func(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 			st := store.New(rt.DB)
+			refresh, err := refreshInterval(st)
+			if err != nil {
+				return nil, err
+			}
 			svc := app.New(st, rt.Logger, app.Config{Publication: publication})
 			if err := svc.Load(ctx); errors.Is(err, app.ErrEmpty) {
 				rt.Logger.Warn("the referential is empty: reads answer 503 until a release is imported (referential import <folder>)")
@@ -169,6 +163,21 @@ func serve(ctx context.Context) error {
 			}), nil
 		},
 	})
+}
+
+// refreshInterval reads REFERENTIAL_REFRESH_INTERVAL: how often a replica looks for the
+// versions other processes stored. On SQLite that is how it learns of them (default 15 s);
+// PostgreSQL announces them as they commit, and the poll is a safety net (default 2 min).
+func refreshInterval(st *store.Store) (time.Duration, error) {
+	def := 15 * time.Second
+	if st.AnnouncesVersions() {
+		def = 2 * time.Minute
+	}
+	every, err := config.Duration("REFERENTIAL_REFRESH_INTERVAL", def)
+	if err == nil && every <= 0 {
+		err = errors.New("REFERENTIAL_REFRESH_INTERVAL must be positive")
+	}
+	return every, err
 }
 
 // publicationMode reads PUBLICATION_MODE: immediate (the default: every accepted change set

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
@@ -24,7 +23,16 @@ type lines map[string][]int
 
 // Read parses every dataset of the export at path (folder or zip) and checks referential
 // integrity. Progress goes to log.
-func Read(path string, log *slog.Logger) (*Release, error) {
+func Read(path string, log *slog.Logger) (*Release, error) { return ReadTo(path, log, nil) }
+
+// StoreDataset receives one dataset of a release as soon as it is parsed, before the
+// release is checked.
+type StoreDataset func(info romecsv.VersionInfo, ds *romecsv.Dataset, rows []refdata.Row) error
+
+// ReadTo is Read that also hands each dataset to store (when not nil) as soon as it is
+// parsed, one call at a time, while the others are still being parsed: storing overlaps
+// reading. When ReadTo fails, store may have seen some datasets: the caller undoes them.
+func ReadTo(path string, log *slog.Logger, store StoreDataset) (*Release, error) {
 	src, err := romecsv.Open(path)
 	if err != nil {
 		return nil, err
@@ -41,18 +49,25 @@ func Read(path string, log *slog.Logger) (*Release, error) {
 	// The datasets are parsed side by side, one per core at most; the first error in
 	// dataset order is reported, as a sequential read would.
 	read := make([]datasetRead, len(romecsv.Datasets))
-	var wg sync.WaitGroup
+	parsed := make(chan int, len(romecsv.Datasets))
 	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i, ds := range romecsv.Datasets {
-		wg.Go(func() {
+		go func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()
 			start := time.Now()
 			read[i] = readDataset(src, ds, info.Number)
 			log.Info("read", "file", ds.FileName(info.Number), "rows", len(read[i].rows), "ms", time.Since(start).Milliseconds())
-		})
+			parsed <- i
+		}()
 	}
-	wg.Wait()
+	var storeErr error
+	for range romecsv.Datasets {
+		i := <-parsed
+		if store != nil && storeErr == nil && read[i].err == nil {
+			storeErr = store(info, romecsv.Datasets[i], read[i].rows)
+		}
+	}
 	rows := make(map[string][]refdata.Row, len(romecsv.Datasets))
 	where := lines{}
 	for i, ds := range romecsv.Datasets {
@@ -60,6 +75,9 @@ func Read(path string, log *slog.Logger) (*Release, error) {
 			return nil, read[i].err
 		}
 		rows[ds.Name], where[ds.Name] = read[i].rows, read[i].lines
+	}
+	if storeErr != nil {
+		return nil, storeErr
 	}
 	if err := checkIntegrity(info.Number, rows, where); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/plateforme-rome/rome/services/referential/internal/importer"
 	"github.com/plateforme-rome/rome/services/referential/internal/refdata"
+	"github.com/plateforme-rome/rome/services/referential/internal/romecsv"
 )
 
 // ImportOutcome says what an import did.
@@ -30,15 +32,56 @@ func (e *ErrOtherVersion) Error() string {
 	return fmt.Sprintf("the referential is at version %d; importing official version %d would replace it (ask for it explicitly with --replace)", e.Current, e.Offered)
 }
 
-// Import stores an official release. Into an empty referential it loads every row in one
-// transaction; the same official version again is a no-op; another version is refused
-// unless replace is set, and then becomes a new version whose delta is the row diff.
+// Import stores an official release already read. Into an empty referential it loads
+// every row in one transaction; the same official version again is a no-op; another
+// version is refused unless replace is set, and then becomes a new version whose delta is
+// the row diff.
 func (s *Store) Import(ctx context.Context, rel *importer.Release, replace bool) (ImportOutcome, int, error) {
+	return s.importRelease(ctx, replace, func(store importer.StoreDataset) (*importer.Release, error) {
+		if store == nil {
+			return rel, nil
+		}
+		for _, ds := range romecsv.Datasets {
+			t := rel.Snapshot.T(ds.Name)
+			rows := make([]refdata.Row, 0, t.Len())
+			for _, r := range t.Rows() {
+				rows = append(rows, r)
+			}
+			if err := store(rel.Info, ds, rows); err != nil {
+				return nil, err
+			}
+		}
+		return rel, nil
+	})
+}
+
+// ImportFiles reads the official export at path (folder or zip) and stores it as Import
+// does. Into an empty referential each dataset is stored as soon as it is read, inside the
+// import's transaction (a release that fails its checks leaves nothing): storing overlaps
+// reading.
+func (s *Store) ImportFiles(ctx context.Context, path string, log *slog.Logger, replace bool) (ImportOutcome, int, error) {
+	return s.importRelease(ctx, replace, func(store importer.StoreDataset) (*importer.Release, error) {
+		return importer.ReadTo(path, log, store)
+	})
+}
+
+// readRelease reads a release, handing each dataset to store when store is not nil.
+type readRelease func(store importer.StoreDataset) (*importer.Release, error)
+
+func (s *Store) importRelease(ctx context.Context, replace bool, read readRelease) (ImportOutcome, int, error) {
 	latest, err := s.Latest(ctx)
 	switch {
 	case errors.Is(err, ErrNoVersion):
-		return Imported, rel.Info.Number, s.importFirst(ctx, rel)
+		rel, err := s.importFirst(ctx, read)
+		if err != nil {
+			return "", 0, err
+		}
+		return Imported, rel.Info.Number, nil
 	case err != nil:
+		return "", 0, err
+	}
+	rel, err := read(nil)
+	if err != nil {
 		return "", 0, err
 	}
 	var same int64
@@ -65,36 +108,62 @@ func (s *Store) Import(ctx context.Context, rel *importer.Release, replace bool)
 	return Replaced, n, err
 }
 
-func (s *Store) importFirst(ctx context.Context, rel *importer.Release) error {
-	n := rel.Info.Number
-	v := VersionRecord{Number: n, Label: rel.Info.Label, Source: SourceImport, PublishedAt: rel.Info.PublishedAt,
-		LastModified: rel.Info.PublishedAt, VersionFile: rel.Info.Raw}
-	if s.isPostgres() {
-		return s.withPgx(ctx, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, `INSERT INTO ref_versions (number, label, source, published_at, last_modified, version_file) VALUES ($1,$2,$3,$4,$5,$6)`,
-				v.Number, v.Label, v.Source, v.PublishedAt, v.LastModified, v.VersionFile); err != nil {
+// importFirst reads a release into an empty referential, storing its datasets as they
+// come, then its version, in one transaction.
+func (s *Store) importFirst(ctx context.Context, read readRelease) (*importer.Release, error) {
+	var rel *importer.Release
+	load := func(exec func(string) error, primaryKey bool, storeRows importer.StoreDataset, record func(VersionRecord) error) error {
+		return loadUnindexed(exec, primaryKey, func() error {
+			var err error
+			if rel, err = read(storeRows); err != nil {
 				return err
 			}
-			exec := func(stmt string) error { _, err := tx.Exec(ctx, stmt); return err }
-			return loadUnindexed(exec, true, func() error { return copyRowsPostgres(ctx, tx, n, rel.Snapshot) })
+			info := rel.Info
+			return record(VersionRecord{Number: info.Number, Label: info.Label, Source: SourceImport, PublishedAt: info.PublishedAt,
+				LastModified: info.PublishedAt, VersionFile: info.Raw})
 		})
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := insertVersion(tx, v); err != nil {
-			return err
-		}
-		exec := func(stmt string) error { return tx.Exec(stmt).Error }
-		// SQLite cannot drop a primary key: only the secondary indexes wait.
-		return loadUnindexed(exec, false, func() error { return bulkInsertSQLite(ctx, tx, n, rel.Snapshot) })
-	})
+	var err error
+	if s.isPostgres() {
+		err = s.withPgx(ctx, func(tx pgx.Tx) error {
+			exec := func(stmt string) error { _, err := tx.Exec(ctx, stmt); return err }
+			copyRows := func(info romecsv.VersionInfo, ds *romecsv.Dataset, rows []refdata.Row) error {
+				return copyRowsPostgres(ctx, tx, info.Number, ds, rows)
+			}
+			return load(exec, true, copyRows, func(v VersionRecord) error {
+				_, err := tx.Exec(ctx, `INSERT INTO ref_versions (number, label, source, published_at, last_modified, version_file) VALUES ($1,$2,$3,$4,$5,$6)`,
+					v.Number, v.Label, v.Source, v.PublishedAt, v.LastModified, v.VersionFile)
+				return err
+			})
+		})
+	} else {
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			insert, err := prepareRowInsertSQLite(ctx, tx)
+			if err != nil {
+				return err
+			}
+			defer insert.Close()
+			exec := func(stmt string) error { return tx.Exec(stmt).Error }
+			insertRows := func(info romecsv.VersionInfo, ds *romecsv.Dataset, rows []refdata.Row) error {
+				return insertRowsSQLite(ctx, insert, info.Number, ds, rows)
+			}
+			// SQLite cannot drop a primary key: only the secondary index waits.
+			return load(exec, false, insertRows, func(v VersionRecord) error { return insertVersion(tx, v) })
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rel, nil
 }
 
 // loadUnindexed runs a bulk load with the indexes of ref_rows dropped, then builds them
 // once: several times faster than maintaining them row by row. It runs inside the
 // import's transaction, so no reader ever sees the table without them.
 func loadUnindexed(exec func(string) error, primaryKey bool, load func() error) error {
-	drop := []string{`DROP INDEX ref_rows_current`, `DROP INDEX ref_rows_from`}
-	build := []string{refRowsCurrentIndex, refRowsFromIndex}
+	// ref_rows_closed holds only closed rows: an import adds none to it.
+	drop := []string{`DROP INDEX ref_rows_from`}
+	build := []string{refRowsFromIndex}
 	if primaryKey {
 		drop = append(drop, `ALTER TABLE ref_rows DROP CONSTRAINT ref_rows_pkey`)
 		build = append(build, `ALTER TABLE ref_rows ADD PRIMARY KEY (dataset, row_key, valid_from)`)

@@ -140,59 +140,52 @@ func insertVersion(tx *gorm.DB, v VersionRecord) error {
 	return tx.Create(&v).Error
 }
 
-// bulkInsertSQLite stores whole datasets as valid from version n, inside the caller's
-// GORM transaction. Each batch of rows is one JSON parameter that SQLite unpacks with
+// prepareRowInsertSQLite prepares the statement that inserts a batch of rows, inside the
+// caller's GORM transaction. Each batch is one JSON parameter that SQLite unpacks with
 // json_each: the driver prepares a statement again on every execution and binds its
 // parameters in quadratic time, so a statement of a few tokens and one parameter costs
-// far less per row than a multi-row VALUES list (BENCHMARKS.md). Rows go in key order, so
-// that the primary key's b-tree is appended to rather than split.
-func bulkInsertSQLite(ctx context.Context, tx *gorm.DB, n int, snap *refdata.Snapshot) error {
+// far less per row than a multi-row VALUES list (BENCHMARKS.md).
+func prepareRowInsertSQLite(ctx context.Context, tx *gorm.DB) (*sql.Stmt, error) {
+	return tx.Statement.ConnPool.PrepareContext(ctx, `INSERT INTO ref_rows (dataset, row_key, valid_from, valid_to, ord, cols)
+		SELECT ?, value->>0, ?, NULL, value->>1, value->>2 FROM json_each(?)`)
+}
+
+// insertRowsSQLite stores a whole dataset as valid from version n with insert
+// (prepareRowInsertSQLite). Rows go in key order, so that the primary key's b-tree is
+// appended to rather than split.
+func insertRowsSQLite(ctx context.Context, insert *sql.Stmt, n int, ds *romecsv.Dataset, rows []refdata.Row) error {
 	const perBatch = 2000
-	const insert = `INSERT INTO ref_rows (dataset, row_key, valid_from, valid_to, ord, cols)
-		SELECT ?, value->>0, ?, NULL, value->>1, value->>2 FROM json_each(?)`
-	stmt, err := tx.Statement.ConnPool.PrepareContext(ctx, insert)
-	if err != nil {
-		return err
+	keyed := make([][3]any, 0, len(rows))
+	for _, r := range rows {
+		keyed = append(keyed, [3]any{ds.Key(r.Cols), r.Ord, encodeCols(r.Cols)})
 	}
-	defer stmt.Close()
-	datasets := slices.Clone(romecsv.Datasets)
-	slices.SortFunc(datasets, func(a, b *romecsv.Dataset) int { return strings.Compare(a.Name, b.Name) })
-	for _, ds := range datasets {
-		t := snap.T(ds.Name)
-		rows := make([][3]any, 0, t.Len())
-		for _, r := range t.Rows() {
-			rows = append(rows, [3]any{ds.Key(r.Cols), r.Ord, encodeCols(r.Cols)})
+	slices.SortFunc(keyed, func(a, b [3]any) int { return strings.Compare(a[0].(string), b[0].(string)) })
+	for batch := range slices.Chunk(keyed, perBatch) {
+		doc, err := json.Marshal(batch)
+		if err != nil {
+			return err
 		}
-		slices.SortFunc(rows, func(a, b [3]any) int { return strings.Compare(a[0].(string), b[0].(string)) })
-		for batch := range slices.Chunk(rows, perBatch) {
-			doc, err := json.Marshal(batch)
-			if err != nil {
-				return err
-			}
-			if _, err := stmt.ExecContext(ctx, ds.Name, n, string(doc)); err != nil {
-				return fmt.Errorf("insert %s: %w", ds.Name, err)
-			}
+		if _, err := insert.ExecContext(ctx, ds.Name, n, string(doc)); err != nil {
+			return fmt.Errorf("insert %s: %w", ds.Name, err)
 		}
 	}
 	return nil
 }
 
-func copyRowsPostgres(ctx context.Context, tx pgx.Tx, n int, snap *refdata.Snapshot) error {
-	for _, ds := range romecsv.Datasets {
-		t := snap.T(ds.Name)
-		i := 0
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"ref_rows"}, []string{"dataset", "row_key", "valid_from", "ord", "cols"},
-			pgx.CopyFromFunc(func() ([]any, error) {
-				if i >= t.Len() {
-					return nil, nil
-				}
-				r := t.Row(i)
-				i++
-				return []any{ds.Name, ds.Key(r.Cols), n, r.Ord, encodeCols(r.Cols)}, nil
-			}))
-		if err != nil {
-			return fmt.Errorf("copy %s: %w", ds.Name, err)
-		}
+// copyRowsPostgres stores a whole dataset as valid from version n with COPY.
+func copyRowsPostgres(ctx context.Context, tx pgx.Tx, n int, ds *romecsv.Dataset, rows []refdata.Row) error {
+	i := 0
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"ref_rows"}, []string{"dataset", "row_key", "valid_from", "ord", "cols"},
+		pgx.CopyFromFunc(func() ([]any, error) {
+			if i >= len(rows) {
+				return nil, nil
+			}
+			r := rows[i]
+			i++
+			return []any{ds.Name, ds.Key(r.Cols), n, r.Ord, encodeCols(r.Cols)}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", ds.Name, err)
 	}
 	return nil
 }
@@ -219,7 +212,8 @@ func (s *Store) withPgx(ctx context.Context, fn func(pgx.Tx) error) error {
 
 func (s *Store) isPostgres() bool { return s.db.Dialector.Name() == "postgres" }
 
-// ErrConflict means another writer produced a version first.
+// ErrConflict means another writer produced a version, or published one of the change
+// sets, first.
 var ErrConflict = errors.New("the referential moved on concurrently")
 
 // ChangeSetRecord is a published change set and the answer it got.
@@ -307,6 +301,9 @@ func (s *Store) Publish(ctx context.Context, p Publication) error {
 		}
 		if len(p.ChangeSets) > 0 {
 			if err := tx.Create(p.ChangeSets).Error; err != nil {
+				if database.IsUniqueViolation(err) {
+					return ErrConflict // another replica published one of them meanwhile
+				}
 				return err
 			}
 		}
