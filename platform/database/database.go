@@ -35,8 +35,9 @@ const (
 const SlowQueryThreshold = 200 * time.Millisecond
 
 // Open opens PostgreSQL when DATABASE_URL is set, else the SQLite file
-// $ROME_STATE_DIR/<service>.db (creating the directory).
-func Open(ctx context.Context, service string) (*gorm.DB, Dialect, error) {
+// $ROME_STATE_DIR/<service>.db (creating the directory) with sqlitePragmas set before the
+// defaults (a page size must come before WAL to apply to a new file).
+func Open(ctx context.Context, service string, sqlitePragmas ...string) (*gorm.DB, Dialect, error) {
 	if u := config.String("DATABASE_URL", ""); u != "" {
 		return OpenURL(ctx, u)
 	}
@@ -44,7 +45,11 @@ func Open(ctx context.Context, service string) (*gorm.DB, Dialect, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, "", fmt.Errorf("create state directory: %w", err)
 	}
-	return OpenURL(ctx, "sqlite:"+filepath.Join(dir, service+".db"))
+	u := "sqlite:" + filepath.Join(dir, service+".db")
+	if len(sqlitePragmas) > 0 {
+		u += "?" + url.Values{"_pragma": sqlitePragmas}.Encode()
+	}
+	return OpenURL(ctx, u)
 }
 
 // OpenURL opens the database a URL names: postgres:// or postgresql://

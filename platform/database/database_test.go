@@ -42,6 +42,27 @@ func TestOpenDefaultsToSQLiteInStateDir(t *testing.T) {
 	}
 }
 
+// A page size given to Open applies to the file it creates, which is still in WAL mode.
+func TestOpenSetsSQLitePragmasFirst(t *testing.T) {
+	t.Setenv("DATABASE_URL", "")
+	t.Setenv("ROME_STATE_DIR", t.TempDir())
+	db, _, err := database.Open(t.Context(), "referential", "page_size(65536)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeDB(db)
+	if err := db.Exec("CREATE TABLE t (x INTEGER)").Error; err != nil {
+		t.Fatal(err)
+	}
+	var pageSize int
+	var journal string
+	db.Raw("PRAGMA page_size").Scan(&pageSize)
+	db.Raw("PRAGMA journal_mode").Scan(&journal)
+	if pageSize != 65536 || journal != "wal" {
+		t.Fatalf("page_size=%d journal_mode=%s, want 65536 and wal", pageSize, journal)
+	}
+}
+
 func TestOpenURLSelectsDialect(t *testing.T) {
 	for _, d := range dbtest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {

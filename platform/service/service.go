@@ -36,6 +36,8 @@ type Spec struct {
 	PortEnv     string
 	DefaultPort int
 	Migrations  []database.Migration
+	// SQLitePragmas tune the SQLite file of the embedded default (database.Open).
+	SQLitePragmas []string
 	// Temporal makes Runtime.Temporal available and adds its readiness check.
 	Temporal bool
 	// Router builds the service's handler from the started dependencies.
@@ -85,7 +87,7 @@ func Main(spec Spec) {
 // Migrate brings spec's database to its latest migration.
 func Migrate(ctx context.Context, spec Spec) error {
 	logging.Setup(spec.Name)
-	db, _, err := database.Open(ctx, spec.Name)
+	db, _, err := database.Open(ctx, spec.Name, spec.SQLitePragmas...)
 	if err != nil {
 		return err
 	}
@@ -121,7 +123,7 @@ func Run(ctx context.Context, spec Spec) (err error) {
 		return fmt.Errorf("profiles: %w", err)
 	}
 
-	if rt.DB, rt.Dialect, err = database.Open(ctx, spec.Name); err != nil {
+	if rt.DB, rt.Dialect, err = database.Open(ctx, spec.Name, spec.SQLitePragmas...); err != nil {
 		return err
 	}
 	defer func() {
