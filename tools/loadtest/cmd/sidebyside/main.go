@@ -21,6 +21,8 @@
 //     includes what the worker does for each request beside it (checks, Teams channel,
 //     notifications). After each phase the stack is drained of that backlog, and the CPU
 //     time each member of the stack spent per submission, backlog included, is printed.
+//     A third phase, concurrency 1 with the worker stopped, measures the submission's own
+//     path (intake and start) without that processing beside it.
 //
 // It needs wrk (Debian package wrk).
 //

@@ -71,9 +71,21 @@ func newSubmit(ctx context.Context, stack *benchstack.Stack, t phaseTimes) ([]co
 		return nil, nil, err
 	}
 	var cs []comparison
-	for _, c := range []int{1, 16} {
-		load := func(op func(context.Context, int64) error) func(context.Context) (sample, error) {
+	// With the worker stopped, a submission's own path (the intake, Temporal's start) is
+	// measured without the processing of the ones before it competing for the cores; the
+	// worker then drains the backlog before the next phase.
+	for _, phase := range []struct {
+		concurrency   int
+		workerStopped bool
+	}{{1, false}, {16, false}, {1, true}} {
+		c := phase.concurrency
+		load := func(op func(context.Context, int64) error, stopWorker bool) func(context.Context) (sample, error) {
 			return func(ctx context.Context) (sample, error) {
+				if stopWorker {
+					if err := stack.Kill("worker"); err != nil {
+						return sample{}, err
+					}
+				}
 				var calls atomic.Int64
 				counted := func(ctx context.Context, i int64) error { calls.Add(1); return op(ctx, i) }
 				before := cpuByProcess()
@@ -81,15 +93,26 @@ func newSubmit(ctx context.Context, stack *benchstack.Stack, t phaseTimes) ([]co
 				if err == nil && r.Errors > 0 {
 					err = fmt.Errorf("%d errors, first: %s", r.Errors, r.FirstError)
 				}
+				if stopWorker {
+					fmt.Printf("         CPU per submission, worker stopped: %s\n", cpuPerCall(before, cpuByProcess(), calls.Load()))
+					if rerr := stack.Restart(ctx, "worker"); err == nil {
+						err = rerr
+					}
+				}
 				if err == nil { // what the submissions cost includes the worker's backlog
 					err = s.drain(ctx)
 				}
-				fmt.Printf("         CPU per submission, drained: %s\n", cpuPerCall(before, cpuByProcess(), calls.Load()))
+				if !stopWorker {
+					fmt.Printf("         CPU per submission, drained: %s\n", cpuPerCall(before, cpuByProcess(), calls.Load()))
+				}
 				return sample{rate: r.Throughput, p50: r.P50, p99: r.P99}, err
 			}
 		}
-		cs = append(cs, comparison{what: fmt.Sprintf("submit, concurrency %d", c),
-			floor: load(s.floor), platform: load(s.platform)})
+		what := fmt.Sprintf("submit, concurrency %d", c)
+		if phase.workerStopped {
+			what += ", worker stopped"
+		}
+		cs = append(cs, comparison{what: what, floor: load(s.floor, false), platform: load(s.platform, phase.workerStopped)})
 	}
 	return cs, func() {
 		fmt.Printf("after the submissions: worker RSS %d MB, intake RSS %d MB\n\n", benchstack.RSSOf("worker"), benchstack.RSSOf("intake"))
