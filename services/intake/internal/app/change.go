@@ -65,9 +65,12 @@ func (s *Service) Apply(ctx context.Context, p auth.Principal, key Key, requestI
 		return Answer{}, err
 	case first != nil:
 		return replay(*first), nil
-	case row.Status.Closed():
+	case row.Status.Closed() && !key.Given():
 		return Answer{}, closedProblem(row.Status)
 	}
+	// A closed request with a key may have been closed by this very call, its answer lost
+	// (the intake stopped before recording it): Temporal answers an update id it completed
+	// with its outcome even once the workflow has closed, and any other as closed.
 	name, status := ch.update()
 	uctx, cancel := context.WithTimeout(ctx, updateTimeout)
 	defer cancel()
