@@ -218,6 +218,9 @@ type TeamsDelivery struct {
 	Topic     string `json:"topic"`     // what the feed item is about: the notification's title, or the digest's
 	Preview   string `json:"preview"`   // the line the feed shows: at most 150 characters (runes), cut with "…"
 	Link      string `json:"link"`      // absolute URL opened from the feed (PUBLIC_URL + relative links; the inbox for a digest)
+	// LeaseSeconds is how long the claimer holds the delivery from its claim: past that,
+	// another worker may claim it and send it, and a report may not count.
+	LeaseSeconds int `json:"leaseSeconds"`
 }
 
 // TeamsResult reports one delivery attempt; an empty Error means sent.

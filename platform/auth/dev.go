@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -21,6 +22,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/plateforme-rome/rome/platform/config"
 	"github.com/plateforme-rome/rome/platform/httpx"
 )
 
@@ -36,6 +38,21 @@ const (
 // DevIssuerURL is the dev issuer's iss, served by the intake.
 func DevIssuerURL(intakePort int) string {
 	return fmt.Sprintf("http://127.0.0.1:%d/dev", intakePort)
+}
+
+// DevIssuerURLFromEnv is the dev issuer's iss in dev mode: DEV_ISSUER_URL when set, else
+// DevIssuerURL of INTAKE_PORT. Behind a proxy in front of several intakes, every replica
+// must mint, and every service expect, the proxy's address (DEV_ISSUER_URL=
+// http://<proxy>/dev): each intake's own port would make its tokens another's strangers.
+func DevIssuerURLFromEnv() (string, error) {
+	if u := config.String("DEV_ISSUER_URL", ""); u != "" {
+		return strings.TrimSuffix(u, "/"), nil
+	}
+	port, err := config.Port("INTAKE_PORT", 8081)
+	if err != nil {
+		return "", err
+	}
+	return DevIssuerURL(port), nil
 }
 
 // DevIssuer mints RS256 tokens for local development. Its key lives in

@@ -51,14 +51,14 @@ func NewTokenSource(ctx context.Context, service string) (oauth2.TokenSource, er
 	if !dev {
 		return nil, errors.New("service-to-service calls need AUTH_CLIENT_ID, AUTH_CLIENT_SECRET and AUTH_TOKEN_URL (or ROME_DEV_MODE=true)")
 	}
-	port, err := config.Port("INTAKE_PORT", 8081)
+	issuer, err := DevIssuerURLFromEnv()
 	if err != nil {
 		return nil, err
 	}
 	src := &devTokenSource{
 		ctx:     ctx,
 		client:  client,
-		url:     config.String("AUTH_TOKEN_URL", strings.TrimSuffix(DevIssuerURL(port), "/")+"/token"),
+		url:     config.String("AUTH_TOKEN_URL", issuer+"/token"),
 		request: DevTokenRequest{Sub: "service:" + service, Name: service, Role: string(RoleService)},
 	}
 	return oauth2.ReuseTokenSourceWithExpiry(nil, src, tokenEarlyExpiry), nil

@@ -50,7 +50,7 @@ type Config struct {
 // AUTH_ROLE_CLAIM (default roles), AUTH_ROLE_MAP (e.g.
 // "Rome.Partner=partner,Rome.Moderator=moderator"), AUTH_ORG_CLAIM
 // (default org) and AUTH_ENTRA_ID_CLAIM (default oid). With ROME_DEV_MODE=true and no AUTH_ISSUER it targets the
-// dev issuer served by the intake on INTAKE_PORT.
+// dev issuer served by the intake (DevIssuerURLFromEnv).
 func ConfigFromEnv() (Config, error) {
 	dev, err := config.DevMode()
 	if err != nil {
@@ -66,11 +66,9 @@ func ConfigFromEnv() (Config, error) {
 		EntraIDClaim: config.String("AUTH_ENTRA_ID_CLAIM", "oid"),
 	}
 	if cfg.Issuer == "" && dev {
-		port, err := config.Port("INTAKE_PORT", 8081)
-		if err != nil {
+		if cfg.Issuer, err = DevIssuerURLFromEnv(); err != nil {
 			return Config{}, err
 		}
-		cfg.Issuer = DevIssuerURL(port)
 		if cfg.JWKSURL == "" {
 			cfg.JWKSURL = cfg.Issuer + "/jwks.json"
 		}

@@ -43,12 +43,19 @@ func Run(t *testing.T, fn func(t *testing.T, db *gorm.DB, d database.Dialect)) {
 // ends.
 func Open(t testing.TB, d database.Dialect) *gorm.DB {
 	t.Helper()
-	u := URL(t, d)
+	return Connect(t, URL(t, d))
+}
+
+// Connect opens a pool of connections to the database at u (from URL), closed
+// when the test ends. Tests of several replicas give each its own, as separate
+// processes have.
+func Connect(t testing.TB, u string) *gorm.DB {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	db, _, err := database.OpenURL(ctx, u)
 	if err != nil {
-		t.Fatalf("open test %s database: %v", d, err)
+		t.Fatalf("open test database: %v", err)
 	}
 	// Registered after URL's cleanup, so it runs first: close before dropping.
 	t.Cleanup(func() {

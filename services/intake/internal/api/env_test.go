@@ -72,7 +72,7 @@ func newEnvOn(t testing.TB, d database.Dialect, options ...func(*Deps)) *env {
 	setEnv(t, map[string]string{"ROME_DEV_MODE": "true", "INTAKE_PORT": "8081"})
 	st := newStore(t, d)
 	dir := directory.New(st, nil)
-	deps, err := NewDeps(true, 8081, nil, dir)
+	deps, err := NewDeps(true, nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -216,7 +216,7 @@ func Router(d Deps) *gin.Engine {
 // calls the referential with the intake's own service token.
 func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	st := store.New(rt.DB)
-	d, err := NewDeps(rt.DevMode, rt.Port, rt.Checks(), directory.New(st, nil))
+	d, err := NewDeps(rt.DevMode, rt.Checks(), directory.New(st, nil))
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +263,7 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 
 // NewDeps reads the authentication settings (see auth.ConfigFromEnv); tokens are checked
 // against dir.
-func NewDeps(devMode bool, port int, checks []httpx.Check, dir *directory.Service) (Deps, error) {
+func NewDeps(devMode bool, checks []httpx.Check, dir *directory.Service) (Deps, error) {
 	d := Deps{Checks: checks, Directory: dir}
 	cfg, err := auth.ConfigFromEnv()
 	if err != nil {
@@ -271,7 +271,13 @@ func NewDeps(devMode bool, port int, checks []httpx.Check, dir *directory.Servic
 	}
 	cfg.Directory = dir
 	if devMode {
-		if d.Dev, err = auth.NewDevIssuer(config.StateDir(), auth.DevIssuerURL(port)); err != nil {
+		// Every replica mints with the key in the shared state directory, under one issuer
+		// (DevIssuerURLFromEnv): a token from one is good on the others.
+		issuer, err := auth.DevIssuerURLFromEnv()
+		if err != nil {
+			return Deps{}, err
+		}
+		if d.Dev, err = auth.NewDevIssuer(config.StateDir(), issuer); err != nil {
 			return Deps{}, err
 		}
 		if cfg.Issuer == d.Dev.Issuer() {

@@ -12,13 +12,17 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/plateforme-rome/rome/platform/auth"
+	"github.com/plateforme-rome/rome/platform/database"
+	"github.com/plateforme-rome/rome/platform/database/dbtest"
 	"github.com/plateforme-rome/rome/platform/httpx"
 	"github.com/plateforme-rome/rome/platform/httpx/openapitest"
+	"github.com/plateforme-rome/rome/services/intake/internal/directory"
+	"github.com/plateforme-rome/rome/services/intake/internal/store"
 )
 
 func setEnv(t testing.TB, kv map[string]string) {
 	t.Helper()
-	for _, k := range []string{"AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL", "AUTH_ROLE_CLAIM", "AUTH_ROLE_MAP", "AUTH_ORG_CLAIM", "INTAKE_PORT"} {
+	for _, k := range []string{"AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL", "AUTH_ROLE_CLAIM", "AUTH_ROLE_MAP", "AUTH_ORG_CLAIM", "INTAKE_PORT", "DEV_ISSUER_URL"} {
 		t.Setenv(k, "")
 	}
 	t.Setenv("ROME_STATE_DIR", t.TempDir())
@@ -119,12 +123,41 @@ func TestDevTokenRoundTrip(t *testing.T) {
 func TestDevTokenSurvivesRestart(t *testing.T) {
 	e := newEnv(t)
 	tok := devToken(t, e.h, `{"sub":"alice","role":"admin"}`)
-	d, err := NewDeps(true, 8081, nil, e.dir)
+	d, err := NewDeps(true, nil, e.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res := call(t, Router(d), "GET", "/v1/me", "", tok); res.status != 200 {
 		t.Fatalf("token rejected after restart: %d %v", res.status, res.body)
+	}
+}
+
+// Two intakes on their own ports behind one address (DEV_ISSUER_URL) and one state
+// directory: a dev token one mints is good on the other, and the other services expect
+// its issuer.
+func TestDevTokenGoodOnEveryReplica(t *testing.T) {
+	setEnv(t, map[string]string{"ROME_DEV_MODE": "true", "DEV_ISSUER_URL": "http://127.0.0.1:18080/dev/"})
+	url := dbtest.URL(t, database.SQLite)
+	replica := func(port string) http.Handler {
+		t.Setenv("INTAKE_PORT", port)
+		st := store.New(dbtest.Connect(t, url))
+		if err := st.Migrate(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		d, err := NewDeps(true, nil, directory.New(st, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Router(d)
+	}
+	first, second := replica("18081"), replica("18082")
+	tok := devToken(t, first, `{"sub":"alice","role":"admin"}`)
+	if res := call(t, second, "GET", "/v1/me", "", tok); res.status != 200 || res.body["sub"] != "alice" {
+		t.Fatalf("the other replica refused the token: %d %v", res.status, res.body)
+	}
+	t.Setenv("INTAKE_PORT", "18083") // another service's
+	if cfg, err := auth.ConfigFromEnv(); err != nil || cfg.Issuer != "http://127.0.0.1:18080/dev" || cfg.JWKSURL != "http://127.0.0.1:18080/dev/jwks.json" {
+		t.Fatalf("the services expect %q (keys at %q), %v", cfg.Issuer, cfg.JWKSURL, err)
 	}
 }
 
@@ -186,7 +219,7 @@ func TestOtherServicesVerifyThroughJWKS(t *testing.T) {
 
 func TestDevRoutesAbsentOutsideDevMode(t *testing.T) {
 	setEnv(t, map[string]string{"ROME_DEV_MODE": "false", "AUTH_ISSUER": "https://login.microsoftonline.com/tenant/v2.0", "AUTH_AUDIENCE": "api://rome"})
-	d, err := NewDeps(false, 8081, nil, newDirectory(t))
+	d, err := NewDeps(false, nil, newDirectory(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +240,7 @@ func TestDevRoutesAbsentOutsideDevMode(t *testing.T) {
 
 func TestProductionNeedsAnIssuer(t *testing.T) {
 	setEnv(t, map[string]string{"ROME_DEV_MODE": "false"})
-	if _, err := NewDeps(false, 8081, nil, newDirectory(t)); err == nil || !strings.Contains(err.Error(), "AUTH_ISSUER") {
+	if _, err := NewDeps(false, nil, newDirectory(t)); err == nil || !strings.Contains(err.Error(), "AUTH_ISSUER") {
 		t.Fatalf("started without an identity provider: %v", err)
 	}
 }
@@ -215,7 +248,7 @@ func TestProductionNeedsAnIssuer(t *testing.T) {
 func TestReadinessUsesChecks(t *testing.T) {
 	setEnv(t, map[string]string{"ROME_DEV_MODE": "true"})
 	down := httpx.Check{Name: "temporal", Run: func(context.Context) error { return errors.New("down") }}
-	d, err := NewDeps(true, 8081, []httpx.Check{down}, newDirectory(t))
+	d, err := NewDeps(true, []httpx.Check{down}, newDirectory(t))
 	if err != nil {
 		t.Fatal(err)
 	}

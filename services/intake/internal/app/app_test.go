@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,5 +270,59 @@ func TestStoredTextViolations(t *testing.T) {
 	}
 	if row, _ := f.store.Get(t.Context(), old.ID); !strings.Contains(string(row.State), `Ancien\u0007titre`) {
 		t.Errorf("the stored text was rewritten: %s", row.State)
+	}
+}
+
+// The same submission with the same Idempotency-Key, retried at once through both replicas
+// of the intake: one request, one workflow, and every caller the same answer (the database
+// holds the key, not a replica's memory).
+func TestSubmitOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			url := dbtest.URL(t, d)
+			first := store.New(dbtest.Connect(t, url))
+			if err := first.Migrate(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			wf := &apptest.Workflows{}
+			replicas := []*app.Service{app.New(first, wf, &apptest.Referential{}, config),
+				app.New(store.New(dbtest.Connect(t, url)), wf, &apptest.Referential{}, config)}
+			const callers = 6
+			var (
+				wg      sync.WaitGroup
+				answers = make([]app.Answer, callers)
+				k       = key(t, alice, "k-1", submission())
+			)
+			for i := range callers {
+				wg.Go(func() {
+					a, err := replicas[i%2].Submit(t.Context(), alice, k, submission())
+					if err != nil {
+						t.Errorf("caller %d: %v", i, err)
+					}
+					answers[i] = a
+				})
+			}
+			wg.Wait()
+			created := 0
+			for i, a := range answers {
+				if !a.Replayed {
+					created++
+				}
+				if a.RequestID != answers[0].RequestID || string(a.Body) != string(answers[0].Body) {
+					t.Errorf("caller %d got another answer: %+v", i, a)
+				}
+			}
+			page, err := first.List(t.Context(), store.Filter{Limit: 10})
+			if err != nil || page.Total != 1 || created != 1 {
+				t.Fatalf("%d requests stored, %d answers not replayed (%v)", page.Total, created, err)
+			}
+			for _, s := range wf.Starts {
+				if s.Request.ID != answers[0].RequestID {
+					t.Fatalf("a workflow started for %s", s.Request.ID)
+				}
+			}
+		})
 	}
 }

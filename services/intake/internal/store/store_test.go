@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -592,4 +593,43 @@ func TestMigrationV3BackfillsStatusSince(t *testing.T) {
 			t.Fatalf("create after v3: %v", err)
 		}
 	})
+}
+
+// Replicas assigning requests in turn at the same moment give each to a different
+// moderator, as one replica would.
+func TestAssignInTurnAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			url := dbtest.URL(t, d)
+			replicas := []*store.Store{open(t, dbtest.Connect(t, url)), store.New(dbtest.Connect(t, url))}
+			const n = 6
+			for i := range n {
+				p := store.Person{Sub: fmt.Sprintf("m-%d", i), Name: "Modérateur", Role: "moderator", Active: true, Domains: []string{"M"},
+					Source: "admin", CreatedAt: t0, UpdatedAt: t0}
+				if err := replicas[0].InsertPerson(t.Context(), p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var (
+				wg     sync.WaitGroup
+				chosen = make([]string, n)
+			)
+			for i := range n {
+				wg.Go(func() {
+					m, err := replicas[i%2].AssignInTurn(t.Context(), fmt.Sprintf("req-%d", i), "M1805", t0)
+					if err != nil {
+						t.Error(err)
+					}
+					chosen[i] = m
+				})
+			}
+			wg.Wait()
+			slices.Sort(chosen)
+			if len(slices.Compact(slices.Clone(chosen))) != n || chosen[0] == "" {
+				t.Fatalf("%d requests assigned to %q: not one each", n, chosen)
+			}
+		})
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/plateforme-rome/rome/platform/database"
 )
 
 type turnRow struct {
@@ -32,6 +34,11 @@ type candidate struct {
 func (s *Store) AssignInTurn(ctx context.Context, requestID, domain string, at time.Time) (string, error) {
 	var chosen string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// One assignment at a time across replicas: two that read the same turns would give
+		// two requests to the same moderator.
+		if err := database.LockTransaction(tx, "moderator turns"); err != nil {
+			return err
+		}
 		var done turnRow
 		err := tx.Where("request_id = ?", requestID).Take(&done).Error
 		if err == nil {

@@ -129,7 +129,7 @@ type settings struct {
 // POST /internal/v1/teams-deliveries/claim and …/{id}/result:
 //
 //	TEAMS_DELIVERY_LEASE  how long a worker holds the deliveries it claimed before they are handed out again:
-//	                      long enough to send a claim's worth (2m; positive)
+//	                      long enough to send a claim's worth (2m; at least 1s)
 //	TEAMS_MAX_ATTEMPTS    attempts before the dead-letter list (8)
 //	TEAMS_RETRY_BASE      delay after the first failure, doubled after each next one (30s)
 //	TEAMS_RETRY_MAX       cap of that delay (1h); Graph's Retry-After, when longer, wins
@@ -140,7 +140,7 @@ type settings struct {
 //	INBOX_URL             where a Teams digest, or a notification without a link, leads people: their inbox,
 //	                      absolute or relative to PUBLIC_URL (/v1/notifications)
 //	DIGEST_TIME           when the daily digests are queued, HH:MM local time (07:00)
-//	DIGEST_INTERVAL       queue them at this interval instead, for tests and demos (unset)
+//	DIGEST_INTERVAL       queue them at this interval instead, at its whole multiples, for tests and demos (unset)
 //
 // Follows (POST /v1/follows) are recorded only for what they may name, checked
 // each time (5s timeout; unreachable: 503, nothing recorded):
@@ -181,9 +181,10 @@ func deliverySettings() (settings, error) {
 		Teams:           app.Channel{Retry: retry("TEAMS"), Lease: duration("TEAMS_DELIVERY_LEASE", 2*time.Minute)},
 	}
 	set.dispatcher = delivery.Config{Poll: duration("OUTBOX_POLL_INTERVAL", 2*time.Second), Batch: 50}
-	if set.app.Teams.Lease <= 0 {
-		// A delivery would be claimable again at once: two workers would send it.
-		errs = append(errs, errors.New("TEAMS_DELIVERY_LEASE must be positive"))
+	if set.app.Teams.Lease < time.Second {
+		// A delivery would be claimable again at once: two workers would send it. The
+		// claim tells the worker the lease in whole seconds.
+		errs = append(errs, errors.New("TEAMS_DELIVERY_LEASE must be at least 1s"))
 	}
 	var err error
 	set.schedule.Hour, set.schedule.Minute, err = delivery.ParseTime(config.String("DIGEST_TIME", "07:00"))

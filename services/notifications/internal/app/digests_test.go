@@ -29,10 +29,10 @@ func TestDigestsQueueOnePerUserAndChannel(t *testing.T) {
 	if rows := e.Outbox(""); len(rows) != 0 {
 		t.Fatalf("deliveries before the digests: %+v", rows)
 	}
-	if n, err := e.App.QueueDigests(ctx); err != nil || n != 3 {
+	if n, err := e.App.QueueDigests(ctx, e.Clock.Now().Add(time.Second)); err != nil || n != 3 {
 		t.Fatalf("queued %d %v, want alice's e-mail and Teams digests and bob's e-mail one", n, err)
 	}
-	if n, err := e.App.QueueDigests(ctx); err != nil || n != 0 {
+	if n, err := e.App.QueueDigests(ctx, e.Clock.Now().Add(time.Second)); err != nil || n != 0 {
 		t.Fatalf("queued again: %d %v", n, err)
 	}
 	var got []string
@@ -74,14 +74,14 @@ func TestDigestWaitsForSomewhereToGo(t *testing.T) {
 	// waits for an address.
 	e.Clock.Add(time.Hour)
 	e.Seen(auth.Principal{Subject: "alice", Name: "alice", Role: auth.RoleModerator})
-	if n, err := e.App.QueueDigests(ctx); err != nil || n != 0 {
+	if n, err := e.App.QueueDigests(ctx, e.Clock.Now().Add(time.Second)); err != nil || n != 0 {
 		t.Fatalf("queued without an Entra id: %d %v", n, err)
 	}
 	if subs, err := e.Store.DigestUsers(ctx, store.ChannelTeams); err != nil || !slices.Equal(subs, []string{"alice"}) {
 		t.Fatalf("waiting: %v %v", subs, err)
 	}
 	e.Seen(auth.Principal{Subject: "alice", Name: "alice", Role: auth.RoleModerator, EntraID: "oid-alice"})
-	if n, err := e.App.QueueDigests(ctx); err != nil || n != 1 {
+	if n, err := e.App.QueueDigests(ctx, e.Clock.Now().Add(time.Second)); err != nil || n != 1 {
 		t.Fatalf("queued once the Entra id is back: %d %v", n, err)
 	}
 }

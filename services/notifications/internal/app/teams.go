@@ -40,7 +40,8 @@ func (s *Service) ClaimTeams(ctx context.Context, owner string, max int) ([]noti
 // its page (the inbox when it has none), or the digest's count and titles,
 // linking to the inbox.
 func (s *Service) composeFeed(ctx context.Context, r store.OutboxRow) (notifclient.TeamsDelivery, error) {
-	d := notifclient.TeamsDelivery{ID: r.ID, Kind: r.Kind, Recipient: r.ToAddr, Attempt: r.Attempts}
+	d := notifclient.TeamsDelivery{ID: r.ID, Kind: r.Kind, Recipient: r.ToAddr, Attempt: r.Attempts,
+		LeaseSeconds: int(s.cfg.Teams.Lease / time.Second)}
 	if r.Kind == store.KindDigest {
 		items, err := s.store.DigestContent(ctx, r.ID)
 		if err != nil {

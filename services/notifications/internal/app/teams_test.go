@@ -70,7 +70,7 @@ func TestTeamsClaimComposesFeedNotifications(t *testing.T) {
 	e.Clock.Add(time.Second)
 	e.Notify(apptest.Question("k5", "Deuxième question", "bob"))
 	claim(t, e, "w1", 0)
-	if n, err := e.App.QueueDigests(context.Background()); err != nil || n != 1 {
+	if n, err := e.App.QueueDigests(context.Background(), e.Clock.Now().Add(time.Second)); err != nil || n != 1 {
 		t.Fatalf("digests queued: %d %v", n, err)
 	}
 	digest := claim(t, e, "w1", 1)[0]

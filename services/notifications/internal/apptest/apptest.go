@@ -86,6 +86,18 @@ func newEnv(t testing.TB, db *gorm.DB, targets app.Targets, dir app.Directory, m
 	return &Env{t: t, Store: st, App: svc, Clock: clock}
 }
 
+// Replica is another instance of the app on db, a second connection to the
+// env's database (dbtest.Connect), with the same configuration and clock: the
+// service's second replica.
+func (e *Env) Replica(db *gorm.DB) *app.Service {
+	e.t.Helper()
+	svc, err := app.New(app.Deps{Store: store.New(db), Targets: noTargets{}, Config: Config, Now: e.Clock.Now, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return svc
+}
+
 type noTargets struct{}
 
 var errNoTargets = errors.New("apptest: this test checks no follow")

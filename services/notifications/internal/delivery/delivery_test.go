@@ -10,6 +10,7 @@ import (
 
 	"github.com/plateforme-rome/rome/platform/database"
 	"github.com/plateforme-rome/rome/platform/database/dbtest"
+	"github.com/plateforme-rome/rome/services/notifications/internal/app"
 	"github.com/plateforme-rome/rome/services/notifications/internal/apptest"
 	"github.com/plateforme-rome/rome/services/notifications/internal/store"
 	"github.com/plateforme-rome/rome/tools/smtpsink"
@@ -22,9 +23,13 @@ type rig struct {
 	*apptest.Env
 	t    *testing.T
 	sink *smtpsink.Sink
+	url  string // the store's database
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t *testing.T) *rig { return newRigOn(t, database.SQLite) }
+
+// newRigOn is newRig on a database of dialect d.
+func newRigOn(t *testing.T, d database.Dialect) *rig {
 	t.Helper()
 	t.Parallel()
 	sink, err := smtpsink.Start("127.0.0.1:0", "127.0.0.1:0")
@@ -32,14 +37,23 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sink.Close() })
-	return &rig{Env: apptest.New(t, dbtest.Open(t, database.SQLite), nil), t: t, sink: sink}
+	url := dbtest.URL(t, d)
+	return &rig{Env: apptest.New(t, dbtest.Connect(t, url), nil), t: t, sink: sink, url: url}
 }
 
 // dispatcher sends through the sink, polling every minute of the rig's clock.
-func (r *rig) dispatcher(owner string) *Dispatcher {
+func (r *rig) dispatcher(owner string) *Dispatcher { return r.dispatcherOf(r.App, owner, 10) }
+
+// replica is another replica of the service: the app on its own connections to the
+// rig's database, on the rig's clock.
+func (r *rig) replica() *app.Service { return r.Replica(dbtest.Connect(r.t, r.url)) }
+
+// dispatcherOf is svc's dispatcher, through the sink, claiming batch e-mails at every
+// minute of the rig's clock.
+func (r *rig) dispatcherOf(svc *app.Service, owner string, batch int) *Dispatcher {
 	mailer := SMTP{Addr: r.sink.SMTPAddr(), From: from, Timeout: 5 * time.Second}
-	cfg := Config{Poll: time.Minute, Batch: 10, Clock: r.Clock}
-	return NewDispatcher(r.App, mailer, owner, cfg, slog.New(slog.DiscardHandler))
+	cfg := Config{Poll: time.Minute, Batch: batch, Clock: r.Clock}
+	return NewDispatcher(svc, mailer, owner, cfg, slog.New(slog.DiscardHandler))
 }
 
 func (r *rig) tick(d *Dispatcher, want int) {
@@ -116,34 +130,97 @@ func run(loop func(context.Context)) (stop func()) {
 	return func() { cancel(); wg.Wait() }
 }
 
-func TestConcurrentDispatchersSendEachOnce(t *testing.T) {
-	r := newRig(t)
-	const n = 12
-	for i := range n {
-		sub := "u" + string(rune('a'+i))
-		r.Person(sub, "", apptest.EmailNow)
-		r.Notify(apptest.Question("k"+sub, "To "+sub, sub))
+// Three replicas' dispatchers poll at once, and the SMTP server refuses a few messages
+// for a while: every message is sent once, those refused after their backoff.
+func TestReplicasDispatchersSendEachOnce(t *testing.T) {
+	t.Parallel()
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			r := newRigOn(t, d)
+			const n = 12
+			for i := range n {
+				sub := "u" + string(rune('a'+i))
+				r.Person(sub, "", apptest.EmailNow)
+				r.Notify(apptest.Question("k"+sub, "To "+sub, sub))
+			}
+			if err := r.sink.Inject(smtpsink.Faults{RejectNext: 3, Code: 451}); err != nil {
+				t.Fatal(err)
+			}
+			// At start and at every poll after it, for as long as the backoff lasts.
+			owners := []string{"w1", "w2", "w3"}
+			for i, owner := range owners {
+				svc := r.App
+				if i > 0 {
+					svc = r.replica()
+				}
+				defer run(r.dispatcherOf(svc, owner, 3).Run)() // small claims: the replicas share the outbox
+			}
+			for range 3 {
+				r.Clock.WaitForWaiters(t, len(owners)) // every dispatcher is done with its poll
+				r.Clock.Add(time.Minute)
+			}
+			r.Clock.WaitForWaiters(t, len(owners))
+			seen := map[string]bool{}
+			msgs := r.sink.Messages()
+			for _, m := range msgs {
+				if seen[m.MessageID] {
+					t.Errorf("sent twice: %s", m.MessageID)
+				}
+				seen[m.MessageID] = true
+			}
+			if len(msgs) != n {
+				t.Fatalf("sent %d, want %d", len(msgs), n)
+			}
+			retried := 0
+			for _, row := range r.Outbox("") {
+				if row.Status != store.StatusSent {
+					t.Errorf("%s is %s", row.ID, row.Status)
+				}
+				retried += row.Attempts - 1
+			}
+			if retried != 3 {
+				t.Errorf("%d attempts again, want one for each of the 3 refusals", retried)
+			}
+		})
 	}
-	// Three dispatchers poll at once, at start and at every poll after it.
-	owners := []string{"w1", "w2", "w3"}
-	for _, owner := range owners {
-		defer run(r.dispatcher(owner).Run)()
-	}
-	for range 2 {
-		r.Clock.WaitForWaiters(t, len(owners)) // every dispatcher is done with its poll
-		r.Clock.Add(time.Minute)
-	}
-	r.Clock.WaitForWaiters(t, len(owners))
-	seen := map[string]bool{}
-	msgs := r.sink.Messages()
-	for _, m := range msgs {
-		if seen[m.MessageID] {
-			t.Errorf("sent twice: %s", m.MessageID)
-		}
-		seen[m.MessageID] = true
-	}
-	if len(msgs) != n {
-		t.Fatalf("sent %d, want %d", len(msgs), n)
+}
+
+// Every replica's scheduler queues the digests at the digest time: each person gets one.
+func TestReplicasSchedulersSendOneDigest(t *testing.T) {
+	t.Parallel()
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			r := newRigOn(t, d)
+			people := []string{"alice", "bob", "carol", "dave"}
+			for _, sub := range people {
+				r.Person(sub, "", apptest.EmailDaily)
+				r.Notify(apptest.Question("k"+sub, "Pour "+sub, sub))
+			}
+			// Digests every 10 minutes (09:10 first); the clock shows 09:00.
+			schedule := Schedule{Interval: 10 * time.Minute}
+			log := slog.New(slog.DiscardHandler)
+			defer run(NewDigests(r.App, schedule, r.Clock, log).Run)()
+			defer run(NewDigests(r.replica(), schedule, r.Clock, log).Run)()
+			defer run(r.dispatcher("w1").Run)()
+			r.Clock.WaitForWaiters(t, 3)
+			r.Clock.Add(10 * time.Minute) // 09:10: both schedulers queue the digests
+			r.Clock.WaitForWaiters(t, 3)
+			r.Clock.Add(time.Minute) // the next poll sends them
+			r.Clock.WaitForWaiters(t, 3)
+			msgs := r.sink.Messages()
+			to := map[string]int{}
+			for _, m := range msgs {
+				to[m.To[0]]++
+			}
+			for _, sub := range people {
+				if to[sub+"@example.org"] != 1 {
+					t.Errorf("%s got %d digests", sub, to[sub+"@example.org"])
+				}
+			}
+			if len(msgs) != len(people) {
+				t.Fatalf("%d messages for %d people", len(msgs), len(people))
+			}
+		})
 	}
 }
 
@@ -198,8 +275,12 @@ func TestScheduleNext(t *testing.T) {
 			t.Errorf("Next(%v) = %v, want %v", c.now, got, c.want)
 		}
 	}
-	if got := (Schedule{Interval: time.Minute}).Next(cases[0].now); !got.Equal(cases[0].now.Add(time.Minute)) {
-		t.Errorf("interval: %v", got)
+	// Every replica, whenever it started, has the same digest times.
+	every := Schedule{Interval: 10 * time.Minute}
+	for _, now := range []time.Time{time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), time.Date(2026, 3, 2, 9, 7, 30, 0, time.UTC)} {
+		if got := every.Next(now); !got.Equal(time.Date(2026, 3, 2, 9, 10, 0, 0, time.UTC)) {
+			t.Errorf("interval: Next(%v) = %v", now, got)
+		}
 	}
 	if _, _, err := ParseTime("7h"); err == nil {
 		t.Error("ParseTime accepted 7h")

@@ -10,7 +10,8 @@ import (
 )
 
 // Schedule says when digests go out: every day at Hour:Minute in Location,
-// or every Interval when it is set (tests, demos).
+// or every Interval when it is set (tests, demos). Every replica computes the
+// same digest times, whenever it started.
 type Schedule struct {
 	Hour, Minute int
 	Location     *time.Location
@@ -29,7 +30,7 @@ func ParseTime(s string) (hour, minute int, err error) {
 // Next is the first digest time strictly after now.
 func (s Schedule) Next(now time.Time) time.Time {
 	if s.Interval > 0 {
-		return now.Add(s.Interval)
+		return now.Truncate(s.Interval).Add(s.Interval)
 	}
 	loc := s.Location
 	if loc == nil {
@@ -60,16 +61,18 @@ func NewDigests(svc *app.Service, sch Schedule, clock Clock, log *slog.Logger) *
 	return &Digests{svc: svc, schedule: sch, clock: clock, log: log}
 }
 
-// Run waits for each scheduled time and queues the digests, until ctx is done.
+// Run waits for each scheduled time and queues the digests of the items made
+// before it, until ctx is done.
 func (d *Digests) Run(ctx context.Context) {
 	for {
 		now := d.clock.Now()
+		at := d.schedule.Next(now)
 		select {
 		case <-ctx.Done():
 			return
-		case <-d.clock.After(d.schedule.Next(now).Sub(now)):
+		case <-d.clock.After(at.Sub(now)):
 		}
-		n, err := d.svc.QueueDigests(context.WithoutCancel(ctx))
+		n, err := d.svc.QueueDigests(context.WithoutCancel(ctx), at)
 		if err != nil {
 			d.log.ErrorContext(ctx, "digest run failed", "error", err)
 		}

@@ -13,7 +13,9 @@ import (
 // Claim leases up to n deliveries of channel due at now to owner until until,
 // and counts the attempt. A row is claimed by one owner at a time: the
 // conditional update wins for exactly one claimer, and a lease that has
-// ended (its owner crashed) makes the row due again.
+// ended (its owner crashed) makes the row due again. The update checks again
+// everything that made the row due: between the read and the update, another
+// replica may have claimed it, tried it and set its next attempt later.
 func (s *Store) Claim(ctx context.Context, channel, owner string, n int, now, until time.Time) ([]OutboxRow, error) {
 	db := s.db.WithContext(ctx)
 	var due []OutboxRow
@@ -26,7 +28,7 @@ func (s *Store) Claim(ctx context.Context, channel, owner string, n int, now, un
 	claimed := due[:0]
 	for _, r := range due {
 		res := db.Model(&OutboxRow{}).
-			Where("seq = ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)", r.Seq, StatusPending, now).
+			Where("seq = ? AND status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)", r.Seq, StatusPending, now, now).
 			Updates(map[string]any{"lease_owner": owner, "lease_until": until, "attempts": gorm.Expr("attempts + 1")})
 		if res.Error != nil {
 			return claimed, res.Error

@@ -440,6 +440,49 @@ func TestClaimLeases(t *testing.T) {
 	})
 }
 
+// Two replicas read the same due row; one claims it, fails it and sets its next attempt
+// a minute later before the other's claim: the other does not claim it (it would try
+// again at once, and count one attempt more).
+func TestClaimChecksTheRowIsStillDue(t *testing.T) {
+	t.Parallel()
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			url := dbtest.URL(t, d)
+			first, secondDB := New(dbtest.Connect(t, url)), dbtest.Connect(t, url)
+			if err := first.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			row := notify(t, first, "k", at, "alice")
+			var interleaved sync.Once
+			// Runs right after the second replica's read of the due rows.
+			err := secondDB.Callback().Query().After("gorm:query").Register("test:first replica fails the row", func(tx *gorm.DB) {
+				interleaved.Do(func() {
+					rows, err := first.Claim(ctx, ChannelEmail, "first", 1, at, at.Add(time.Minute))
+					if err != nil || len(rows) != 1 {
+						t.Errorf("first claim: %+v %v", rows, err)
+						return
+					}
+					if ok, err := first.MarkFailed(ctx, rows[0].ID, "first", Failure{Cause: "421 try again later", NextAttemptAt: at.Add(time.Minute)}); !ok || err != nil {
+						t.Errorf("mark failed: %v %v", ok, err)
+					}
+				})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, err := New(secondDB).Claim(ctx, ChannelEmail, "second", 10, at, at.Add(time.Minute))
+			if err != nil || len(rows) != 0 {
+				t.Fatalf("the second replica claimed %+v (%v), whose next attempt is a minute away", rows, err)
+			}
+			if r, err := first.OutboxRow(ctx, ChannelEmail, email(row.ID, "alice", at).ID); err != nil || r.Attempts != 1 || r.LeaseUntil != nil {
+				t.Fatalf("row after one failed attempt: %+v %v", r, err)
+			}
+		})
+	}
+}
+
 func TestFailuresDeadLettersAndRevive(t *testing.T) {
 	run(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()

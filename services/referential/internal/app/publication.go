@@ -158,11 +158,7 @@ func (s *Service) commit(ctx context.Context, d *draft, q *sequence, p store.Pub
 	p.Counters = map[string]int64{ogrCounter: q.ogr}
 	err = s.store.Publish(ctx, p)
 	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrReleaseMoved) {
-		// Another instance published first: reload and let the caller retry.
-		if lerr := s.Load(ctx); lerr != nil {
-			s.log.Error("reload after a concurrent publication", "err", lerr)
-		}
-		return &ConflictError{Current: d.number - 1}
+		return errRaced
 	}
 	if err != nil {
 		return err
@@ -170,3 +166,7 @@ func (s *Service) commit(ctx context.Context, d *draft, q *sequence, p store.Pub
 	s.current.Store(newState(snap))
 	return nil
 }
+
+// errRaced is a write that another replica got in before: it stored a version (or moved
+// the release) since the one this replica serves. The caller catches up and runs again.
+var errRaced = errors.New("another replica stored a version first")

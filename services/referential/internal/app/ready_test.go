@@ -7,14 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plateforme-rome/rome/platform/database"
+	"github.com/plateforme-rome/rome/platform/database/dbtest"
 	"github.com/plateforme-rome/rome/services/referential/internal/fiche"
 	"github.com/plateforme-rome/rome/services/referential/internal/romedata"
+	"github.com/plateforme-rome/rome/services/referential/internal/store"
 )
 
 // A replica takes traffic only once its first searches and reads are as fast as the rest.
 func TestReadyOnceTheStartingVersionIsWarm(t *testing.T) {
 	t.Parallel()
-	svc := &Service{log: slog.New(slog.DiscardHandler), past: map[int]*State{}}
+	svc := &Service{store: store.New(dbtest.Open(t, database.SQLite)), log: slog.New(slog.DiscardHandler), past: map[int]*State{}}
 	ready := svc.ReadyCheck().Run
 	if err := ready(t.Context()); !errors.Is(err, ErrEmpty) {
 		t.Fatalf("empty: %v", err)

@@ -219,17 +219,12 @@ func (s *Service) PublishRelease(ctx context.Context, n int) (*Release, error) {
 		outcome.Notes = run.notes(d)
 		var err error
 		if len(d.records) == 0 {
-			err = s.store.CloseRelease(ctx, *outcome)
+			if err = s.store.CloseRelease(ctx, *outcome); errors.Is(err, store.ErrReleaseMoved) {
+				err = errRaced
+			}
 		} else {
 			err = s.commit(ctx, d, run.q, store.Publication{Version: store.VersionRecord{Label: versionLabel(run.st, fmt.Sprintf("release %d", n)),
 				Source: store.SourceRelease, ReleaseNumber: &n}, Release: outcome})
-		}
-		var conflict *ConflictError
-		if errors.Is(err, store.ErrReleaseMoved) || errors.As(err, &conflict) {
-			// Another instance published it (or another version) first: answer what it did.
-			if r, found, rerr := s.store.Release(ctx, n); rerr == nil && found && r.Status == refclient.ReleasePublished {
-				return nil
-			}
 		}
 		if err != nil {
 			return err
@@ -253,16 +248,28 @@ func (s *Service) releaseStep(ctx context.Context, n int, name string, step func
 	}
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
-	r, done, err := s.releaseFor(ctx, n, name)
-	if err != nil {
-		return nil, err
-	}
-	if !done {
+	for attempt := 1; ; attempt++ {
+		r, done, err := s.releaseFor(ctx, n, name)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			break
+		}
 		run, err := s.rerun(ctx, r)
 		if err != nil {
 			return nil, err
 		}
-		if err := step(run); err != nil {
+		err = step(run)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errRaced) || attempt == maxRaces {
+			return nil, err
+		}
+		// Another replica stored a version, or took this step, first: catch up, then
+		// answer the release as it is or run the step again on the latest version.
+		if err := s.afterRace(ctx, attempt); err != nil {
 			return nil, err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -153,6 +154,16 @@ func checkShape(req ChangeSetRequest) error {
 // results, and each fiche weighs tens of kilobytes).
 func (s *Service) Validate(ctx context.Context, req ChangeSetRequest, documents bool) (*Validation, error) {
 	st := s.Current()
+	if st != nil && req.BaseVersion > st.Version() {
+		// A dry run on a version another replica stored, which this one has not heard of yet.
+		s.publishMu.Lock()
+		err := s.catchUp(ctx)
+		s.publishMu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		st = s.Current()
+	}
 	if st == nil {
 		return nil, ErrEmpty
 	}
@@ -269,6 +280,36 @@ func (s *Service) publish(ctx context.Context, req ChangeSetRequest) (pub *Publi
 	s.publishMu.Lock()
 	defer s.publishMu.Unlock()
 	hash := hashRequest(req)
+	for attempt := 1; ; attempt++ {
+		pub, replayed, err = s.publishOnce(ctx, req, hash)
+		if !errors.Is(err, errRaced) || attempt == maxRaces {
+			return pub, replayed, err
+		}
+		// Another replica stored a version first: run the change set again on it, or
+		// answer it if that replica published this very change set (a retry sent there).
+		if err := s.afterRace(ctx, attempt); err != nil {
+			return nil, false, err
+		}
+	}
+}
+
+// maxRaces bounds how many times a publication runs again because other replicas
+// published first; past it, the caller retries later.
+const maxRaces = 10
+
+// afterRace catches up after the attempt-th race lost to another replica, first waiting
+// a random while that grows with attempt: two replicas that keep publishing would
+// otherwise keep beating the same one to the next version.
+func (s *Service) afterRace(ctx context.Context, attempt int) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(rand.N(time.Duration(attempt) * 10 * time.Millisecond)):
+	}
+	return s.catchUp(ctx)
+}
+
+func (s *Service) publishOnce(ctx context.Context, req ChangeSetRequest, hash string) (pub *Publication, replayed bool, err error) {
 	if prev, prevHash, found, err := s.answer(ctx, req.ID); err != nil {
 		return nil, false, err
 	} else if found {
@@ -278,6 +319,14 @@ func (s *Service) publish(ctx context.Context, req ChangeSetRequest) (pub *Publi
 		return prev, true, nil
 	}
 	st := s.Current()
+	if st == nil || req.BaseVersion > st.Version() {
+		// The caller read a version another replica stored, which this one has not heard
+		// of yet.
+		if err := s.catchUp(ctx); err != nil {
+			return nil, false, err
+		}
+		st = s.Current()
+	}
 	if st == nil {
 		return nil, false, ErrEmpty
 	}
@@ -435,8 +484,27 @@ func (s *Service) VersionFile(ctx context.Context, n int) ([]byte, error) {
 }
 
 // Follow keeps this process on the latest version: it warms the documents of the version
-// it serves and reloads when another process (an import, another instance) publishes one.
+// it serves and catches up when another process (an import, another replica) stores one.
+// PostgreSQL announces each version as it commits (store.WatchVersions), and the poll
+// every interval is then a safety net; on SQLite, which one process serves, it is the way.
 func (s *Service) Follow(ctx context.Context, every time.Duration, shapes map[Shape]func(*fiche.Fiche) any) {
+	announced := make(chan struct{}, 1)
+	if s.store.AnnouncesVersions() {
+		go func() {
+			err := s.store.WatchVersions(ctx, s.log, func(n int) {
+				if cur := s.Current(); n > 0 && cur != nil && n <= cur.Version() {
+					return // this replica stored it, or has caught up already
+				}
+				select {
+				case announced <- struct{}{}:
+				default: // a catch-up is due already, and takes every version
+				}
+			})
+			if err != nil {
+				s.log.Error("new versions are not heard of: following them by polling only", "error", err)
+			}
+		}()
+	}
 	warmed := 0
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -452,21 +520,45 @@ func (s *Service) Follow(ctx context.Context, every time.Duration, shapes map[Sh
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		latest, err := s.store.Latest(ctx)
-		if errors.Is(err, store.ErrNoVersion) || (err == nil && s.Current() != nil && latest.Number == s.Current().Version()) {
-			continue
-		}
-		if err != nil {
-			s.log.Warn("cannot check the latest version", "error", err)
-			continue
+		case <-announced:
 		}
 		s.publishMu.Lock()
-		if err := s.Load(ctx); err != nil {
-			s.log.Error("cannot load the latest version", "version", latest.Number, "error", err)
-		}
+		err := s.catchUp(ctx)
 		s.publishMu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("cannot catch up with the latest version", "error", err)
+		}
 	}
+}
+
+// catchUp serves the latest stored version; the caller holds publishMu. From the version
+// served, it applies each one stored since (the rows it changed): reading the whole
+// referential again would take longer, and hold two copies of it in memory meanwhile. It
+// reads the latest whole when nothing is served yet, or when a version does not apply.
+func (s *Service) catchUp(ctx context.Context) error {
+	cur := s.Current()
+	if cur == nil {
+		if err := s.Load(ctx); !errors.Is(err, ErrEmpty) {
+			return err
+		}
+		return nil
+	}
+	newer, err := s.store.VersionsAfter(ctx, cur.Version())
+	if err != nil || len(newer) == 0 {
+		return err
+	}
+	start := time.Now()
+	snap := cur.Snap
+	for _, v := range newer {
+		if snap, err = s.store.Advance(ctx, snap, v); err != nil {
+			s.log.Warn("a stored version does not apply to the one before it: reading the latest whole", "version", v.Number, "error", err)
+			return s.Load(ctx)
+		}
+	}
+	s.current.Store(newState(snap))
+	s.log.Info("caught up with the versions stored by another process", "from", cur.Version(), "version", snap.Version.Number,
+		"ms", time.Since(start).Milliseconds())
+	return nil
 }
 
 // ReadyCheck reports not ready while no release is loaded.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,8 +39,11 @@ func newHooksEnv(t testing.TB, db *gorm.DB) *hooksEnv {
 }
 
 // dispatcher is a replica's webhooks over the same database and clock.
-func (e *hooksEnv) dispatcher() *app.Webhooks {
-	return app.NewWebhooks(e.st, app.WebhookConfig{Now: e.clock.Now, Jitter: func() float64 { return 0.5 }, AllowPrivate: true,
+func (e *hooksEnv) dispatcher() *app.Webhooks { return e.dispatcherOn(e.st) }
+
+// dispatcherOn is a replica's webhooks over st, on the same clock.
+func (e *hooksEnv) dispatcherOn(st *store.Store) *app.Webhooks {
+	return app.NewWebhooks(st, app.WebhookConfig{Now: e.clock.Now, Jitter: func() float64 { return 0.5 }, AllowPrivate: true,
 		Timeout: 5 * time.Second, Log: slog.New(slog.DiscardHandler)})
 }
 
@@ -280,6 +284,56 @@ func TestDispatcherLeasesEndpoints(t *testing.T) {
 			t.Fatalf("delivered %d times", len(got))
 		}
 	})
+}
+
+// Two replicas delivering at the same time, each on its own connections, send every event
+// once to every endpoint, in publication order.
+func TestTwoDispatchersDeliverEachEventOnce(t *testing.T) {
+	t.Parallel()
+	for _, d := range dbtest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			url := dbtest.URL(t, d)
+			e := newHooksEnv(t, dbtest.Connect(t, url))
+			var receivers []*webhooktest.Receiver
+			for range 4 {
+				r := webhooktest.New(t)
+				e.register(r, []string{webhook.VersionPublished})
+				receivers = append(receivers, r)
+			}
+			const versions = 8
+			for range versions {
+				e.publish("M1805")
+			}
+			replicas := []*app.Webhooks{e.w, e.dispatcherOn(store.New(dbtest.Connect(t, url)))}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			var wg sync.WaitGroup
+			for _, w := range replicas {
+				wg.Go(func() {
+					for ctx.Err() == nil && slices.ContainsFunc(receivers, func(r *webhooktest.Receiver) bool { return len(r.Delivered()) < versions }) {
+						if _, err := w.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			for i, r := range receivers {
+				got := r.Delivered()
+				var order []int
+				ids := map[string]bool{}
+				for _, d := range got {
+					order = append(order, d.Version)
+					ids[d.ID] = true
+				}
+				if len(got) != versions || len(ids) != versions || !slices.IsSorted(order) {
+					t.Errorf("endpoint %d received versions %v (%d distinct webhook-ids), want 1 to %d once each, in order", i, order, len(ids), versions)
+				}
+			}
+		})
+	}
 }
 
 func TestDispatcherTakesOverAnExpiredLease(t *testing.T) {

@@ -30,9 +30,10 @@ type Sender interface {
 
 // Config tunes the loop.
 type Config struct {
-	Owner string        // names this worker's leases (host and process id)
-	Batch int           // deliveries claimed at a time
-	Poll  time.Duration // pause between claims when the outbox is empty
+	Owner string           // names this worker's leases (host and process id)
+	Batch int              // deliveries claimed at a time
+	Poll  time.Duration    // pause between claims when the outbox is empty
+	Now   func() time.Time // the clock the leases are kept by; nil is time.Now
 }
 
 // Loop claims, sends and reports until its context ends.
@@ -45,8 +46,15 @@ type Loop struct {
 
 // New returns the delivery loop.
 func New(outbox Outbox, sender Sender, cfg Config, log *slog.Logger) *Loop {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &Loop{outbox: outbox, sender: sender, cfg: cfg, log: log}
 }
+
+// reportMargin is the time a delivery's lease keeps for its report: a send still going
+// then is cut, and the deliveries left are not sent.
+const reportMargin = 5 * time.Second
 
 // Run delivers until ctx is done; a full batch is followed at once by the next claim.
 func (l *Loop) Run(ctx context.Context) {
@@ -68,15 +76,26 @@ func (l *Loop) Run(ctx context.Context) {
 
 // Tick claims one batch, sends each delivery and reports it; it returns the batch's size.
 // A delivery whose report is lost is claimed again once its lease expires, and sent again:
-// Graph has no idempotency key for activity notifications.
+// Graph has no idempotency key for activity notifications. So the batch keeps within its
+// lease (counted from before the claim): once it nearly ends, as when Graph answers slowly,
+// the deliveries left are not sent (another claim takes them when it ends), and a send
+// still going then is cut and reported as failed, before another worker could take it.
 func (l *Loop) Tick(ctx context.Context) (int, error) {
+	claimed := l.cfg.Now()
 	batch, err := l.outbox.ClaimTeamsDeliveries(ctx, l.cfg.Owner, l.cfg.Batch)
 	if err != nil {
 		return 0, err
 	}
 	var errs []error
-	for _, d := range batch {
-		result := outcome(l.sender.Send(ctx, teams.FeedNotification{UserID: d.Recipient, Topic: d.Topic, Preview: d.Preview, Link: d.Link}))
+	for i, d := range batch {
+		deadline := claimed.Add(time.Duration(d.LeaseSeconds)*time.Second - reportMargin)
+		if !l.cfg.Now().Before(deadline) {
+			l.log.WarnContext(ctx, "Teams notifications left for a later claim: their lease is ending", "count", len(batch)-i)
+			break
+		}
+		sendCtx, cancel := context.WithDeadline(ctx, deadline)
+		result := outcome(l.sender.Send(sendCtx, teams.FeedNotification{UserID: d.Recipient, Topic: d.Topic, Preview: d.Preview, Link: d.Link}))
+		cancel()
 		result.Owner = l.cfg.Owner
 		got, err := l.outbox.ReportTeamsDelivery(context.WithoutCancel(ctx), d.ID, result)
 		switch {

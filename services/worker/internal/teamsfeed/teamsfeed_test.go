@@ -64,7 +64,7 @@ func (s *sender) Send(_ context.Context, n teams.FeedNotification) error {
 
 func delivery(id, recipient string) notifclient.TeamsDelivery {
 	return notifclient.TeamsDelivery{ID: id, Kind: "notification", Recipient: recipient, Attempt: 1,
-		Topic: "Request r1 submitted", Preview: "Please triage", Link: "https://rome.example/requests/r1"}
+		Topic: "Request r1 submitted", Preview: "Please triage", Link: "https://rome.example/requests/r1", LeaseSeconds: 120}
 }
 
 func TestEachOutcomeIsReported(t *testing.T) {
@@ -133,5 +133,55 @@ func TestRunDrainsFullBatchesAndStops(t *testing.T) {
 	defer o.mu.Unlock()
 	if o.claims != 3 { // 2 + 2 + 1, then the poll pause
 		t.Errorf("%d claims, want 3", o.claims)
+	}
+}
+
+// slowGraph takes 50 s of the clock to send each notification, and notes until when each
+// send may run.
+type slowGraph struct {
+	mu        sync.Mutex
+	now       time.Time
+	sent      []string
+	deadlines []time.Time
+}
+
+func (g *slowGraph) Now() time.Time {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.now
+}
+
+func (g *slowGraph) Send(ctx context.Context, n teams.FeedNotification) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	deadline, _ := ctx.Deadline()
+	g.sent, g.deadlines = append(g.sent, n.UserID), append(g.deadlines, deadline)
+	g.now = g.now.Add(50 * time.Second)
+	return nil
+}
+
+// With Graph answering slowly, a batch keeps within its lease, so that no other worker
+// sends what this one holds: what is left waits for a later claim, and each send may run
+// only until the lease nearly ends.
+func TestBatchKeepsWithinItsLease(t *testing.T) {
+	o := &outbox{reports: map[string]notifclient.TeamsResult{}}
+	for _, id := range []string{"d1", "d2", "d3", "d4", "d5"} {
+		o.pending = append(o.pending, delivery(id, "aad-"+id)) // leased for 120 s
+	}
+	start := time.Now()
+	g := &slowGraph{now: start}
+	loop := teamsfeed.New(o, g, teamsfeed.Config{Owner: "worker-1", Batch: 10, Poll: time.Hour, Now: g.Now},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if n, err := loop.Tick(t.Context()); err != nil || n != 5 {
+		t.Fatalf("tick: %d, %v", n, err)
+	}
+	// Sends start at 0, 50 and 100 s; at 150 s, the lease (less 5 s for the reports) is over.
+	if len(g.sent) != 3 || len(o.reports) != 3 {
+		t.Fatalf("sent to %v and reported %v, want the first 3 only", g.sent, o.reports)
+	}
+	for i, d := range g.deadlines {
+		if !d.Equal(start.Add(115 * time.Second)) {
+			t.Errorf("send %d may run until %v, want the lease's end less 5 s", i+1, d.Sub(start))
+		}
 	}
 }
