@@ -21,12 +21,15 @@ BENCH_PKGS ?= $(sort $(patsubst %/,./%,$(dir $(shell grep -rl --include='*_test.
 UNIT_TIMEOUT ?= 10m
 E2E_TIMEOUT ?= 15m
 
-.PHONY: help dev assets build test test-unit test-e2e vet lint bench bench-load generate clean
+.PHONY: help dev assets build test test-unit test-e2e test-e2e-cluster test-replicated temporal-cluster vet lint bench bench-load generate clean
 
 help:
 	@echo "make dev        run the whole platform locally (Temporal dev server, data import, the console and the 4 other services)"
-	@echo "make test       make lint + unit and integration tests of every module + end-to-end tests (browser tests need chromium)"
+	@echo "make test       make lint + unit and integration tests of every module + end-to-end tests (browser tests need chromium) + the replicated stack on the Temporal cluster"
 	@echo "make build      build every module; the service binaries go to bin/"
+	@echo "make temporal-cluster  run a two-node Temporal server cluster on PostgreSQL alone, in the foreground"
+	@echo "make test-e2e-cluster  the end-to-end tests against that cluster instead of the dev server"
+	@echo "make test-replicated   two replicas of every service and worker, one of each killed and restarted under load"
 	@echo "make assets     install the console's front-end packages (npm ci, from the lockfile) and copy them where its binary embeds them"
 	@echo "make lint       go vet, workflowcheck, gofmt, the imports rule (workflows/ and activities/ import nothing under services/), Redocly and Spectral on the OpenAPI documents, the generated Go clients build"
 	@echo "make bench      run the benchmarks of every package that has some"
@@ -50,7 +53,10 @@ build: assets
 	go build $(PKGS) $(E2E_PKGS)
 	go build -o bin/ $(SERVICE_CMDS)
 
+# Last, the production shape (issue #13): two Temporal server nodes built from their module
+# on PostgreSQL, two replicas of every service and worker, one process of each kind killed.
 test: lint test-unit test-e2e
+	ROME_TEMPORAL=cluster $(MAKE) test-replicated
 
 # Unit and integration tests (PostgreSQL at TEST_DATABASE_URL, and SQLite), under the race
 # detector, but for the two referential packages that import the whole v460 into SQLite
@@ -66,7 +72,25 @@ test-unit: assets
 # The real stack: Temporal dev server, services and worker, driven over HTTP, and the
 # console in Chromium (CHROMIUM_PATH, or chromium on PATH).
 test-e2e: assets
-	go test -count=1 -timeout $(E2E_TIMEOUT) $(E2E_PKGS)
+	go test -count=1 -timeout $(E2E_TIMEOUT) -skip '^$(REPLICATED_TEST)$$' $(E2E_PKGS)
+
+# The same suite on two Temporal server nodes (built from go.temporal.io/server) forming one
+# cluster on PostgreSQL, behind a round-robin proxy (README: "Temporal as a cluster").
+test-e2e-cluster: assets
+	ROME_TEMPORAL=cluster go test -count=1 -timeout $(E2E_TIMEOUT) -skip '^$(REPLICATED_TEST)$$' $(E2E_PKGS)
+
+# Two replicas of every service and two workers behind round-robin proxies, one replica of
+# each kind killed (SIGKILL) and restarted under load; its own stack, so not in test-e2e
+# (make test runs it last, on the Temporal cluster).
+# ROME_TEMPORAL=cluster runs it on the Temporal cluster.
+REPLICATED_TEST := TestReplicated
+test-replicated: assets
+	go test -count=1 -v -timeout $(E2E_TIMEOUT) -run '^$(REPLICATED_TEST)$$' $(E2E_PKGS)
+
+# That cluster and its UI alone, as ops would try it; Ctrl-C stops it.
+temporal-cluster:
+	go build -o $(STATE_DIR)/bin/devstack ./tools/devstack/cmd/devstack
+	ROME_TEMPORAL=cluster exec $(STATE_DIR)/bin/devstack temporal
 
 # go vet, then workflowcheck: the workflow code must be deterministic.
 vet: assets

@@ -1,5 +1,6 @@
 // Package e2e drives the real platform, started by devstack exactly as `make dev` starts it
-// (Temporal dev server, referential loaded with the official ROME data, intake,
+// (Temporal dev server, or with ROME_TEMPORAL=cluster two Temporal server nodes on
+// PostgreSQL, referential loaded with the official ROME data, intake,
 // notifications, console and worker), over HTTP and gRPC as partners, moderators and ops
 // would, and the console in a real browser (browser_test.go).
 package e2e
@@ -46,6 +47,7 @@ func TestPlatform(t *testing.T) {
 		{"RequestPublicationConflict", testRequestPublicationConflict},
 		{"IdempotentSubmission", testIdempotentSubmission},
 		{"WorkerRestart", testWorkerRestart},
+		{"TemporalNodeKilled", testTemporalNodeKilled},
 		{"TeamsChannel", testTeamsChannel},
 		{"Notifications", testNotifications},
 		{"NotificationPreferences", testNotificationPreferences},
@@ -94,7 +96,11 @@ const (
 
 // startPlatform starts the stack; env adds to (and overrides) the settings every stack of
 // the suite gets.
-func startPlatform(t *testing.T, env ...string) *platform {
+func startPlatform(t *testing.T, env ...string) *platform { return startReplicated(t, 1, env...) }
+
+// startReplicated is startPlatform with replicas processes of each service and of the
+// worker (devstack.Options.Replicas).
+func startReplicated(t *testing.T, replicas int, env ...string) *platform {
 	root, err := devstack.FindRepoRoot(".")
 	if err != nil {
 		t.Fatal(err)
@@ -116,14 +122,20 @@ func startPlatform(t *testing.T, env ...string) *platform {
 		_ = os.RemoveAll(stateDir)
 	})
 
+	temporal, err := devstack.TemporalModeFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := devstack.Options{
 		RepoRoot: root,
 		StateDir: stateDir,
-		// The Temporal CLI that make dev builds (250 MB, pinned version): built once, not per run.
+		// The Temporal CLI or server that make dev builds (pinned versions): built once, not per run.
 		ToolsDir:    filepath.Join(root, ".dev", "bin"),
+		Temporal:    temporal,
 		DataDir:     dataDir,
 		DatabaseURL: dbtest.URL(t, database.Postgres),
 		DevMode:     true,
+		Replicas:    replicas,
 		Log:         logWriter{t},
 		ExtraEnv: []string{
 			"REQUEST_PARTNER_REMINDER=" + partnerReminder.String(),
@@ -134,6 +146,11 @@ func startPlatform(t *testing.T, env ...string) *platform {
 			// Every client here is 127.0.0.1: the per-client rate limit would throttle the suite.
 			"RATE_LIMIT_RPS=0",
 		},
+	}
+	if temporal == devstack.TemporalCluster {
+		// Temporal's own fresh databases, dropped with the services' after the run.
+		opts.TemporalDatabaseURL = dbtest.URL(t, database.Postgres)
+		opts.TemporalVisibilityDatabaseURL = dbtest.URL(t, database.Postgres)
 	}
 	traces := startTraceSink(t)
 	opts.ExtraEnv = append(opts.ExtraEnv, traces.env()...)

@@ -461,3 +461,27 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Errorf("temporal-search-attributes job does not mount the generated %s", script)
 	}
 }
+
+// One Temporal server version: the cluster the end-to-end tests run (TemporalServerVersion,
+// built from its module), the compose file's server and admin tools, and the Kubernetes
+// registration Job's admin tools.
+func TestTemporalVersionIsTheSameEverywhere(t *testing.T) {
+	p, err := loadCompose(t, composeEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := TemporalImageTag()
+	for name, image := range map[string]string{
+		"temporal":                   "temporalio/server:" + tag,
+		"temporal-schema":            "temporalio/admin-tools:" + tag,
+		"temporal-search-attributes": "temporalio/admin-tools:" + tag,
+	} {
+		if got := p.Services[name].Image; got != image {
+			t.Errorf("compose %s runs %s, want %s (TemporalServerVersion %s)", name, got, image, TemporalServerVersion)
+		}
+	}
+	job := mustNamed[*batchv1.Job](t, renderDeployment(t), "temporal-search-attributes").Spec.Template.Spec
+	if c := job.Containers; len(c) != 1 || c[0].Image != "temporalio/admin-tools:"+tag {
+		t.Errorf("Kubernetes temporal-search-attributes runs %+v, want temporalio/admin-tools:%s", c, tag)
+	}
+}

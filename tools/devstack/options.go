@@ -61,9 +61,23 @@ type Options struct {
 	Ports             Ports
 	TemporalAddress   string // host:port of the dev server's gRPC frontend; default 127.0.0.1:7233
 	TemporalNamespace string // default "default"
-	TaskQueue         string // default "rome-requests"
-	DevMode           bool   // ROME_DEV_MODE for the services: dev token endpoint and dev JWKS
-	ExtraEnv          []string
+	// Temporal is what serves Temporal: TemporalDev (default) or TemporalCluster, two server
+	// nodes on PostgreSQL behind a proxy at TemporalAddress (temporal_cluster.go).
+	Temporal TemporalMode
+	// Cluster mode: Temporal's persistence and visibility databases (postgres:// URLs, created
+	// and migrated at start); default <database>_temporal and <database>_temporal_visibility
+	// beside DatabaseURL's, or rome_temporal… on 127.0.0.1:5432 when DatabaseURL is empty.
+	TemporalDatabaseURL           string
+	TemporalVisibilityDatabaseURL string
+	// Cluster mode: each node's ports; default two nodes on 7234-7249.
+	TemporalNodes []TemporalNodePorts
+	TaskQueue     string // default "rome-requests"
+	DevMode       bool   // ROME_DEV_MODE for the services: dev token endpoint and dev JWKS
+	// Replicas is how many processes of each service and of the worker run (ROME_REPLICAS,
+	// default 1), on PostgreSQL only; with more than one, each service's public port is a
+	// round-robin proxy to them (replicas.go).
+	Replicas int
+	ExtraEnv []string
 	// RestartCrashed restarts a member of the stack that exits on its own once started,
 	// with backoff (1 s, doubling up to 30 s; back to 1 s once it stayed up a minute), and
 	// says so in Log, instead of reporting it on Failed. `make dev` turns it on; the e2e
@@ -78,7 +92,7 @@ type Options struct {
 }
 
 // OptionsFromEnv reads the shared environment variables (ROME_STATE_DIR, ROME_DATA_DIR,
-// DATABASE_URL, ROME_DEV_MODE, *_PORT, TEMPORAL_*) the way the services do, and resolves
+// DATABASE_URL, ROME_DEV_MODE, ROME_REPLICAS, *_PORT, TEMPORAL_*, ROME_TEMPORAL*) the way the services do, and resolves
 // the defaults, so that `make dev` honours them. Dev mode is on unless ROME_DEV_MODE says otherwise.
 func OptionsFromEnv() (Options, error) {
 	o := Options{
@@ -88,9 +102,18 @@ func OptionsFromEnv() (Options, error) {
 		TemporalAddress:   config.String("TEMPORAL_ADDRESS", ""),
 		TemporalNamespace: config.String("TEMPORAL_NAMESPACE", ""),
 		TaskQueue:         config.String("TEMPORAL_TASK_QUEUE", ""),
+
+		TemporalDatabaseURL:           config.String("ROME_TEMPORAL_DATABASE_URL", ""),
+		TemporalVisibilityDatabaseURL: config.String("ROME_TEMPORAL_VISIBILITY_DATABASE_URL", ""),
 	}
 	var err error
+	if o.Temporal, err = TemporalModeFromEnv(); err != nil {
+		return Options{}, err
+	}
 	if o.DevMode, err = config.Bool("ROME_DEV_MODE", true); err != nil {
+		return Options{}, err
+	}
+	if o.Replicas, err = config.Int("ROME_REPLICAS", 1); err != nil {
 		return Options{}, err
 	}
 	for _, pv := range portVars {
@@ -161,6 +184,12 @@ func (o *Options) resolve() error {
 	if o.TaskQueue == "" {
 		o.TaskQueue = "rome-requests"
 	}
+	if err := o.resolveTemporal(); err != nil {
+		return err
+	}
+	if err := o.resolveReplicas(); err != nil {
+		return err
+	}
 	if o.ReadyTimeout == 0 {
 		o.ReadyTimeout = 2 * time.Minute
 	}
@@ -219,8 +248,9 @@ func FreePort() (int, error) {
 	return ports[0], nil
 }
 
-// UseFreePorts gives every member of the stack and the Temporal dev server a port free on
-// 127.0.0.1 now, all distinct: what tests and benchmarks that run beside other stacks use.
+// UseFreePorts gives every member of the stack and Temporal (the dev server, or the
+// cluster's proxy and nodes) a port free on 127.0.0.1 now, all distinct: what tests and
+// benchmarks that run beside other stacks use.
 func (o *Options) UseFreePorts() error {
 	ports, err := FreePorts(len(portVars) + 1)
 	if err != nil {
@@ -230,6 +260,14 @@ func (o *Options) UseFreePorts() error {
 		*pv.port(&o.Ports) = ports[i]
 	}
 	o.TemporalAddress = "127.0.0.1:" + strconv.Itoa(ports[len(portVars)])
+	nodePorts, err := freePortsBelow(temporalClusterNodes*temporalNodePortCount, maxTemporalMembershipPort+1)
+	if err != nil {
+		return err
+	}
+	o.TemporalNodes = nil
+	for rest := nodePorts; len(rest) > 0; rest = rest[temporalNodePortCount:] {
+		o.TemporalNodes = append(o.TemporalNodes, nodePortsFrom(rest))
+	}
 	return nil
 }
 

@@ -14,7 +14,8 @@ import (
 func setEnv(t *testing.T, m map[string]string) {
 	for _, k := range []string{"ROME_STATE_DIR", "ROME_DATA_DIR", "DATABASE_URL", "ROME_DEV_MODE", "TEMPORAL_ADDRESS",
 		"TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "CONSOLE_PORT", "INTAKE_PORT", "REFERENTIAL_PORT", "NOTIFICATIONS_PORT", "WORKER_PORT", "TEMPORAL_UI_PORT",
-		"GRAPH_EMULATOR_PORT", "SMTP_SINK_PORT", "SMTP_SINK_HTTP_PORT"} {
+		"GRAPH_EMULATOR_PORT", "SMTP_SINK_PORT", "SMTP_SINK_HTTP_PORT", "ROME_TEMPORAL", "ROME_TEMPORAL_DATABASE_URL",
+		"ROME_TEMPORAL_VISIBILITY_DATABASE_URL", "ROME_REPLICAS"} {
 		t.Setenv(k, m[k])
 	}
 }
@@ -188,7 +189,8 @@ func TestCheckPortsFree(t *testing.T) {
 	}
 }
 
-// Every member and the Temporal dev server get a port of their own.
+// Every member and Temporal (the dev server, or the cluster's proxy and nodes) get a port of
+// their own.
 func TestUseFreePortsGivesDistinctPorts(t *testing.T) {
 	var o Options
 	if err := o.UseFreePorts(); err != nil {
@@ -205,5 +207,41 @@ func TestUseFreePortsGivesDistinctPorts(t *testing.T) {
 			t.Fatalf("%s got port %d, already %s's", pv.env, p, other)
 		}
 		seen[p] = pv.env
+	}
+	if len(o.TemporalNodes) != temporalClusterNodes {
+		t.Fatalf("%d cluster nodes, want %d", len(o.TemporalNodes), temporalClusterNodes)
+	}
+	for i, node := range o.TemporalNodes {
+		for j, p := range node {
+			for _, port := range []int{p.GRPC, p.Membership} {
+				if other, taken := seen[port]; taken || port == 0 {
+					t.Fatalf("node %d's %s got port %d, already %s's", i, temporalServices[j], port, other)
+				}
+				seen[port] = temporalNodeName(i)
+			}
+			if p.Membership > maxTemporalMembershipPort {
+				t.Errorf("node %d's %s membership port %d: the server cannot store it", i, temporalServices[j], p.Membership)
+			}
+		}
+	}
+}
+
+func TestOptionsFromEnvReadsTheTemporalCluster(t *testing.T) {
+	setEnv(t, map[string]string{
+		"ROME_TEMPORAL":                         "cluster",
+		"ROME_TEMPORAL_DATABASE_URL":            "postgres://postgres@127.0.0.1:5432/t?sslmode=disable",
+		"ROME_TEMPORAL_VISIBILITY_DATABASE_URL": "postgres://postgres@127.0.0.1:5432/tv?sslmode=disable",
+	})
+	o, err := OptionsFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Temporal != TemporalCluster || !strings.HasSuffix(o.TemporalDatabaseURL, "/t?sslmode=disable") ||
+		!strings.HasSuffix(o.TemporalVisibilityDatabaseURL, "/tv?sslmode=disable") {
+		t.Errorf("Temporal %q on %q and %q", o.Temporal, o.TemporalDatabaseURL, o.TemporalVisibilityDatabaseURL)
+	}
+	setEnv(t, map[string]string{"ROME_TEMPORAL": "kubernetes"})
+	if _, err := OptionsFromEnv(); err == nil || !strings.Contains(err.Error(), "ROME_TEMPORAL") {
+		t.Errorf("ROME_TEMPORAL=kubernetes: err = %v, want one naming the variable", err)
 	}
 }

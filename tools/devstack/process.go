@@ -24,6 +24,7 @@ type process struct {
 	out     *prefixWriter // nil without ChildOutput
 	done    chan struct{} // closed once the process has exited
 	err     error         // the exit status, set before done is closed
+	started time.Time     // when it was started
 	uptime  time.Duration // how long it ran, set before done is closed
 	killed  atomic.Bool   // stopped on purpose (Stack.Kill): its exit is no failure
 }
@@ -58,15 +59,15 @@ func startProcess(name, logPath string, appendLog bool, childOutput io.Writer, e
 		// Pdeathsig fires when the thread that forked the child exits: keep that thread
 		// for this goroutine, which lives as long as the child.
 		runtime.LockOSThread()
+		p.started = time.Now()
 		if err := p.cmd.Start(); err != nil {
 			logFile.Close()
 			started <- fmt.Errorf("start %s: %w", name, err)
 			return
 		}
 		started <- nil
-		startedAt := time.Now()
 		p.err = p.cmd.Wait()
-		p.uptime = time.Since(startedAt)
+		p.uptime = time.Since(p.started)
 		if p.out != nil {
 			p.out.flush()
 		}

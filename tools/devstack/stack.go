@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,12 +25,18 @@ type Stack struct {
 	Options   Options // resolved
 	Endpoints Endpoints
 
-	binDir   string
-	temporal *child
-	services []*child
-	fakes    []*child
-	failed   chan error
-	backoff  backoff
+	binDir string
+	// temporal serves Temporal: the dev server, or the cluster's nodes and then its UI.
+	temporal      []*child
+	temporalProxy *TCPProxy // cluster mode: the nodes' frontends behind TemporalAddress
+	services      []*child
+	// replicas are each service's processes by service name; serviceProxies, with
+	// Replicas > 1, put them behind the services' public ports (replicas.go).
+	replicas       map[string][]Replica
+	serviceProxies []*TCPProxy
+	fakes          []*child
+	failed         chan error
+	backoff        backoff
 	// ctx ends when the stack stops: it bounds the supervisors' waits.
 	ctx         context.Context
 	cancel      context.CancelFunc
@@ -42,11 +49,16 @@ type Stack struct {
 // Start builds and starts everything, and returns once every service is ready. On error
 // it stops what it had started. ctx bounds the start only; the stack runs until Stop.
 func Start(ctx context.Context, opts Options) (*Stack, error) {
+	return startWith(ctx, opts, (*Stack).start)
+}
+
+// startWith resolves opts and runs start on a new stack, which it stops if start fails.
+func startWith(ctx context.Context, opts Options, start func(*Stack, context.Context) error) (*Stack, error) {
 	if err := opts.resolve(); err != nil {
 		return nil, err
 	}
 	s := newStack(opts)
-	if err := s.start(ctx); err != nil {
+	if err := start(s, ctx); err != nil {
 		if stopErr := s.Stop(); stopErr != nil {
 			err = errors.Join(err, stopErr)
 		}
@@ -69,10 +81,8 @@ func newStack(opts Options) *Stack {
 
 func (s *Stack) start(ctx context.Context) error {
 	o := s.Options
-	for _, dir := range []string{s.binDir, o.ToolsDir, s.logDir()} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
+	if err := s.makeDirs(); err != nil {
+		return err
 	}
 	// Fast checks first, before minutes of building.
 	if err := s.checkPortsFree(); err != nil {
@@ -83,20 +93,14 @@ func (s *Stack) start(ctx context.Context) error {
 			return err
 		}
 	}
-	temporalBin, err := ensureTemporalCLI(ctx, o.ToolsDir, s.logf)
-	if err != nil {
-		return err
-	}
-	s.logf("starting Temporal dev server on %s (UI %s, state in %s)", o.TemporalAddress, s.Endpoints.TemporalUI, filepath.Join(o.StateDir, "temporal.db"))
-	s.temporal = s.newChild("temporal", temporalBin, os.Environ(), o.temporalServerArgs(), s.waitTemporal)
-	if err := s.launchChild(s.temporal); err != nil {
+	if err := s.launchTemporal(ctx); err != nil {
 		return err
 	}
 	// Building overlaps with Temporal's boot.
 	if err := s.buildServices(ctx); err != nil {
 		return err
 	}
-	if err := s.awaitChild(ctx, s.temporal); err != nil {
+	if err := s.awaitTemporal(ctx); err != nil {
 		return err
 	}
 
@@ -112,6 +116,9 @@ func (s *Stack) start(ctx context.Context) error {
 	if err := s.startFakes(ctx); err != nil {
 		return err
 	}
+	if err := s.planReplicas(); err != nil {
+		return err
+	}
 	// Intake first and alone: the others fetch its dev JWKS and service tokens.
 	if err := s.startServices(ctx, services[:1]); err != nil {
 		return err
@@ -121,7 +128,7 @@ func (s *Stack) start(ctx context.Context) error {
 
 // waitTemporal waits for the dev server's frontend and UI, and completes the search attributes.
 func (s *Stack) waitTemporal(ctx context.Context, server *process) error {
-	c, err := dialTemporal(ctx, s.Options, server)
+	c, err := dialTemporal(ctx, s.Options, server, s.Options.TemporalAddress)
 	if err != nil {
 		return err
 	}
@@ -134,6 +141,15 @@ func (s *Stack) waitTemporal(ctx context.Context, server *process) error {
 
 func (s *Stack) logDir() string { return filepath.Join(s.Options.StateDir, "logs") }
 
+func (s *Stack) makeDirs() error {
+	for _, dir := range []string{s.binDir, s.Options.ToolsDir, s.logDir()} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // logf writes a line of progress; supervisors write from their own goroutines, and the
 // children's lines may go to the same terminal, hence the lock.
 func (s *Stack) logf(format string, args ...any) {
@@ -144,10 +160,15 @@ func (s *Stack) logf(format string, args ...any) {
 
 // checkPortsFree turns "address already in use" deep in a child's log into one clear line.
 func (s *Stack) checkPortsFree() error {
-	addrs := map[string]string{"TEMPORAL_ADDRESS": s.Options.TemporalAddress}
+	addrs := s.Options.temporalAddrs()
 	for _, pv := range portVars {
 		addrs[pv.env] = "127.0.0.1:" + strconv.Itoa(*pv.port(&s.Options.Ports))
 	}
+	return checkFree(addrs)
+}
+
+// checkFree fails naming the first address of addrs (by name) that is in use.
+func checkFree(addrs map[string]string) error {
 	for env, addr := range addrs {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -218,14 +239,13 @@ func (s *Stack) runReferential(ctx context.Context, args ...string) error {
 
 // startServices starts svcs together and waits until each one's /readyz is 200.
 func (s *Stack) startServices(ctx context.Context, svcs []service) error {
-	started := make([]*child, 0, len(svcs))
+	var started []*child
 	for _, svc := range svcs {
-		c := s.newChild(svc.name, s.bin(svc.name), s.Options.serviceEnv(svc.name, os.Environ()), nil, s.readyz(svc))
-		s.services = append(s.services, c)
-		if err := s.launchChild(c); err != nil {
+		replicas, err := s.startReplicas(svc)
+		if err != nil {
 			return err
 		}
-		started = append(started, c)
+		started = append(started, replicas...)
 	}
 	for _, c := range started {
 		if err := s.awaitChild(ctx, c); err != nil {
@@ -234,12 +254,6 @@ func (s *Stack) startServices(ctx context.Context, svcs []service) error {
 		s.logf("%s is ready", c.name)
 	}
 	return nil
-}
-
-// readyz waits until svc's /readyz answers 200.
-func (s *Stack) readyz(svc service) func(context.Context, *process) error {
-	url := localURL(*svc.port.port(&s.Options.Ports)) + "/readyz"
-	return func(ctx context.Context, p *process) error { return waitHTTP(ctx, url, http.StatusOK, p) }
 }
 
 // startFakes starts the Graph emulator and the SMTP sink and waits until they answer.
@@ -356,8 +370,9 @@ func (s *Stack) watch(p *process) {
 	}()
 }
 
-// Kill stops a member of the stack (a service, "graphemu", "smtpsink" or "temporal") at once
-// with SIGKILL, as a crash would, and leaves it down until Restart (tests of recovery).
+// Kill stops a member of the stack (a service, or with Replicas > 1 one of its replicas
+// such as "intake-2"; "graphemu", "smtpsink", "temporal", or in
+// cluster mode "temporal-1", "temporal-2" or "temporal-ui") at once with SIGKILL, as a crash would, and leaves it down until Restart (tests of recovery).
 func (s *Stack) Kill(name string) error {
 	c, err := s.child(name)
 	if err != nil {
@@ -392,7 +407,7 @@ func (s *Stack) Restart(ctx context.Context, name string) error {
 
 // child finds a started member of the stack by name.
 func (s *Stack) child(name string) (*child, error) {
-	all := append(append([]*child{s.temporal}, s.fakes...), s.services...)
+	all := slices.Concat(s.temporal, s.fakes, s.services)
 	for _, c := range all {
 		if c != nil && c.name == name {
 			return c, nil
@@ -424,11 +439,20 @@ func (s *Stack) Stop() error {
 			wg.Go(func() { errs[i] = stop(c) })
 		}
 		wg.Wait()
+		for _, proxy := range s.serviceProxies {
+			errs = append(errs, proxy.Close())
+		}
 		for _, c := range s.fakes {
 			errs = append(errs, stop(c))
 		}
-		if s.temporal != nil {
-			errs = append(errs, stop(s.temporal))
+		temporalErrs := make([]error, len(s.temporal))
+		for i, c := range s.temporal {
+			wg.Go(func() { temporalErrs[i] = stop(c) })
+		}
+		wg.Wait()
+		errs = append(errs, temporalErrs...)
+		if s.temporalProxy != nil {
+			errs = append(errs, s.temporalProxy.Close())
 		}
 		s.supervisors.Wait()
 		s.stopErr = errors.Join(errs...)

@@ -23,8 +23,10 @@ func (s *Stack) Summary() string {
 	line("referential", e.Referential)
 	line("notifications", e.Notifications)
 	line("worker", e.Worker+" (health only)")
-	line("temporal", fmt.Sprintf("%s (gRPC, namespace %s, task queue %s)", e.TemporalAddress, o.TemporalNamespace, o.TaskQueue))
-	line("temporal UI", e.TemporalUI)
+	if o.Replicas > 1 {
+		line("replicas", fmt.Sprintf("%d of each service and of the worker (intake-1, intake-2…), round robin behind the ports above", o.Replicas))
+	}
+	s.temporalLines(line)
 	line("Teams (Graph)", e.Graph+" (emulator; channels and messages at "+e.Graph+"/_emulator/state, kept in "+filepath.Base(o.graphStateFile())+")")
 	line("e-mail", e.Mail+"/messages (SMTP sink, kept in "+filepath.Base(o.mailFile())+")")
 	line("state dir", o.StateDir+" (logs in "+filepath.Join(o.StateDir, "logs")+")")
@@ -48,5 +50,31 @@ func (s *Stack) Summary() string {
 			defaultBackoff.initial, defaultBackoff.max)
 	}
 	b.WriteString("Ctrl-C stops everything; the data stays in the state dir.\n")
+	return b.String()
+}
+
+// temporalLines says where Temporal is, and in cluster mode what it is made of.
+func (s *Stack) temporalLines(line func(name, value string)) {
+	o, e := s.Options, s.Endpoints
+	line("temporal", fmt.Sprintf("%s (gRPC, namespace %s, task queue %s)", e.TemporalAddress, o.TemporalNamespace, o.TaskQueue))
+	line("temporal UI", e.TemporalUI)
+	if o.Temporal != TemporalCluster {
+		return
+	}
+	for i, node := range o.TemporalNodes {
+		line(temporalNodeName(i), fmt.Sprintf("frontend %s (server %s, log in %s)", node.Frontend(), TemporalServerVersion,
+			filepath.Join(s.logDir(), temporalNodeName(i)+".log")))
+	}
+	line("temporal DBs", redactDSN(o.TemporalDatabaseURL)+", "+redactDSN(o.TemporalVisibilityDatabaseURL))
+}
+
+// TemporalSummary tells an operator where the Temporal that StartTemporal started is.
+func (s *Stack) TemporalSummary() string {
+	var b strings.Builder
+	line := func(name, value string) { fmt.Fprintf(&b, "  %-15s %s\n", name, value) }
+	b.WriteString("\nTemporal is up\n\n")
+	s.temporalLines(line)
+	fmt.Fprintf(&b, "\nReach it with e.g. `temporal operator cluster describe --address %s`. Ctrl-C stops it; the data stays.\n",
+		s.Endpoints.TemporalAddress)
 	return b.String()
 }

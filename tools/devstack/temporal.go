@@ -5,8 +5,10 @@ import (
 	"debug/buildinfo"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -38,19 +40,35 @@ var temporalDynamicConfig = []string{
 // built from the pinned version (read from its embedded build info: go install does not
 // stamp the version the CLI prints).
 func ensureTemporalCLI(ctx context.Context, binDir string, log func(string, ...any)) (string, error) {
-	bin := filepath.Join(binDir, "temporal")
-	if info, err := buildinfo.ReadFile(bin); err == nil && info.Main.Path == TemporalCLIModule && info.Main.Version == TemporalCLIVersion {
-		return bin, nil
+	return filepath.Join(binDir, "temporal"), goInstall(ctx, binDir, TemporalCLIModule, TemporalCLIVersion, log, TemporalCLIModule+"/cmd/temporal")
+}
+
+// goInstall builds pkgs, commands of module at version, into binDir, unless every binary
+// there names that module and version in its embedded build info. It runs outside the
+// workspace (GOWORK=off), so the module builds with its own dependencies, fetched by the go
+// command from the module proxy: no binary is downloaded.
+func goInstall(ctx context.Context, binDir, module, version string, log func(string, ...any), pkgs ...string) error {
+	args := []string{"install"}
+	built := true
+	for _, pkg := range pkgs {
+		info, err := buildinfo.ReadFile(filepath.Join(binDir, path.Base(pkg)))
+		built = built && err == nil && info.Main.Path == module && info.Main.Version == version
+		args = append(args, pkg+"@"+version)
 	}
-	log("building the Temporal CLI %s into %s (a few minutes the first time)", TemporalCLIVersion, binDir)
-	cmd := exec.CommandContext(ctx, "go", "install", TemporalCLIModule+"/cmd/temporal@"+TemporalCLIVersion)
-	// Outside the workspace, so the CLI resolves its own dependencies.
+	if built {
+		return nil
+	}
+	if err := os.MkdirAll(binDir, 0o755); err != nil {
+		return err
+	}
+	log("building %s %s into %s (a few minutes the first time)", module, version, binDir)
+	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = binDir
 	cmd.Env = append(os.Environ(), "GOBIN="+binDir, "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go install the Temporal CLI %s: %w\n%s", TemporalCLIVersion, err, out)
+		return fmt.Errorf("go install %s %s: %w\n%s", module, version, err, out)
 	}
-	return bin, nil
+	return nil
 }
 
 // temporalServerArgs are the arguments of `temporal server start-dev`.
@@ -81,9 +99,9 @@ func (o Options) temporalServerArgs() []string {
 	return args
 }
 
-// dialTemporal waits until the frontend answers its health check, or the server process
-// exits, or ctx ends.
-func dialTemporal(ctx context.Context, o Options, server *process) (client.Client, error) {
+// dialTemporal waits until the frontend at hostPort answers its health check, or the server
+// process exits, or ctx ends.
+func dialTemporal(ctx context.Context, o Options, server *process, hostPort string) (client.Client, error) {
 	// The services' settings, so the stack checks the server as they will reach it.
 	cfg, err := temporalx.LoadConfig(temporalx.EnvList(o.TemporalClientEnv()), o.DevMode)
 	if err != nil {
@@ -93,6 +111,7 @@ func dialTemporal(ctx context.Context, o Options, server *process) (client.Clien
 	if err != nil {
 		return nil, err
 	}
+	opts.HostPort = hostPort
 	var lastErr error
 	for {
 		dialCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -111,7 +130,7 @@ func dialTemporal(ctx context.Context, o Options, server *process) (client.Clien
 		case <-server.done:
 			return nil, server.failure("exited during startup")
 		case <-ctx.Done():
-			return nil, fmt.Errorf("Temporal at %s did not become healthy: %w (last error: %v)", o.TemporalAddress, ctx.Err(), lastErr)
+			return nil, fmt.Errorf("Temporal at %s did not become healthy: %w (last error: %v)", hostPort, ctx.Err(), lastErr)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -132,8 +151,9 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		case !ok:
 			missing[key.GetName()] = key.GetValueType()
 		case have != key.GetValueType():
-			return fmt.Errorf("search attribute %s is %s in namespace %s, want %s: remove %s to start afresh",
-				key.GetName(), have, namespace, key.GetValueType(), "temporal.db")
+			return fmt.Errorf("search attribute %s is %s in namespace %s, want %s: start Temporal afresh "+
+				"(the dev server: remove temporal.db; the cluster: drop its databases)",
+				key.GetName(), have, namespace, key.GetValueType())
 		}
 	}
 	if len(missing) == 0 {
@@ -144,4 +164,54 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		return fmt.Errorf("add search attributes: %w", err)
 	}
 	return nil
+}
+
+// launchTemporal starts what serves Temporal in the stack's mode, without waiting for it.
+func (s *Stack) launchTemporal(ctx context.Context) error {
+	o := s.Options
+	if o.Temporal == TemporalCluster {
+		return s.launchTemporalCluster(ctx)
+	}
+	temporalBin, err := ensureTemporalCLI(ctx, o.ToolsDir, s.logf)
+	if err != nil {
+		return err
+	}
+	s.logf("starting Temporal dev server on %s (UI %s, state in %s)", o.TemporalAddress, s.Endpoints.TemporalUI, filepath.Join(o.StateDir, "temporal.db"))
+	server := s.newChild("temporal", temporalBin, os.Environ(), o.temporalServerArgs(), s.waitTemporal)
+	s.temporal = []*child{server}
+	return s.launchChild(server)
+}
+
+// awaitTemporal waits until Temporal serves the namespace, its search attributes and the UI.
+func (s *Stack) awaitTemporal(ctx context.Context) error {
+	if s.Options.Temporal == TemporalCluster {
+		return s.awaitTemporalCluster(ctx)
+	}
+	return s.awaitChild(ctx, s.temporal[0])
+}
+
+// StartTemporal starts Temporal alone, in opts.Temporal's mode, as Start would, and returns
+// once it serves (`make temporal-cluster`).
+func StartTemporal(ctx context.Context, opts Options) (*Stack, error) {
+	return startWith(ctx, opts, func(s *Stack, ctx context.Context) error {
+		if err := s.makeDirs(); err != nil {
+			return err
+		}
+		if err := checkFree(s.Options.temporalAddrs()); err != nil {
+			return err
+		}
+		if err := s.launchTemporal(ctx); err != nil {
+			return err
+		}
+		return s.awaitTemporal(ctx)
+	})
+}
+
+// temporalAddrs are the addresses Temporal listens on in the stack's mode, named for errors.
+func (o Options) temporalAddrs() map[string]string {
+	addrs := map[string]string{"TEMPORAL_ADDRESS": o.TemporalAddress, temporalUIPort.env: "127.0.0.1:" + strconv.Itoa(o.Ports.TemporalUI)}
+	if o.Temporal == TemporalCluster {
+		maps.Copy(addrs, o.temporalClusterAddrs())
+	}
+	return addrs
 }

@@ -30,6 +30,12 @@ type Stack struct {
 // fresh, empty PostgreSQL database, or "" for the default stack's SQLite files. The
 // per-client rate limit is off: one client (127.0.0.1) drives the load.
 func Start(ctx context.Context, repoRoot, databaseURL string) (*Stack, error) {
+	return StartReplicated(ctx, repoRoot, databaseURL, 1)
+}
+
+// StartReplicated is Start with replicas processes of each service and of the worker,
+// behind devstack's round-robin proxies (devstack.Options.Replicas; PostgreSQL only).
+func StartReplicated(ctx context.Context, repoRoot, databaseURL string, replicas int) (*Stack, error) {
 	if repoRoot == "" {
 		var err error
 		if repoRoot, err = devstack.FindRepoRoot("."); err != nil {
@@ -46,7 +52,7 @@ func Start(ctx context.Context, repoRoot, databaseURL string) (*Stack, error) {
 		return nil, err
 	}
 	opts := devstack.Options{RepoRoot: repoRoot, StateDir: state, ToolsDir: filepath.Join(tools, ".dev", "bin"),
-		DataDir: devstack.DefaultDataDir(tools), DatabaseURL: databaseURL, DevMode: true, Log: os.Stderr,
+		DataDir: devstack.DefaultDataDir(tools), DatabaseURL: databaseURL, DevMode: true, Replicas: replicas, Log: os.Stderr,
 		ExtraEnv: []string{"RATE_LIMIT_RPS=0"}}
 	if err := opts.UseFreePorts(); err != nil {
 		return nil, err

@@ -3,6 +3,7 @@
 // crashes is restarted, with backoff; Ctrl-C stops it all.
 //
 //	devstack                          run the stack (configured by the environment, see README)
+//	devstack temporal                 run Temporal alone, as the stack would (make temporal-cluster)
 //	devstack search-attributes-script FILE...  write the search-attribute registration script (go generate)
 package main
 
@@ -17,9 +18,12 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "temporal" {
+		os.Exit(run(devstack.StartTemporal, (*devstack.Stack).TemporalSummary))
+	}
 	if len(os.Args) > 1 {
 		if os.Args[1] != "search-attributes-script" || len(os.Args) < 3 {
-			fmt.Fprintln(os.Stderr, "usage: devstack [search-attributes-script FILE...]")
+			fmt.Fprintln(os.Stderr, "usage: devstack [temporal | search-attributes-script FILE...]")
 			os.Exit(2)
 		}
 		for _, path := range os.Args[2:] {
@@ -30,10 +34,11 @@ func main() {
 		}
 		return
 	}
-	os.Exit(run())
+	os.Exit(run(devstack.Start, (*devstack.Stack).Summary))
 }
 
-func run() int {
+// run starts a stack with start, prints its summary and runs it until a signal.
+func run(start func(context.Context, devstack.Options) (*devstack.Stack, error), summary func(*devstack.Stack) string) int {
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 
@@ -45,12 +50,12 @@ func run() int {
 	opts.Log = os.Stdout
 	opts.ChildOutput = os.Stdout
 	opts.RestartCrashed = true
-	stack, err := devstack.Start(ctx, opts)
+	stack, err := start(ctx, opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "devstack:", err)
 		return 1
 	}
-	fmt.Print(stack.Summary())
+	fmt.Print(summary(stack))
 
 	<-ctx.Done()
 	fmt.Println("devstack: stopping (Ctrl-C again to kill at once)")

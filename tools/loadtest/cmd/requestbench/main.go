@@ -36,12 +36,13 @@ func main() {
 		decisions = flag.Int("decisions", 40, "requests decided for the decision-to-publication latency")
 		open      = flag.Int("open", 5000, "requests kept open at once")
 		dbURL     = flag.String("database-url", "", "PostgreSQL database for the services (required: a fresh, empty database)")
+		replicas  = flag.Int("replicas", 1, "processes of each service and of the worker, behind round-robin proxies")
 	)
 	flag.Parse()
 	if *dbURL == "" {
 		fail(fmt.Errorf("-database-url is required (a fresh, empty PostgreSQL database)"))
 	}
-	stack, err := benchstack.Start(context.Background(), "", *dbURL)
+	stack, err := benchstack.StartReplicated(context.Background(), "", *dbURL, *replicas)
 	if err != nil {
 		fail(err)
 	}
@@ -51,6 +52,7 @@ func main() {
 	b.moderator = b.token("bench-moderator", "moderator", "")
 
 	fmt.Printf("machine: %s\n", benchstack.Machine())
+	fmt.Printf("replicas: %d of each service and of the worker\n", *replicas)
 	// The decision latency first, on a quiet stack: the submission runs leave a backlog of
 	// checks that the worker works through for a while.
 	b.decisionLatency(*decisions)
