@@ -163,7 +163,7 @@ func (s *Service) commit(ctx context.Context, d *draft, q *sequence, p store.Pub
 	if err != nil {
 		return err
 	}
-	s.current.Store(newState(snap))
+	s.serve(newState(snap))
 	return nil
 }
 

@@ -146,6 +146,47 @@ func TestReplicaServesWhatAnotherPublished(t *testing.T) {
 	}
 }
 
+// A replica serves a version announced while it still builds the documents of the one
+// before (seconds on a busy machine): the warming does not hold the catch-up back, and
+// leaves a version no longer served for the newer one.
+func TestReplicaCatchesUpWhileItWarms(t *testing.T) {
+	t.Parallel()
+	rs, _ := replicas(t, database.SQLite, 2, app.Config{})
+	publisher, follower := rs[0], rs[1]
+	warming, release := make(chan struct{}), make(chan struct{})
+	var blocked, released sync.Once
+	letGo := func() { released.Do(func() { close(release) }) }
+	shapes := map[app.Shape]func(*fiche.Fiche) any{app.ShapeFiche: func(f *fiche.Fiche) any {
+		blocked.Do(func() { close(warming); <-release }) // the first fiche of the first version warmed
+		return f
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		follower.Follow(ctx, 20*time.Millisecond, shapes)
+	}()
+	defer func() { letGo(); cancel(); <-followed }()
+	ready := follower.ReadyCheck().Run
+	<-warming
+
+	pub := publish(t, publisher, setDefinition("cs-1", publisher.Current().Version(), "Conçoit des logiciels."))
+	for deadline := time.Now().Add(time.Minute); follower.Current().Version() != pub.Version; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica warming version %d did not serve version %d in a minute", follower.Current().Version(), pub.Version)
+		}
+	}
+	if err := ready(ctx); err == nil {
+		t.Fatal("ready before any version was warmed whole")
+	}
+	letGo()
+	for deadline := time.Now().Add(time.Minute); ready(ctx) != nil; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready a minute after the warming was let go")
+		}
+	}
+}
+
 // waitListening waits until a replica listens for new versions on db's database, so that
 // only the announcement can explain what follows (a replica that starts listening also
 // catches up).

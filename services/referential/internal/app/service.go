@@ -36,8 +36,9 @@ type Service struct {
 	cfg   Config
 
 	current   atomic.Pointer[State]
-	warm      atomic.Bool // the version served since start has been warmed once (ReadyCheck)
-	publishMu sync.Mutex  // one publication at a time in this process; the database guards across processes
+	served    chan struct{} // a new state is served (buffered: one wakes the warming, however many)
+	warm      atomic.Bool   // a version served since start has been warmed whole (ReadyCheck)
+	publishMu sync.Mutex    // one publication at a time in this process; the database guards across processes
 
 	pastMu sync.Mutex
 	past   map[int]*State // versions read back for time travel, a few at a time
@@ -67,7 +68,7 @@ var ErrEmpty = store.ErrNoVersion
 
 // New creates the service; call Load before serving.
 func New(s *store.Store, log *slog.Logger, cfg Config) *Service {
-	svc := &Service{store: s, log: log, cfg: cfg, past: map[int]*State{}}
+	svc := &Service{store: s, log: log, cfg: cfg, past: map[int]*State{}, served: make(chan struct{}, 1)}
 	svc.metrics = newMetrics(svc, cfg.Meter)
 	return svc
 }
@@ -83,13 +84,22 @@ func (s *Service) Load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.current.Store(newState(snap))
+	s.serve(newState(snap))
 	s.log.Info("referential loaded", "version", latest.Number, "ms", time.Since(start).Milliseconds())
 	return nil
 }
 
 // Current is the latest version, or nil before Load succeeded.
 func (s *Service) Current() *State { return s.current.Load() }
+
+// serve makes st the version served, and wakes the warming (Follow).
+func (s *Service) serve(st *State) {
+	s.current.Store(st)
+	select {
+	case s.served <- struct{}{}:
+	default: // the warming is due already, and takes the latest
+	}
+}
 
 // maxPastStates bounds the memory spent on time travel.
 const maxPastStates = 3
@@ -483,11 +493,12 @@ func (s *Service) VersionFile(ctx context.Context, n int) ([]byte, error) {
 	return formatVersionFile(v), nil
 }
 
-// Follow keeps this process on the latest version: it warms the documents of the version
-// it serves and catches up when another process (an import, another replica) stores one.
+// Follow keeps this process on the latest version: it catches up when another process (an
+// import, another replica) stores one, and warms the documents of each version it serves.
 // PostgreSQL announces each version as it commits (store.WatchVersions), and the poll
 // every interval is then a safety net; on SQLite, which one process serves, it is the way.
 func (s *Service) Follow(ctx context.Context, every time.Duration, shapes map[Shape]func(*fiche.Fiche) any) {
+	go s.warmEach(ctx, shapes)
 	announced := make(chan struct{}, 1)
 	if s.store.AnnouncesVersions() {
 		go func() {
@@ -505,17 +516,9 @@ func (s *Service) Follow(ctx context.Context, every time.Duration, shapes map[Sh
 			}
 		}()
 	}
-	warmed := 0
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if st := s.Current(); st != nil && st.Version() != warmed {
-			start := time.Now()
-			st.Warm(shapes)
-			warmed = st.Version()
-			s.warm.Store(true)
-			s.log.Info("search indexes and fiche documents built", "version", warmed, "ms", time.Since(start).Milliseconds())
-		}
 		select {
 		case <-ctx.Done():
 			return
@@ -527,6 +530,28 @@ func (s *Service) Follow(ctx context.Context, every time.Duration, shapes map[Sh
 		s.publishMu.Unlock()
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("cannot catch up with the latest version", "error", err)
+		}
+	}
+}
+
+// warmEach warms each version served, apart from the catch-up: warming takes seconds on a
+// busy machine, and a version announced meanwhile is served at once, its documents built
+// as they are read. A version replaced while it warms is left for the newer one.
+func (s *Service) warmEach(ctx context.Context, shapes map[Shape]func(*fiche.Fiche) any) {
+	warmed := 0
+	for {
+		if st := s.Current(); st != nil && st.Version() != warmed {
+			start := time.Now()
+			if st.warmWhile(shapes, func() bool { return s.Current() == st && ctx.Err() == nil }) {
+				warmed = st.Version()
+				s.warm.Store(true)
+				s.log.Info("search indexes and fiche documents built", "version", warmed, "ms", time.Since(start).Milliseconds())
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.served:
 		}
 	}
 }
@@ -555,7 +580,7 @@ func (s *Service) catchUp(ctx context.Context) error {
 			return s.Load(ctx)
 		}
 	}
-	s.current.Store(newState(snap))
+	s.serve(newState(snap))
 	s.log.Info("caught up with the versions stored by another process", "from", cur.Version(), "version", snap.Version.Number,
 		"ms", time.Since(start).Milliseconds())
 	return nil

@@ -134,14 +134,24 @@ func (st *State) Doc(code string) (*Doc, bool) {
 // Warm builds the search indexes and encodes every fiche in the given shapes, so that the
 // first searches and reads are as fast as the rest.
 func (st *State) Warm(shapes map[Shape]func(*fiche.Fiche) any) {
+	st.warmWhile(shapes, func() bool { return true })
+}
+
+// warmWhile warms as Warm does while wanted says so, between fiches, and tells whether it
+// went through: warming a version that is no longer served is wasted work.
+func (st *State) warmWhile(shapes map[Shape]func(*fiche.Fiche) any, wanted func() bool) bool {
 	st.buildSearch()
 	for _, code := range st.codes {
+		if !wanted() {
+			return false
+		}
 		d, _ := st.Doc(code)
 		build := sync.OnceValue(d.Fiche)
 		for s, render := range shapes {
 			d.encode(s, render, build)
 		}
 	}
+	return true
 }
 
 func (st *State) buildSearch() {
