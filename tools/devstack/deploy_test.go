@@ -464,20 +464,21 @@ func TestKubernetesManifests(t *testing.T) {
 
 // One Temporal server version: the cluster the end-to-end tests run (TemporalServerVersion,
 // built from its module), the compose file's server and admin tools, and the Kubernetes
-// registration Job's admin tools.
+// registration Job's admin tools; and one UI version, the one devstack builds and compose's.
 func TestTemporalVersionIsTheSameEverywhere(t *testing.T) {
 	p, err := loadCompose(t, composeEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tag := TemporalImageTag()
+	tag := TemporalImageTag
 	for name, image := range map[string]string{
 		"temporal":                   "temporalio/server:" + tag,
 		"temporal-schema":            "temporalio/admin-tools:" + tag,
 		"temporal-search-attributes": "temporalio/admin-tools:" + tag,
+		"temporal-ui":                "temporalio/ui:" + TemporalUIImageTag,
 	} {
 		if got := p.Services[name].Image; got != image {
-			t.Errorf("compose %s runs %s, want %s (TemporalServerVersion %s)", name, got, image, TemporalServerVersion)
+			t.Errorf("compose %s runs %s, want %s (TemporalServerVersion %s, TemporalUIVersion %s)", name, got, image, TemporalServerVersion, TemporalUIVersion)
 		}
 	}
 	job := mustNamed[*batchv1.Job](t, renderDeployment(t), "temporal-search-attributes").Spec.Template.Spec

@@ -40,9 +40,12 @@ const (
 	TemporalUIVersion     = "v2.42.1"
 )
 
-// TemporalImageTag is the tag of the temporalio/server and temporalio/admin-tools images
-// of TemporalServerVersion.
-func TemporalImageTag() string { return strings.TrimPrefix(TemporalServerVersion, "v") }
+// The images of those versions: temporalio/server and temporalio/admin-tools are tagged
+// after TemporalServerVersion, temporalio/ui after TemporalUIVersion, without the v.
+var (
+	TemporalImageTag   = strings.TrimPrefix(TemporalServerVersion, "v")
+	TemporalUIImageTag = strings.TrimPrefix(TemporalUIVersion, "v")
+)
 
 // TemporalMode says what serves Temporal to the stack.
 type TemporalMode string
