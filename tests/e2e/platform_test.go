@@ -94,9 +94,16 @@ const (
 	questionExpiry  = 8 * time.Second
 )
 
-// startPlatform starts the stack; env adds to (and overrides) the settings every stack of
-// the suite gets.
-func startPlatform(t *testing.T, env ...string) *platform { return startReplicated(t, 1, env...) }
+// startPlatform starts the stack, with ROME_REPLICAS processes of each service and of the
+// worker (1 by default; make test-e2e-production runs 2); env adds to (and overrides) the
+// settings every stack of the suite gets.
+func startPlatform(t *testing.T, env ...string) *platform {
+	replicas, err := config.Int("ROME_REPLICAS", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startReplicated(t, replicas, env...)
+}
 
 // startReplicated is startPlatform with replicas processes of each service and of the
 // worker (devstack.Options.Replicas).

@@ -386,12 +386,28 @@ func testRequestPublicationConflict(t *testing.T, p *platform) {
 	}
 }
 
-// The worker dies mid-flight and comes back: the request carries on, nothing is duplicated.
+// The workers die mid-flight (every replica) and come back: the request carries on,
+// nothing is duplicated.
 func testWorkerRestart(t *testing.T, p *platform) {
 	who := cast(t, p, "restart")
-	if err := p.stack.Kill("worker"); err != nil {
-		t.Fatal(err)
+	workers := p.stack.Replicas("worker")
+	killWorkers := func() {
+		t.Helper()
+		for _, w := range workers {
+			if err := p.stack.Kill(w.Name); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
+	restartWorkers := func(ctx context.Context) {
+		t.Helper()
+		for _, w := range workers {
+			if err := p.stack.Restart(ctx, w.Name); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	killWorkers()
 	r := submit(t, p, who.partner, map[string]any{
 		"kind": "modify_fiche", "codeRome": "N1103", "title": "Compétence", "justification": "Logistique.",
 		"operations": []map[string]any{{"op": "remove_competence", "codeOgr": "106396"}},
@@ -399,19 +415,13 @@ func testWorkerRestart(t *testing.T, p *platform) {
 	time.Sleep(2 * time.Second) // the workflow waits for a worker
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := p.stack.Restart(ctx, "worker"); err != nil {
-		t.Fatal(err)
-	}
+	restartWorkers(ctx)
 	waitStatus(t, p, who.partner, r.ID, "AWAITING_TRIAGE", 60*time.Second)
 	act(t, p, who.moder, r.ID, "assign", map[string]any{"moderator": who.moderSub}, http.StatusOK)
 
 	// Killed again while the request waits for its decision, then decided after the restart.
-	if err := p.stack.Kill("worker"); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.stack.Restart(ctx, "worker"); err != nil {
-		t.Fatal(err)
-	}
+	killWorkers()
+	restartWorkers(ctx)
 	act(t, p, who.moder, r.ID, "decision", map[string]any{"decisions": []map[string]any{
 		{"operationId": r.Operations[0].ID, "decision": "accepted", "rationale": "OK"}}}, http.StatusOK)
 	waitStatus(t, p, who.partner, r.ID, "PUBLISHED", 60*time.Second)
