@@ -53,6 +53,8 @@ type Runtime struct {
 	DB       *gorm.DB
 	Dialect  database.Dialect
 	Temporal client.Client // nil unless Spec.Temporal
+	// TemporalConfig is what Temporal was dialed with (its payload codec included).
+	TemporalConfig temporalx.Config
 }
 
 // Checks are the readiness checks of the started dependencies.
@@ -136,7 +138,10 @@ func Run(ctx context.Context, spec Spec) (err error) {
 	}
 
 	if spec.Temporal {
-		if rt.Temporal, err = temporalx.Dial(ctx, logger); err != nil {
+		if rt.TemporalConfig, err = temporalx.ConfigFromEnv(rt.DevMode); err != nil {
+			return fmt.Errorf("temporal client: %w", err)
+		}
+		if rt.Temporal, err = rt.TemporalConfig.Dial(ctx, logger); err != nil {
 			return fmt.Errorf("temporal client: %w", err)
 		}
 		defer rt.Temporal.Close()

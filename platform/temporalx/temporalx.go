@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/plateforme-rome/rome/platform/config"
 	"github.com/plateforme-rome/rome/platform/payloadcodec"
 )
 
@@ -118,20 +117,11 @@ func DataConverter(codec converter.PayloadCodec) converter.DataConverter {
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codec)
 }
 
-// Dial connects to Temporal with the process environment's settings (ConfigFromEnv,
-// ROME_DEV_MODE deciding whether payloads may go unencrypted). When the
-// server is not reachable within DialTimeout (or ctx) it returns a lazy client that
-// connects on first use, so a service starts before Temporal does; its readiness check
-// (httpx.TemporalCheck) reports the connection meanwhile.
-func Dial(ctx context.Context, logger *slog.Logger) (client.Client, error) {
-	dev, err := config.DevMode()
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := ConfigFromEnv(dev)
-	if err != nil {
-		return nil, err
-	}
+// Dial connects to Temporal with cfg (ConfigFromEnv). When the server is not reachable
+// within DialTimeout (or ctx) it returns a lazy client that connects on first use, so a
+// service starts before Temporal does; its readiness check (httpx.TemporalCheck) reports
+// the connection meanwhile.
+func (cfg Config) Dial(ctx context.Context, logger *slog.Logger) (client.Client, error) {
 	opts, err := cfg.ClientOptions(logger)
 	if err != nil {
 		return nil, err

@@ -174,11 +174,14 @@ func TestDialWithoutServer(t *testing.T) {
 	_ = ln.Close()
 	t.Setenv("TEMPORAL_CONFIG_FILE", filepath.Join(t.TempDir(), "none.toml"))
 	t.Setenv("TEMPORAL_ADDRESS", addr)
-	t.Setenv("ROME_DEV_MODE", "false")
 	t.Setenv("TEMPORAL_CODEC_KEYS", testKeys)
+	cfg, err := ConfigFromEnv(false)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	start := time.Now()
-	c, err := Dial(t.Context(), slog.Default())
+	c, err := cfg.Dial(t.Context(), slog.Default())
 	if err != nil {
 		t.Fatalf("Dial must not fail when Temporal is down: %v", err)
 	}

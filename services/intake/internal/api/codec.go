@@ -47,16 +47,12 @@ type CodecConfig struct {
 	Anonymous bool
 }
 
-// CodecConfigFromEnv reads the codec routes' settings: the Temporal settings every
-// process reads (temporalx.ConfigFromEnv) and TEMPORAL_CODEC_CORS_ORIGINS, a
+// CodecConfigFromEnv reads the codec routes' settings: the namespace and codec of t, the
+// settings the process dialed Temporal with, and TEMPORAL_CODEC_CORS_ORIGINS, a
 // comma-separated list of origins such as http://127.0.0.1:8233.
-func CodecConfigFromEnv(devMode bool) (CodecConfig, error) {
-	t, err := temporalx.ConfigFromEnv(devMode)
-	if err != nil {
-		return CodecConfig{}, err
-	}
+func CodecConfigFromEnv(t temporalx.Config, devMode bool) (CodecConfig, error) {
 	cfg := CodecConfig{Namespace: t.Client.Namespace, Anonymous: devMode}
-	if t.Codec != nil {
+	if t.Codec != nil { // a nil *Codec in the interface would not be nil
 		cfg.Codec = t.Codec
 	}
 	for _, o := range strings.Split(config.String("TEMPORAL_CODEC_CORS_ORIGINS", ""), ",") {

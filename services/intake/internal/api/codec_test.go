@@ -12,6 +12,7 @@ import (
 
 	"github.com/plateforme-rome/rome/platform/auth"
 	"github.com/plateforme-rome/rome/platform/payloadcodec"
+	"github.com/plateforme-rome/rome/platform/temporalx"
 )
 
 const uiOrigin = "http://127.0.0.1:8233"
@@ -218,10 +219,18 @@ func TestCodecZeroConfigRefuses(t *testing.T) {
 }
 
 func TestCodecConfigFromEnv(t *testing.T) {
+	// As the service reads them: the Temporal settings once, then the codec routes'.
+	readCodecConfig := func(devMode bool) (CodecConfig, error) {
+		temporal, err := temporalx.ConfigFromEnv(devMode)
+		if err != nil {
+			return CodecConfig{}, err
+		}
+		return CodecConfigFromEnv(temporal, devMode)
+	}
 	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{3}, payloadcodec.KeySize))
 	setEnv(t, map[string]string{"TEMPORAL_CONFIG_FILE": t.TempDir() + "/none.toml", "TEMPORAL_NAMESPACE": "rome",
 		"TEMPORAL_CODEC_KEYS": "k1:" + key, "TEMPORAL_CODEC_CORS_ORIGINS": "http://127.0.0.1:8233/, https://temporal.rome.example"})
-	cfg, err := CodecConfigFromEnv(false)
+	cfg, err := readCodecConfig(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,15 +238,15 @@ func TestCodecConfigFromEnv(t *testing.T) {
 		t.Errorf("config: %+v", cfg)
 	}
 	t.Setenv("TEMPORAL_CODEC_CORS_ORIGINS", "http://127.0.0.1:8233/ui")
-	if _, err := CodecConfigFromEnv(false); err == nil || !strings.Contains(err.Error(), "TEMPORAL_CODEC_CORS_ORIGINS") {
+	if _, err := readCodecConfig(false); err == nil || !strings.Contains(err.Error(), "TEMPORAL_CODEC_CORS_ORIGINS") {
 		t.Errorf("an origin with a path: %v", err)
 	}
 	t.Setenv("TEMPORAL_CODEC_CORS_ORIGINS", "")
 	t.Setenv("TEMPORAL_CODEC_KEYS", "")
-	if _, err := CodecConfigFromEnv(false); err == nil || !strings.Contains(err.Error(), "TEMPORAL_CODEC_KEYS") {
+	if _, err := readCodecConfig(false); err == nil || !strings.Contains(err.Error(), "TEMPORAL_CODEC_KEYS") {
 		t.Errorf("no keys outside dev mode: %v", err)
 	}
-	if cfg, err := CodecConfigFromEnv(true); err != nil || cfg.Codec != nil || !cfg.Anonymous {
+	if cfg, err := readCodecConfig(true); err != nil || cfg.Codec != nil || !cfg.Anonymous {
 		t.Errorf("no keys in dev mode: %+v %v", cfg, err)
 	}
 }

@@ -243,7 +243,7 @@ func Build(ctx context.Context, rt *service.Runtime) (http.Handler, error) {
 	d.Notifications = notifclient.New(cfg.NotificationsURL, hc)
 	d.Timers, d.AssignInTurn = cfg.Timers, cfg.AssignInTurn
 	d.PublicURL, d.ConsoleURL, d.Teams = cfg.PublicURL, cfg.ConsoleURL, cfg.Teams
-	if d.Codec, err = CodecConfigFromEnv(rt.DevMode); err != nil {
+	if d.Codec, err = CodecConfigFromEnv(rt.TemporalConfig, rt.DevMode); err != nil {
 		return nil, err
 	}
 	// The requests by status and the overdue ones, for the operators' dashboard.

@@ -94,7 +94,15 @@ func run(ctx context.Context, log *slog.Logger) error {
 	httpClient.Timeout = 30 * time.Second
 	httpClient.Transport = httpx.OutboundTransport(httpClient.Transport)
 
-	tc, err := temporalx.Dial(ctx, log)
+	dev, err := config.DevMode()
+	if err != nil {
+		return err
+	}
+	temporalCfg, err := temporalx.ConfigFromEnv(dev)
+	if err != nil {
+		return err
+	}
+	tc, err := temporalCfg.Dial(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -105,10 +113,6 @@ func run(ctx context.Context, log *slog.Logger) error {
 	httpx.Health(r, httpx.TemporalCheck(tc))
 	if _, err := telemetry.ServeProfiles(ctx, "worker"); err != nil {
 		return fmt.Errorf("profiles: %w", err)
-	}
-	dev, err := config.DevMode()
-	if err != nil {
-		return err
 	}
 	host := ""
 	if dev {
