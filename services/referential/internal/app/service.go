@@ -164,18 +164,14 @@ func checkShape(req ChangeSetRequest) error {
 // results, and each fiche weighs tens of kilobytes).
 func (s *Service) Validate(ctx context.Context, req ChangeSetRequest, documents bool) (*Validation, error) {
 	st := s.Current()
-	if st != nil && req.BaseVersion > st.Version() {
-		// A dry run on a version another replica stored, which this one has not heard of yet.
+	if behind(st, req.BaseVersion) {
+		var err error
 		s.publishMu.Lock()
-		err := s.catchUp(ctx)
+		st, err = s.caughtUp(ctx)
 		s.publishMu.Unlock()
 		if err != nil {
 			return nil, err
 		}
-		st = s.Current()
-	}
-	if st == nil {
-		return nil, ErrEmpty
 	}
 	if err := checkShape(req); err != nil {
 		return nil, err
@@ -329,16 +325,10 @@ func (s *Service) publishOnce(ctx context.Context, req ChangeSetRequest, hash st
 		return prev, true, nil
 	}
 	st := s.Current()
-	if st == nil || req.BaseVersion > st.Version() {
-		// The caller read a version another replica stored, which this one has not heard
-		// of yet.
-		if err := s.catchUp(ctx); err != nil {
+	if behind(st, req.BaseVersion) {
+		if st, err = s.caughtUp(ctx); err != nil {
 			return nil, false, err
 		}
-		st = s.Current()
-	}
-	if st == nil {
-		return nil, false, ErrEmpty
 	}
 	if req.BaseVersion < 1 || req.BaseVersion > st.Version() {
 		return nil, false, baseVersionError(st.Version())
@@ -554,6 +544,22 @@ func (s *Service) warmEach(ctx context.Context, shapes map[Shape]func(*fiche.Fic
 		case <-s.served:
 		}
 	}
+}
+
+// behind tells whether a change set based on base waits for this replica to catch up:
+// it serves no version yet, or the caller read one another replica stored, which this one
+// has not heard of yet.
+func behind(st *State, base int) bool { return st == nil || base > st.Version() }
+
+// caughtUp catches up and returns the version served then; the caller holds publishMu.
+func (s *Service) caughtUp(ctx context.Context) (*State, error) {
+	if err := s.catchUp(ctx); err != nil {
+		return nil, err
+	}
+	if st := s.Current(); st != nil {
+		return st, nil
+	}
+	return nil, ErrEmpty
 }
 
 // catchUp serves the latest stored version; the caller holds publishMu. From the version
