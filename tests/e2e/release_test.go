@@ -136,6 +136,7 @@ func TestReleaseTrains(t *testing.T) {
 	}
 
 	// One version for the release, with its notes naming the request; the workflow is done.
+	waitServed(t, p, before+1)
 	if v := referentialVersion(t, p); v != before+1 {
 		t.Errorf("the referential is at version %d after the release, want %d", v, before+1)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +135,26 @@ func referentialVersion(t *testing.T, p *platform) int {
 	return v.Version
 }
 
+// waitServed waits until every replica of the referential serves version n or a later one
+// to readers that name no version: at once with one replica, within moments with several,
+// each catching up as it hears of it. The proxy takes the replicas in turn, so as many
+// answers in a row as there are replicas have asked each.
+func waitServed(t *testing.T, p *platform, n int) {
+	t.Helper()
+	replicas := len(p.stack.Replicas("referential"))
+	for inARow, deadline := 0, time.Now().Add(10*time.Second); inARow < replicas; {
+		if referentialVersion(t, p) >= n {
+			inARow++
+			continue
+		}
+		inARow = 0
+		if time.Now().After(deadline) {
+			t.Fatalf("version %d not served by every referential replica 10 s after it was published", n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // The whole path: submit → checks → assign → question → answer → partial acceptance →
 // published; the referential shows the new version and the changed fiche; the history is
 // complete, each action once.
@@ -218,7 +239,8 @@ func testRequestFullPath(t *testing.T, p *platform) {
 			Rang     int    `json:"rang"`
 		} `json:"mobilites"`
 	}
-	callJSON(t, http.MethodGet, p.Referential+"/v1/fiches/G1602", "", nil, http.StatusOK, &fiche)
+	// Asked by the version the request names, any replica serves it at once (it catches up).
+	callJSON(t, http.MethodGet, p.Referential+"/v1/fiches/G1602?version="+strconv.Itoa(*r.PublishedVersion), "", nil, http.StatusOK, &fiche)
 	if fiche.Version != *r.PublishedVersion {
 		t.Errorf("fiche at version %d, request published %d", fiche.Version, *r.PublishedVersion)
 	}
@@ -235,6 +257,7 @@ func testRequestFullPath(t *testing.T, p *platform) {
 	if len(fiche.Mobilites) < 2 || fiche.Mobilites[1].CodeRome != "D1104" {
 		t.Errorf("the amended mobilité is not at rank 2: %+v", fiche.Mobilites)
 	}
+	waitServed(t, p, *r.PublishedVersion) // and to every reader soon after
 
 	h := types(history(t, p, who.partner, r.ID))
 	for _, want := range []string{"submitted", "checks_completed", "assigned", "question_asked", "question_answered", "message_posted", "decided", "published"} {

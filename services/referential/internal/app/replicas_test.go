@@ -146,6 +146,30 @@ func TestReplicaServesWhatAnotherPublished(t *testing.T) {
 	}
 }
 
+// A client that read a new version's number on one replica (or in a request's outcome)
+// and asks another for it gets it: the other catches up then, without waiting to hear of it.
+func TestReplicaServesAVersionAskedBeforeItHeardOfIt(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T, _ *gorm.DB, d database.Dialect) {
+		rs, _ := replicas(t, d, 2, app.Config{})
+		publisher, other := rs[0], rs[1]
+		pub := publish(t, publisher, setDefinition("cs-1", publisher.Current().Version(), "Conçoit des logiciels."))
+		st, ok, err := other.At(context.Background(), pub.Version)
+		if err != nil || !ok || st.Version() != pub.Version {
+			t.Fatalf("version %d asked of the other replica: %v %v", pub.Version, ok, err)
+		}
+		if other.Current() != st {
+			t.Error("the other replica read the version aside instead of catching up with it")
+		}
+		if got := definition(t, other); got != "Conçoit des logiciels." {
+			t.Errorf("the other replica serves the definition %q", got)
+		}
+		if _, ok, err := other.At(context.Background(), pub.Version+1); ok || err != nil {
+			t.Errorf("a version not published yet: found %v, %v", ok, err)
+		}
+	})
+}
+
 // A replica serves a version announced while it still builds the documents of the one
 // before (seconds on a busy machine): the warming does not hold the catch-up back, and
 // leaves a version no longer served for the newer one.

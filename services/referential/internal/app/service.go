@@ -105,9 +105,24 @@ func (s *Service) serve(st *State) {
 const maxPastStates = 3
 
 // At returns the state of version n (the current one, or one read back from the database).
+// A version after the current one is one another replica stored that this one has not
+// heard of yet (a client read it there, or in a request's outcome): it catches up, a few
+// rows where reading the version whole would take the whole referential.
 func (s *Service) At(ctx context.Context, n int) (*State, bool, error) {
 	cur := s.Current()
-	if cur != nil && n == cur.Version() {
+	if behind(cur, n) {
+		var err error
+		s.publishMu.Lock()
+		cur, err = s.caughtUp(ctx)
+		s.publishMu.Unlock()
+		if errors.Is(err, ErrEmpty) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	if n == cur.Version() {
 		return cur, true, nil
 	}
 	s.pastMu.Lock()
