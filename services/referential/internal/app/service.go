@@ -111,13 +111,15 @@ const maxPastStates = 3
 func (s *Service) At(ctx context.Context, n int) (*State, bool, error) {
 	cur := s.Current()
 	if behind(cur, n) {
+		// Checked first without the lock: a version that does not exist (yet) holds no
+		// publication back.
+		if _, ok, err := s.store.Version(ctx, n); err != nil || !ok {
+			return nil, false, err
+		}
 		var err error
 		s.publishMu.Lock()
 		cur, err = s.caughtUp(ctx)
 		s.publishMu.Unlock()
-		if errors.Is(err, ErrEmpty) {
-			return nil, false, nil
-		}
 		if err != nil {
 			return nil, false, err
 		}
