@@ -543,13 +543,16 @@ func (s *Service) Follow(ctx context.Context, every time.Duration, shapes map[Sh
 
 // warmEach warms each version served, apart from the catch-up: warming takes seconds on a
 // busy machine, and a version announced meanwhile is served at once, its documents built
-// as they are read. A version replaced while it warms is left for the newer one.
+// as they are read. Once the replica is ready, a version replaced while it warms is left
+// for the newer one; before, the warming goes through, so that versions published in a
+// quick succession cannot keep the replica from ever being ready.
 func (s *Service) warmEach(ctx context.Context, shapes map[Shape]func(*fiche.Fiche) any) {
 	warmed := 0
 	for {
 		if st := s.Current(); st != nil && st.Version() != warmed {
 			start := time.Now()
-			if st.warmWhile(shapes, func() bool { return s.Current() == st && ctx.Err() == nil }) {
+			wanted := func() bool { return ctx.Err() == nil && (s.Current() == st || !s.warm.Load()) }
+			if st.warmWhile(shapes, wanted) {
 				warmed = st.Version()
 				s.warm.Store(true)
 				s.log.Info("search indexes and fiche documents built", "version", warmed, "ms", time.Since(start).Milliseconds())
