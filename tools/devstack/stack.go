@@ -427,30 +427,27 @@ func (s *Stack) Stop() error {
 		// Before reading the processes: a supervisor restarts nothing after this.
 		s.stopping.Store(true)
 		s.cancel()
-		stop := func(c *child) error {
-			if p := c.current(); p != nil {
-				return p.stop(s.Options.StopTimeout)
+		// The members of a group are stopped together, each group after the ones that
+		// depend on it.
+		stopAll := func(cs []*child) []error {
+			errs := make([]error, len(cs))
+			var wg sync.WaitGroup
+			for i, c := range cs {
+				wg.Go(func() {
+					if p := c.current(); p != nil {
+						errs[i] = p.stop(s.Options.StopTimeout)
+					}
+				})
 			}
-			return nil
+			wg.Wait()
+			return errs
 		}
-		errs := make([]error, len(s.services))
-		var wg sync.WaitGroup
-		for i, c := range s.services {
-			wg.Go(func() { errs[i] = stop(c) })
-		}
-		wg.Wait()
+		errs := stopAll(s.services)
 		for _, proxy := range s.serviceProxies {
 			errs = append(errs, proxy.Close())
 		}
-		for _, c := range s.fakes {
-			errs = append(errs, stop(c))
-		}
-		temporalErrs := make([]error, len(s.temporal))
-		for i, c := range s.temporal {
-			wg.Go(func() { temporalErrs[i] = stop(c) })
-		}
-		wg.Wait()
-		errs = append(errs, temporalErrs...)
+		errs = append(errs, stopAll(s.fakes)...)
+		errs = append(errs, stopAll(s.temporal)...)
 		if s.temporalProxy != nil {
 			errs = append(errs, s.temporalProxy.Close())
 		}
