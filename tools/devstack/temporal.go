@@ -140,21 +140,9 @@ func dialTemporal(ctx context.Context, o Options, server *process, hostPort stri
 // --search-attribute flags only apply when temporal.db is created, so a state dir from
 // before an attribute was added needs this.
 func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
-	existing, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	missing, err := missingSearchAttributes(ctx, c, namespace)
 	if err != nil {
-		return fmt.Errorf("list search attributes: %w", err)
-	}
-	missing := map[string]enumspb.IndexedValueType{}
-	for _, key := range request.SearchAttributes {
-		have, ok := existing.GetCustomAttributes()[key.GetName()]
-		switch {
-		case !ok:
-			missing[key.GetName()] = key.GetValueType()
-		case have != key.GetValueType():
-			return fmt.Errorf("search attribute %s is %s in namespace %s, want %s: start Temporal afresh "+
-				"(the dev server: remove temporal.db; the cluster: drop its databases)",
-				key.GetName(), have, namespace, key.GetValueType())
-		}
+		return err
 	}
 	if len(missing) == 0 {
 		return nil
@@ -164,6 +152,28 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 		return fmt.Errorf("add search attributes: %w", err)
 	}
 	return nil
+}
+
+// missingSearchAttributes lists the request workflows' search attributes that c's frontend
+// does not list for the namespace, and fails on one listed with another type.
+func missingSearchAttributes(ctx context.Context, c client.Client, namespace string) (map[string]enumspb.IndexedValueType, error) {
+	existing, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return nil, fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for _, key := range request.SearchAttributes {
+		have, ok := existing.GetCustomAttributes()[key.GetName()]
+		switch {
+		case !ok:
+			missing[key.GetName()] = key.GetValueType()
+		case have != key.GetValueType():
+			return nil, fmt.Errorf("search attribute %s is %s in namespace %s, want %s: start Temporal afresh "+
+				"(the dev server: remove temporal.db; the cluster: drop its databases)",
+				key.GetName(), have, namespace, key.GetValueType())
+		}
+	}
+	return missing, nil
 }
 
 // launchTemporal starts what serves Temporal in the stack's mode, without waiting for it.

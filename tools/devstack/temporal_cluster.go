@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/url"
@@ -18,7 +19,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -26,7 +26,6 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/plateforme-rome/rome/platform/config"
-	"github.com/plateforme-rome/rome/workflows/request"
 )
 
 // Cluster mode runs the Temporal server built from its module, at the version the compose
@@ -570,14 +569,12 @@ func createNamespace(ctx context.Context, c client.Client, namespace string) err
 // checkSearchAttributes reports the request workflows' search attributes c's frontend does
 // not list yet.
 func checkSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
-	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	missing, err := missingSearchAttributes(ctx, c, namespace)
 	if err != nil {
 		return err
 	}
-	for _, key := range request.SearchAttributes {
-		if _, ok := resp.GetCustomAttributes()[key.GetName()]; !ok {
-			return fmt.Errorf("search attribute %s not listed yet", key.GetName())
-		}
+	if len(missing) > 0 {
+		return fmt.Errorf("search attributes %s not listed yet", strings.Join(slices.Sorted(maps.Keys(missing)), ", "))
 	}
 	return nil
 }
