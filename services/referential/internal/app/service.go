@@ -109,20 +109,16 @@ const maxPastStates = 3
 // heard of yet (a client read it there, or in a request's outcome): it catches up, a few
 // rows where reading the version whole would take the whole referential.
 func (s *Service) At(ctx context.Context, n int) (*State, bool, error) {
-	cur := s.Current()
-	if behind(cur, n) {
+	if behind(s.Current(), n) {
 		// Checked first without the lock: a version that does not exist (yet) holds no
 		// publication back.
 		if _, ok, err := s.store.Version(ctx, n); err != nil || !ok {
 			return nil, false, err
 		}
-		var err error
-		s.publishMu.Lock()
-		cur, err = s.caughtUp(ctx)
-		s.publishMu.Unlock()
-		if err != nil {
-			return nil, false, err
-		}
+	}
+	cur, err := s.servedAfter(ctx, n)
+	if err != nil {
+		return nil, false, err
 	}
 	if n == cur.Version() {
 		return cur, true, nil
@@ -180,15 +176,9 @@ func checkShape(req ChangeSetRequest) error {
 // leaves out the fiche before and after (the request workflow's checks need only the
 // results, and each fiche weighs tens of kilobytes).
 func (s *Service) Validate(ctx context.Context, req ChangeSetRequest, documents bool) (*Validation, error) {
-	st := s.Current()
-	if behind(st, req.BaseVersion) {
-		var err error
-		s.publishMu.Lock()
-		st, err = s.caughtUp(ctx)
-		s.publishMu.Unlock()
-		if err != nil {
-			return nil, err
-		}
+	st, err := s.servedAfter(ctx, req.BaseVersion)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkShape(req); err != nil {
 		return nil, err
@@ -570,6 +560,17 @@ func (s *Service) warmEach(ctx context.Context, shapes map[Shape]func(*fiche.Fic
 // it serves no version yet, or the caller read one another replica stored, which this one
 // has not heard of yet.
 func behind(st *State, base int) bool { return st == nil || base > st.Version() }
+
+// servedAfter returns the version served to a caller that read version base: the current
+// one, or when this replica is behind, the one it serves once it caught up.
+func (s *Service) servedAfter(ctx context.Context, base int) (*State, error) {
+	if st := s.Current(); !behind(st, base) {
+		return st, nil
+	}
+	s.publishMu.Lock()
+	defer s.publishMu.Unlock()
+	return s.caughtUp(ctx)
+}
 
 // caughtUp catches up and returns the version served then; the caller holds publishMu.
 func (s *Service) caughtUp(ctx context.Context) (*State, error) {
